@@ -1,0 +1,96 @@
+import type { Command } from "commander";
+import { AppError } from "../../errors/app-error.ts";
+import { openConfiguredStore, prepareStore } from "../../hub/open-store.ts";
+import type { Db } from "../../store/database.ts";
+import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
+import { getWorkspace, oldestWorkspace } from "../../store/repositories/workspaces.ts";
+import { configFrom, storeSettings, withSettings } from "../options.ts";
+import { action, printJson, say } from "../output.ts";
+
+/** Runs `work` on the configured store, migrated and bootstrapped, and closes it after. */
+async function withDb(options: Record<string, unknown>, work: (db: Db) => Promise<void>) {
+  const store = await openConfiguredStore(configFrom(options), say);
+  try {
+    await prepareStore(store, say);
+    await work(store.db);
+  } finally {
+    await store.close();
+  }
+}
+
+const describeKey = (k: ApiKey) => ({
+  id: k.id,
+  workspace_id: k.workspaceId,
+  name: k.name,
+  prefix: k.prefix,
+  admin: k.admin,
+  created_at: k.createdAt.toISOString(),
+  last_used_at: k.lastUsedAt?.toISOString() ?? null,
+  revoked_at: k.revokedAt?.toISOString() ?? null,
+});
+
+export function registerKeys(program: Command) {
+  const keys = program.command("keys").description("Manage API keys (works on the store directly)");
+
+  withSettings(keys.command("create").description("Create an API key and print it once"), storeSettings)
+    .option("--name <name>", "what the key is for", "API key")
+    .option("--admin", "allow managing workspaces")
+    .option("--workspace <id>", "workspace of the key (default: the default workspace)")
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        await withDb(options, async (db) => {
+          const workspaceId = options.workspace as string | undefined;
+          const workspace = workspaceId ? await getWorkspace(db, workspaceId) : await oldestWorkspace(db);
+          if (!workspace) throw new AppError("workspace_not_found", { id: workspaceId ?? "(default)" });
+          const { key, secret } = await createApiKey(db, {
+            workspaceId: workspace.id,
+            name: options.name as string,
+            admin: Boolean(options.admin),
+          });
+          if (options.json) printJson({ ...describeKey(key), key: secret });
+          else {
+            say(`Created ${key.admin ? "admin " : ""}key ${key.id} "${key.name}" in workspace ${workspace.name}.`);
+            say("The key is shown only this once:");
+            process.stdout.write(`${secret}\n`);
+          }
+        });
+      }),
+    );
+
+  withSettings(keys.command("list").description("List API keys"), storeSettings)
+    .option("--workspace <id>", "only this workspace's keys")
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        await withDb(options, async (db) => {
+          const all: ApiKey[] = [];
+          let cursor: string | undefined;
+          do {
+            const page = await listApiKeys(db, options.workspace as string | undefined, { cursor, limit: 200 });
+            all.push(...page.items);
+            cursor = page.nextCursor ?? undefined;
+          } while (cursor);
+          if (options.json) return printJson(all.map(describeKey));
+          for (const k of all) {
+            const state = k.revokedAt ? `revoked ${k.revokedAt.toISOString()}` : "active";
+            process.stdout.write(
+              `${k.id}  ${k.prefix}…  ${k.admin ? "admin " : "member"}  ${state.padEnd(8)}  ${k.name}  (workspace ${k.workspaceId})\n`,
+            );
+          }
+        });
+      }),
+    );
+
+  withSettings(keys.command("revoke").description("Revoke an API key").argument("<id>", "the key's id"), storeSettings)
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (id: string, options: Record<string, unknown>) => {
+        await withDb(options, async (db) => {
+          const key = await revokeApiKey(db, id, undefined);
+          if (options.json) printJson(describeKey(key));
+          else say(`Revoked key ${key.id} "${key.name}".`);
+        });
+      }),
+    );
+}

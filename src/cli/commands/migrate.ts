@@ -1,0 +1,25 @@
+import type { Command } from "commander";
+import { openConfiguredStore } from "../../hub/open-store.ts";
+import { migrate } from "../../store/migrations.ts";
+import { configFrom, storeSettings, withSettings } from "../options.ts";
+import { action, printJson, say } from "../output.ts";
+
+export function registerMigrate(program: Command) {
+  withSettings(
+    program.command("migrate").description("Apply pending database migrations (the hub also does this when it starts)"),
+    storeSettings,
+  )
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        const store = await openConfiguredStore(configFrom(options), say);
+        try {
+          const status = await migrate(store);
+          if (options.json) printJson({ store: store.mode, location: store.location, ...status });
+          else say(`Migrations: ${status.applied} of ${status.known} applied (${store.mode} store, ${store.location}).`);
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}

@@ -1,0 +1,24 @@
+import { Command, CommanderError } from "commander";
+import { apiVersion } from "../http/app.ts";
+import { registerDoctor } from "./commands/doctor.ts";
+import { registerKeys } from "./commands/keys.ts";
+import { registerMigrate } from "./commands/migrate.ts";
+import { registerStart } from "./commands/start.ts";
+
+const program = new Command("switchboard")
+  .description("Switchboard: self-hosted omnichannel messaging hub")
+  .version(apiVersion)
+  .showHelpAfterError()
+  // Usage mistakes exit with 2, like configuration errors; help and version with 0. Subcommands
+  // created after this inherit it.
+  .exitOverride((error: CommanderError) => {
+    process.exit(error.exitCode === 0 ? 0 : 2);
+  });
+
+registerStart(program);
+registerMigrate(program);
+registerKeys(program);
+registerDoctor(program);
+
+
+await program.parseAsync();

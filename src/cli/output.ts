@@ -1,0 +1,45 @@
+import { AppError, describeError } from "../errors/app-error.ts";
+import type { ErrorCode } from "../errors/catalogue.ts";
+
+/** Settings problems exit with 2, like a usage error; everything else with 1. */
+const configurationCodes = new Set<ErrorCode>(["config_invalid", "config_file_unreadable", "secret_key_missing"]);
+
+export const say = (line: string) => process.stderr.write(`${line}\n`);
+
+export function printJson(value: unknown) {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Prints a failure as one line with its code and remedy (never a stack trace, unless
+ * SWITCHBOARD_DEBUG is set) and returns the exit code.
+ */
+export function reportFailure(error: unknown, json: boolean): number {
+  if (error instanceof AppError) {
+    const rendered = error.render("en");
+    if (json) printJson({ error: rendered });
+    else say(`error ${rendered.code}: ${rendered.message} Remedy: ${rendered.remedy}`);
+    return configurationCodes.has(error.code) ? 2 : 1;
+  }
+  const { message, remedy } = describeError("internal_error", "en");
+  const detail = error instanceof Error ? error.message : String(error);
+  if (json) printJson({ error: { code: "internal_error", message, remedy, detail } });
+  else say(`error internal_error: ${detail}`);
+  if (process.env.SWITCHBOARD_DEBUG) console.error(error);
+  return 1;
+}
+
+/** Runs a command's body and turns any failure into a clean exit. */
+export function action<A extends unknown[]>(body: (...args: A) => Promise<void>) {
+  return async (...args: A) => {
+    const options = args.findLast((arg) => typeof arg === "object" && arg !== null && !Array.isArray(arg)) as
+      | { json?: boolean; opts?: () => Record<string, unknown> }
+      | undefined;
+    const json = Boolean(typeof options?.opts === "function" ? options.opts().json : options?.json);
+    try {
+      await body(...args);
+    } catch (error) {
+      process.exitCode = reportFailure(error, json);
+    }
+  };
+}

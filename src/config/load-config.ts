@@ -1,0 +1,89 @@
+import { readFileSync } from "node:fs";
+import { AppError } from "../errors/app-error.ts";
+import { type Config, type SettingName, settings } from "./settings.ts";
+
+export interface ConfigSources {
+  /** Values given on the command line, by setting name. */
+  flags?: Partial<Record<SettingName, unknown>>;
+  env?: Record<string, string | undefined>;
+  /** Path of a JSON config file; defaults to SWITCHBOARD_CONFIG. */
+  configFile?: string;
+}
+
+const secretSettings = new Set<SettingName>(["secretKey", "databaseUrl"]);
+
+/**
+ * Resolves every setting from, in order of precedence: flags, environment, config file,
+ * default. The first invalid value stops with `config_invalid`, naming the setting, where the
+ * value came from and what was expected.
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const env = sources.env ?? process.env;
+  const flags = sources.flags ?? {};
+  const filePath = sources.configFile ?? nonEmpty(env.SWITCHBOARD_CONFIG);
+  const file = filePath ? readConfigFile(filePath) : {};
+
+  const config: Record<string, unknown> = {};
+  for (const name of Object.keys(settings) as SettingName[]) {
+    const spec = settings[name];
+    const [raw, source] = pick(name, [
+      [flags[name], `flag --${"flag" in spec ? spec.flag : name}`],
+      [nonEmpty(env[spec.env]), `environment variable ${spec.env}`],
+      [file[name], `config file ${filePath}`],
+    ]);
+    if (raw === undefined) {
+      config[name] = "default" in spec ? spec.default : undefined;
+      continue;
+    }
+    const parsed = (spec.schema as import("zod").ZodType).safeParse(raw);
+    if (!parsed.success) {
+      throw new AppError(
+        "config_invalid",
+        {
+          setting: name,
+          source,
+          value: secretSettings.has(name) ? `(hidden, ${String(raw).length} characters)` : JSON.stringify(raw),
+          expected: spec.expected,
+        },
+        { details: [{ path: name, code: "invalid_value", detail: spec.expected }] },
+      );
+    }
+    config[name] = parsed.data;
+  }
+  return config as Config;
+}
+
+function pick(name: SettingName, candidates: [unknown, string][]): [unknown, string] {
+  for (const candidate of candidates) if (candidate[0] !== undefined) return candidate;
+  return [undefined, `default of ${name}`];
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new AppError("config_file_unreadable", { path, reason: (error as Error).message });
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new AppError("config_file_unreadable", { path, reason: `not valid JSON (${(error as Error).message})` });
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw new AppError("config_file_unreadable", { path, reason: "the top level must be a JSON object" });
+  }
+  const unknown = Object.keys(parsed).filter((key) => !Object.hasOwn(settings, key));
+  if (unknown.length > 0) {
+    throw new AppError("config_file_unreadable", {
+      path,
+      reason: `unknown setting ${unknown.map((key) => `"${key}"`).join(", ")}; known: ${Object.keys(settings).join(", ")}`,
+    });
+  }
+  return parsed as Record<string, unknown>;
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value === "" ? undefined : value;
+}

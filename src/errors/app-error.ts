@@ -1,0 +1,72 @@
+import { type CatalogueEntry, catalogue, type ErrorCode, type Language } from "./catalogue.ts";
+
+export type ErrorParams = Record<string, string | number>;
+
+/** One failing field of a request, as amoCRM's `validation-errors` list them. */
+export interface ErrorDetail {
+  path: string;
+  code: string;
+  detail: string;
+}
+
+export interface RenderedError {
+  code: ErrorCode;
+  message: string;
+  remedy: string;
+  upstream_code?: string;
+  details?: ErrorDetail[];
+}
+
+/**
+ * The one exception type of the hub. Everything that fails on purpose throws this with a
+ * catalogue code; anything else reaching the edge is an `internal_error`.
+ */
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly params: ErrorParams;
+  readonly details: ErrorDetail[];
+  /** Seconds the caller should wait before retrying, sent as `Retry-After`. */
+  readonly retryAfter: number | undefined;
+
+  constructor(
+    code: ErrorCode,
+    params: ErrorParams = {},
+    options: { details?: ErrorDetail[]; retryAfter?: number; cause?: unknown } = {},
+  ) {
+    super(fill(catalogue[code].en.message, params), { cause: options.cause });
+    this.name = "AppError";
+    this.code = code;
+    this.params = params;
+    this.details = options.details ?? [];
+    this.retryAfter = options.retryAfter;
+  }
+
+  get entry(): CatalogueEntry {
+    return catalogue[this.code];
+  }
+
+  get status(): number {
+    return this.entry.status;
+  }
+
+  render(language: Language): RenderedError {
+    const text = describeError(this.code, language, this.params);
+    return {
+      code: this.code,
+      ...text,
+      ...(this.entry.upstream ? { upstream_code: this.entry.upstream } : {}),
+      ...(this.details.length > 0 ? { details: this.details } : {}),
+    };
+  }
+}
+
+export function describeError(code: ErrorCode, language: Language, params: ErrorParams = {}) {
+  const text = catalogue[code][language];
+  return { message: fill(text.message, params), remedy: fill(text.remedy, params) };
+}
+
+function fill(template: string, params: ErrorParams): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
+    Object.hasOwn(params, name) ? String(params[name]) : whole,
+  );
+}

@@ -1,0 +1,441 @@
+/**
+ * The error catalogue: the single source of every error code the hub can return or print.
+ * Codes are stable API; never rename one. Add an entry here before using a new code anywhere.
+ * `{name}` placeholders in texts are filled from the error's params.
+ */
+
+export const errorClasses = [
+  "invalid_input",
+  "auth",
+  "not_found",
+  "conflict",
+  "rate_limited",
+  "policy",
+  "retryable",
+  "terminal",
+] as const;
+export type ErrorClass = (typeof errorClasses)[number];
+
+export interface LocalizedText {
+  message: string;
+  remedy: string;
+}
+
+export interface CatalogueEntry {
+  status: number;
+  class: ErrorClass;
+  /** The platform's own code when the error mirrors one (e.g. VK 901). */
+  upstream?: string;
+  en: LocalizedText;
+  ru: LocalizedText;
+}
+
+const entries = {
+  // ── Request shape ──────────────────────────────────────────────────────────
+  validation_failed: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The request has invalid fields.",
+      remedy: "Fix the fields listed in `details` (each names its path) and send the request again.",
+    },
+    ru: {
+      message: "В запросе есть недопустимые поля.",
+      remedy: "Исправьте поля из списка `details` (у каждого указан путь) и отправьте запрос снова.",
+    },
+  },
+  malformed_json: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The request body is not valid JSON.",
+      remedy: "Send a well-formed JSON document with `Content-Type: application/json`.",
+    },
+    ru: {
+      message: "Тело запроса не является корректным JSON.",
+      remedy: "Отправьте корректный JSON-документ с заголовком `Content-Type: application/json`.",
+    },
+  },
+  unsupported_media_type: {
+    status: 415,
+    class: "invalid_input",
+    en: {
+      message: "The request body must be JSON, got `{contentType}`.",
+      remedy: "Send the body as JSON with `Content-Type: application/json`.",
+    },
+    ru: {
+      message: "Тело запроса должно быть в формате JSON, получено `{contentType}`.",
+      remedy: "Отправьте тело в формате JSON с заголовком `Content-Type: application/json`.",
+    },
+  },
+  body_too_large: {
+    status: 413,
+    class: "invalid_input",
+    en: {
+      message: "The request body is larger than the limit of {limit} bytes.",
+      remedy:
+        "Send a smaller body (split a batch into several requests), or raise `bodyLimit` (SWITCHBOARD_BODY_LIMIT) in the hub's configuration.",
+    },
+    ru: {
+      message: "Тело запроса больше допустимых {limit} байт.",
+      remedy:
+        "Отправьте тело меньшего размера (разбейте пакет на несколько запросов) или увеличьте `bodyLimit` (SWITCHBOARD_BODY_LIMIT) в настройках хаба.",
+    },
+  },
+  invalid_cursor: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The pagination cursor is not valid for this list.",
+      remedy: "Pass the `next_cursor` value from the previous page of the same list unchanged, or omit it to start over.",
+    },
+    ru: {
+      message: "Курсор пагинации не подходит для этого списка.",
+      remedy:
+        "Передайте без изменений значение `next_cursor` из предыдущей страницы этого же списка или не передавайте его, чтобы начать сначала.",
+    },
+  },
+  invalid_phone: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "`{value}` is not a valid phone number.",
+      remedy:
+        "Give the number in international format with the country code, e.g. +79161234567; a number without one is read with the hub's default country ({country}).",
+    },
+    ru: {
+      message: "`{value}` — некорректный номер телефона.",
+      remedy:
+        "Укажите номер в международном формате с кодом страны, например +79161234567; номер без кода читается по стране по умолчанию ({country}).",
+    },
+  },
+  route_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "There is no `{method} {path}` in this API.",
+      remedy: "Check the method and path against the API reference at /docs.",
+    },
+    ru: {
+      message: "В API нет метода `{method} {path}`.",
+      remedy: "Сверьте метод и путь со справочником API по адресу /docs.",
+    },
+  },
+
+  // ── Authentication ─────────────────────────────────────────────────────────
+  auth_missing: {
+    status: 401,
+    class: "auth",
+    en: {
+      message: "The request has no API key.",
+      remedy: "Send the key in the header `Authorization: Bearer <key>`. Create a key with `switchboard keys create`.",
+    },
+    ru: {
+      message: "В запросе нет API-ключа.",
+      remedy:
+        "Передайте ключ в заголовке `Authorization: Bearer <ключ>`. Создать ключ можно командой `switchboard keys create`.",
+    },
+  },
+  auth_invalid: {
+    status: 401,
+    class: "auth",
+    en: {
+      message: "The API key is unknown or revoked.",
+      remedy:
+        "Check that the whole key was copied; list the active keys with `switchboard keys list` and create a new one if it was revoked.",
+    },
+    ru: {
+      message: "API-ключ неизвестен или отозван.",
+      remedy:
+        "Проверьте, что ключ скопирован целиком; список действующих ключей — `switchboard keys list`, при необходимости создайте новый.",
+    },
+  },
+  admin_required: {
+    status: 403,
+    class: "auth",
+    en: {
+      message: "This action needs an admin API key.",
+      remedy: "Use an admin key (created with `switchboard keys create --admin`).",
+    },
+    ru: {
+      message: "Для этого действия нужен API-ключ администратора.",
+      remedy: "Используйте ключ администратора (создаётся командой `switchboard keys create --admin`).",
+    },
+  },
+
+  // ── Resources ──────────────────────────────────────────────────────────────
+  workspace_not_found: notFound("workspace", "рабочее пространство", "GET /v1/workspaces"),
+  api_key_not_found: notFound("API key", "API-ключ", "GET /v1/api-keys"),
+  channel_not_found: notFound("channel account", "канал", "GET /v1/channels"),
+  contact_not_found: notFound("contact", "контакт", "GET /v1/contacts"),
+  conversation_not_found: notFound("conversation", "диалог", "GET /v1/conversations"),
+  contact_identity_taken: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "The identity {channelKind}:{externalId} already belongs to contact {contactId}.",
+      remedy: "Update that contact instead, or merge the two contacts with `POST /v1/contacts/{id}/merge`.",
+    },
+    ru: {
+      message: "Идентификатор {channelKind}:{externalId} уже принадлежит контакту {contactId}.",
+      remedy: "Измените тот контакт или объедините контакты через `POST /v1/contacts/{id}/merge`.",
+    },
+  },
+  contact_merge_self: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "A contact cannot be merged into itself.",
+      remedy: "Pass the id of the other contact as `source_contact_id`.",
+    },
+    ru: {
+      message: "Контакт нельзя объединить с самим собой.",
+      remedy: "Передайте в `source_contact_id` идентификатор другого контакта.",
+    },
+  },
+  last_admin_key: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "This is the last active admin key; revoking it would lock everyone out of the admin API.",
+      remedy: "Create another admin key first (`switchboard keys create --admin`), then revoke this one.",
+    },
+    ru: {
+      message: "Это последний действующий ключ администратора; после его отзыва административный API станет недоступен.",
+      remedy: "Сначала создайте другой ключ администратора (`switchboard keys create --admin`), затем отзовите этот.",
+    },
+  },
+
+  // ── Idempotency and limits ─────────────────────────────────────────────────
+  idempotency_key_reused: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "The Idempotency-Key `{key}` was already used with a different request.",
+      remedy:
+        "Use a new key for a new request; repeat a request with its key only when the method, path and body are the same.",
+    },
+    ru: {
+      message: "Ключ идемпотентности `{key}` уже использован с другим запросом.",
+      remedy:
+        "Для нового запроса используйте новый ключ; повторяйте запрос с тем же ключом, только если метод, путь и тело совпадают.",
+    },
+  },
+  idempotency_request_in_progress: {
+    status: 409,
+    class: "retryable",
+    en: {
+      message: "A request with the Idempotency-Key `{key}` is still being processed.",
+      remedy: "Wait a moment and repeat the same request with the same key to get its answer.",
+    },
+    ru: {
+      message: "Запрос с ключом идемпотентности `{key}` ещё обрабатывается.",
+      remedy: "Подождите немного и повторите тот же запрос с тем же ключом, чтобы получить ответ.",
+    },
+  },
+  invalid_idempotency_key: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The Idempotency-Key header must be 1 to 255 visible ASCII characters.",
+      remedy: "Use a UUID or another unique string of up to 255 characters.",
+    },
+    ru: {
+      message: "Заголовок Idempotency-Key должен содержать от 1 до 255 видимых символов ASCII.",
+      remedy: "Используйте UUID или другую уникальную строку длиной до 255 символов.",
+    },
+  },
+  rate_limited: {
+    status: 429,
+    class: "rate_limited",
+    en: {
+      message: "Too many requests with this API key (limit {limit} per second).",
+      remedy:
+        "Wait for the number of seconds in the `Retry-After` header, then repeat; send batches instead of single calls, or raise `rateLimit` in the hub's configuration.",
+    },
+    ru: {
+      message: "Слишком много запросов с этим API-ключом (лимит {limit} в секунду).",
+      remedy:
+        "Подождите столько секунд, сколько указано в заголовке `Retry-After`, и повторите; отправляйте пакеты вместо одиночных вызовов или увеличьте `rateLimit` в настройках хаба.",
+    },
+  },
+
+  // ── Hub operation ──────────────────────────────────────────────────────────
+  internal_error: {
+    status: 500,
+    class: "retryable",
+    en: {
+      message: "The hub failed to handle the request.",
+      remedy: "Repeat the request; if it fails again, report the `request_id` to the hub's operator (it is in the hub's log).",
+    },
+    ru: {
+      message: "Хаб не смог обработать запрос.",
+      remedy: "Повторите запрос; если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
+    },
+  },
+  not_ready: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message: "The hub is not ready: {reason}",
+      remedy: "Run `switchboard doctor` to see which check fails and how to fix it.",
+    },
+    ru: {
+      message: "Хаб не готов: {reason}",
+      remedy: "Запустите `switchboard doctor`, чтобы увидеть, какая проверка не проходит и как это исправить.",
+    },
+  },
+  config_invalid: {
+    status: 500,
+    class: "invalid_input",
+    en: {
+      message: "Setting `{setting}` (from {source}) has the value {value}: expected {expected}.",
+      remedy: "Correct the setting and start again; `switchboard start --help` lists every setting.",
+    },
+    ru: {
+      message: "Настройка `{setting}` ({source}) имеет значение {value}, а ожидается {expected}.",
+      remedy: "Исправьте настройку и запустите снова; все настройки перечислены в `switchboard start --help`.",
+    },
+  },
+  config_file_unreadable: {
+    status: 500,
+    class: "invalid_input",
+    en: {
+      message: "The config file {path} cannot be used: {reason}",
+      remedy: "Point `--config` (SWITCHBOARD_CONFIG) at a readable JSON file, or leave it out.",
+    },
+    ru: {
+      message: "Файл настроек {path} нельзя использовать: {reason}",
+      remedy: "Укажите в `--config` (SWITCHBOARD_CONFIG) доступный для чтения JSON-файл или не указывайте его.",
+    },
+  },
+  secret_key_missing: {
+    status: 500,
+    class: "invalid_input",
+    en: {
+      message: "No encryption key is configured, and server mode (DATABASE_URL) needs one to keep channel tokens secret.",
+      remedy:
+        "Set SWITCHBOARD_SECRET_KEY to 32 random bytes in base64 (make one with `openssl rand -base64 32`), the same on every hub process, and keep it safe: tokens stored with it cannot be read without it.",
+    },
+    ru: {
+      message: "Не задан ключ шифрования, а серверному режиму (DATABASE_URL) он нужен для хранения токенов каналов.",
+      remedy:
+        "Задайте SWITCHBOARD_SECRET_KEY — 32 случайных байта в base64 (например, `openssl rand -base64 32`), одинаковый для всех процессов хаба, и храните его надёжно: без него сохранённые токены не прочитать.",
+    },
+  },
+  secret_key_mismatch: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "A stored secret cannot be decrypted with the configured encryption key.",
+      remedy:
+        "Start the hub with the SWITCHBOARD_SECRET_KEY it used when the secret was saved, or reconnect the channel to store its token again.",
+    },
+    ru: {
+      message: "Сохранённый секрет не расшифровывается настроенным ключом шифрования.",
+      remedy:
+        "Запустите хаб с тем SWITCHBOARD_SECRET_KEY, с которым секрет был сохранён, или подключите канал заново, чтобы сохранить токен ещё раз.",
+    },
+  },
+  port_in_use: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "Port {port} on {host} is already in use.",
+      remedy: "Stop the program that holds it, or start the hub on another port with `--port` (SWITCHBOARD_PORT).",
+    },
+    ru: {
+      message: "Порт {port} на {host} уже занят.",
+      remedy: "Остановите программу, которая его занимает, или запустите хаб на другом порту: `--port` (SWITCHBOARD_PORT).",
+    },
+  },
+  database_unreachable: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message: "The database at {target} cannot be reached: {reason}",
+      remedy:
+        "Check that PostgreSQL is running and that DATABASE_URL has the right host, port, user, password and database name.",
+    },
+    ru: {
+      message: "База данных {target} недоступна: {reason}",
+      remedy: "Проверьте, что PostgreSQL запущен и что в DATABASE_URL верны хост, порт, пользователь, пароль и имя базы.",
+    },
+  },
+  data_dir_unwritable: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "The data directory {path} cannot be written: {reason}",
+      remedy: "Give the hub's user write access to it, or choose another one with `--data-dir` (SWITCHBOARD_DATA_DIR).",
+    },
+    ru: {
+      message: "В каталог данных {path} нельзя записать: {reason}",
+      remedy:
+        "Дайте пользователю хаба права на запись или выберите другой каталог: `--data-dir` (SWITCHBOARD_DATA_DIR).",
+    },
+  },
+  data_dir_locked: {
+    status: 500,
+    class: "conflict",
+    en: {
+      message: "Another hub process (pid {pid}) is using the data directory {path}.",
+      remedy:
+        "The embedded store allows one process at a time: stop that process first, use the API of the running hub, or move to PostgreSQL (DATABASE_URL) to run several.",
+    },
+    ru: {
+      message: "Каталог данных {path} уже использует другой процесс хаба (pid {pid}).",
+      remedy:
+        "Встроенное хранилище допускает только один процесс: остановите тот процесс, воспользуйтесь API запущенного хаба или перейдите на PostgreSQL (DATABASE_URL), чтобы запускать несколько.",
+    },
+  },
+  migrations_pending: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message: "The database schema is behind this version of the hub ({applied} of {known} migrations applied).",
+      remedy: "Run `switchboard migrate` (the hub also migrates when it starts).",
+    },
+    ru: {
+      message: "Схема базы данных отстаёт от этой версии хаба (применено {applied} из {known} миграций).",
+      remedy: "Выполните `switchboard migrate` (хаб также выполняет миграции при запуске).",
+    },
+  },
+  disk_space_low: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message: "Only {free} are free on the disk of {path}.",
+      remedy: "Free some space or move the data directory to a larger disk; the hub stops accepting messages when the disk is full.",
+    },
+    ru: {
+      message: "На диске с {path} свободно только {free}.",
+      remedy: "Освободите место или перенесите каталог данных на диск побольше: при заполненном диске хаб перестанет принимать сообщения.",
+    },
+  },
+} satisfies Record<string, CatalogueEntry>;
+
+export type ErrorCode = keyof typeof entries;
+export const catalogue: Record<ErrorCode, CatalogueEntry> = entries;
+
+function notFound(what: string, whatRu: string, listRoute: string): CatalogueEntry {
+  return {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: `No ${what} with id \`{id}\` in this workspace.`,
+      remedy: `Check the id; \`${listRoute}\` lists the ones this API key can see.`,
+    },
+    ru: {
+      message: `В этом рабочем пространстве нет объекта «${whatRu}» с идентификатором \`{id}\`.`,
+      remedy: `Проверьте идентификатор; \`${listRoute}\` возвращает доступные этому ключу объекты.`,
+    },
+  };
+}
+
+export const languages = ["en", "ru"] as const;
+export type Language = (typeof languages)[number];
+
+export function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(catalogue, code);
+}

@@ -1,0 +1,69 @@
+import { OpenAPIHono } from "@hono/zod-openapi";
+import { requestId } from "hono/request-id";
+import { collectDefaultMetrics, Registry } from "prom-client";
+import { AppError } from "../errors/app-error.ts";
+import type { AppDeps, AppEnv } from "./context.ts";
+import { handleError } from "./errors.ts";
+import { authenticate } from "./middleware/auth.ts";
+import { idempotency } from "./middleware/idempotency.ts";
+import { limitBody, parseJsonBody } from "./middleware/json-body.ts";
+import { observe } from "./middleware/observability.ts";
+import { rateLimit } from "./middleware/rate-limit.ts";
+import { apiKeyRoutes } from "./resources/api-keys.ts";
+import { channelRoutes } from "./resources/channels.ts";
+import { contactRoutes } from "./resources/contacts.ts";
+import { conversationRoutes } from "./resources/conversations.ts";
+import { errorCatalogueRoutes } from "./resources/error-catalogue.ts";
+import { systemRoutes } from "./resources/system.ts";
+import { workspaceRoutes } from "./resources/workspaces.ts";
+
+export const apiVersion = "0.1.0";
+
+/**
+ * The HTTP application. Order matters: the request id and log come first so every later line
+ * carries them; authentication and the rate limit run before the body is read, so that an
+ * anonymous or throttled caller costs no parsing.
+ */
+export function createApp(deps: AppDeps) {
+  const { config, store, logger } = deps;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "switchboard_" });
+
+  const app = new OpenAPIHono<AppEnv>();
+  app.use(requestId({ headerName: "X-Request-Id" }));
+  app.use(observe(logger, registry));
+  app.onError(handleError);
+  app.notFound(() => {
+    throw new AppError("route_not_found");
+  });
+
+  app.route("/", systemRoutes(deps, registry));
+  app.route("/v1", errorCatalogueRoutes());
+
+  app.use("/v1/*", authenticate(store.db));
+  app.use("/v1/*", rateLimit(config.rateLimit, config.rateLimitBurst));
+  app.use("/v1/*", limitBody(config.bodyLimit));
+  app.use("/v1/*", parseJsonBody);
+  app.use("/v1/*", idempotency(store.db));
+
+  for (const routes of [workspaceRoutes, apiKeyRoutes, channelRoutes, contactRoutes, conversationRoutes]) {
+    app.route("/v1", routes(deps));
+  }
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
+    type: "http",
+    scheme: "bearer",
+    description: "An API key: `Authorization: Bearer sbk_…`. Create one with `switchboard keys create`.",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Switchboard API",
+      version: apiVersion,
+      description:
+        "Self-hosted omnichannel messaging hub. Every error answer has the shape of `Error`; its `code` is listed by `GET /v1/errors`. Send `Accept-Language: ru` for Russian texts. Any POST accepts an `Idempotency-Key` header.",
+    },
+    servers: [{ url: config.publicUrl ?? "/" }],
+  });
+  return app;
+}

@@ -1,0 +1,45 @@
+import { createHash } from "node:crypto";
+import { createMiddleware } from "hono/factory";
+import { AppError } from "../../errors/app-error.ts";
+import type { Db } from "../../store/database.ts";
+import {
+  claimIdempotencyKey,
+  releaseIdempotencyKey,
+  saveIdempotentResponse,
+} from "../../store/repositories/idempotency.ts";
+import type { AppEnv } from "../context.ts";
+
+const validKey = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * `Idempotency-Key` on any POST: the first successful answer is stored and replayed for repeats
+ * with the same method, path and body; the same key with another request is a conflict. Error
+ * answers are not stored, so a corrected request may reuse its key (as Stripe does).
+ */
+export function idempotency(db: Db) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const key = c.req.header("idempotency-key");
+    if (c.req.method !== "POST" || key === undefined) return next();
+    if (!validKey.test(key)) throw new AppError("invalid_idempotency_key");
+
+    const workspaceId = c.get("apiKey").workspaceId;
+    const body = await c.req.text();
+    const requestHash = createHash("sha256").update(`${c.req.method} ${c.req.path}\n${body}`).digest("hex");
+    const claim = await claimIdempotencyKey(db, workspaceId, key, requestHash);
+    if (claim.kind === "mismatch") throw new AppError("idempotency_key_reused", { key });
+    if (claim.kind === "in_progress") throw new AppError("idempotency_request_in_progress", { key }, { retryAfter: 1 });
+    if (claim.kind === "replay") {
+      return new Response(claim.body, {
+        status: claim.status,
+        headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+      });
+    }
+
+    await next();
+    if (c.res.status >= 200 && c.res.status < 300) {
+      await saveIdempotentResponse(db, workspaceId, key, c.res.status, await c.res.clone().text());
+    } else {
+      await releaseIdempotencyKey(db, workspaceId, key);
+    }
+  });
+}

@@ -1,0 +1,42 @@
+import { bodyLimit } from "hono/body-limit";
+import { createMiddleware } from "hono/factory";
+import { AppError } from "../../errors/app-error.ts";
+import type { AppEnv } from "../context.ts";
+
+const withBody = new Set(["POST", "PUT", "PATCH"]);
+const jsonType = /^application\/([\w.-]+\+)?json$/i;
+
+/** Refuses bodies over `limit` bytes, whether announced by Content-Length or streamed. */
+export function limitBody(limit: number) {
+  return bodyLimit({
+    maxSize: limit,
+    onError: () => {
+      throw new AppError("body_too_large", { limit });
+    },
+  });
+}
+
+/**
+ * Parses a JSON body once, up front, so that malformed JSON and a wrong media type get their
+ * catalogued answers before any route runs; the validators read the cached result.
+ */
+export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
+  if (withBody.has(c.req.method) && hasBody(c.req.raw)) {
+    const contentType = c.req.header("content-type") ?? "";
+    if (!jsonType.test(contentType.split(";")[0]?.trim() ?? "")) {
+      throw new AppError("unsupported_media_type", { contentType: contentType || "(none)" });
+    }
+    try {
+      await c.req.json();
+    } catch (error) {
+      if (error instanceof AppError) throw error;
+      throw new AppError("malformed_json", {}, { cause: error });
+    }
+  }
+  await next();
+});
+
+function hasBody(request: Request): boolean {
+  const length = request.headers.get("content-length");
+  return length !== null ? Number(length) > 0 : request.body !== null;
+}

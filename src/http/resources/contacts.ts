@@ -1,0 +1,233 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { toE164 } from "../../core/phone.ts";
+import {
+  type ContactWithIdentities,
+  createContact,
+  listContacts,
+  mergeContacts,
+  requireContact,
+  updateContact,
+} from "../../store/repositories/contacts.ts";
+import { channelKinds } from "../../store/schema.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+import { validationHook } from "../errors.ts";
+import {
+  bearer,
+  errorResponses,
+  IdParam,
+  iso,
+  jsonBody,
+  jsonContent,
+  PageQuery,
+  pageOf,
+  presentPage,
+  Timestamp,
+} from "../schemas.ts";
+
+const IdentitySchema = z
+  .object({
+    channel_kind: z.enum(channelKinds),
+    external_id: z.string().trim().min(1).max(200).openapi({ description: "The user's id on that platform" }),
+    display_name: z.string().max(500).optional(),
+  })
+  .openapi("ContactIdentityInput");
+
+export const ContactSchema = z
+  .object({
+    id: z.string(),
+    name: z.string().nullable(),
+    phone: z.string().nullable().openapi({ description: "E.164" }),
+    email: z.string().nullable(),
+    custom_fields: z.record(z.string(), z.unknown()),
+    identities: z.array(
+      z.object({
+        id: z.string(),
+        channel_kind: z.enum(channelKinds),
+        external_id: z.string(),
+        display_name: z.string().nullable(),
+        created_at: Timestamp,
+      }),
+    ),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Contact");
+
+export const presentContact = (c: ContactWithIdentities) => ({
+  id: c.id,
+  name: c.name,
+  phone: c.phone,
+  email: c.email,
+  custom_fields: c.customFields,
+  identities: c.identities.map((i) => ({
+    id: i.id,
+    channel_kind: i.channelKind,
+    external_id: i.externalId,
+    display_name: i.displayName,
+    created_at: iso(i.createdAt) as string,
+  })),
+  created_at: iso(c.createdAt) as string,
+  updated_at: iso(c.updatedAt) as string,
+});
+
+const fields = {
+  name: z.string().trim().min(1).max(500).nullable().optional(),
+  phone: z.string().trim().min(1).max(40).nullable().optional().openapi({
+    description: "Any common notation; stored as E.164. Numbers without a country code use the hub's default country.",
+  }),
+  email: z.email().max(320).nullable().optional(),
+  custom_fields: z
+    .record(z.string().min(1).max(100), z.unknown())
+    .optional()
+    .openapi({ description: "Free-form fields. On update, keys are merged; a key set to null is removed." }),
+};
+const ContactCreate = z
+  .object({ ...fields, identities: z.array(IdentitySchema).max(50).optional() })
+  .openapi("ContactCreate");
+const ContactUpdate = z
+  .object({ ...fields, add_identities: z.array(IdentitySchema).max(50).optional() })
+  .openapi("ContactUpdate");
+const MergeInput = z
+  .object({ source_contact_id: z.string().openapi({ description: "The contact to merge into this one; it is deleted" }) })
+  .openapi("ContactMerge");
+
+const ContactQuery = PageQuery.extend({
+  q: z.string().trim().min(1).max(200).optional().openapi({ description: "Part of the name or e-mail, or 3+ digits of the phone" }),
+  phone: z.string().trim().min(1).max(40).optional().openapi({ description: "Exact phone number, any notation" }),
+  channel_kind: z.enum(channelKinds).optional().openapi({ description: "With external_id: the contact with this identity" }),
+  external_id: z.string().trim().min(1).max(200).optional(),
+}).superRefine((query, ctx) => {
+  if ((query.channel_kind === undefined) !== (query.external_id === undefined)) {
+    ctx.addIssue({
+      code: "custom",
+      path: [query.channel_kind === undefined ? "channel_kind" : "external_id"],
+      message: "channel_kind and external_id go together",
+    });
+  }
+});
+
+const tags = ["Contacts"];
+
+export function contactRoutes({ store, config }: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const db = store.db;
+  const phone = (value: string | null | undefined, path: string) =>
+    value ? toE164(value, config.defaultCountry, path) : value;
+  const identities = (list: z.infer<typeof IdentitySchema>[] | undefined) =>
+    list?.map((i) => ({ channelKind: i.channel_kind, externalId: i.external_id, displayName: i.display_name }));
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts",
+      tags,
+      security: bearer,
+      summary: "List and search contacts",
+      request: { query: ContactQuery },
+      responses: { 200: jsonContent(pageOf(ContactSchema, "ContactPage"), "Contacts, newest first"), ...errorResponses(400) },
+    }),
+    async (c) => {
+      const query = c.req.valid("query");
+      const result = await listContacts(
+        db,
+        c.get("apiKey").workspaceId,
+        {
+          q: query.q,
+          phone: phone(query.phone, "query.phone") ?? undefined,
+          identity:
+            query.channel_kind && query.external_id
+              ? { channelKind: query.channel_kind, externalId: query.external_id }
+              : undefined,
+        },
+        query,
+      );
+      return c.json(presentPage(result, presentContact), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts",
+      tags,
+      security: bearer,
+      summary: "Create a contact",
+      request: { body: jsonBody(ContactCreate) },
+      responses: { 201: jsonContent(ContactSchema, "The contact"), ...errorResponses(400, 409, 413, 415) },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const created = await createContact(db, c.get("apiKey").workspaceId, {
+        name: input.name,
+        phone: phone(input.phone, "phone"),
+        email: input.email,
+        customFields: input.custom_fields,
+        identities: identities(input.identities),
+      });
+      return c.json(presentContact(created), 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/contacts/{id}",
+      tags,
+      security: bearer,
+      summary: "Get a contact with its identities",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(ContactSchema, "The contact"), ...errorResponses(404) },
+    }),
+    async (c) =>
+      c.json(presentContact(await requireContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/contacts/{id}",
+      tags,
+      security: bearer,
+      summary: "Update a contact",
+      description: "Fields left out are kept; null clears a field. `add_identities` links more platform accounts.",
+      request: { params: IdParam, body: jsonBody(ContactUpdate) },
+      responses: { 200: jsonContent(ContactSchema, "The contact"), ...errorResponses(400, 404, 409, 413, 415) },
+    }),
+    async (c) => {
+      const input = c.req.valid("json");
+      const updated = await updateContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id, {
+        name: input.name,
+        phone: phone(input.phone, "phone"),
+        email: input.email,
+        customFields: input.custom_fields,
+        addIdentities: identities(input.add_identities),
+      });
+      return c.json(presentContact(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/contacts/{id}/merge",
+      tags,
+      security: bearer,
+      summary: "Merge another contact into this one",
+      description:
+        "Identities, conversations and messages of the source move here; empty fields are filled from it; the source is deleted. Two open direct conversations on one channel become one.",
+      request: { params: IdParam, body: jsonBody(MergeInput) },
+      responses: { 200: jsonContent(ContactSchema, "The merged contact"), ...errorResponses(400, 404, 409, 413, 415) },
+    }),
+    async (c) => {
+      const merged = await mergeContacts(
+        db,
+        c.get("apiKey").workspaceId,
+        c.req.valid("param").id,
+        c.req.valid("json").source_contact_id,
+      );
+      return c.json(presentContact(merged), 200);
+    },
+  );
+
+  return app;
+}

@@ -1,0 +1,193 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import {
+  type Conversation,
+  listConversations,
+  requireConversation,
+  updateConversation,
+} from "../../store/repositories/conversations.ts";
+import { listConversationMessages, type Message } from "../../store/repositories/messages.ts";
+import {
+  authorKinds,
+  conversationKinds,
+  conversationStatuses,
+  messageDirections,
+  messagePriorities,
+  messageStatuses,
+} from "../../store/schema.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+import { validationHook } from "../errors.ts";
+import {
+  bearer,
+  errorResponses,
+  IdParam,
+  iso,
+  jsonBody,
+  jsonContent,
+  PageQuery,
+  pageOf,
+  presentPage,
+  Timestamp,
+} from "../schemas.ts";
+
+export const ConversationSchema = z
+  .object({
+    id: z.string(),
+    channel_id: z.string(),
+    contact_id: z.string(),
+    kind: z.enum(conversationKinds),
+    external_ref: z.string().nullable().openapi({ description: "The publication of a `comments` conversation, the form of a `lead`" }),
+    status: z.enum(conversationStatuses),
+    assignee: z.string().nullable(),
+    reply_window_ends_at: Timestamp.nullable(),
+    last_message_at: Timestamp.nullable(),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Conversation");
+
+const presentConversation = (v: Conversation) => ({
+  id: v.id,
+  channel_id: v.channelAccountId,
+  contact_id: v.contactId,
+  kind: v.kind,
+  external_ref: v.externalRef,
+  status: v.status,
+  assignee: v.assignee,
+  reply_window_ends_at: iso(v.replyWindowEndsAt),
+  last_message_at: iso(v.lastMessageAt),
+  created_at: iso(v.createdAt) as string,
+  updated_at: iso(v.updatedAt) as string,
+});
+
+export const MessageSchema = z
+  .object({
+    id: z.string(),
+    conversation_id: z.string().nullable(),
+    channel_id: z.string().nullable(),
+    contact_id: z.string().nullable(),
+    direction: z.enum(messageDirections),
+    author: z.object({ kind: z.enum(authorKinds), ref: z.string().nullable() }),
+    text: z.string().nullable(),
+    attachments: z.array(z.record(z.string(), z.unknown())),
+    external_id: z.string().nullable(),
+    status: z.enum(messageStatuses),
+    error_code: z.string().nullable(),
+    priority: z.enum(messagePriorities),
+    sent_at: Timestamp,
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi("Message");
+
+export const presentMessage = (m: Message) => ({
+  id: m.id,
+  conversation_id: m.conversationId,
+  channel_id: m.channelAccountId,
+  contact_id: m.contactId,
+  direction: m.direction,
+  author: { kind: m.authorKind, ref: m.authorRef },
+  text: m.text,
+  attachments: m.attachments as unknown as Record<string, unknown>[],
+  external_id: m.externalId,
+  status: m.status,
+  error_code: m.errorCode,
+  priority: m.priority,
+  sent_at: iso(m.sentAt) as string,
+  created_at: iso(m.createdAt) as string,
+  updated_at: iso(m.updatedAt) as string,
+});
+
+const ConversationUpdate = z
+  .object({
+    status: z.enum(conversationStatuses).optional(),
+    assignee: z.string().trim().min(1).max(200).nullable().optional().openapi({ description: "Who handles it; null unassigns" }),
+  })
+  .openapi("ConversationUpdate");
+
+const tags = ["Conversations"];
+
+export function conversationRoutes({ store }: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const db = store.db;
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/conversations",
+      tags,
+      security: bearer,
+      summary: "List conversations",
+      request: {
+        query: PageQuery.extend({
+          status: z.enum(conversationStatuses).optional(),
+          kind: z.enum(conversationKinds).optional(),
+          channel_id: z.string().optional(),
+          contact_id: z.string().optional(),
+          assignee: z.string().optional(),
+        }),
+      },
+      responses: {
+        200: jsonContent(pageOf(ConversationSchema, "ConversationPage"), "Conversations, newest first"),
+        ...errorResponses(400),
+      },
+    }),
+    async (c) => {
+      const { status, kind, channel_id, contact_id, assignee, ...page } = c.req.valid("query");
+      const result = await listConversations(
+        db,
+        c.get("apiKey").workspaceId,
+        { status, kind, channelAccountId: channel_id, contactId: contact_id, assignee },
+        page,
+      );
+      return c.json(presentPage(result, presentConversation), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/conversations/{id}",
+      tags,
+      security: bearer,
+      summary: "Get a conversation",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(404) },
+    }),
+    async (c) =>
+      c.json(presentConversation(await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id)), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/conversations/{id}",
+      tags,
+      security: bearer,
+      summary: "Change a conversation's status or assignee",
+      request: { params: IdParam, body: jsonBody(ConversationUpdate) },
+      responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(400, 404, 413, 415) },
+    }),
+    async (c) => {
+      const updated = await updateConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id, c.req.valid("json"));
+      return c.json(presentConversation(updated), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/conversations/{id}/messages",
+      tags,
+      security: bearer,
+      summary: "List a conversation's messages, newest first",
+      request: { params: IdParam, query: PageQuery },
+      responses: { 200: jsonContent(pageOf(MessageSchema, "MessagePage"), "Messages, newest first"), ...errorResponses(400, 404) },
+    }),
+    async (c) => {
+      const conversation = await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
+      return c.json(presentPage(await listConversationMessages(db, conversation.id, c.req.valid("query")), presentMessage), 200);
+    },
+  );
+
+  return app;
+}

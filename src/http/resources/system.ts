@@ -1,0 +1,94 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import type { Registry } from "prom-client";
+import swaggerUiDist from "swagger-ui-dist";
+import { AppError } from "../../errors/app-error.ts";
+import { migrationStatus } from "../../store/migrations.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+import { errorResponses, jsonContent } from "../schemas.ts";
+
+const Health = z.object({ status: z.literal("ok") }).openapi("Health");
+const Readiness = z
+  .object({ status: z.literal("ready"), store: z.enum(["embedded", "server"]), migrations: z.object({ applied: z.number(), known: z.number() }) })
+  .openapi("Readiness");
+const tags = ["Operations"];
+
+/** Health, readiness, metrics and the API reference page; none of them needs a key. */
+export function systemRoutes({ store }: AppDeps, registry: Registry) {
+  const app = new OpenAPIHono<AppEnv>();
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/healthz",
+      tags,
+      summary: "Liveness: the process answers",
+      responses: { 200: jsonContent(Health, "Alive") },
+    }),
+    (c) => c.json({ status: "ok" as const }, 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/readyz",
+      tags,
+      summary: "Readiness: the database answers and every migration is applied",
+      responses: { 200: jsonContent(Readiness, "Ready to serve"), ...errorResponses(503) },
+    }),
+    async (c) => {
+      let migrations: { applied: number; known: number };
+      try {
+        await store.ping();
+        migrations = await migrationStatus(store.db);
+      } catch (error) {
+        throw new AppError("not_ready", { reason: `the database does not answer (${(error as Error).message})` });
+      }
+      if (migrations.applied < migrations.known) {
+        throw new AppError("not_ready", { reason: `${migrations.applied} of ${migrations.known} migrations applied` });
+      }
+      return c.json({ status: "ready" as const, store: store.mode, migrations }, 200);
+    },
+  );
+
+  app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
+
+  const assets = loadReferenceAssets();
+  app.get("/docs", (c) => c.html(referencePage));
+  app.get("/docs/assets/:file", (c) => {
+    const asset = assets.get(c.req.param("file"));
+    if (!asset) return c.notFound();
+    return c.body(asset.body, 200, { "content-type": asset.type, "cache-control": "public, max-age=86400" });
+  });
+
+  return app;
+}
+
+/** Swagger UI from the installed package, held in memory: the page works with no internet. */
+function loadReferenceAssets() {
+  const dir = swaggerUiDist.getAbsoluteFSPath();
+  const files: [string, string][] = [
+    ["swagger-ui.css", "text/css; charset=utf-8"],
+    ["swagger-ui-bundle.js", "text/javascript; charset=utf-8"],
+    ["favicon-32x32.png", "image/png"],
+  ];
+  return new Map(files.map(([name, type]) => [name, { body: readFileSync(join(dir, name)), type }]));
+}
+
+const referencePage = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <title>Switchboard API reference</title>
+  <link rel="icon" href="/docs/assets/favicon-32x32.png">
+  <link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+</head>
+<body>
+  <div id="reference"></div>
+  <script src="/docs/assets/swagger-ui-bundle.js"></script>
+  <script>
+    SwaggerUIBundle({ url: "/openapi.json", dom_id: "#reference", deepLinking: true, tryItOutEnabled: false, persistAuthorization: true });
+  </script>
+</body>
+</html>`;

@@ -1,0 +1,130 @@
+import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { AppError } from "../../errors/app-error.ts";
+import { createApiKey } from "../../store/repositories/api-keys.ts";
+import {
+  createWorkspace,
+  getWorkspace,
+  listWorkspaces,
+  renameWorkspace,
+  type Workspace,
+} from "../../store/repositories/workspaces.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+import { validationHook } from "../errors.ts";
+import { requireAdmin } from "../middleware/auth.ts";
+import {
+  bearer,
+  errorResponses,
+  IdParam,
+  iso,
+  jsonBody,
+  jsonContent,
+  PageQuery,
+  pageOf,
+  presentPage,
+  Timestamp,
+} from "../schemas.ts";
+import { ApiKeyCreatedSchema, presentCreatedKey } from "./api-keys.ts";
+
+export const WorkspaceSchema = z
+  .object({ id: z.string(), name: z.string(), created_at: Timestamp, updated_at: Timestamp })
+  .openapi("Workspace");
+
+export const presentWorkspace = (w: Workspace) => ({
+  id: w.id,
+  name: w.name,
+  created_at: iso(w.createdAt) as string,
+  updated_at: iso(w.updatedAt) as string,
+});
+
+const WorkspaceInput = z.object({ name: z.string().trim().min(1).max(200) }).openapi("WorkspaceInput");
+const tags = ["Workspaces"];
+
+/** Workspaces are tenants. Listing, creating and renaming them needs an admin key. */
+export function workspaceRoutes({ store }: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const db = store.db;
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces",
+      tags,
+      security: bearer,
+      summary: "List workspaces (admin)",
+      middleware: [requireAdmin],
+      request: { query: PageQuery },
+      responses: { 200: jsonContent(pageOf(WorkspaceSchema, "WorkspacePage"), "Workspaces, newest first"), ...errorResponses(400, 403) },
+    }),
+    async (c) => c.json(presentPage(await listWorkspaces(db, c.req.valid("query")), presentWorkspace), 200),
+  );
+
+  app.openapi(
+    createRoute({
+      method: "post",
+      path: "/workspaces",
+      tags,
+      security: bearer,
+      summary: "Create a workspace and its first API key (admin)",
+      description: "The key in the answer is shown only once.",
+      middleware: [requireAdmin],
+      request: { body: jsonBody(WorkspaceInput) },
+      responses: {
+        201: jsonContent(
+          z.object({ workspace: WorkspaceSchema, api_key: ApiKeyCreatedSchema }),
+          "The workspace and its first key",
+        ),
+        ...errorResponses(400, 403, 409, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { name } = c.req.valid("json");
+      const created = await db.transaction(async (tx) => {
+        const workspace = await createWorkspace(tx, name);
+        const key = await createApiKey(tx, { workspaceId: workspace.id, name: "first key" });
+        return { workspace, key };
+      });
+      return c.json({ workspace: presentWorkspace(created.workspace), api_key: presentCreatedKey(created.key) }, 201);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "get",
+      path: "/workspaces/{id}",
+      tags,
+      security: bearer,
+      summary: "Get a workspace",
+      description: "Any key may read its own workspace; an admin key may read any.",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(WorkspaceSchema, "The workspace"), ...errorResponses(404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const key = c.get("apiKey");
+      const workspace = key.admin || key.workspaceId === id ? await getWorkspace(db, id) : undefined;
+      if (!workspace) throw new AppError("workspace_not_found", { id });
+      return c.json(presentWorkspace(workspace), 200);
+    },
+  );
+
+  app.openapi(
+    createRoute({
+      method: "patch",
+      path: "/workspaces/{id}",
+      tags,
+      security: bearer,
+      summary: "Rename a workspace (admin)",
+      middleware: [requireAdmin],
+      request: { params: IdParam, body: jsonBody(WorkspaceInput) },
+      responses: { 200: jsonContent(WorkspaceSchema, "The workspace"), ...errorResponses(400, 403, 404, 413, 415) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const workspace = await renameWorkspace(db, id, c.req.valid("json").name);
+      if (!workspace) throw new AppError("workspace_not_found", { id });
+      return c.json(presentWorkspace(workspace), 200);
+    },
+  );
+
+  return app;
+}

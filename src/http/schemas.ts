@@ -1,0 +1,76 @@
+import { z } from "@hono/zod-openapi";
+import { errorClasses } from "../errors/catalogue.ts";
+
+/** Schemas and response helpers shared by every resource module. */
+
+export const ErrorSchema = z
+  .object({
+    error: z.object({
+      code: z.string().openapi({ example: "validation_failed" }),
+      message: z.string(),
+      remedy: z.string(),
+      request_id: z.string(),
+      upstream_code: z.string().optional(),
+      details: z
+        .array(z.object({ path: z.string(), code: z.string(), detail: z.string() }))
+        .optional()
+        .openapi({ description: "One entry per failing field; body fields are named by their path, others start with query., path. or header." }),
+    }),
+  })
+  .openapi("Error");
+
+const errorDescriptions: Record<number, string> = {
+  400: "Invalid input (`validation_failed`, `malformed_json`, ...)",
+  401: "No or unknown API key",
+  403: "The key may not do this",
+  404: "Unknown id in this workspace",
+  409: "Conflict (idempotency key reused, duplicate identity, ...)",
+  413: "Body over the size limit",
+  415: "Body is not JSON",
+  429: "Rate limit; see Retry-After",
+  503: "Not ready",
+};
+
+export function errorResponses(...statuses: number[]) {
+  const all = [...new Set([401, 429, ...statuses])];
+  return Object.fromEntries(
+    all.map((status) => [
+      status,
+      { description: errorDescriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+    ]),
+  );
+}
+
+export function jsonContent<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+export function jsonBody<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { "application/json": { schema } } };
+}
+
+export const PageQuery = z.object({
+  cursor: z.string().optional().openapi({ description: "`next_cursor` of the previous page" }),
+  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "Items per page, 1 to 200" }),
+});
+
+export function pageOf<T extends z.ZodType>(item: T, name: string) {
+  return z
+    .object({ items: z.array(item), next_cursor: z.string().nullable() })
+    .openapi(name, { description: "One page; `next_cursor` is null on the last page." });
+}
+
+export function presentPage<T, R>(page: { items: T[]; nextCursor: string | null }, present: (item: T) => R) {
+  return { items: page.items.map(present), next_cursor: page.nextCursor };
+}
+
+export const IdParam = z.object({
+  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0193a5b0-7c1e-7d2a-9f00-1b2c3d4e5f60" }),
+});
+
+export const Timestamp = z.string().openapi({ format: "date-time" });
+export const iso = (date: Date | null) => (date ? date.toISOString() : null);
+
+export const bearer = [{ bearer: [] }];
+
+export const ErrorClassSchema = z.enum(errorClasses);

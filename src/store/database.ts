@@ -1,0 +1,171 @@
+import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { PGlite } from "@electric-sql/pglite";
+import type { SQL } from "drizzle-orm";
+import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
+import pg from "pg";
+import { AppError } from "../errors/app-error.ts";
+import * as schema from "./schema.ts";
+
+export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
+
+/**
+ * The store port. Both twins hand out the same Drizzle database; nothing above this module
+ * knows which one it has, except for operations text (`describe`).
+ */
+export interface Store {
+  readonly mode: "embedded" | "server";
+  readonly db: Db;
+  /** Where the data lives, safe to print (no password). */
+  readonly location: string;
+  /** Runs `work` holding a lock that every hub process sharing this database respects. */
+  exclusive<T>(key: number, work: (db: Db) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export type StoreOptions =
+  | { mode: "embedded"; dataDir?: string }
+  | { mode: "server"; databaseUrl: string; poolSize?: number };
+
+export async function openStore(options: StoreOptions): Promise<Store> {
+  return options.mode === "embedded" ? openEmbedded(options.dataDir) : openServer(options.databaseUrl, options.poolSize);
+}
+
+/** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
+async function openEmbedded(dataDir: string | undefined): Promise<Store> {
+  const location = dataDir ? resolve(dataDir) : "memory";
+  const releaseLock = dataDir ? lockDataDir(location) : () => {};
+  let client: PGlite;
+  try {
+    client = dataDir ? await PGlite.create(join(location, "pglite")) : await PGlite.create();
+  } catch (error) {
+    releaseLock();
+    throw new AppError("data_dir_unwritable", { path: location, reason: (error as Error).message }, { cause: error });
+  }
+  const db = drizzlePglite(client, { schema }) as unknown as Db;
+  let queue: Promise<unknown> = Promise.resolve();
+  return {
+    mode: "embedded",
+    db,
+    location,
+    // One process owns PGlite, so an in-process queue is the whole lock.
+    exclusive(_key, work) {
+      const run = queue.then(() => work(db));
+      queue = run.catch(() => {});
+      return run;
+    },
+    async ping() {
+      await client.query("select 1");
+    },
+    async close() {
+      await client.close();
+      releaseLock();
+    },
+  };
+}
+
+async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
+  const location = redactUrl(databaseUrl);
+  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5000 });
+  // An idle client that loses its server must not crash the process; the next query reports it.
+  pool.on("error", () => {});
+  try {
+    const probe = await pool.connect();
+    probe.release();
+  } catch (error) {
+    await pool.end().catch(() => {});
+    throw databaseUnreachable(location, error);
+  }
+  const db = drizzlePostgres(pool, { schema }) as unknown as Db;
+  return {
+    mode: "server",
+    db,
+    location,
+    async exclusive(key, work) {
+      const client = await pool.connect();
+      try {
+        await client.query("select pg_advisory_lock($1)", [key]);
+        try {
+          return await work(drizzlePostgres(client, { schema }) as unknown as Db);
+        } finally {
+          await client.query("select pg_advisory_unlock($1)", [key]);
+        }
+      } finally {
+        client.release();
+      }
+    },
+    async ping() {
+      try {
+        await pool.query("select 1");
+      } catch (error) {
+        throw databaseUnreachable(location, error);
+      }
+    },
+    async close() {
+      await pool.end();
+    },
+  };
+}
+
+function databaseUnreachable(target: string, error: unknown): AppError {
+  const reason = (error as { code?: string; message?: string }).message || String((error as { code?: string }).code);
+  return new AppError("database_unreachable", { target, reason }, { cause: error });
+}
+
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = "***";
+    return parsed.toString();
+  } catch {
+    return "(unparseable URL)";
+  }
+}
+
+/**
+ * PGlite is one process's database: a second hub on the same directory would corrupt it.
+ * A lock file with the owner's pid keeps it out; a lock left by a dead process is taken over.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const lockPath = join(dataDir, "switchboard.lock");
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(join(dataDir, ".write-test"), "");
+    rmSync(join(dataDir, ".write-test"));
+  } catch (error) {
+    throw new AppError("data_dir_unwritable", { path: dataDir, reason: (error as Error).message }, { cause: error });
+  }
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      closeSync(openSync(lockPath, "wx"));
+      writeFileSync(lockPath, String(process.pid));
+      return () => rmSync(lockPath, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const owner = Number(readFileSync(lockPath, "utf8"));
+      if (owner && owner !== process.pid && isAlive(owner)) {
+        throw new AppError("data_dir_locked", { path: dataDir, pid: owner });
+      }
+      rmSync(lockPath, { force: true });
+    }
+  }
+  throw new AppError("data_dir_locked", { path: dataDir, pid: "unknown" });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** Rows of a raw SQL query; both drivers answer with `{ rows }`. */
+export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
+  const result = (await db.execute(query)) as unknown as { rows: T[] };
+  return result.rows;
+}

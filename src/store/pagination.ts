@@ -1,0 +1,52 @@
+import { AppError } from "../errors/app-error.ts";
+
+/** One page of a keyset-paginated list; `nextCursor` is null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  cursor?: string | undefined;
+  limit: number;
+}
+
+/**
+ * Cursors are opaque to clients: the list's name and the sort key of the last item, so a
+ * cursor from one list is refused by another instead of silently skipping rows.
+ */
+export function encodeCursor(list: string, key: string[]): string {
+  return Buffer.from(JSON.stringify([list, ...key])).toString("base64url");
+}
+
+export function decodeCursor(list: string, cursor: string, arity: number): string[] {
+  let decoded: unknown;
+  try {
+    decoded = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
+  } catch {
+    decoded = undefined;
+  }
+  if (
+    !Array.isArray(decoded) ||
+    decoded[0] !== list ||
+    decoded.length !== arity + 1 ||
+    !decoded.every((part) => typeof part === "string")
+  ) {
+    throw new AppError("invalid_cursor", {}, { details: [{ path: "query.cursor", code: "invalid_cursor", detail: "not a cursor of this list" }] });
+  }
+  return decoded.slice(1);
+}
+
+/** Turns `limit + 1` fetched rows into a page, so no count query is needed to know if more exist. */
+export function toPage<T>(rows: T[], limit: number, list: string, keyOf: (row: T) => string[]): Page<T> {
+  const items = rows.slice(0, limit);
+  const last = items[items.length - 1];
+  return { items, nextCursor: rows.length > limit && last ? encodeCursor(list, keyOf(last)) : null };
+}
+
+const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids that are not UUIDs cannot exist; callers answer "not found" without asking the database. */
+export function isUuid(value: string): boolean {
+  return uuidPattern.test(value);
+}

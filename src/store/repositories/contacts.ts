@@ -1,0 +1,246 @@
+import { and, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { AppError } from "../../errors/app-error.ts";
+import type { Db } from "../database.ts";
+import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { type channelKinds, contact, contactIdentity, conversation, message } from "../schema.ts";
+
+export type Contact = typeof contact.$inferSelect;
+export type ContactIdentity = typeof contactIdentity.$inferSelect;
+export type ContactWithIdentities = Contact & { identities: ContactIdentity[] };
+type ChannelKind = (typeof channelKinds)[number];
+
+export interface IdentityInput {
+  channelKind: ChannelKind;
+  externalId: string;
+  displayName?: string | undefined;
+}
+
+export interface ContactInput {
+  name?: string | null | undefined;
+  /** Already normalised to E.164 by the caller. */
+  phone?: string | null | undefined;
+  email?: string | null | undefined;
+  customFields?: Record<string, unknown> | undefined;
+}
+
+export async function createContact(
+  db: Db,
+  workspaceId: string,
+  input: ContactInput & { identities?: IdentityInput[] | undefined },
+): Promise<ContactWithIdentities> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .insert(contact)
+      .values({
+        workspaceId,
+        name: input.name ?? null,
+        phone: input.phone ?? null,
+        email: input.email ?? null,
+        customFields: input.customFields ?? {},
+      })
+      .returning();
+    const created = row as Contact;
+    await addIdentities(tx, workspaceId, created.id, input.identities ?? []);
+    const [withIdentities] = await attachIdentities(tx, [created]);
+    return withIdentities as ContactWithIdentities;
+  });
+}
+
+/** Adds identities to a contact; one that belongs to another contact is refused. */
+async function addIdentities(db: Db, workspaceId: string, contactId: string, identities: IdentityInput[]) {
+  if (identities.length === 0) return;
+  await db
+    .insert(contactIdentity)
+    .values(identities.map((identity) => ({ workspaceId, contactId, ...identity })))
+    .onConflictDoNothing();
+  const owners = await db
+    .select()
+    .from(contactIdentity)
+    .where(
+      and(
+        eq(contactIdentity.workspaceId, workspaceId),
+        or(
+          ...identities.map((identity) =>
+            and(eq(contactIdentity.channelKind, identity.channelKind), eq(contactIdentity.externalId, identity.externalId)),
+          ),
+        ),
+      ),
+    );
+  const foreign = owners.find((owner) => owner.contactId !== contactId);
+  if (foreign) {
+    throw new AppError("contact_identity_taken", {
+      channelKind: foreign.channelKind,
+      externalId: foreign.externalId,
+      contactId: foreign.contactId,
+    });
+  }
+}
+
+export async function getContact(db: Db, workspaceId: string, id: string): Promise<ContactWithIdentities | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select()
+    .from(contact)
+    .where(and(eq(contact.workspaceId, workspaceId), eq(contact.id, id)));
+  if (!row) return undefined;
+  const [withIdentities] = await attachIdentities(db, [row]);
+  return withIdentities;
+}
+
+export async function requireContact(db: Db, workspaceId: string, id: string): Promise<ContactWithIdentities> {
+  const found = await getContact(db, workspaceId, id);
+  if (!found) throw new AppError("contact_not_found", { id });
+  return found;
+}
+
+/** Custom fields are merged key by key; a key set to null is removed. */
+export async function updateContact(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  input: ContactInput & { addIdentities?: IdentityInput[] | undefined },
+): Promise<ContactWithIdentities> {
+  return db.transaction(async (tx) => {
+    const current = await requireContact(tx, workspaceId, id);
+    const customFields = { ...current.customFields };
+    for (const [key, value] of Object.entries(input.customFields ?? {})) {
+      if (value === null) delete customFields[key];
+      else customFields[key] = value;
+    }
+    const [row] = await tx
+      .update(contact)
+      .set({
+        ...(input.name !== undefined ? { name: input.name } : {}),
+        ...(input.phone !== undefined ? { phone: input.phone } : {}),
+        ...(input.email !== undefined ? { email: input.email } : {}),
+        customFields,
+        updatedAt: new Date(),
+      })
+      .where(eq(contact.id, id))
+      .returning();
+    await addIdentities(tx, workspaceId, id, input.addIdentities ?? []);
+    const [updated] = await attachIdentities(tx, [row as Contact]);
+    return updated as ContactWithIdentities;
+  });
+}
+
+export interface ContactSearch {
+  /** Part of the name or e-mail, or digits of the phone number. */
+  q?: string | undefined;
+  /** Exact phone, E.164. */
+  phone?: string | undefined;
+  identity?: { channelKind: ChannelKind; externalId: string } | undefined;
+}
+
+export async function listContacts(db: Db, workspaceId: string, search: ContactSearch, page: PageRequest) {
+  const after = page.cursor ? decodeCursor("contacts", page.cursor, 1)[0] : undefined;
+  const conditions: (SQL | undefined)[] = [eq(contact.workspaceId, workspaceId), after ? lt(contact.id, after) : undefined];
+  if (search.q) {
+    const pattern = `%${escapeLike(search.q)}%`;
+    const digits = search.q.replace(/\D/g, "");
+    conditions.push(
+      or(
+        ilike(contact.name, pattern),
+        ilike(contact.email, pattern),
+        digits.length >= 3 ? sql`${contact.phone} like ${`%${digits}%`}` : undefined,
+      ),
+    );
+  }
+  if (search.phone) conditions.push(eq(contact.phone, search.phone));
+  if (search.identity) {
+    conditions.push(
+      inArray(
+        contact.id,
+        db
+          .select({ id: contactIdentity.contactId })
+          .from(contactIdentity)
+          .where(
+            and(
+              eq(contactIdentity.workspaceId, workspaceId),
+              eq(contactIdentity.channelKind, search.identity.channelKind),
+              eq(contactIdentity.externalId, search.identity.externalId),
+            ),
+          ),
+      ),
+    );
+  }
+  const rows = await db
+    .select()
+    .from(contact)
+    .where(and(...conditions))
+    .orderBy(desc(contact.id))
+    .limit(page.limit + 1);
+  const result = toPage(rows, page.limit, "contacts", (row) => [row.id]);
+  return { ...result, items: await attachIdentities(db, result.items) };
+}
+
+/**
+ * Merges `sourceId` into `targetId`: identities, conversations and messages move to the
+ * target, empty fields of the target are filled from the source, and the source is deleted.
+ * Where both have an open direct conversation on the same channel, the two threads become one.
+ */
+export async function mergeContacts(db: Db, workspaceId: string, targetId: string, sourceId: string) {
+  if (targetId === sourceId) {
+    throw new AppError("contact_merge_self", {}, {
+      details: [{ path: "source_contact_id", code: "same_contact", detail: "equals the target contact's id" }],
+    });
+  }
+  return db.transaction(async (tx) => {
+    const target = await requireContact(tx, workspaceId, targetId);
+    const source = await requireContact(tx, workspaceId, sourceId);
+
+    const openDirect = and(eq(conversation.kind, "direct"), sql`${conversation.status} <> 'resolved'`);
+    const targetOpen = await tx
+      .select()
+      .from(conversation)
+      .where(and(eq(conversation.contactId, targetId), openDirect));
+    const sourceOpen = await tx
+      .select()
+      .from(conversation)
+      .where(and(eq(conversation.contactId, sourceId), openDirect));
+    for (const duplicate of sourceOpen) {
+      const kept = targetOpen.find((c) => c.channelAccountId === duplicate.channelAccountId);
+      if (!kept) continue;
+      await tx.update(message).set({ conversationId: kept.id }).where(eq(message.conversationId, duplicate.id));
+      await tx
+        .update(conversation)
+        .set({ lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${duplicate.lastMessageAt})`, updatedAt: new Date() })
+        .where(eq(conversation.id, kept.id));
+      await tx.delete(conversation).where(eq(conversation.id, duplicate.id));
+    }
+    await tx.update(conversation).set({ contactId: targetId }).where(eq(conversation.contactId, sourceId));
+    await tx.update(message).set({ contactId: targetId }).where(eq(message.contactId, sourceId));
+    await tx.update(contactIdentity).set({ contactId: targetId }).where(eq(contactIdentity.contactId, sourceId));
+    await tx
+      .update(contact)
+      .set({
+        name: target.name ?? source.name,
+        phone: target.phone ?? source.phone,
+        email: target.email ?? source.email,
+        customFields: { ...source.customFields, ...target.customFields },
+        updatedAt: new Date(),
+      })
+      .where(eq(contact.id, targetId));
+    await tx.delete(contact).where(eq(contact.id, sourceId));
+    return requireContact(tx, workspaceId, targetId);
+  });
+}
+
+async function attachIdentities(db: Db, contacts: Contact[]): Promise<ContactWithIdentities[]> {
+  if (contacts.length === 0) return [];
+  const identities = await db
+    .select()
+    .from(contactIdentity)
+    .where(
+      inArray(
+        contactIdentity.contactId,
+        contacts.map((c) => c.id),
+      ),
+    )
+    .orderBy(contactIdentity.id);
+  return contacts.map((c) => ({ ...c, identities: identities.filter((identity) => identity.contactId === c.id) }));
+}
+
+function escapeLike(value: string): string {
+  return value.replace(/[\\%_]/g, (char) => `\\${char}`);
+}

@@ -1,0 +1,93 @@
+import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { AppError } from "../../errors/app-error.ts";
+import type { Db } from "../database.ts";
+import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { conversation, type conversationKinds, type conversationStatuses } from "../schema.ts";
+
+export type Conversation = typeof conversation.$inferSelect;
+export type ConversationStatus = (typeof conversationStatuses)[number];
+export type ConversationKind = (typeof conversationKinds)[number];
+
+export interface NewConversation {
+  workspaceId: string;
+  channelAccountId: string;
+  contactId: string;
+  kind: ConversationKind;
+  externalRef?: string | null;
+}
+
+export async function createConversation(db: Db, input: NewConversation): Promise<Conversation> {
+  const [row] = await db.insert(conversation).values(input).returning();
+  return row as Conversation;
+}
+
+export async function getConversation(db: Db, workspaceId: string, id: string): Promise<Conversation | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select()
+    .from(conversation)
+    .where(and(eq(conversation.workspaceId, workspaceId), eq(conversation.id, id)));
+  return row;
+}
+
+export async function requireConversation(db: Db, workspaceId: string, id: string): Promise<Conversation> {
+  const found = await getConversation(db, workspaceId, id);
+  if (!found) throw new AppError("conversation_not_found", { id });
+  return found;
+}
+
+export interface ConversationFilter {
+  status?: ConversationStatus | undefined;
+  kind?: ConversationKind | undefined;
+  channelAccountId?: string | undefined;
+  contactId?: string | undefined;
+  assignee?: string | undefined;
+}
+
+export async function listConversations(db: Db, workspaceId: string, filter: ConversationFilter, page: PageRequest) {
+  const after = page.cursor ? decodeCursor("conversations", page.cursor, 1)[0] : undefined;
+  const conditions: (SQL | undefined)[] = [
+    eq(conversation.workspaceId, workspaceId),
+    filter.status ? eq(conversation.status, filter.status) : undefined,
+    filter.kind ? eq(conversation.kind, filter.kind) : undefined,
+    filter.assignee ? eq(conversation.assignee, filter.assignee) : undefined,
+    after ? lt(conversation.id, after) : undefined,
+  ];
+  // An id that cannot exist matches nothing, rather than failing the whole list.
+  for (const [column, value] of [
+    [conversation.channelAccountId, filter.channelAccountId],
+    [conversation.contactId, filter.contactId],
+  ] as const) {
+    if (value !== undefined) conditions.push(isUuid(value) ? eq(column, value) : eq(conversation.id, nilUuid));
+  }
+  const rows = await db
+    .select()
+    .from(conversation)
+    .where(and(...conditions))
+    .orderBy(desc(conversation.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, "conversations", (row) => [row.id]);
+}
+
+const nilUuid = "00000000-0000-0000-0000-000000000000";
+
+export async function updateConversation(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  changes: { status?: ConversationStatus | undefined; assignee?: string | null | undefined },
+): Promise<Conversation> {
+  const [row] = isUuid(id)
+    ? await db
+        .update(conversation)
+        .set({
+          ...(changes.status !== undefined ? { status: changes.status } : {}),
+          ...(changes.assignee !== undefined ? { assignee: changes.assignee } : {}),
+          updatedAt: new Date(),
+        })
+        .where(and(eq(conversation.workspaceId, workspaceId), eq(conversation.id, id)))
+        .returning()
+    : [];
+  if (!row) throw new AppError("conversation_not_found", { id });
+  return row;
+}

@@ -1,0 +1,306 @@
+import { sql } from "drizzle-orm";
+import {
+  boolean,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from "drizzle-orm/pg-core";
+import { v7 as uuidv7 } from "uuid";
+
+/**
+ * The one schema of both stores (PGlite and PostgreSQL). Ids are UUIDv7: unique without a
+ * round trip, and ordered by creation time, which gives every list a stable keyset order.
+ */
+
+const id = () =>
+  uuid("id")
+    .primaryKey()
+    .$defaultFn(() => uuidv7());
+const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const workspaceId = () =>
+  uuid("workspace_id")
+    .notNull()
+    .references(() => workspace.id, { onDelete: "cascade" });
+
+export const workspace = pgTable("workspace", {
+  id: id(),
+  name: text("name").notNull(),
+  createdAt: createdAt(),
+  updatedAt: updatedAt(),
+});
+
+export const apiKey = pgTable(
+  "api_key",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    name: text("name").notNull(),
+    /** The first characters of the key, shown in lists so a person can tell keys apart. */
+    prefix: text("prefix").notNull(),
+    /** SHA-256 of the whole key; the key itself is shown once and never stored. */
+    hash: text("hash").notNull(),
+    admin: boolean("admin").notNull().default(false),
+    createdAt: createdAt(),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+  },
+  (t) => [uniqueIndex("api_key_hash_key").on(t.hash), index("api_key_workspace_idx").on(t.workspaceId, t.id)],
+);
+
+export const channelKinds = ["vk", "telegram", "whatsapp_web", "whatsapp_cloud", "ok", "email"] as const;
+export const connectionStates = [
+  "connecting",
+  "online",
+  "sleeping",
+  "failing",
+  "replaced",
+  "logged_out",
+  "disabled",
+] as const;
+
+export const channelAccount = pgTable(
+  "channel_account",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    kind: text("kind", { enum: channelKinds }).notNull(),
+    /** The platform's id of the account: VK group id, bot id, phone number, mailbox. */
+    externalId: text("external_id").notNull(),
+    name: text("name").notNull(),
+    /** Tokens and passwords, sealed with the hub's secret key (see secret-box.ts). */
+    credentials: text("credentials"),
+    settings: jsonb("settings").$type<Record<string, unknown>>().notNull().default({}),
+    limits: jsonb("limits").$type<Record<string, unknown>>().notNull().default({}),
+    state: text("state", { enum: connectionStates }).notNull().default("connecting"),
+    stateReason: text("state_reason"),
+    stateChangedAt: timestamp("state_changed_at", { withTimezone: true }).notNull().defaultNow(),
+    lastEventAt: timestamp("last_event_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("channel_account_external_key").on(t.workspaceId, t.kind, t.externalId),
+    index("channel_account_workspace_idx").on(t.workspaceId, t.id),
+  ],
+);
+
+export const contact = pgTable(
+  "contact",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    name: text("name"),
+    /** E.164, validated and normalised before it is stored. */
+    phone: text("phone"),
+    email: text("email"),
+    customFields: jsonb("custom_fields").$type<Record<string, unknown>>().notNull().default({}),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("contact_workspace_idx").on(t.workspaceId, t.id),
+    index("contact_phone_idx").on(t.workspaceId, t.phone),
+  ],
+);
+
+export const contactIdentity = pgTable(
+  "contact_identity",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contact.id, { onDelete: "cascade" }),
+    channelKind: text("channel_kind", { enum: channelKinds }).notNull(),
+    /** The platform's user id: VK user id, Telegram user id, WhatsApp number, e-mail address. */
+    externalId: text("external_id").notNull(),
+    displayName: text("display_name"),
+    /** What the client's app can show (VK `client_info`: keyboards, carousels...). */
+    capabilities: jsonb("capabilities").$type<Record<string, unknown>>(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex("contact_identity_external_key").on(t.workspaceId, t.channelKind, t.externalId),
+    index("contact_identity_contact_idx").on(t.contactId),
+  ],
+);
+
+export const consentStates = ["allowed", "denied"] as const;
+
+/** Whether a client accepts messages from one channel account (VK message_allow/deny). */
+export const contactConsent = pgTable(
+  "contact_consent",
+  {
+    identityId: uuid("identity_id")
+      .notNull()
+      .references(() => contactIdentity.id, { onDelete: "cascade" }),
+    channelAccountId: uuid("channel_account_id")
+      .notNull()
+      .references(() => channelAccount.id, { onDelete: "cascade" }),
+    state: text("state", { enum: consentStates }).notNull(),
+    changedAt: timestamp("changed_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [primaryKey({ columns: [t.identityId, t.channelAccountId] })],
+);
+
+export const conversationKinds = ["direct", "comments", "lead"] as const;
+export const conversationStatuses = ["open", "pending", "resolved"] as const;
+
+export const conversation = pgTable(
+  "conversation",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    channelAccountId: uuid("channel_account_id")
+      .notNull()
+      .references(() => channelAccount.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contact.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: conversationKinds }).notNull(),
+    /** For `comments`: the publication (e.g. `wall-123_456`); for `lead`: the form. */
+    externalRef: text("external_ref"),
+    status: text("status", { enum: conversationStatuses }).notNull().default("open"),
+    assignee: text("assignee"),
+    replyWindowEndsAt: timestamp("reply_window_ends_at", { withTimezone: true }),
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    index("conversation_workspace_idx").on(t.workspaceId, t.id),
+    index("conversation_contact_idx").on(t.contactId),
+    // Intake reuses the one open direct conversation of a contact on a channel.
+    uniqueIndex("conversation_open_direct_key")
+      .on(t.channelAccountId, t.contactId)
+      .where(sql`kind = 'direct' and status <> 'resolved'`),
+    // One comments conversation per publication (Planfix: one task per post).
+    uniqueIndex("conversation_publication_key")
+      .on(t.channelAccountId, t.externalRef)
+      .where(sql`kind = 'comments'`),
+  ],
+);
+
+export const messageDirections = ["inbound", "outbound"] as const;
+export const authorKinds = ["contact", "operator", "bot", "api", "platform_admin"] as const;
+export const messageStatuses = [
+  "received",
+  "queued",
+  "sending",
+  "sent",
+  "delivered",
+  "read",
+  "failed",
+  "expired",
+  "rate_limited",
+] as const;
+export const messagePriorities = ["reply", "notification", "bulk"] as const;
+
+export interface Attachment {
+  kind: string;
+  url?: string;
+  name?: string;
+  mimeType?: string;
+  size?: number;
+  externalId?: string;
+}
+
+export const message = pgTable(
+  "message",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    conversationId: uuid("conversation_id").references(() => conversation.id, { onDelete: "cascade" }),
+    channelAccountId: uuid("channel_account_id").references(() => channelAccount.id, { onDelete: "set null" }),
+    contactId: uuid("contact_id").references(() => contact.id, { onDelete: "set null" }),
+    direction: text("direction", { enum: messageDirections }).notNull(),
+    authorKind: text("author_kind", { enum: authorKinds }).notNull(),
+    authorRef: text("author_ref"),
+    text: text("text"),
+    attachments: jsonb("attachments").$type<Attachment[]>().notNull().default([]),
+    /** The platform's message id, once known. */
+    externalId: text("external_id"),
+    status: text("status", { enum: messageStatuses }).notNull(),
+    errorCode: text("error_code"),
+    routes: jsonb("routes").$type<string[]>().notNull().default([]),
+    priority: text("priority", { enum: messagePriorities }).notNull().default("reply"),
+    notBefore: timestamp("not_before", { withTimezone: true }),
+    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    attempts: integer("attempts").notNull().default(0),
+    idempotencyKey: text("idempotency_key"),
+    callbackUrl: text("callback_url"),
+    callbackData: jsonb("callback_data"),
+    /** When the message was written on the platform (inbound) or accepted (outbound). */
+    sentAt: timestamp("sent_at", { withTimezone: true }).notNull().defaultNow(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("message_external_key").on(t.channelAccountId, t.direction, t.externalId),
+    uniqueIndex("message_idempotency_key").on(t.workspaceId, t.idempotencyKey),
+    index("message_conversation_idx").on(t.conversationId, t.sentAt, t.id),
+  ],
+);
+
+export const messageVersion = pgTable(
+  "message_version",
+  {
+    id: id(),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => message.id, { onDelete: "cascade" }),
+    version: integer("version").notNull(),
+    text: text("text"),
+    attachments: jsonb("attachments").$type<Attachment[]>().notNull().default([]),
+    /** Where the edit came from: the platform (client or admin) or the hub's API. */
+    source: text("source", { enum: ["platform", "hub"] }).notNull(),
+    editedAt: timestamp("edited_at", { withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [uniqueIndex("message_version_key").on(t.messageId, t.version)],
+);
+
+/** A platform's event exactly as it arrived, stored before it is acknowledged. */
+export const inboundEvent = pgTable(
+  "inbound_event",
+  {
+    id: id(),
+    channelAccountId: uuid("channel_account_id")
+      .notNull()
+      .references(() => channelAccount.id, { onDelete: "cascade" }),
+    externalEventId: text("external_event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    payload: jsonb("payload").notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
+    processedAt: timestamp("processed_at", { withTimezone: true }),
+    attempts: integer("attempts").notNull().default(0),
+    lastError: text("last_error"),
+  },
+  (t) => [
+    uniqueIndex("inbound_event_external_key").on(t.channelAccountId, t.externalEventId),
+    index("inbound_event_pending_idx")
+      .on(t.receivedAt)
+      .where(sql`processed_at is null`),
+  ],
+);
+
+/** The first answer to a POST with an `Idempotency-Key`, replayed for repeats. */
+export const idempotencyRecord = pgTable(
+  "idempotency_record",
+  {
+    workspaceId: workspaceId(),
+    key: text("key").notNull(),
+    requestHash: text("request_hash").notNull(),
+    /** Null while the first request is still being handled. */
+    responseStatus: integer("response_status"),
+    responseBody: text("response_body"),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.workspaceId, t.key] }), index("idempotency_record_created_idx").on(t.createdAt)],
+);

@@ -1,0 +1,52 @@
+import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { AppError } from "../errors/app-error.ts";
+
+const version = "v1";
+
+/** Seals channel credentials with AES-256-GCM so a database dump does not leak tokens. */
+export class SecretBox {
+  readonly #key: Buffer;
+
+  constructor(key: Buffer) {
+    if (key.length !== 32) throw new Error("SecretBox needs a 32-byte key");
+    this.#key = key;
+  }
+
+  seal(plaintext: string): string {
+    const iv = randomBytes(12);
+    const cipher = createCipheriv("aes-256-gcm", this.#key, iv);
+    const body = Buffer.concat([cipher.update(plaintext, "utf8"), cipher.final()]);
+    return `${version}.${Buffer.concat([iv, cipher.getAuthTag(), body]).toString("base64url")}`;
+  }
+
+  open(sealed: string): string {
+    const [tag, payload] = sealed.split(".", 2);
+    if (tag !== version || !payload) throw new AppError("secret_key_mismatch");
+    const raw = Buffer.from(payload, "base64url");
+    try {
+      const decipher = createDecipheriv("aes-256-gcm", this.#key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
+      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString("utf8");
+    } catch (error) {
+      throw new AppError("secret_key_mismatch", {}, { cause: error });
+    }
+  }
+}
+
+/**
+ * The configured key, or in embedded mode one generated once into the data directory. Server
+ * mode has no such fallback: processes on different machines must share one key.
+ */
+export function resolveSecretKey(configured: string | undefined, embeddedDataDir: string | undefined): Buffer {
+  if (configured) return Buffer.from(configured, "base64");
+  if (!embeddedDataDir) throw new AppError("secret_key_missing");
+  const path = join(embeddedDataDir, "secret.key");
+  if (existsSync(path)) return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+  mkdirSync(embeddedDataDir, { recursive: true });
+  const key = randomBytes(32);
+  writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600 });
+  chmodSync(path, 0o600);
+  return key;
+}
