@@ -1,4 +1,4 @@
-import { Command, CommanderError } from "commander";
+import { Command, type CommanderError } from "commander";
 import { apiVersion } from "../http/app.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerKeys } from "./commands/keys.ts";
@@ -19,6 +19,5 @@ registerStart(program);
 registerMigrate(program);
 registerKeys(program);
 registerDoctor(program);
-
 
 await program.parseAsync();

@@ -6,7 +6,10 @@ import { type Config, type SettingName, settings } from "../config/settings.ts";
 export const storeSettings: SettingName[] = ["dataDir", "databaseUrl", "poolSize"];
 
 /** Adds `--config` and a flag for each named setting, with its help, env var and default. */
-export function withSettings(command: Command, names: SettingName[] = Object.keys(settings) as SettingName[]) {
+export function withSettings(
+  command: Command,
+  names: SettingName[] = Object.keys(settings) as SettingName[],
+) {
   command.option("--config <file>", "JSON config file (env SWITCHBOARD_CONFIG)");
   for (const name of names) {
     const spec = settings[name];

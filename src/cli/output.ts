@@ -2,7 +2,11 @@ import { AppError, describeError } from "../errors/app-error.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 
 /** Settings problems exit with 2, like a usage error; everything else with 1. */
-const configurationCodes = new Set<ErrorCode>(["config_invalid", "config_file_unreadable", "secret_key_missing"]);
+const configurationCodes = new Set<ErrorCode>([
+  "config_invalid",
+  "config_file_unreadable",
+  "secret_key_missing",
+]);
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);
 

@@ -42,7 +42,9 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         {
           setting: name,
           source,
-          value: secretSettings.has(name) ? `(hidden, ${String(raw).length} characters)` : JSON.stringify(raw),
+          value: secretSettings.has(name)
+            ? `(hidden, ${String(raw).length} characters)`
+            : JSON.stringify(raw),
           expected: spec.expected,
         },
         { details: [{ path: name, code: "invalid_value", detail: spec.expected }] },
@@ -69,7 +71,10 @@ function readConfigFile(path: string): Record<string, unknown> {
   try {
     parsed = JSON.parse(text);
   } catch (error) {
-    throw new AppError("config_file_unreadable", { path, reason: `not valid JSON (${(error as Error).message})` });
+    throw new AppError("config_file_unreadable", {
+      path,
+      reason: `not valid JSON (${(error as Error).message})`,
+    });
   }
   if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
     throw new AppError("config_file_unreadable", { path, reason: "the top level must be a JSON object" });

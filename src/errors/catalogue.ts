@@ -87,7 +87,8 @@ const entries = {
     class: "invalid_input",
     en: {
       message: "The pagination cursor is not valid for this list.",
-      remedy: "Pass the `next_cursor` value from the previous page of the same list unchanged, or omit it to start over.",
+      remedy:
+        "Pass the `next_cursor` value from the previous page of the same list unchanged, or omit it to start over.",
     },
     ru: {
       message: "Курсор пагинации не подходит для этого списка.",
@@ -128,7 +129,8 @@ const entries = {
     class: "auth",
     en: {
       message: "The request has no API key.",
-      remedy: "Send the key in the header `Authorization: Bearer <key>`. Create a key with `switchboard keys create`.",
+      remedy:
+        "Send the key in the header `Authorization: Bearer <key>`. Create a key with `switchboard keys create`.",
     },
     ru: {
       message: "В запросе нет API-ключа.",
@@ -201,8 +203,10 @@ const entries = {
       remedy: "Create another admin key first (`switchboard keys create --admin`), then revoke this one.",
     },
     ru: {
-      message: "Это последний действующий ключ администратора; после его отзыва административный API станет недоступен.",
-      remedy: "Сначала создайте другой ключ администратора (`switchboard keys create --admin`), затем отзовите этот.",
+      message:
+        "Это последний действующий ключ администратора; после его отзыва административный API станет недоступен.",
+      remedy:
+        "Сначала создайте другой ключ администратора (`switchboard keys create --admin`), затем отзовите этот.",
     },
   },
 
@@ -266,11 +270,13 @@ const entries = {
     class: "retryable",
     en: {
       message: "The hub failed to handle the request.",
-      remedy: "Repeat the request; if it fails again, report the `request_id` to the hub's operator (it is in the hub's log).",
+      remedy:
+        "Repeat the request; if it fails again, report the `request_id` to the hub's operator (it is in the hub's log).",
     },
     ru: {
       message: "Хаб не смог обработать запрос.",
-      remedy: "Повторите запрос; если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
+      remedy:
+        "Повторите запрос; если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
     },
   },
   not_ready: {
@@ -282,7 +288,8 @@ const entries = {
     },
     ru: {
       message: "Хаб не готов: {reason}",
-      remedy: "Запустите `switchboard doctor`, чтобы увидеть, какая проверка не проходит и как это исправить.",
+      remedy:
+        "Запустите `switchboard doctor`, чтобы увидеть, какая проверка не проходит и как это исправить.",
     },
   },
   config_invalid: {
@@ -294,7 +301,8 @@ const entries = {
     },
     ru: {
       message: "Настройка `{setting}` ({source}) имеет значение {value}, а ожидается {expected}.",
-      remedy: "Исправьте настройку и запустите снова; все настройки перечислены в `switchboard start --help`.",
+      remedy:
+        "Исправьте настройку и запустите снова; все настройки перечислены в `switchboard start --help`.",
     },
   },
   config_file_unreadable: {
@@ -306,19 +314,22 @@ const entries = {
     },
     ru: {
       message: "Файл настроек {path} нельзя использовать: {reason}",
-      remedy: "Укажите в `--config` (SWITCHBOARD_CONFIG) доступный для чтения JSON-файл или не указывайте его.",
+      remedy:
+        "Укажите в `--config` (SWITCHBOARD_CONFIG) доступный для чтения JSON-файл или не указывайте его.",
     },
   },
   secret_key_missing: {
     status: 500,
     class: "invalid_input",
     en: {
-      message: "No encryption key is configured, and server mode (DATABASE_URL) needs one to keep channel tokens secret.",
+      message:
+        "No encryption key is configured, and server mode (DATABASE_URL) needs one to keep channel tokens secret.",
       remedy:
         "Set SWITCHBOARD_SECRET_KEY to 32 random bytes in base64 (make one with `openssl rand -base64 32`), the same on every hub process, and keep it safe: tokens stored with it cannot be read without it.",
     },
     ru: {
-      message: "Не задан ключ шифрования, а серверному режиму (DATABASE_URL) он нужен для хранения токенов каналов.",
+      message:
+        "Не задан ключ шифрования, а серверному режиму (DATABASE_URL) он нужен для хранения токенов каналов.",
       remedy:
         "Задайте SWITCHBOARD_SECRET_KEY — 32 случайных байта в base64 (например, `openssl rand -base64 32`), одинаковый для всех процессов хаба, и храните его надёжно: без него сохранённые токены не прочитать.",
     },
@@ -342,11 +353,13 @@ const entries = {
     class: "terminal",
     en: {
       message: "Port {port} on {host} is already in use.",
-      remedy: "Stop the program that holds it, or start the hub on another port with `--port` (SWITCHBOARD_PORT).",
+      remedy:
+        "Stop the program that holds it, or start the hub on another port with `--port` (SWITCHBOARD_PORT).",
     },
     ru: {
       message: "Порт {port} на {host} уже занят.",
-      remedy: "Остановите программу, которая его занимает, или запустите хаб на другом порту: `--port` (SWITCHBOARD_PORT).",
+      remedy:
+        "Остановите программу, которая его занимает, или запустите хаб на другом порту: `--port` (SWITCHBOARD_PORT).",
     },
   },
   database_unreachable: {
@@ -359,7 +372,8 @@ const entries = {
     },
     ru: {
       message: "База данных {target} недоступна: {reason}",
-      remedy: "Проверьте, что PostgreSQL запущен и что в DATABASE_URL верны хост, порт, пользователь, пароль и имя базы.",
+      remedy:
+        "Проверьте, что PostgreSQL запущен и что в DATABASE_URL верны хост, порт, пользователь, пароль и имя базы.",
     },
   },
   data_dir_unwritable: {
@@ -367,7 +381,8 @@ const entries = {
     class: "terminal",
     en: {
       message: "The data directory {path} cannot be written: {reason}",
-      remedy: "Give the hub's user write access to it, or choose another one with `--data-dir` (SWITCHBOARD_DATA_DIR).",
+      remedy:
+        "Give the hub's user write access to it, or choose another one with `--data-dir` (SWITCHBOARD_DATA_DIR).",
     },
     ru: {
       message: "В каталог данных {path} нельзя записать: {reason}",
@@ -393,7 +408,8 @@ const entries = {
     status: 503,
     class: "retryable",
     en: {
-      message: "The database schema is behind this version of the hub ({applied} of {known} migrations applied).",
+      message:
+        "The database schema is behind this version of the hub ({applied} of {known} migrations applied).",
       remedy: "Run `switchboard migrate` (the hub also migrates when it starts).",
     },
     ru: {
@@ -406,11 +422,13 @@ const entries = {
     class: "retryable",
     en: {
       message: "Only {free} are free on the disk of {path}.",
-      remedy: "Free some space or move the data directory to a larger disk; the hub stops accepting messages when the disk is full.",
+      remedy:
+        "Free some space or move the data directory to a larger disk; the hub stops accepting messages when the disk is full.",
     },
     ru: {
       message: "На диске с {path} свободно только {free}.",
-      remedy: "Освободите место или перенесите каталог данных на диск побольше: при заполненном диске хаб перестанет принимать сообщения.",
+      remedy:
+        "Освободите место или перенесите каталог данных на диск побольше: при заполненном диске хаб перестанет принимать сообщения.",
     },
   },
 } satisfies Record<string, CatalogueEntry>;

@@ -33,8 +33,8 @@ export function createApp(deps: AppDeps) {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(observe(logger, registry));
   app.onError(handleError);
-  app.notFound(() => {
-    throw new AppError("route_not_found");
+  app.notFound((c) => {
+    throw new AppError("route_not_found", { method: c.req.method, path: c.req.path });
   });
 
   app.route("/", systemRoutes(deps, registry));

@@ -20,5 +20,7 @@ export interface AppEnv {
     language: Language;
     /** The authenticated key; set on every `/v1` route. */
     apiKey: ApiKey;
+    /** Set by the revoke route, so that this process's key cache drops the key at once. */
+    revokedKeyId?: string;
   };
 }

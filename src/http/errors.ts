@@ -29,7 +29,9 @@ function fromHttpException(error: HTTPException, c: Context<AppEnv>): AppError {
     case 413:
       return new AppError("body_too_large", { limit: "the configured" }, { cause: error });
     case 415:
-      return new AppError("unsupported_media_type", { contentType: c.req.header("content-type") ?? "(none)" });
+      return new AppError("unsupported_media_type", {
+        contentType: c.req.header("content-type") ?? "(none)",
+      });
     default:
       return new AppError("internal_error", {}, { cause: error });
   }

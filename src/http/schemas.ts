@@ -14,7 +14,10 @@ export const ErrorSchema = z
       details: z
         .array(z.object({ path: z.string(), code: z.string(), detail: z.string() }))
         .optional()
-        .openapi({ description: "One entry per failing field; body fields are named by their path, others start with query., path. or header." }),
+        .openapi({
+          description:
+            "One entry per failing field; body fields are named by their path, others start with query., path. or header.",
+        }),
     }),
   })
   .openapi("Error");
@@ -36,7 +39,10 @@ export function errorResponses(...statuses: number[]) {
   return Object.fromEntries(
     all.map((status) => [
       status,
-      { description: errorDescriptions[status] ?? "Error", content: { "application/json": { schema: ErrorSchema } } },
+      {
+        description: errorDescriptions[status] ?? "Error",
+        content: { "application/json": { schema: ErrorSchema } },
+      },
     ]),
   );
 }
@@ -51,7 +57,13 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
 
 export const PageQuery = z.object({
   cursor: z.string().optional().openapi({ description: "`next_cursor` of the previous page" }),
-  limit: z.coerce.number().int().min(1).max(200).default(50).openapi({ description: "Items per page, 1 to 200" }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(200)
+    .default(50)
+    .openapi({ description: "Items per page, 1 to 200" }),
 });
 
 export function pageOf<T extends z.ZodType>(item: T, name: string) {
@@ -65,7 +77,9 @@ export function presentPage<T, R>(page: { items: T[]; nextCursor: string | null 
 }
 
 export const IdParam = z.object({
-  id: z.string().openapi({ param: { name: "id", in: "path" }, example: "0193a5b0-7c1e-7d2a-9f00-1b2c3d4e5f60" }),
+  id: z
+    .string()
+    .openapi({ param: { name: "id", in: "path" }, example: "0193a5b0-7c1e-7d2a-9f00-1b2c3d4e5f60" }),
 });
 
 export const Timestamp = z.string().openapi({ format: "date-time" });

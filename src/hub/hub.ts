@@ -14,7 +14,11 @@ export interface Hub {
 }
 
 export function createLogger(config: Config): Logger {
-  return pino({ level: config.logLevel, base: { service: "switchboard" }, timestamp: pino.stdTimeFunctions.isoTime });
+  return pino({
+    level: config.logLevel,
+    base: { service: "switchboard" },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  });
 }
 
 /** Starts the whole hub: store, migrations, bootstrap, HTTP server. */

@@ -22,7 +22,9 @@ export async function openConfiguredStore(config: Config, say: Say): Promise<Sto
 }
 
 export function secretBoxFor(config: Config): SecretBox {
-  return new SecretBox(resolveSecretKey(config.secretKey, config.databaseUrl ? undefined : resolve(config.dataDir)));
+  return new SecretBox(
+    resolveSecretKey(config.secretKey, config.databaseUrl ? undefined : resolve(config.dataDir)),
+  );
 }
 
 /** Lock id under which one process bootstraps an empty database while others wait. */
@@ -38,7 +40,8 @@ export async function prepareStore(store: Store, say: Say): Promise<void> {
     if ((await countWorkspaces(db)) > 0) return undefined;
     return db.transaction(async (tx) => {
       const workspace = await createWorkspace(tx, "Default workspace");
-      return (await createApiKey(tx, { workspaceId: workspace.id, name: "bootstrap admin key", admin: true })).secret;
+      return (await createApiKey(tx, { workspaceId: workspace.id, name: "bootstrap admin key", admin: true }))
+        .secret;
     });
   });
   if (secret) {

@@ -2,9 +2,9 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } f
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import type { SQL } from "drizzle-orm";
+import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
-import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
 import * as schema from "./schema.ts";
@@ -31,7 +31,9 @@ export type StoreOptions =
   | { mode: "server"; databaseUrl: string; poolSize?: number };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.mode === "embedded" ? openEmbedded(options.dataDir) : openServer(options.databaseUrl, options.poolSize);
+  return options.mode === "embedded"
+    ? openEmbedded(options.dataDir)
+    : openServer(options.databaseUrl, options.poolSize);
 }
 
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
@@ -43,7 +45,11 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
     client = dataDir ? await PGlite.create(join(location, "pglite")) : await PGlite.create();
   } catch (error) {
     releaseLock();
-    throw new AppError("data_dir_unwritable", { path: location, reason: (error as Error).message }, { cause: error });
+    throw new AppError(
+      "data_dir_unwritable",
+      { path: location, reason: (error as Error).message },
+      { cause: error },
+    );
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
   let queue: Promise<unknown> = Promise.resolve();
@@ -111,7 +117,8 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
 }
 
 function databaseUnreachable(target: string, error: unknown): AppError {
-  const reason = (error as { code?: string; message?: string }).message || String((error as { code?: string }).code);
+  const reason =
+    (error as { code?: string; message?: string }).message || String((error as { code?: string }).code);
   return new AppError("database_unreachable", { target, reason }, { cause: error });
 }
 
@@ -136,7 +143,11 @@ function lockDataDir(dataDir: string): () => void {
     writeFileSync(join(dataDir, ".write-test"), "");
     rmSync(join(dataDir, ".write-test"));
   } catch (error) {
-    throw new AppError("data_dir_unwritable", { path: dataDir, reason: (error as Error).message }, { cause: error });
+    throw new AppError(
+      "data_dir_unwritable",
+      { path: dataDir, reason: (error as Error).message },
+      { cause: error },
+    );
   }
   for (let attempt = 0; attempt < 2; attempt++) {
     try {

@@ -21,7 +21,11 @@ export async function migrate(store: Store): Promise<MigrationStatus> {
   await store.exclusive(migrationLock, async (db) => {
     // Drizzle's migrator lives on the dialect; both drivers expose the same internals.
     const internals = db as unknown as { dialect: PgDialect; session: PgSession };
-    await internals.dialect.migrate(migrations, internals.session, { migrationsFolder, migrationsSchema, migrationsTable });
+    await internals.dialect.migrate(migrations, internals.session, {
+      migrationsFolder,
+      migrationsSchema,
+      migrationsTable,
+    });
   });
   return migrationStatus(store.db);
 }

@@ -13,7 +13,8 @@ export interface PageRequest {
 
 /**
  * Cursors are opaque to clients: the list's name and the sort key of the last item, so a
- * cursor from one list is refused by another instead of silently skipping rows.
+ * cursor from one list is refused by another instead of silently skipping rows. Every sort key
+ * ends with the row's id, so a cursor whose last part is no UUID was tampered with.
  */
 export function encodeCursor(list: string, key: string[]): string {
   return Buffer.from(JSON.stringify([list, ...key])).toString("base64url");
@@ -30,11 +31,20 @@ export function decodeCursor(list: string, cursor: string, arity: number): strin
     !Array.isArray(decoded) ||
     decoded[0] !== list ||
     decoded.length !== arity + 1 ||
-    !decoded.every((part) => typeof part === "string")
+    !decoded.every((part) => typeof part === "string") ||
+    !isUuid(String(decoded[arity]))
   ) {
-    throw new AppError("invalid_cursor", {}, { details: [{ path: "query.cursor", code: "invalid_cursor", detail: "not a cursor of this list" }] });
+    throw invalidCursor();
   }
   return decoded.slice(1);
+}
+
+export function invalidCursor(): AppError {
+  return new AppError(
+    "invalid_cursor",
+    {},
+    { details: [{ path: "query.cursor", code: "invalid_cursor", detail: "not a cursor of this list" }] },
+  );
 }
 
 /** Turns `limit + 1` fetched rows into a page, so no count query is needed to know if more exist. */

@@ -218,7 +218,9 @@ export const message = pgTable(
     id: id(),
     workspaceId: workspaceId(),
     conversationId: uuid("conversation_id").references(() => conversation.id, { onDelete: "cascade" }),
-    channelAccountId: uuid("channel_account_id").references(() => channelAccount.id, { onDelete: "set null" }),
+    channelAccountId: uuid("channel_account_id").references(() => channelAccount.id, {
+      onDelete: "set null",
+    }),
     contactId: uuid("contact_id").references(() => contact.id, { onDelete: "set null" }),
     direction: text("direction", { enum: messageDirections }).notNull(),
     authorKind: text("author_kind", { enum: authorKinds }).notNull(),
@@ -284,9 +286,7 @@ export const inboundEvent = pgTable(
   },
   (t) => [
     uniqueIndex("inbound_event_external_key").on(t.channelAccountId, t.externalEventId),
-    index("inbound_event_pending_idx")
-      .on(t.receivedAt)
-      .where(sql`processed_at is null`),
+    index("inbound_event_pending_idx").on(t.receivedAt).where(sql`processed_at is null`),
   ],
 );
 
@@ -302,5 +302,8 @@ export const idempotencyRecord = pgTable(
     responseBody: text("response_body"),
     createdAt: createdAt(),
   },
-  (t) => [primaryKey({ columns: [t.workspaceId, t.key] }), index("idempotency_record_created_idx").on(t.createdAt)],
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.key] }),
+    index("idempotency_record_created_idx").on(t.createdAt),
+  ],
 );

@@ -39,14 +39,25 @@ export class SecretBox {
  * The configured key, or in embedded mode one generated once into the data directory. Server
  * mode has no such fallback: processes on different machines must share one key.
  */
-export function resolveSecretKey(configured: string | undefined, embeddedDataDir: string | undefined): Buffer {
+export function resolveSecretKey(
+  configured: string | undefined,
+  embeddedDataDir: string | undefined,
+): Buffer {
   if (configured) return Buffer.from(configured, "base64");
   if (!embeddedDataDir) throw new AppError("secret_key_missing");
   const path = join(embeddedDataDir, "secret.key");
-  if (existsSync(path)) return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
-  mkdirSync(embeddedDataDir, { recursive: true });
-  const key = randomBytes(32);
-  writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600 });
-  chmodSync(path, 0o600);
-  return key;
+  try {
+    if (existsSync(path)) return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
+    mkdirSync(embeddedDataDir, { recursive: true });
+    const key = randomBytes(32);
+    writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600 });
+    chmodSync(path, 0o600);
+    return key;
+  } catch (error) {
+    throw new AppError(
+      "data_dir_unwritable",
+      { path: embeddedDataDir, reason: (error as Error).message },
+      { cause: error },
+    );
+  }
 }

@@ -1,7 +1,6 @@
 import { existsSync, statfsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
-import { isNotNull } from "drizzle-orm";
 import type { Config } from "../../config/settings.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { openConfiguredStore, secretBoxFor } from "../../hub/open-store.ts";
@@ -23,7 +22,9 @@ const minFreeBytes = 512 * 1024 * 1024;
 const unhealthyStates = new Set(["failing", "logged_out", "replaced"]);
 
 export function registerDoctor(program: Command) {
-  withSettings(program.command("doctor").description("Check configuration, database, migrations, disk and channels"))
+  withSettings(
+    program.command("doctor").description("Check configuration, database, migrations, disk and channels"),
+  )
     .option("--json", "print the results as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
@@ -54,22 +55,26 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
     }
   };
 
-  let config: Config | undefined;
-  if (!(await record("configuration", () => ((config = configFrom(options)), "valid")))) return results;
-  const settings = config as Config;
+  let settings: Config | undefined;
+  await record("configuration", () => {
+    settings = configFrom(options);
+    return "valid";
+  });
+  if (!settings) return results;
+  const config = settings;
 
-  if (!settings.databaseUrl) await record("disk space", () => checkDisk(resolve(settings.dataDir)));
+  if (!config.databaseUrl) await record("disk space", () => checkDisk(resolve(config.dataDir)));
   await record("encryption key", () => {
-    secretBoxFor(settings);
-    return settings.secretKey ? "configured" : "generated in the data directory";
+    secretBoxFor(config);
+    return config.secretKey ? "configured" : "generated in the data directory";
   });
 
   let store: Store | undefined;
   const opened = await record("database", async () => {
     try {
-      store = await openConfiguredStore(settings, () => {});
+      store = await openConfiguredStore(config, () => {});
     } catch (error) {
-      if (error instanceof AppError && error.code === "data_dir_locked") return viaRunningHub(settings, error);
+      if (error instanceof AppError && error.code === "data_dir_locked") return viaRunningHub(config, error);
       throw error;
     }
     await store.ping();
@@ -86,7 +91,7 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
     const channels = await db.select().from(channelAccount);
     await record("stored secrets", () => {
       const sealed = channels.find((c) => c.credentials !== null);
-      if (sealed?.credentials) secretBoxFor(settings).open(sealed.credentials);
+      if (sealed?.credentials) secretBoxFor(config).open(sealed.credentials);
       return sealed ? "readable with the configured key" : "none stored yet";
     });
     if (channels.length === 0) results.push({ check: "channels", ok: true, detail: "none connected yet" });

@@ -50,7 +50,9 @@ export function registerKeys(program: Command) {
           });
           if (options.json) printJson({ ...describeKey(key), key: secret });
           else {
-            say(`Created ${key.admin ? "admin " : ""}key ${key.id} "${key.name}" in workspace ${workspace.name}.`);
+            say(
+              `Created ${key.admin ? "admin " : ""}key ${key.id} "${key.name}" in workspace ${workspace.name}.`,
+            );
             say("The key is shown only this once:");
             process.stdout.write(`${secret}\n`);
           }
@@ -67,7 +69,10 @@ export function registerKeys(program: Command) {
           const all: ApiKey[] = [];
           let cursor: string | undefined;
           do {
-            const page = await listApiKeys(db, options.workspace as string | undefined, { cursor, limit: 200 });
+            const page = await listApiKeys(db, options.workspace as string | undefined, {
+              cursor,
+              limit: 200,
+            });
             all.push(...page.items);
             cursor = page.nextCursor ?? undefined;
           } while (cursor);
@@ -82,7 +87,10 @@ export function registerKeys(program: Command) {
       }),
     );
 
-  withSettings(keys.command("revoke").description("Revoke an API key").argument("<id>", "the key's id"), storeSettings)
+  withSettings(
+    keys.command("revoke").description("Revoke an API key").argument("<id>", "the key's id"),
+    storeSettings,
+  )
     .option("--json", "print the result as JSON")
     .action(
       action(async (id: string, options: Record<string, unknown>) => {

@@ -6,7 +6,9 @@ import { action, printJson, say } from "../output.ts";
 
 export function registerMigrate(program: Command) {
   withSettings(
-    program.command("migrate").description("Apply pending database migrations (the hub also does this when it starts)"),
+    program
+      .command("migrate")
+      .description("Apply pending database migrations (the hub also does this when it starts)"),
     storeSettings,
   )
     .option("--json", "print the result as JSON")
@@ -16,7 +18,10 @@ export function registerMigrate(program: Command) {
         try {
           const status = await migrate(store);
           if (options.json) printJson({ store: store.mode, location: store.location, ...status });
-          else say(`Migrations: ${status.applied} of ${status.known} applied (${store.mode} store, ${store.location}).`);
+          else
+            say(
+              `Migrations: ${status.applied} of ${status.known} applied (${store.mode} store, ${store.location}).`,
+            );
         } finally {
           await store.close();
         }

@@ -9,7 +9,8 @@ const touchEvery = 60_000;
 
 /**
  * Resolves `Authorization: Bearer <key>` to an active key. Keys are cached briefly per process so
- * that a hot API key costs no query; a revocation takes effect within `cacheMs` everywhere.
+ * that a hot API key costs no query; a revocation takes effect within `cacheMs` everywhere, and at
+ * once in the process that revoked it through the API.
  */
 export function authenticate(db: Db, cacheMs = 5_000) {
   const cache = new Map<string, { key: ApiKey; until: number }>();
@@ -37,6 +38,8 @@ export function authenticate(db: Db, cacheMs = 5_000) {
     }
     c.set("apiKey", entry.key);
     await next();
+    const revoked = c.get("revokedKeyId");
+    if (revoked) for (const [cached, { key }] of cache) if (key.id === revoked) cache.delete(cached);
   });
 }
 

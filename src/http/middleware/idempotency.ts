@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { createMiddleware } from "hono/factory";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../../store/database.ts";
 import {
@@ -27,11 +28,13 @@ export function idempotency(db: Db) {
     const requestHash = createHash("sha256").update(`${c.req.method} ${c.req.path}\n${body}`).digest("hex");
     const claim = await claimIdempotencyKey(db, workspaceId, key, requestHash);
     if (claim.kind === "mismatch") throw new AppError("idempotency_key_reused", { key });
-    if (claim.kind === "in_progress") throw new AppError("idempotency_request_in_progress", { key }, { retryAfter: 1 });
+    if (claim.kind === "in_progress")
+      throw new AppError("idempotency_request_in_progress", { key }, { retryAfter: 1 });
     if (claim.kind === "replay") {
-      return new Response(claim.body, {
-        status: claim.status,
-        headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+      // Through the context, so the replay carries this request's X-Request-Id and rate-limit headers.
+      return c.body(claim.body, claim.status as ContentfulStatusCode, {
+        "content-type": "application/json",
+        "idempotent-replayed": "true",
       });
     }
 

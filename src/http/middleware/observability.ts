@@ -35,7 +35,12 @@ export function observe(logger: Logger, registry: Registry) {
     requests.inc({ method: c.req.method, route, status: String(c.res.status) });
     duration.observe({ method: c.req.method, route }, seconds);
     log.info(
-      { method: c.req.method, path: c.req.path, status: c.res.status, duration_ms: Math.round(seconds * 10000) / 10 },
+      {
+        method: c.req.method,
+        path: c.req.path,
+        status: c.res.status,
+        duration_ms: Math.round(seconds * 10000) / 10,
+      },
       "request",
     );
   });

@@ -10,7 +10,8 @@ export function rateLimit(rate: number, burst: number) {
     const { waitMs, remaining } = limiter.take(c.get("apiKey").id, Date.now());
     c.header("RateLimit-Limit", String(rate));
     c.header("RateLimit-Remaining", String(remaining));
-    if (waitMs > 0) throw new AppError("rate_limited", { limit: rate }, { retryAfter: Math.ceil(waitMs / 1000) });
+    if (waitMs > 0)
+      throw new AppError("rate_limited", { limit: rate }, { retryAfter: Math.ceil(waitMs / 1000) });
     await next();
   });
 }

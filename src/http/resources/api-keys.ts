@@ -52,7 +52,10 @@ export const presentCreatedKey = ({ key, secret }: { key: ApiKey; secret: string
 const ApiKeyInput = z
   .object({
     name: z.string().trim().min(1).max(200),
-    admin: z.boolean().default(false).openapi({ description: "Admin keys manage workspaces; only an admin key may create one." }),
+    admin: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "Admin keys manage workspaces; only an admin key may create one." }),
   })
   .openapi("ApiKeyInput");
 const tags = ["API keys"];
@@ -70,10 +73,16 @@ export function apiKeyRoutes({ store }: AppDeps) {
       security: bearer,
       summary: "List the workspace's API keys",
       request: { query: PageQuery },
-      responses: { 200: jsonContent(pageOf(ApiKeySchema, "ApiKeyPage"), "Keys, newest first"), ...errorResponses(400) },
+      responses: {
+        200: jsonContent(pageOf(ApiKeySchema, "ApiKeyPage"), "Keys, newest first"),
+        ...errorResponses(400),
+      },
     }),
     async (c) =>
-      c.json(presentPage(await listApiKeys(db, c.get("apiKey").workspaceId, c.req.valid("query")), presentKey), 200),
+      c.json(
+        presentPage(await listApiKeys(db, c.get("apiKey").workspaceId, c.req.valid("query")), presentKey),
+        200,
+      ),
   );
 
   app.openapi(
@@ -85,13 +94,20 @@ export function apiKeyRoutes({ store }: AppDeps) {
       summary: "Create an API key",
       description: "The key in the answer is shown only once; the hub keeps only its hash.",
       request: { body: jsonBody(ApiKeyInput) },
-      responses: { 201: jsonContent(ApiKeyCreatedSchema, "The new key"), ...errorResponses(400, 403, 409, 413, 415) },
+      responses: {
+        201: jsonContent(ApiKeyCreatedSchema, "The new key"),
+        ...errorResponses(400, 403, 409, 413, 415),
+      },
     }),
     async (c) => {
       const input = c.req.valid("json");
       const caller = c.get("apiKey");
       if (input.admin && !caller.admin) throw new AppError("admin_required");
-      const created = await createApiKey(db, { workspaceId: caller.workspaceId, name: input.name, admin: input.admin });
+      const created = await createApiKey(db, {
+        workspaceId: caller.workspaceId,
+        name: input.name,
+        admin: input.admin,
+      });
       return c.json(presentCreatedKey(created), 201);
     },
   );
@@ -109,6 +125,7 @@ export function apiKeyRoutes({ store }: AppDeps) {
     }),
     async (c) => {
       const revoked = await revokeApiKey(db, c.req.valid("param").id, c.get("apiKey").workspaceId);
+      c.set("revokedKeyId", revoked.id);
       return c.json(presentKey(revoked), 200);
     },
   );

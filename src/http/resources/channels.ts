@@ -8,16 +8,31 @@ import {
 import { channelKinds, connectionStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
-import { bearer, errorResponses, IdParam, iso, jsonContent, PageQuery, pageOf, presentPage, Timestamp } from "../schemas.ts";
+import {
+  bearer,
+  errorResponses,
+  IdParam,
+  iso,
+  jsonContent,
+  PageQuery,
+  pageOf,
+  presentPage,
+  Timestamp,
+} from "../schemas.ts";
 
 export const ChannelSchema = z
   .object({
     id: z.string(),
     kind: z.enum(channelKinds),
-    external_id: z.string().openapi({ description: "The platform's id: VK group id, bot id, phone number..." }),
+    external_id: z
+      .string()
+      .openapi({ description: "The platform's id: VK group id, bot id, phone number..." }),
     name: z.string(),
     state: z.enum(connectionStates),
-    state_reason: z.string().nullable().openapi({ description: "Why the channel is in its state, with the remedy" }),
+    state_reason: z
+      .string()
+      .nullable()
+      .openapi({ description: "Why the channel is in its state, with the remedy" }),
     state_changed_at: Timestamp,
     last_event_at: Timestamp.nullable(),
     has_credentials: z.boolean(),
@@ -60,9 +75,15 @@ export function channelRoutes({ store }: AppDeps) {
       security: bearer,
       summary: "List channel accounts",
       request: {
-        query: PageQuery.extend({ kind: z.enum(channelKinds).optional(), state: z.enum(connectionStates).optional() }),
+        query: PageQuery.extend({
+          kind: z.enum(channelKinds).optional(),
+          state: z.enum(connectionStates).optional(),
+        }),
       },
-      responses: { 200: jsonContent(pageOf(ChannelSchema, "ChannelPage"), "Channels, newest first"), ...errorResponses(400) },
+      responses: {
+        200: jsonContent(pageOf(ChannelSchema, "ChannelPage"), "Channels, newest first"),
+        ...errorResponses(400),
+      },
     }),
     async (c) => {
       const { kind, state, ...page } = c.req.valid("query");
@@ -82,7 +103,10 @@ export function channelRoutes({ store }: AppDeps) {
       responses: { 200: jsonContent(ChannelSchema, "The channel"), ...errorResponses(404) },
     }),
     async (c) =>
-      c.json(presentChannel(await requireChannelAccount(db, c.get("apiKey").workspaceId, c.req.valid("param").id)), 200),
+      c.json(
+        presentChannel(await requireChannelAccount(db, c.get("apiKey").workspaceId, c.req.valid("param").id)),
+        200,
+      ),
   );
 
   for (const [action, state, summary] of [
@@ -100,8 +124,15 @@ export function channelRoutes({ store }: AppDeps) {
         responses: { 200: jsonContent(ChannelSchema, "The channel"), ...errorResponses(404, 409) },
       }),
       async (c) => {
-        const reason = action === "disable" ? `disabled through the API by key ${c.get("apiKey").prefix}…` : null;
-        const account = await setChannelState(db, c.get("apiKey").workspaceId, c.req.valid("param").id, state, reason);
+        const reason =
+          action === "disable" ? `disabled through the API by key ${c.get("apiKey").prefix}…` : null;
+        const account = await setChannelState(
+          db,
+          c.get("apiKey").workspaceId,
+          c.req.valid("param").id,
+          state,
+          reason,
+        );
         return c.json(presentChannel(account), 200);
       },
     );

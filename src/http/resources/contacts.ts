@@ -73,7 +73,8 @@ export const presentContact = (c: ContactWithIdentities) => ({
 const fields = {
   name: z.string().trim().min(1).max(500).nullable().optional(),
   phone: z.string().trim().min(1).max(40).nullable().optional().openapi({
-    description: "Any common notation; stored as E.164. Numbers without a country code use the hub's default country.",
+    description:
+      "Any common notation; stored as E.164. Numbers without a country code use the hub's default country.",
   }),
   email: z.email().max(320).nullable().optional(),
   custom_fields: z
@@ -88,13 +89,32 @@ const ContactUpdate = z
   .object({ ...fields, add_identities: z.array(IdentitySchema).max(50).optional() })
   .openapi("ContactUpdate");
 const MergeInput = z
-  .object({ source_contact_id: z.string().openapi({ description: "The contact to merge into this one; it is deleted" }) })
+  .object({
+    source_contact_id: z
+      .string()
+      .openapi({ description: "The contact to merge into this one; it is deleted" }),
+  })
   .openapi("ContactMerge");
 
 const ContactQuery = PageQuery.extend({
-  q: z.string().trim().min(1).max(200).optional().openapi({ description: "Part of the name or e-mail, or 3+ digits of the phone" }),
-  phone: z.string().trim().min(1).max(40).optional().openapi({ description: "Exact phone number, any notation" }),
-  channel_kind: z.enum(channelKinds).optional().openapi({ description: "With external_id: the contact with this identity" }),
+  q: z
+    .string()
+    .trim()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({ description: "Part of the name or e-mail, or 3+ digits of the phone" }),
+  phone: z
+    .string()
+    .trim()
+    .min(1)
+    .max(40)
+    .optional()
+    .openapi({ description: "Exact phone number, any notation" }),
+  channel_kind: z
+    .enum(channelKinds)
+    .optional()
+    .openapi({ description: "With external_id: the contact with this identity" }),
   external_id: z.string().trim().min(1).max(200).optional(),
 }).superRefine((query, ctx) => {
   if ((query.channel_kind === undefined) !== (query.external_id === undefined)) {
@@ -114,7 +134,11 @@ export function contactRoutes({ store, config }: AppDeps) {
   const phone = (value: string | null | undefined, path: string) =>
     value ? toE164(value, config.defaultCountry, path) : value;
   const identities = (list: z.infer<typeof IdentitySchema>[] | undefined) =>
-    list?.map((i) => ({ channelKind: i.channel_kind, externalId: i.external_id, displayName: i.display_name }));
+    list?.map((i) => ({
+      channelKind: i.channel_kind,
+      externalId: i.external_id,
+      displayName: i.display_name,
+    }));
 
   app.openapi(
     createRoute({
@@ -124,7 +148,10 @@ export function contactRoutes({ store, config }: AppDeps) {
       security: bearer,
       summary: "List and search contacts",
       request: { query: ContactQuery },
-      responses: { 200: jsonContent(pageOf(ContactSchema, "ContactPage"), "Contacts, newest first"), ...errorResponses(400) },
+      responses: {
+        200: jsonContent(pageOf(ContactSchema, "ContactPage"), "Contacts, newest first"),
+        ...errorResponses(400),
+      },
     }),
     async (c) => {
       const query = c.req.valid("query");
@@ -179,7 +206,10 @@ export function contactRoutes({ store, config }: AppDeps) {
       responses: { 200: jsonContent(ContactSchema, "The contact"), ...errorResponses(404) },
     }),
     async (c) =>
-      c.json(presentContact(await requireContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id)), 200),
+      c.json(
+        presentContact(await requireContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id)),
+        200,
+      ),
   );
 
   app.openapi(
@@ -189,9 +219,13 @@ export function contactRoutes({ store, config }: AppDeps) {
       tags,
       security: bearer,
       summary: "Update a contact",
-      description: "Fields left out are kept; null clears a field. `add_identities` links more platform accounts.",
+      description:
+        "Fields left out are kept; null clears a field. `add_identities` links more platform accounts.",
       request: { params: IdParam, body: jsonBody(ContactUpdate) },
-      responses: { 200: jsonContent(ContactSchema, "The contact"), ...errorResponses(400, 404, 409, 413, 415) },
+      responses: {
+        200: jsonContent(ContactSchema, "The contact"),
+        ...errorResponses(400, 404, 409, 413, 415),
+      },
     }),
     async (c) => {
       const input = c.req.valid("json");
@@ -216,7 +250,10 @@ export function contactRoutes({ store, config }: AppDeps) {
       description:
         "Identities, conversations and messages of the source move here; empty fields are filled from it; the source is deleted. Two open direct conversations on one channel become one.",
       request: { params: IdParam, body: jsonBody(MergeInput) },
-      responses: { 200: jsonContent(ContactSchema, "The merged contact"), ...errorResponses(400, 404, 409, 413, 415) },
+      responses: {
+        200: jsonContent(ContactSchema, "The merged contact"),
+        ...errorResponses(400, 404, 409, 413, 415),
+      },
     }),
     async (c) => {
       const merged = await mergeContacts(

@@ -35,7 +35,10 @@ export const ConversationSchema = z
     channel_id: z.string(),
     contact_id: z.string(),
     kind: z.enum(conversationKinds),
-    external_ref: z.string().nullable().openapi({ description: "The publication of a `comments` conversation, the form of a `lead`" }),
+    external_ref: z
+      .string()
+      .nullable()
+      .openapi({ description: "The publication of a `comments` conversation, the form of a `lead`" }),
     status: z.enum(conversationStatuses),
     assignee: z.string().nullable(),
     reply_window_ends_at: Timestamp.nullable(),
@@ -100,7 +103,14 @@ export const presentMessage = (m: Message) => ({
 const ConversationUpdate = z
   .object({
     status: z.enum(conversationStatuses).optional(),
-    assignee: z.string().trim().min(1).max(200).nullable().optional().openapi({ description: "Who handles it; null unassigns" }),
+    assignee: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .nullable()
+      .optional()
+      .openapi({ description: "Who handles it; null unassigns" }),
   })
   .openapi("ConversationUpdate");
 
@@ -154,7 +164,12 @@ export function conversationRoutes({ store }: AppDeps) {
       responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(404) },
     }),
     async (c) =>
-      c.json(presentConversation(await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id)), 200),
+      c.json(
+        presentConversation(
+          await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id),
+        ),
+        200,
+      ),
   );
 
   app.openapi(
@@ -165,10 +180,18 @@ export function conversationRoutes({ store }: AppDeps) {
       security: bearer,
       summary: "Change a conversation's status or assignee",
       request: { params: IdParam, body: jsonBody(ConversationUpdate) },
-      responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(400, 404, 413, 415) },
+      responses: {
+        200: jsonContent(ConversationSchema, "The conversation"),
+        ...errorResponses(400, 404, 413, 415),
+      },
     }),
     async (c) => {
-      const updated = await updateConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id, c.req.valid("json"));
+      const updated = await updateConversation(
+        db,
+        c.get("apiKey").workspaceId,
+        c.req.valid("param").id,
+        c.req.valid("json"),
+      );
       return c.json(presentConversation(updated), 200);
     },
   );
@@ -181,11 +204,24 @@ export function conversationRoutes({ store }: AppDeps) {
       security: bearer,
       summary: "List a conversation's messages, newest first",
       request: { params: IdParam, query: PageQuery },
-      responses: { 200: jsonContent(pageOf(MessageSchema, "MessagePage"), "Messages, newest first"), ...errorResponses(400, 404) },
+      responses: {
+        200: jsonContent(pageOf(MessageSchema, "MessagePage"), "Messages, newest first"),
+        ...errorResponses(400, 404),
+      },
     }),
     async (c) => {
-      const conversation = await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
-      return c.json(presentPage(await listConversationMessages(db, conversation.id, c.req.valid("query")), presentMessage), 200);
+      const conversation = await requireConversation(
+        db,
+        c.get("apiKey").workspaceId,
+        c.req.valid("param").id,
+      );
+      return c.json(
+        presentPage(
+          await listConversationMessages(db, conversation.id, c.req.valid("query")),
+          presentMessage,
+        ),
+        200,
+      );
     },
   );
 

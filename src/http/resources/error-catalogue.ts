@@ -1,5 +1,5 @@
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import { catalogue, errorClasses, type ErrorCode } from "../../errors/catalogue.ts";
+import { catalogue, type ErrorCode, errorClasses } from "../../errors/catalogue.ts";
 import type { AppEnv } from "../context.ts";
 import { jsonContent } from "../schemas.ts";
 
@@ -18,7 +18,14 @@ const EntrySchema = z
 export function catalogueEntries() {
   return (Object.keys(catalogue) as ErrorCode[]).map((code) => {
     const entry = catalogue[code];
-    return { code, status: entry.status, class: entry.class, upstream_code: entry.upstream ?? null, en: entry.en, ru: entry.ru };
+    return {
+      code,
+      status: entry.status,
+      class: entry.class,
+      upstream_code: entry.upstream ?? null,
+      en: entry.en,
+      ru: entry.ru,
+    };
   });
 }
 

@@ -10,7 +10,11 @@ import { errorResponses, jsonContent } from "../schemas.ts";
 
 const Health = z.object({ status: z.literal("ok") }).openapi("Health");
 const Readiness = z
-  .object({ status: z.literal("ready"), store: z.enum(["embedded", "server"]), migrations: z.object({ applied: z.number(), known: z.number() }) })
+  .object({
+    status: z.literal("ready"),
+    store: z.enum(["embedded", "server"]),
+    migrations: z.object({ applied: z.number(), known: z.number() }),
+  })
   .openapi("Readiness");
 const tags = ["Operations"];
 
@@ -43,16 +47,22 @@ export function systemRoutes({ store }: AppDeps, registry: Registry) {
         await store.ping();
         migrations = await migrationStatus(store.db);
       } catch (error) {
-        throw new AppError("not_ready", { reason: `the database does not answer (${(error as Error).message})` });
+        throw new AppError("not_ready", {
+          reason: `the database does not answer (${(error as Error).message})`,
+        });
       }
       if (migrations.applied < migrations.known) {
-        throw new AppError("not_ready", { reason: `${migrations.applied} of ${migrations.known} migrations applied` });
+        throw new AppError("not_ready", {
+          reason: `${migrations.applied} of ${migrations.known} migrations applied`,
+        });
       }
       return c.json({ status: "ready" as const, store: store.mode, migrations }, 200);
     },
   );
 
-  app.get("/metrics", async (c) => c.text(await registry.metrics(), 200, { "content-type": registry.contentType }));
+  app.get("/metrics", async (c) =>
+    c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
+  );
 
   const assets = loadReferenceAssets();
   app.get("/docs", (c) => c.html(referencePage));

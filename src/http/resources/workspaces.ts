@@ -53,7 +53,10 @@ export function workspaceRoutes({ store }: AppDeps) {
       summary: "List workspaces (admin)",
       middleware: [requireAdmin],
       request: { query: PageQuery },
-      responses: { 200: jsonContent(pageOf(WorkspaceSchema, "WorkspacePage"), "Workspaces, newest first"), ...errorResponses(400, 403) },
+      responses: {
+        200: jsonContent(pageOf(WorkspaceSchema, "WorkspacePage"), "Workspaces, newest first"),
+        ...errorResponses(400, 403),
+      },
     }),
     async (c) => c.json(presentPage(await listWorkspaces(db, c.req.valid("query")), presentWorkspace), 200),
   );
@@ -83,7 +86,10 @@ export function workspaceRoutes({ store }: AppDeps) {
         const key = await createApiKey(tx, { workspaceId: workspace.id, name: "first key" });
         return { workspace, key };
       });
-      return c.json({ workspace: presentWorkspace(created.workspace), api_key: presentCreatedKey(created.key) }, 201);
+      return c.json(
+        { workspace: presentWorkspace(created.workspace), api_key: presentCreatedKey(created.key) },
+        201,
+      );
     },
   );
 
@@ -116,7 +122,10 @@ export function workspaceRoutes({ store }: AppDeps) {
       summary: "Rename a workspace (admin)",
       middleware: [requireAdmin],
       request: { params: IdParam, body: jsonBody(WorkspaceInput) },
-      responses: { 200: jsonContent(WorkspaceSchema, "The workspace"), ...errorResponses(400, 403, 404, 413, 415) },
+      responses: {
+        200: jsonContent(WorkspaceSchema, "The workspace"),
+        ...errorResponses(400, 403, 404, 413, 415),
+      },
     }),
     async (c) => {
       const { id } = c.req.valid("param");

@@ -53,7 +53,10 @@ export async function listApiKeys(db: Db, workspaceId: string | undefined, page:
     .select()
     .from(apiKey)
     .where(
-      and(workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined, after ? lt(apiKey.id, after) : undefined),
+      and(
+        workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined,
+        after ? lt(apiKey.id, after) : undefined,
+      ),
     )
     .orderBy(desc(apiKey.id))
     .limit(page.limit + 1);
@@ -84,7 +87,11 @@ export async function revokeApiKey(db: Db, id: string, workspaceId: string | und
         .for("update");
       if (!admins.some((admin) => admin.id !== id)) throw new AppError("last_admin_key");
     }
-    const [revoked] = await tx.update(apiKey).set({ revokedAt: new Date() }).where(eq(apiKey.id, id)).returning();
+    const [revoked] = await tx
+      .update(apiKey)
+      .set({ revokedAt: new Date() })
+      .where(eq(apiKey.id, id))
+      .returning();
     return revoked as ApiKey;
   });
 }

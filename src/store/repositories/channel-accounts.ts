@@ -55,7 +55,12 @@ export interface ChannelFilter {
   state?: ConnectionState | undefined;
 }
 
-export async function listChannelAccounts(db: Db, workspaceId: string, filter: ChannelFilter, page: PageRequest) {
+export async function listChannelAccounts(
+  db: Db,
+  workspaceId: string,
+  filter: ChannelFilter,
+  page: PageRequest,
+) {
   const after = page.cursor ? decodeCursor("channels", page.cursor, 1)[0] : undefined;
   const rows = await db
     .select()

@@ -61,7 +61,10 @@ async function addIdentities(db: Db, workspaceId: string, contactId: string, ide
         eq(contactIdentity.workspaceId, workspaceId),
         or(
           ...identities.map((identity) =>
-            and(eq(contactIdentity.channelKind, identity.channelKind), eq(contactIdentity.externalId, identity.externalId)),
+            and(
+              eq(contactIdentity.channelKind, identity.channelKind),
+              eq(contactIdentity.externalId, identity.externalId),
+            ),
           ),
         ),
       ),
@@ -76,7 +79,11 @@ async function addIdentities(db: Db, workspaceId: string, contactId: string, ide
   }
 }
 
-export async function getContact(db: Db, workspaceId: string, id: string): Promise<ContactWithIdentities | undefined> {
+export async function getContact(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<ContactWithIdentities | undefined> {
   if (!isUuid(id)) return undefined;
   const [row] = await db
     .select()
@@ -87,7 +94,11 @@ export async function getContact(db: Db, workspaceId: string, id: string): Promi
   return withIdentities;
 }
 
-export async function requireContact(db: Db, workspaceId: string, id: string): Promise<ContactWithIdentities> {
+export async function requireContact(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<ContactWithIdentities> {
   const found = await getContact(db, workspaceId, id);
   if (!found) throw new AppError("contact_not_found", { id });
   return found;
@@ -134,7 +145,10 @@ export interface ContactSearch {
 
 export async function listContacts(db: Db, workspaceId: string, search: ContactSearch, page: PageRequest) {
   const after = page.cursor ? decodeCursor("contacts", page.cursor, 1)[0] : undefined;
-  const conditions: (SQL | undefined)[] = [eq(contact.workspaceId, workspaceId), after ? lt(contact.id, after) : undefined];
+  const conditions: (SQL | undefined)[] = [
+    eq(contact.workspaceId, workspaceId),
+    after ? lt(contact.id, after) : undefined,
+  ];
   if (search.q) {
     const pattern = `%${escapeLike(search.q)}%`;
     const digits = search.q.replace(/\D/g, "");
@@ -181,9 +195,15 @@ export async function listContacts(db: Db, workspaceId: string, search: ContactS
  */
 export async function mergeContacts(db: Db, workspaceId: string, targetId: string, sourceId: string) {
   if (targetId === sourceId) {
-    throw new AppError("contact_merge_self", {}, {
-      details: [{ path: "source_contact_id", code: "same_contact", detail: "equals the target contact's id" }],
-    });
+    throw new AppError(
+      "contact_merge_self",
+      {},
+      {
+        details: [
+          { path: "source_contact_id", code: "same_contact", detail: "equals the target contact's id" },
+        ],
+      },
+    );
   }
   return db.transaction(async (tx) => {
     const target = await requireContact(tx, workspaceId, targetId);
@@ -201,16 +221,25 @@ export async function mergeContacts(db: Db, workspaceId: string, targetId: strin
     for (const duplicate of sourceOpen) {
       const kept = targetOpen.find((c) => c.channelAccountId === duplicate.channelAccountId);
       if (!kept) continue;
-      await tx.update(message).set({ conversationId: kept.id }).where(eq(message.conversationId, duplicate.id));
+      await tx
+        .update(message)
+        .set({ conversationId: kept.id })
+        .where(eq(message.conversationId, duplicate.id));
       await tx
         .update(conversation)
-        .set({ lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${duplicate.lastMessageAt})`, updatedAt: new Date() })
+        .set({
+          lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${duplicate.lastMessageAt})`,
+          updatedAt: new Date(),
+        })
         .where(eq(conversation.id, kept.id));
       await tx.delete(conversation).where(eq(conversation.id, duplicate.id));
     }
     await tx.update(conversation).set({ contactId: targetId }).where(eq(conversation.contactId, sourceId));
     await tx.update(message).set({ contactId: targetId }).where(eq(message.contactId, sourceId));
-    await tx.update(contactIdentity).set({ contactId: targetId }).where(eq(contactIdentity.contactId, sourceId));
+    await tx
+      .update(contactIdentity)
+      .set({ contactId: targetId })
+      .where(eq(contactIdentity.contactId, sourceId));
     await tx
       .update(contact)
       .set({
@@ -238,7 +267,10 @@ async function attachIdentities(db: Db, contacts: Contact[]): Promise<ContactWit
       ),
     )
     .orderBy(contactIdentity.id);
-  return contacts.map((c) => ({ ...c, identities: identities.filter((identity) => identity.contactId === c.id) }));
+  return contacts.map((c) => ({
+    ...c,
+    identities: identities.filter((identity) => identity.contactId === c.id),
+  }));
 }
 
 function escapeLike(value: string): string {

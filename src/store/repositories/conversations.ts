@@ -21,7 +21,11 @@ export async function createConversation(db: Db, input: NewConversation): Promis
   return row as Conversation;
 }
 
-export async function getConversation(db: Db, workspaceId: string, id: string): Promise<Conversation | undefined> {
+export async function getConversation(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<Conversation | undefined> {
   if (!isUuid(id)) return undefined;
   const [row] = await db
     .select()
@@ -44,7 +48,12 @@ export interface ConversationFilter {
   assignee?: string | undefined;
 }
 
-export async function listConversations(db: Db, workspaceId: string, filter: ConversationFilter, page: PageRequest) {
+export async function listConversations(
+  db: Db,
+  workspaceId: string,
+  filter: ConversationFilter,
+  page: PageRequest,
+) {
   const after = page.cursor ? decodeCursor("conversations", page.cursor, 1)[0] : undefined;
   const conditions: (SQL | undefined)[] = [
     eq(conversation.workspaceId, workspaceId),
@@ -58,7 +67,8 @@ export async function listConversations(db: Db, workspaceId: string, filter: Con
     [conversation.channelAccountId, filter.channelAccountId],
     [conversation.contactId, filter.contactId],
   ] as const) {
-    if (value !== undefined) conditions.push(isUuid(value) ? eq(column, value) : eq(conversation.id, nilUuid));
+    if (value !== undefined)
+      conditions.push(isUuid(value) ? eq(column, value) : eq(conversation.id, nilUuid));
   }
   const rows = await db
     .select()

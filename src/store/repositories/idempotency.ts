@@ -56,7 +56,13 @@ export async function claimIdempotencyKey(
   return { kind: "replay", status: existing.responseStatus, body: existing.responseBody };
 }
 
-export async function saveIdempotentResponse(db: Db, workspaceId: string, key: string, status: number, body: string) {
+export async function saveIdempotentResponse(
+  db: Db,
+  workspaceId: string,
+  key: string,
+  status: number,
+  body: string,
+) {
   await db
     .update(idempotencyRecord)
     .set({ responseStatus: status, responseBody: body })

@@ -1,6 +1,6 @@
-import { and, desc, eq, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
-import { decodeCursor, type PageRequest, toPage } from "../pagination.ts";
+import { decodeCursor, invalidCursor, type PageRequest, toPage } from "../pagination.ts";
 import { conversation, message, messageVersion } from "../schema.ts";
 
 export type Message = typeof message.$inferSelect;
@@ -11,7 +11,10 @@ export type MessageVersion = typeof messageVersion.$inferSelect;
  * Stores a message and moves its conversation's last-message time forward. A message whose
  * platform id is already stored is not stored again: the existing row is returned instead.
  */
-export async function recordMessage(db: Db, input: NewMessage): Promise<{ message: Message; created: boolean }> {
+export async function recordMessage(
+  db: Db,
+  input: NewMessage,
+): Promise<{ message: Message; created: boolean }> {
   return db.transaction(async (tx) => {
     const [inserted] = await tx.insert(message).values(input).onConflictDoNothing().returning();
     if (!inserted) {
@@ -25,7 +28,10 @@ export async function recordMessage(db: Db, input: NewMessage): Promise<{ messag
                 eq(message.direction, input.direction),
                 eq(message.externalId, input.externalId),
               )
-            : and(eq(message.workspaceId, input.workspaceId), eq(message.idempotencyKey, input.idempotencyKey ?? "")),
+            : and(
+                eq(message.workspaceId, input.workspaceId),
+                eq(message.idempotencyKey, input.idempotencyKey ?? ""),
+              ),
         );
       return { message: existing as Message, created: false };
     }
@@ -45,8 +51,12 @@ export async function listConversationMessages(db: Db, conversationId: string, p
   if (page.cursor) {
     const [sentAt, id] = decodeCursor("messages", page.cursor, 2) as [string, string];
     const at = new Date(sentAt);
-    const before = or(lt(message.sentAt, at), and(eq(message.sentAt, at), lt(message.id, id)));
-    if (before) conditions.push(before);
+    if (Number.isNaN(at.getTime())) throw invalidCursor();
+    // The cursor's time has milliseconds but a stored one may have microseconds (the column's
+    // default is now()): compare with the stored time of the cursor's message while it exists.
+    const stored = db.select({ sentAt: message.sentAt }).from(message).where(eq(message.id, id));
+    const lastSentAt = sql`coalesce((${stored}), ${at.toISOString()}::timestamptz)`;
+    conditions.push(sql`(${message.sentAt}, ${message.id}) < (${lastSentAt}, ${id}::uuid)`);
   }
   const rows = await db
     .select()
@@ -61,7 +71,12 @@ export async function listConversationMessages(db: Db, conversationId: string, p
 export async function recordEdit(
   db: Db,
   messageId: string,
-  edit: { text: string | null; attachments?: Message["attachments"]; source: "platform" | "hub"; editedAt?: Date },
+  edit: {
+    text: string | null;
+    attachments?: Message["attachments"];
+    source: "platform" | "hub";
+    editedAt?: Date;
+  },
 ): Promise<MessageVersion> {
   return db.transaction(async (tx) => {
     const [current] = await tx.select().from(message).where(eq(message.id, messageId)).for("update");
@@ -90,5 +105,9 @@ export async function recordEdit(
 }
 
 export async function listVersions(db: Db, messageId: string): Promise<MessageVersion[]> {
-  return db.select().from(messageVersion).where(eq(messageVersion.messageId, messageId)).orderBy(messageVersion.version);
+  return db
+    .select()
+    .from(messageVersion)
+    .where(eq(messageVersion.messageId, messageId))
+    .orderBy(messageVersion.version);
 }

@@ -1,0 +1,237 @@
+import assert from "node:assert/strict";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+
+/** Runs the real `switchboard` command in a child process. */
+function run(
+  args: string[],
+  env: Record<string, string> = {},
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      env: { ...cleanEnv(), ...env },
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+  });
+}
+
+function cleanEnv() {
+  const env = { ...process.env };
+  for (const name of Object.keys(env))
+    if (name.startsWith("SWITCHBOARD_") || name === "DATABASE_URL") delete env[name];
+  return env;
+}
+
+/** Starts the hub and resolves once it prints where it listens. */
+function startHub(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ["--import", "tsx", "src/cli/main.ts", "start", "--port", "0", ...args],
+      {
+        env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" },
+      },
+    );
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => {
+      stderr += chunk;
+      const match = /running at (http:\/\/\S+) /.exec(stderr);
+      if (match?.[1]) resolve({ child, url: match[1], stderr: () => stderr });
+    });
+    child.on("close", (code) => reject(new Error(`hub exited with ${code}: ${stderr}`)));
+  });
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.removeAllListeners("close");
+    child.on("close", () => resolve());
+    child.kill("SIGTERM");
+  });
+}
+
+const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
+const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, text);
+
+// The cases are independent (own data dirs, port 0), so they run side by side.
+describe("switchboard command", { concurrency: 4 }, () => {
+  const children: ChildProcess[] = [];
+  after(async () => {
+    for (const child of children) await stop(child);
+  });
+
+  it("answers --help for every command", async () => {
+    for (const args of [["--help"], ["keys", "create", "--help"], ["doctor", "--help"]]) {
+      const result = await run(args);
+      assert.equal(result.code, 0, args.join(" "));
+      assert.match(result.stdout, /Usage: switchboard/);
+    }
+    const start = await run(["start", "--help"]);
+    assert.match(start.stdout, /--data-dir <value>[\s\S]*SWITCHBOARD_DATA_DIR/);
+  });
+
+  it("exits 2 on an unknown command or option", async () => {
+    assert.equal((await run(["strat"])).code, 2);
+    assert.equal((await run(["start", "--prot", "1"])).code, 2);
+  });
+
+  it("exits 2 naming the setting, value and expectation for a bad setting", async () => {
+    const result = await run(["start"], { SWITCHBOARD_PORT: "eighty" });
+    assert.equal(result.code, 2);
+    assert.match(
+      result.stderr,
+      /error config_invalid: Setting `port` \(from environment variable SWITCHBOARD_PORT\) has the value "eighty": expected an integer/,
+    );
+    noStackTrace(result.stderr);
+    const file = join(tempDir(), "bad.json");
+    writeFileSync(file, '{"bodyLimit": 5}');
+    const fromFile = await run(["start", "--config", file]);
+    assert.equal(fromFile.code, 2);
+    assert.match(fromFile.stderr, /bodyLimit/);
+  });
+
+  it("exits 2 when server mode has no encryption key", async () => {
+    const result = await run(["start"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /error secret_key_missing: .*SWITCHBOARD_SECRET_KEY/);
+  });
+
+  it("says in one line that the database is unreachable", async () => {
+    const result = await run(["start"], {
+      DATABASE_URL: "postgres://postgres:pw@127.0.0.1:1/none",
+      SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
+    });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /error database_unreachable: The database at postgres:\/\/postgres:\*\*\*@127\.0\.0\.1:1\/none/,
+    );
+    assert.doesNotMatch(result.stderr, /:pw@/);
+    assert.equal(result.stderr.trim().split("\n").length, 1);
+  });
+
+  it("says in one line that the data directory cannot be written", async () => {
+    const blocker = join(tempDir(), "a-file");
+    writeFileSync(blocker, "");
+    const result = await run(["start", "--data-dir", join(blocker, "data")]);
+    assert.equal(result.code, 1);
+    assert.match(result.stderr, /error data_dir_unwritable: .*Remedy: .*--data-dir/);
+    noStackTrace(result.stderr);
+  });
+
+  it("says in one line that the port is taken", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as { port: number }).port;
+    try {
+      const result = await run(["start", "--data-dir", tempDir(), "--port", String(port)]);
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stderr,
+        new RegExp(`error port_in_use: Port ${port} on 127.0.0.1 is already in use`),
+      );
+      noStackTrace(result.stderr);
+    } finally {
+      holder.close();
+    }
+  });
+
+  it("starts on an empty data dir, prints the admin key once, and serves the API with it", async () => {
+    const dataDir = tempDir();
+    const first = await startHub(["--data-dir", dataDir]);
+    children.push(first.child);
+    assert.match(first.stderr(), /Initialising the embedded store/);
+    const key = /^\s+(sbk_\S+)$/m.exec(first.stderr())?.[1];
+    assert.ok(key, first.stderr());
+    assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
+    const me = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(me.status, 200);
+
+    // A second hub on the same directory is refused while the first runs.
+    const second = await run(["start", "--data-dir", dataDir, "--port", "0"]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /error data_dir_locked: Another hub process \(pid \d+\)/);
+
+    // doctor asks the running hub instead of opening its files.
+    const port = new URL(first.url).port;
+    const doctor = await run(["doctor", "--data-dir", dataDir, "--port", port, "--json"]);
+    const report = JSON.parse(doctor.stdout);
+    assert.equal(report.ok, true, doctor.stdout);
+    assert.match(
+      report.checks.find((c: { check: string }) => c.check === "database").detail,
+      /held by the running hub/,
+    );
+
+    await stop(first.child);
+    const restarted = await startHub(["--data-dir", dataDir]);
+    children.push(restarted.child);
+    assert.doesNotMatch(restarted.stderr(), /Initialising|sbk_/);
+    await stop(restarted.child);
+  });
+
+  it("creates, lists and revokes keys, migrates and diagnoses a stopped store", async () => {
+    const dataDir = tempDir();
+    const created = await run(["keys", "create", "--name", "crm", "--data-dir", dataDir, "--json"]);
+    assert.equal(created.code, 0, created.stderr);
+    const key = JSON.parse(created.stdout);
+    assert.match(key.key, /^sbk_/);
+    assert.equal(key.name, "crm");
+    assert.equal(key.admin, false);
+    // The first use of an empty store also created the default admin key.
+    assert.match(created.stderr, /admin API key/);
+
+    const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
+    assert.equal(listed.length, 2);
+    assert.ok(listed.every((k: Record<string, unknown>) => !("key" in k) && !("hash" in k)));
+
+    const revoked = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    assert.ok(JSON.parse(revoked.stdout).revoked_at);
+
+    const unknown = await run([
+      "keys",
+      "revoke",
+      "0193a5b0-0000-7000-8000-000000000000",
+      "--data-dir",
+      dataDir,
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error api_key_not_found/);
+
+    const admin = listed.find((k: { admin: boolean }) => k.admin);
+    const last = await run(["keys", "revoke", admin.id, "--data-dir", dataDir]);
+    assert.equal(last.code, 1);
+    assert.match(last.stderr, /error last_admin_key/);
+
+    const migrated = JSON.parse((await run(["migrate", "--data-dir", dataDir, "--json"])).stdout);
+    assert.equal(migrated.applied, migrated.known);
+
+    const doctor = await run(["doctor", "--data-dir", dataDir]);
+    assert.equal(doctor.code, 0, doctor.stdout);
+    for (const check of ["configuration", "disk space", "database", "migrations", "channels"]) {
+      assert.match(doctor.stdout, new RegExp(`^OK\\s+${check}:`, "m"));
+    }
+  });
+
+  it("reports a doctor problem with its remedy and exits 1", async () => {
+    const result = await run(["doctor", "--json"], {
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+      SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
+    });
+    assert.equal(result.code, 1);
+    const report = JSON.parse(result.stdout);
+    const database = report.checks.find((c: { check: string }) => c.check === "database");
+    assert.equal(database.ok, false);
+    assert.equal(database.code, "database_unreachable");
+    assert.match(database.remedy, /PostgreSQL is running/);
+  });
+});

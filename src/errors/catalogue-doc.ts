@@ -1,0 +1,58 @@
+import { catalogue, type ErrorCode, errorClasses } from "./catalogue.ts";
+
+const classMeaning: Record<(typeof errorClasses)[number], string> = {
+  invalid_input: "the request or setting is wrong; fix it before repeating",
+  auth: "the API key is missing, wrong or not allowed to do this",
+  not_found: "the id does not exist in the caller's workspace",
+  conflict: "the request clashes with the current state",
+  rate_limited: "too many requests; wait for `Retry-After`",
+  policy: "a platform or business rule forbids it",
+  retryable: "a passing failure; the same request may succeed later",
+  terminal: "will not succeed by repeating; something must change first",
+};
+
+const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** docs/errors.md, generated from the catalogue; a test keeps the committed file in sync. */
+export function renderCatalogueMarkdown(): string {
+  const lines = [
+    "# Error catalogue",
+    "",
+    "<!-- Generated from src/errors/catalogue.ts by `npm run docs`. Do not edit by hand. -->",
+    "",
+    "Every error the hub returns or prints has a stable `code` from this list. API answers carry it in one shape:",
+    "",
+    "```json",
+    '{"error": {"code": "validation_failed", "message": "…", "remedy": "…", "request_id": "…",',
+    '           "details": [{"path": "identities.0.external_id", "code": "too_small", "detail": "…"}]}}',
+    "```",
+    "",
+    "`details` lists each failing field of a request (body fields by their path, others prefixed `query.`, `path.` or `header.`).",
+    "`upstream_code` appears when the error mirrors a platform's own code. Send `Accept-Language: ru` for the Russian texts.",
+    "`GET /v1/errors` returns this catalogue as JSON.",
+    "",
+    "## Classes",
+    "",
+    "| class | meaning |",
+    "| --- | --- |",
+    ...errorClasses.map((c) => `| \`${c}\` | ${classMeaning[c]} |`),
+    "",
+    "## Codes",
+    "",
+    "| code | HTTP | class | upstream | message | remedy |",
+    "| --- | --- | --- | --- | --- | --- |",
+  ];
+  const codes = (Object.keys(catalogue) as ErrorCode[]).sort();
+  for (const code of codes) {
+    const e = catalogue[code];
+    lines.push(
+      `| \`${code}\` | ${e.status} | ${e.class} | ${e.upstream ?? ""} | ${cell(e.en.message)} | ${cell(e.en.remedy)} |`,
+    );
+  }
+  lines.push("", "## Коды (по-русски)", "", "| код | сообщение | что сделать |", "| --- | --- | --- |");
+  for (const code of codes) {
+    const e = catalogue[code];
+    lines.push(`| \`${code}\` | ${cell(e.ru.message)} | ${cell(e.ru.remedy)} |`);
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,68 @@
+import assert from "node:assert/strict";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { AppError, describeError } from "./app-error.ts";
+import { catalogue, type ErrorCode, errorClasses } from "./catalogue.ts";
+import { renderCatalogueMarkdown } from "./catalogue-doc.ts";
+
+const codes = Object.keys(catalogue) as ErrorCode[];
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sourceFiles(path);
+    return entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts") ? [path] : [];
+  });
+}
+
+describe("error catalogue", () => {
+  const sources = sourceFiles("src")
+    .filter((path) => !path.endsWith(join("errors", "catalogue.ts")))
+    .map((path) => ({ path, text: readFileSync(path, "utf8") }));
+
+  it("has a well-formed entry for every code", () => {
+    for (const code of codes) {
+      const entry = catalogue[code];
+      assert.match(code, /^[a-z][a-z0-9_]*$/, code);
+      assert.ok(entry.status >= 400 && entry.status < 600, `${code} status`);
+      assert.ok(errorClasses.includes(entry.class), `${code} class`);
+      for (const language of ["en", "ru"] as const) {
+        assert.ok(entry[language].message.length > 10, `${code} ${language} message`);
+        assert.ok(entry[language].remedy.length > 10, `${code} ${language} remedy`);
+      }
+      assert.match(entry.ru.message + entry.ru.remedy, /[а-яё]/i, `${code} has Russian text`);
+      // Both languages must take the same parameters.
+      const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
+      assert.deepEqual(params(entry.ru.message), params(entry.en.message), `${code} message params`);
+    }
+  });
+
+  it("knows every code the source raises", () => {
+    const raised = new Set<string>();
+    for (const { text } of sources) {
+      for (const match of text.matchAll(/(?:new AppError|describeError)\(\s*"(\w+)"/g))
+        raised.add(match[1] as string);
+    }
+    assert.ok(raised.size > 10);
+    for (const code of raised)
+      assert.ok(Object.hasOwn(catalogue, code), `${code} is raised but not catalogued`);
+  });
+
+  it("has no code that the source never uses", () => {
+    const text = sources.map((s) => s.text).join("\n");
+    const unused = codes.filter((code) => !text.includes(`"${code}"`));
+    assert.deepEqual(unused, [], "catalogued but never used");
+  });
+
+  it("fills parameters and keeps unknown placeholders visible", () => {
+    const error = new AppError("port_in_use", { port: 8080, host: "127.0.0.1" });
+    assert.equal(error.render("en").message, "Port 8080 on 127.0.0.1 is already in use.");
+    assert.equal(error.render("ru").message, "Порт 8080 на 127.0.0.1 уже занят.");
+    assert.match(describeError("port_in_use", "en").message, /\{port\}/);
+  });
+
+  it("is documented in docs/errors.md exactly as generated (run `npm run docs`)", () => {
+    assert.equal(readFileSync("docs/errors.md", "utf8"), renderCatalogueMarkdown());
+  });
+});

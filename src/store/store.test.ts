@@ -1,0 +1,451 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import { AppError } from "../errors/app-error.ts";
+import { storeKinds } from "../testing/stores.ts";
+import type { Store } from "./database.ts";
+import { migrate, migrationStatus } from "./migrations.ts";
+import { createApiKey, findActiveKey, listApiKeys, revokeApiKey } from "./repositories/api-keys.ts";
+import {
+  createChannelAccount,
+  getChannelAccount,
+  readCredentials,
+  setChannelState,
+} from "./repositories/channel-accounts.ts";
+import {
+  createContact,
+  getContact,
+  listContacts,
+  mergeContacts,
+  updateContact,
+} from "./repositories/contacts.ts";
+import { createConversation, listConversations } from "./repositories/conversations.ts";
+import {
+  claimIdempotencyKey,
+  releaseIdempotencyKey,
+  saveIdempotentResponse,
+} from "./repositories/idempotency.ts";
+import {
+  listConversationMessages,
+  listVersions,
+  recordEdit,
+  recordMessage,
+} from "./repositories/messages.ts";
+import { createWorkspace } from "./repositories/workspaces.ts";
+import { channelAccount, conversation, inboundEvent } from "./schema.ts";
+import { SecretBox } from "./secret-box.ts";
+
+const rejectsWith = (promise: Promise<unknown>, code: string) =>
+  assert.rejects(promise, (error: unknown) => error instanceof AppError && error.code === code);
+
+for (const kind of storeKinds) {
+  describe(`store on ${kind.name}`, () => {
+    let store: Store & { drop(): Promise<void> };
+    let workspaceId: string;
+    const box = new SecretBox(randomBytes(32));
+
+    before(async () => {
+      store = await kind.open();
+      workspaceId = (await createWorkspace(store.db, "Store tests")).id;
+    });
+    after(() => store.drop());
+
+    const newChannel = (externalId = randomBytes(4).toString("hex")) =>
+      createChannelAccount(store.db, box, { workspaceId, kind: "vk", externalId, name: `VK ${externalId}` });
+
+    it("applies migrations once and reports them", async () => {
+      const first = await migrationStatus(store.db);
+      assert.equal(first.applied, first.known);
+      assert.ok(first.known >= 1);
+      assert.deepEqual(await migrate(store), first);
+    });
+
+    it("lets concurrent migrations of one database finish without conflict", async () => {
+      const results = await Promise.all([migrate(store), migrate(store), migrate(store)]);
+      for (const status of results) assert.equal(status.applied, status.known);
+    });
+
+    describe("api keys", () => {
+      it("finds an active key by its secret and never stores the secret", async () => {
+        const { key, secret } = await createApiKey(store.db, { workspaceId, name: "k" });
+        assert.match(secret, /^sbk_[\w-]{43}$/);
+        assert.equal((await findActiveKey(store.db, secret))?.id, key.id);
+        assert.notEqual(key.hash, secret);
+        assert.ok(secret.startsWith(key.prefix));
+        assert.equal(await findActiveKey(store.db, `${secret}x`), undefined);
+        assert.equal(await findActiveKey(store.db, "not-a-key"), undefined);
+      });
+
+      it("revokes keys but keeps the last admin key", async () => {
+        const ws = (await createWorkspace(store.db, "Keys")).id;
+        const admins = await listApiKeys(store.db, undefined, { limit: 200 });
+        for (const k of admins.items.filter((k) => k.admin && !k.revokedAt))
+          await revokeApiKey(store.db, k.id, undefined);
+        const a = await createApiKey(store.db, { workspaceId: ws, name: "a", admin: true });
+        const b = await createApiKey(store.db, { workspaceId: ws, name: "b", admin: true });
+        await revokeApiKey(store.db, a.key.id, ws);
+        assert.equal(await findActiveKey(store.db, a.secret), undefined);
+        await rejectsWith(revokeApiKey(store.db, b.key.id, ws), "last_admin_key");
+        assert.ok(await findActiveKey(store.db, b.secret));
+      });
+
+      it("does not revoke another workspace's key", async () => {
+        const other = (await createWorkspace(store.db, "Other")).id;
+        const { key } = await createApiKey(store.db, { workspaceId: other, name: "x" });
+        await rejectsWith(revokeApiKey(store.db, key.id, workspaceId), "api_key_not_found");
+        await rejectsWith(revokeApiKey(store.db, "not-a-uuid", workspaceId), "api_key_not_found");
+      });
+    });
+
+    describe("channel accounts", () => {
+      it("seals credentials at rest and reads them back", async () => {
+        const account = await createChannelAccount(store.db, box, {
+          workspaceId,
+          kind: "vk",
+          externalId: "sealed",
+          name: "Sealed",
+          credentials: { tokens: ["vk1.a.secret-token"] },
+        });
+        const [raw] = await store.db.select().from(channelAccount).where(eq(channelAccount.id, account.id));
+        assert.ok(raw?.credentials?.startsWith("v1."));
+        assert.ok(!raw?.credentials?.includes("secret-token"));
+        assert.deepEqual(readCredentials(box, account), { tokens: ["vk1.a.secret-token"] });
+        assert.throws(
+          () => readCredentials(new SecretBox(randomBytes(32)), account),
+          (error: unknown) => error instanceof AppError && error.code === "secret_key_mismatch",
+        );
+      });
+
+      it("refuses a second account with the same platform id in a workspace", async () => {
+        await newChannel("dup");
+        await assert.rejects(newChannel("dup"));
+      });
+
+      it("records state changes with their reason", async () => {
+        const account = await newChannel();
+        const failing = await setChannelState(store.db, workspaceId, account.id, "failing", "token revoked");
+        assert.equal(failing.state, "failing");
+        assert.equal(failing.stateReason, "token revoked");
+        await rejectsWith(
+          setChannelState(store.db, randomUuid(), account.id, "online", null),
+          "channel_not_found",
+        );
+        assert.equal(await getChannelAccount(store.db, workspaceId, "nope"), undefined);
+      });
+    });
+
+    describe("contacts", () => {
+      it("creates a contact with identities and refuses an identity owned by another", async () => {
+        const created = await createContact(store.db, workspaceId, {
+          name: "Анна",
+          phone: "+79161234567",
+          identities: [{ channelKind: "vk", externalId: "1001" }],
+        });
+        assert.equal(created.identities.length, 1);
+        await rejectsWith(
+          createContact(store.db, workspaceId, { identities: [{ channelKind: "vk", externalId: "1001" }] }),
+          "contact_identity_taken",
+        );
+        // The refused contact was rolled back with its transaction.
+        const found = await listContacts(
+          store.db,
+          workspaceId,
+          { identity: { channelKind: "vk", externalId: "1001" } },
+          { limit: 10 },
+        );
+        assert.deepEqual(
+          found.items.map((c) => c.id),
+          [created.id],
+        );
+      });
+
+      it("adds the same identity to its own contact again without error", async () => {
+        const c = await createContact(store.db, workspaceId, {
+          identities: [{ channelKind: "telegram", externalId: "77" }],
+        });
+        const updated = await updateContact(store.db, workspaceId, c.id, {
+          addIdentities: [
+            { channelKind: "telegram", externalId: "77" },
+            { channelKind: "ok", externalId: "5" },
+          ],
+        });
+        assert.deepEqual(updated.identities.map((i) => i.channelKind).sort(), ["ok", "telegram"]);
+      });
+
+      it("merges custom fields on update and removes keys set to null", async () => {
+        const c = await createContact(store.db, workspaceId, {
+          customFields: { city: "Казань", tier: "gold" },
+        });
+        const updated = await updateContact(store.db, workspaceId, c.id, {
+          customFields: { tier: null, source: "vk" },
+        });
+        assert.deepEqual(updated.customFields, { city: "Казань", source: "vk" });
+        assert.equal(updated.name, null);
+      });
+
+      it("searches by name, phone digits and exact phone, across pages in a stable order", async () => {
+        const ws = (await createWorkspace(store.db, "Search")).id;
+        for (let i = 0; i < 5; i++) {
+          await createContact(store.db, ws, { name: `Client ${i} 100%_match`, phone: `+7916000000${i}` });
+        }
+        assert.equal((await listContacts(store.db, ws, { q: "client 3" }, { limit: 10 })).items.length, 1);
+        assert.equal((await listContacts(store.db, ws, { q: "0000004" }, { limit: 10 })).items.length, 1);
+        assert.equal((await listContacts(store.db, ws, { q: "100%_" }, { limit: 10 })).items.length, 5);
+        assert.equal((await listContacts(store.db, ws, { q: "0%x" }, { limit: 10 })).items.length, 0);
+        assert.equal(
+          (await listContacts(store.db, ws, { phone: "+79160000002" }, { limit: 10 })).items.length,
+          1,
+        );
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listContacts(store.db, ws, {}, { cursor, limit: 2 });
+          seen.push(...page.items.map((c) => c.id));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        assert.equal(seen.length, 5);
+        assert.deepEqual(seen, [...seen].sort().reverse());
+      });
+
+      it("merges two contacts, joining their open conversations on one channel", async () => {
+        const channel = await newChannel();
+        const target = await createContact(store.db, workspaceId, {
+          name: "Target",
+          identities: [{ channelKind: "vk", externalId: "t1" }],
+        });
+        const source = await createContact(store.db, workspaceId, {
+          phone: "+79990001122",
+          customFields: { a: 1, b: 2 },
+          identities: [{ channelKind: "vk", externalId: "s1" }],
+        });
+        await updateContact(store.db, workspaceId, target.id, { customFields: { b: 3 } });
+        const kept = await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: target.id,
+          kind: "direct",
+        });
+        const joined = await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: source.id,
+          kind: "direct",
+        });
+        await recordMessage(store.db, inbound(workspaceId, channel.id, joined.id, source.id, "m-src"));
+
+        const merged = await mergeContacts(store.db, workspaceId, target.id, source.id);
+        assert.equal(merged.name, "Target");
+        assert.equal(merged.phone, "+79990001122");
+        assert.deepEqual(merged.customFields, { a: 1, b: 3 });
+        assert.deepEqual(merged.identities.map((i) => i.externalId).sort(), ["s1", "t1"]);
+        assert.equal(await getContact(store.db, workspaceId, source.id), undefined);
+        const conversations = await listConversations(
+          store.db,
+          workspaceId,
+          { contactId: target.id },
+          { limit: 10 },
+        );
+        assert.deepEqual(
+          conversations.items.map((c) => c.id),
+          [kept.id],
+        );
+        const messages = await listConversationMessages(store.db, kept.id, { limit: 10 });
+        assert.deepEqual(
+          messages.items.map((m) => m.externalId),
+          ["m-src"],
+        );
+        await rejectsWith(mergeContacts(store.db, workspaceId, target.id, target.id), "contact_merge_self");
+        await rejectsWith(mergeContacts(store.db, workspaceId, target.id, randomUuid()), "contact_not_found");
+      });
+    });
+
+    describe("conversations and messages", () => {
+      it("allows one open direct conversation per contact and channel, and one per publication", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const first = await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: c.id,
+          kind: "direct",
+        });
+        await assert.rejects(
+          createConversation(store.db, {
+            workspaceId,
+            channelAccountId: channel.id,
+            contactId: c.id,
+            kind: "direct",
+          }),
+        );
+        await store.db.update(conversation).set({ status: "resolved" }).where(eq(conversation.id, first.id));
+        await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: c.id,
+          kind: "direct",
+        });
+        await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: c.id,
+          kind: "comments",
+          externalRef: "wall-1_2",
+        });
+        await assert.rejects(
+          createConversation(store.db, {
+            workspaceId,
+            channelAccountId: channel.id,
+            contactId: c.id,
+            kind: "comments",
+            externalRef: "wall-1_2",
+          }),
+        );
+      });
+
+      it("stores a platform message once however often it arrives", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const conv = await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: c.id,
+          kind: "direct",
+        });
+        const results = await Promise.all(
+          [1, 2, 3].map(() =>
+            recordMessage(store.db, inbound(workspaceId, channel.id, conv.id, c.id, "vk-42")),
+          ),
+        );
+        assert.equal(results.filter((r) => r.created).length, 1);
+        assert.equal(new Set(results.map((r) => r.message.id)).size, 1);
+        const page = await listConversationMessages(store.db, conv.id, { limit: 10 });
+        assert.equal(page.items.length, 1);
+      });
+
+      it("lists messages newest first by platform time, with cursors that neither skip nor repeat", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const conv = await createConversation(store.db, {
+          workspaceId,
+          channelAccountId: channel.id,
+          contactId: c.id,
+          kind: "direct",
+        });
+        const base = Date.UTC(2026, 0, 1);
+        // Two messages share a timestamp, and history arrives out of order.
+        for (const [i, offset] of [3, 1, 2, 2, 0].entries()) {
+          await recordMessage(store.db, {
+            ...inbound(workspaceId, channel.id, conv.id, c.id, `e${i}`),
+            sentAt: new Date(base + offset * 1000),
+          });
+        }
+        const seen: string[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await listConversationMessages(store.db, conv.id, { cursor, limit: 2 });
+          seen.push(...page.items.map((m) => `${m.sentAt.getTime() - base}`));
+          cursor = page.nextCursor ?? undefined;
+        } while (cursor);
+        assert.deepEqual(seen, ["3000", "2000", "2000", "1000", "0"]);
+        const [stored] = await store.db.select().from(conversation).where(eq(conversation.id, conv.id));
+        assert.equal(stored?.lastMessageAt?.getTime(), base + 3000);
+      });
+
+      it("keeps every edit as a numbered version", async () => {
+        const channel = await newChannel();
+        const { message } = await recordMessage(
+          store.db,
+          inbound(workspaceId, channel.id, null, null, "edit-me"),
+        );
+        await recordEdit(store.db, message.id, { text: "second", source: "platform" });
+        await recordEdit(store.db, message.id, { text: "third", source: "hub" });
+        const versions = await listVersions(store.db, message.id);
+        assert.deepEqual(
+          versions.map((v) => [v.version, v.text, v.source]),
+          [
+            [1, "second", "platform"],
+            [2, "third", "hub"],
+          ],
+        );
+      });
+
+      it("stores a raw inbound event once per platform event id", async () => {
+        const channel = await newChannel();
+        const event = {
+          channelAccountId: channel.id,
+          externalEventId: "ev-1",
+          eventType: "message_new",
+          payload: { n: 1 },
+        };
+        const first = await store.db.insert(inboundEvent).values(event).onConflictDoNothing().returning();
+        const second = await store.db.insert(inboundEvent).values(event).onConflictDoNothing().returning();
+        assert.equal(first.length, 1);
+        assert.equal(second.length, 0);
+      });
+    });
+
+    describe("idempotency records", () => {
+      it("claims, replays, refuses another body, and reports a request in progress", async () => {
+        const key = `k-${randomBytes(4).toString("hex")}`;
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h1"), { kind: "first" });
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h1"), {
+          kind: "in_progress",
+        });
+        await saveIdempotentResponse(store.db, workspaceId, key, 201, '{"id":1}');
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h1"), {
+          kind: "replay",
+          status: 201,
+          body: '{"id":1}',
+        });
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h2"), { kind: "mismatch" });
+      });
+
+      it("lets exactly one of many concurrent first requests claim a key", async () => {
+        const key = `race-${randomBytes(4).toString("hex")}`;
+        const claims = await Promise.all(
+          Array.from({ length: 8 }, () => claimIdempotencyKey(store.db, workspaceId, key, "h")),
+        );
+        assert.equal(claims.filter((c) => c.kind === "first").length, 1);
+      });
+
+      it("takes over a claim abandoned by a dead request, and forgets released and expired ones", async () => {
+        const key = `old-${randomBytes(4).toString("hex")}`;
+        const past = new Date(Date.now() - 5 * 60_000);
+        await claimIdempotencyKey(store.db, workspaceId, key, "h", past);
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "other"), { kind: "first" });
+        await releaseIdempotencyKey(store.db, workspaceId, key);
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "third"), { kind: "first" });
+
+        const expired = `exp-${randomBytes(4).toString("hex")}`;
+        await claimIdempotencyKey(store.db, workspaceId, expired, "h", new Date(Date.now() - 25 * 3600_000));
+        await saveIdempotentResponse(store.db, workspaceId, expired, 200, "{}");
+        assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, expired, "new"), { kind: "first" });
+      });
+    });
+  });
+}
+
+function inbound(
+  workspaceId: string,
+  channelAccountId: string,
+  conversationId: string | null,
+  contactId: string | null,
+  externalId: string,
+) {
+  return {
+    workspaceId,
+    channelAccountId,
+    conversationId,
+    contactId,
+    direction: "inbound" as const,
+    authorKind: "contact" as const,
+    text: `text ${externalId}`,
+    externalId,
+    status: "received" as const,
+  };
+}
+
+function randomUuid() {
+  return "0193a5b0-0000-7000-8000-000000000000";
+}
