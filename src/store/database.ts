@@ -132,9 +132,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Data directories this process holds, to refuse a second store on one inside the same process. */
+const heldDataDirs = new Set<string>();
+
 /**
  * PGlite is one process's database: a second hub on the same directory would corrupt it.
  * A lock file with the owner's pid keeps it out; a lock left by a dead process is taken over.
+ * A lock naming our own pid that we do not hold was left by an earlier process that had the
+ * same pid (common in containers, where the hub is often pid 1).
  */
 function lockDataDir(dataDir: string): () => void {
   const lockPath = join(dataDir, "switchboard.lock");
@@ -149,11 +154,16 @@ function lockDataDir(dataDir: string): () => void {
       { cause: error },
     );
   }
+  if (heldDataDirs.has(dataDir)) throw new AppError("data_dir_locked", { path: dataDir, pid: process.pid });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(lockPath, "wx"));
       writeFileSync(lockPath, String(process.pid));
-      return () => rmSync(lockPath, { force: true });
+      heldDataDirs.add(dataDir);
+      return () => {
+        heldDataDirs.delete(dataDir);
+        rmSync(lockPath, { force: true });
+      };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
       const owner = Number(readFileSync(lockPath, "utf8"));
