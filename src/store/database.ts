@@ -52,6 +52,11 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
     );
   }
   const db = drizzlePglite(client, { schema }) as unknown as Db;
+  // PGlite has no autovacuum: without statistics the planner sorts whole tables for a page of a
+  // list (bench/api measured lists 2-4x slower). Refresh them soon after start, then regularly.
+  const maintain = () => client.exec("vacuum analyze").catch(() => {});
+  const firstMaintenance = setTimeout(maintain, 30_000).unref();
+  const maintenance = setInterval(maintain, 15 * 60_000).unref();
   let queue: Promise<unknown> = Promise.resolve();
   return {
     mode: "embedded",
@@ -67,6 +72,8 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
       await client.query("select 1");
     },
     async close() {
+      clearTimeout(firstMaintenance);
+      clearInterval(maintenance);
       await client.close();
       releaseLock();
     },
