@@ -53,6 +53,12 @@ for (const kind of storeKinds) {
 
     const newChannel = (externalId = randomBytes(4).toString("hex")) =>
       createChannelAccount(store.db, box, { workspaceId, kind: "vk", externalId, name: `VK ${externalId}` });
+    const open = (
+      channelAccountId: string,
+      contactId: string,
+      kind: "direct" | "comments" = "direct",
+      externalRef?: string,
+    ) => createConversation(store.db, { workspaceId, channelAccountId, contactId, kind, externalRef });
 
     it("applies migrations once and reports them", async () => {
       const first = await migrationStatus(store.db);
@@ -220,18 +226,8 @@ for (const kind of storeKinds) {
           identities: [{ channelKind: "vk", externalId: "s1" }],
         });
         await updateContact(store.db, workspaceId, target.id, { customFields: { b: 3 } });
-        const kept = await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: target.id,
-          kind: "direct",
-        });
-        const joined = await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: source.id,
-          kind: "direct",
-        });
+        const kept = await open(channel.id, target.id);
+        const joined = await open(channel.id, source.id);
         await recordMessage(store.db, inbound(workspaceId, channel.id, joined.id, source.id, "m-src"));
 
         const merged = await mergeContacts(store.db, workspaceId, target.id, source.id);
@@ -264,54 +260,18 @@ for (const kind of storeKinds) {
       it("allows one open direct conversation per contact and channel, and one per publication", async () => {
         const channel = await newChannel();
         const c = await createContact(store.db, workspaceId, {});
-        const first = await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: c.id,
-          kind: "direct",
-        });
-        await assert.rejects(
-          createConversation(store.db, {
-            workspaceId,
-            channelAccountId: channel.id,
-            contactId: c.id,
-            kind: "direct",
-          }),
-        );
+        const first = await open(channel.id, c.id);
+        await assert.rejects(open(channel.id, c.id));
         await store.db.update(conversation).set({ status: "resolved" }).where(eq(conversation.id, first.id));
-        await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: c.id,
-          kind: "direct",
-        });
-        await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: c.id,
-          kind: "comments",
-          externalRef: "wall-1_2",
-        });
-        await assert.rejects(
-          createConversation(store.db, {
-            workspaceId,
-            channelAccountId: channel.id,
-            contactId: c.id,
-            kind: "comments",
-            externalRef: "wall-1_2",
-          }),
-        );
+        await open(channel.id, c.id);
+        await open(channel.id, c.id, "comments", "wall-1_2");
+        await assert.rejects(open(channel.id, c.id, "comments", "wall-1_2"));
       });
 
       it("stores a platform message once however often it arrives", async () => {
         const channel = await newChannel();
         const c = await createContact(store.db, workspaceId, {});
-        const conv = await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: c.id,
-          kind: "direct",
-        });
+        const conv = await open(channel.id, c.id);
         const results = await Promise.all(
           [1, 2, 3].map(() =>
             recordMessage(store.db, inbound(workspaceId, channel.id, conv.id, c.id, "vk-42")),
@@ -326,12 +286,7 @@ for (const kind of storeKinds) {
       it("lists messages newest first by platform time, with cursors that neither skip nor repeat", async () => {
         const channel = await newChannel();
         const c = await createContact(store.db, workspaceId, {});
-        const conv = await createConversation(store.db, {
-          workspaceId,
-          channelAccountId: channel.id,
-          contactId: c.id,
-          kind: "direct",
-        });
+        const conv = await open(channel.id, c.id);
         const base = Date.UTC(2026, 0, 1);
         // Two messages share a timestamp, and history arrives out of order.
         for (const [i, offset] of [3, 1, 2, 2, 0].entries()) {
