@@ -3,7 +3,7 @@ import { requestId } from "hono/request-id";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { AppError } from "../errors/app-error.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
-import { handleError } from "./errors.ts";
+import { errorResponse, handleError } from "./errors.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { limitBody, parseJsonBody } from "./middleware/json-body.ts";
@@ -33,9 +33,10 @@ export function createApp(deps: AppDeps) {
   app.use(requestId({ headerName: "X-Request-Id" }));
   app.use(observe(logger, registry));
   app.onError(handleError);
-  app.notFound((c) => {
-    throw new AppError("route_not_found", { method: c.req.method, path: c.req.path });
-  });
+  // Answered, not thrown: a throw here would skip the access log and metrics of `observe`.
+  app.notFound((c) =>
+    errorResponse(c, new AppError("route_not_found", { method: c.req.method, path: c.req.path })),
+  );
 
   app.route("/", systemRoutes(deps, registry));
   app.route("/v1", errorCatalogueRoutes());

@@ -16,14 +16,16 @@ import { v7 as uuidv7 } from "uuid";
 /**
  * The one schema of both stores (PGlite and PostgreSQL). Ids are UUIDv7: unique without a
  * round trip, and ordered by creation time, which gives every list a stable keyset order.
+ * Times keep milliseconds, as JavaScript's Date does, so a time read back compares equal to the
+ * stored one (keyset cursors depend on it).
  */
 
 const id = () =>
   uuid("id")
     .primaryKey()
     .$defaultFn(() => uuidv7());
-const createdAt = () => timestamp("created_at", { withTimezone: true }).notNull().defaultNow();
-const updatedAt = () => timestamp("updated_at", { withTimezone: true }).notNull().defaultNow();
+const createdAt = () => timestamp("created_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
+const updatedAt = () => timestamp("updated_at", { withTimezone: true, precision: 3 }).notNull().defaultNow();
 const workspaceId = () =>
   uuid("workspace_id")
     .notNull()
@@ -48,8 +50,8 @@ export const apiKey = pgTable(
     hash: text("hash").notNull(),
     admin: boolean("admin").notNull().default(false),
     createdAt: createdAt(),
-    lastUsedAt: timestamp("last_used_at", { withTimezone: true }),
-    revokedAt: timestamp("revoked_at", { withTimezone: true }),
+    lastUsedAt: timestamp("last_used_at", { withTimezone: true, precision: 3 }),
+    revokedAt: timestamp("revoked_at", { withTimezone: true, precision: 3 }),
   },
   (t) => [uniqueIndex("api_key_hash_key").on(t.hash), index("api_key_workspace_idx").on(t.workspaceId, t.id)],
 );
@@ -80,8 +82,10 @@ export const channelAccount = pgTable(
     limits: jsonb("limits").$type<Record<string, unknown>>().notNull().default({}),
     state: text("state", { enum: connectionStates }).notNull().default("connecting"),
     stateReason: text("state_reason"),
-    stateChangedAt: timestamp("state_changed_at", { withTimezone: true }).notNull().defaultNow(),
-    lastEventAt: timestamp("last_event_at", { withTimezone: true }),
+    stateChangedAt: timestamp("state_changed_at", { withTimezone: true, precision: 3 })
+      .notNull()
+      .defaultNow(),
+    lastEventAt: timestamp("last_event_at", { withTimezone: true, precision: 3 }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -145,7 +149,7 @@ export const contactConsent = pgTable(
       .notNull()
       .references(() => channelAccount.id, { onDelete: "cascade" }),
     state: text("state", { enum: consentStates }).notNull(),
-    changedAt: timestamp("changed_at", { withTimezone: true }).notNull().defaultNow(),
+    changedAt: timestamp("changed_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [primaryKey({ columns: [t.identityId, t.channelAccountId] })],
 );
@@ -169,8 +173,8 @@ export const conversation = pgTable(
     externalRef: text("external_ref"),
     status: text("status", { enum: conversationStatuses }).notNull().default("open"),
     assignee: text("assignee"),
-    replyWindowEndsAt: timestamp("reply_window_ends_at", { withTimezone: true }),
-    lastMessageAt: timestamp("last_message_at", { withTimezone: true }),
+    replyWindowEndsAt: timestamp("reply_window_ends_at", { withTimezone: true, precision: 3 }),
+    lastMessageAt: timestamp("last_message_at", { withTimezone: true, precision: 3 }),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -233,14 +237,14 @@ export const message = pgTable(
     errorCode: text("error_code"),
     routes: jsonb("routes").$type<string[]>().notNull().default([]),
     priority: text("priority", { enum: messagePriorities }).notNull().default("reply"),
-    notBefore: timestamp("not_before", { withTimezone: true }),
-    expiresAt: timestamp("expires_at", { withTimezone: true }),
+    notBefore: timestamp("not_before", { withTimezone: true, precision: 3 }),
+    expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }),
     attempts: integer("attempts").notNull().default(0),
     idempotencyKey: text("idempotency_key"),
     callbackUrl: text("callback_url"),
     callbackData: jsonb("callback_data"),
     /** When the message was written on the platform (inbound) or accepted (outbound). */
-    sentAt: timestamp("sent_at", { withTimezone: true }).notNull().defaultNow(),
+    sentAt: timestamp("sent_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     createdAt: createdAt(),
     updatedAt: updatedAt(),
   },
@@ -263,7 +267,7 @@ export const messageVersion = pgTable(
     attachments: jsonb("attachments").$type<Attachment[]>().notNull().default([]),
     /** Where the edit came from: the platform (client or admin) or the hub's API. */
     source: text("source", { enum: ["platform", "hub"] }).notNull(),
-    editedAt: timestamp("edited_at", { withTimezone: true }).notNull().defaultNow(),
+    editedAt: timestamp("edited_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
   },
   (t) => [uniqueIndex("message_version_key").on(t.messageId, t.version)],
 );
@@ -279,8 +283,8 @@ export const inboundEvent = pgTable(
     externalEventId: text("external_event_id").notNull(),
     eventType: text("event_type").notNull(),
     payload: jsonb("payload").notNull(),
-    receivedAt: timestamp("received_at", { withTimezone: true }).notNull().defaultNow(),
-    processedAt: timestamp("processed_at", { withTimezone: true }),
+    receivedAt: timestamp("received_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    processedAt: timestamp("processed_at", { withTimezone: true, precision: 3 }),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
   },

@@ -87,20 +87,30 @@ for (const kind of storeKinds) {
         const ws = (await createWorkspace(store.db, "Keys")).id;
         const admins = await listApiKeys(store.db, undefined, { limit: 200 });
         for (const k of admins.items.filter((k) => k.admin && !k.revokedAt))
-          await revokeApiKey(store.db, k.id, undefined);
+          await revokeApiKey(store.db, k.id, { admin: true });
         const a = await createApiKey(store.db, { workspaceId: ws, name: "a", admin: true });
         const b = await createApiKey(store.db, { workspaceId: ws, name: "b", admin: true });
-        await revokeApiKey(store.db, a.key.id, ws);
+        await rejectsWith(
+          revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: false }),
+          "admin_required",
+        );
+        await revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: true });
         assert.equal(await findActiveKey(store.db, a.secret), undefined);
-        await rejectsWith(revokeApiKey(store.db, b.key.id, ws), "last_admin_key");
+        await rejectsWith(
+          revokeApiKey(store.db, b.key.id, { workspaceId: ws, admin: true }),
+          "last_admin_key",
+        );
         assert.ok(await findActiveKey(store.db, b.secret));
       });
 
       it("does not revoke another workspace's key", async () => {
         const other = (await createWorkspace(store.db, "Other")).id;
         const { key } = await createApiKey(store.db, { workspaceId: other, name: "x" });
-        await rejectsWith(revokeApiKey(store.db, key.id, workspaceId), "api_key_not_found");
-        await rejectsWith(revokeApiKey(store.db, "not-a-uuid", workspaceId), "api_key_not_found");
+        await rejectsWith(revokeApiKey(store.db, key.id, { workspaceId, admin: true }), "api_key_not_found");
+        await rejectsWith(
+          revokeApiKey(store.db, "not-a-uuid", { workspaceId, admin: true }),
+          "api_key_not_found",
+        );
       });
     });
 

@@ -8,7 +8,7 @@ import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import { channelAccount } from "../../store/schema.ts";
 import { configFrom, withSettings } from "../options.ts";
-import { action, printJson, say } from "../output.ts";
+import { action, printJson } from "../output.ts";
 
 interface CheckResult {
   check: string;

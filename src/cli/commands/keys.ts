@@ -95,7 +95,7 @@ export function registerKeys(program: Command) {
     .action(
       action(async (id: string, options: Record<string, unknown>) => {
         await withDb(options, async (db) => {
-          const key = await revokeApiKey(db, id, undefined);
+          const key = await revokeApiKey(db, id, { admin: true });
           if (options.json) printJson(describeKey(key));
           else say(`Revoked key ${key.id} "${key.name}".`);
         });

@@ -119,12 +119,14 @@ export function apiKeyRoutes({ store }: AppDeps) {
       tags,
       security: bearer,
       summary: "Revoke an API key",
-      description: "Takes effect within seconds on every hub process. The last admin key cannot be revoked.",
+      description:
+        "Takes effect at once on this hub process and within 5 seconds on the others. Only an admin key may revoke an admin key; the last admin key cannot be revoked.",
       request: { params: IdParam },
-      responses: { 200: jsonContent(ApiKeySchema, "The revoked key"), ...errorResponses(404, 409) },
+      responses: { 200: jsonContent(ApiKeySchema, "The revoked key"), ...errorResponses(403, 404, 409) },
     }),
     async (c) => {
-      const revoked = await revokeApiKey(db, c.req.valid("param").id, c.get("apiKey").workspaceId);
+      const caller = c.get("apiKey");
+      const revoked = await revokeApiKey(db, c.req.valid("param").id, caller);
       c.set("revokedKeyId", revoked.id);
       return c.json(presentKey(revoked), 200);
     },

@@ -5,9 +5,9 @@ CREATE TABLE "api_key" (
 	"prefix" text NOT NULL,
 	"hash" text NOT NULL,
 	"admin" boolean DEFAULT false NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"last_used_at" timestamp with time zone,
-	"revoked_at" timestamp with time zone
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"last_used_at" timestamp (3) with time zone,
+	"revoked_at" timestamp (3) with time zone
 );
 --> statement-breakpoint
 CREATE TABLE "channel_account" (
@@ -21,10 +21,10 @@ CREATE TABLE "channel_account" (
 	"limits" jsonb DEFAULT '{}'::jsonb NOT NULL,
 	"state" text DEFAULT 'connecting' NOT NULL,
 	"state_reason" text,
-	"state_changed_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"last_event_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"state_changed_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"last_event_at" timestamp (3) with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "contact" (
@@ -34,15 +34,15 @@ CREATE TABLE "contact" (
 	"phone" text,
 	"email" text,
 	"custom_fields" jsonb DEFAULT '{}'::jsonb NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "contact_consent" (
 	"identity_id" uuid NOT NULL,
 	"channel_account_id" uuid NOT NULL,
 	"state" text NOT NULL,
-	"changed_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"changed_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "contact_consent_identity_id_channel_account_id_pk" PRIMARY KEY("identity_id","channel_account_id")
 );
 --> statement-breakpoint
@@ -54,7 +54,7 @@ CREATE TABLE "contact_identity" (
 	"external_id" text NOT NULL,
 	"display_name" text,
 	"capabilities" jsonb,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "conversation" (
@@ -66,10 +66,10 @@ CREATE TABLE "conversation" (
 	"external_ref" text,
 	"status" text DEFAULT 'open' NOT NULL,
 	"assignee" text,
-	"reply_window_ends_at" timestamp with time zone,
-	"last_message_at" timestamp with time zone,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"reply_window_ends_at" timestamp (3) with time zone,
+	"last_message_at" timestamp (3) with time zone,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "idempotency_record" (
@@ -78,7 +78,7 @@ CREATE TABLE "idempotency_record" (
 	"request_hash" text NOT NULL,
 	"response_status" integer,
 	"response_body" text,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "idempotency_record_workspace_id_key_pk" PRIMARY KEY("workspace_id","key")
 );
 --> statement-breakpoint
@@ -88,8 +88,8 @@ CREATE TABLE "inbound_event" (
 	"external_event_id" text NOT NULL,
 	"event_type" text NOT NULL,
 	"payload" jsonb NOT NULL,
-	"received_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"processed_at" timestamp with time zone,
+	"received_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"processed_at" timestamp (3) with time zone,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"last_error" text
 );
@@ -110,15 +110,15 @@ CREATE TABLE "message" (
 	"error_code" text,
 	"routes" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"priority" text DEFAULT 'reply' NOT NULL,
-	"not_before" timestamp with time zone,
-	"expires_at" timestamp with time zone,
+	"not_before" timestamp (3) with time zone,
+	"expires_at" timestamp (3) with time zone,
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"idempotency_key" text,
 	"callback_url" text,
 	"callback_data" jsonb,
-	"sent_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"sent_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "message_version" (
@@ -128,14 +128,14 @@ CREATE TABLE "message_version" (
 	"text" text,
 	"attachments" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"source" text NOT NULL,
-	"edited_at" timestamp with time zone DEFAULT now() NOT NULL
+	"edited_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 CREATE TABLE "workspace" (
 	"id" uuid PRIMARY KEY NOT NULL,
 	"name" text NOT NULL,
-	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
-	"updated_at" timestamp with time zone DEFAULT now() NOT NULL
+	"created_at" timestamp (3) with time zone DEFAULT now() NOT NULL,
+	"updated_at" timestamp (3) with time zone DEFAULT now() NOT NULL
 );
 --> statement-breakpoint
 ALTER TABLE "api_key" ADD CONSTRAINT "api_key_workspace_id_workspace_id_fk" FOREIGN KEY ("workspace_id") REFERENCES "public"."workspace"("id") ON DELETE cascade ON UPDATE no action;--> statement-breakpoint

@@ -64,10 +64,16 @@ export async function listApiKeys(db: Db, workspaceId: string | undefined, page:
 }
 
 /**
- * Revokes a key of the workspace (any workspace when `workspaceId` is undefined, for the CLI).
- * The last active admin key is kept: without it nobody could manage workspaces.
+ * Revokes a key. `workspaceId` limits it to one workspace (the CLI passes none); only an admin
+ * may revoke an admin key, and the last active admin key is kept, since without it nobody could
+ * manage workspaces.
  */
-export async function revokeApiKey(db: Db, id: string, workspaceId: string | undefined): Promise<ApiKey> {
+export async function revokeApiKey(
+  db: Db,
+  id: string,
+  by: { workspaceId?: string; admin: boolean },
+): Promise<ApiKey> {
+  const { workspaceId } = by;
   return db.transaction(async (tx) => {
     const [key] = isUuid(id)
       ? await tx
@@ -79,6 +85,7 @@ export async function revokeApiKey(db: Db, id: string, workspaceId: string | und
     if (!key) throw new AppError("api_key_not_found", { id });
     if (key.revokedAt) return key;
     if (key.admin) {
+      if (!by.admin) throw new AppError("admin_required");
       // Locking every active admin key serialises concurrent revocations of the last two.
       const admins = await tx
         .select({ id: apiKey.id })

@@ -194,19 +194,19 @@ export async function listContacts(db: Db, workspaceId: string, search: ContactS
  * Where both have an open direct conversation on the same channel, the two threads become one.
  */
 export async function mergeContacts(db: Db, workspaceId: string, targetId: string, sourceId: string) {
-  if (targetId === sourceId) {
-    throw new AppError(
-      "contact_merge_self",
-      {},
-      {
-        details: [
-          { path: "source_contact_id", code: "same_contact", detail: "equals the target contact's id" },
-        ],
-      },
-    );
-  }
   return db.transaction(async (tx) => {
     const target = await requireContact(tx, workspaceId, targetId);
+    if (targetId === sourceId) {
+      throw new AppError(
+        "contact_merge_self",
+        {},
+        {
+          details: [
+            { path: "source_contact_id", code: "same_contact", detail: "equals the target contact's id" },
+          ],
+        },
+      );
+    }
     const source = await requireContact(tx, workspaceId, sourceId);
 
     const openDirect = and(eq(conversation.kind, "direct"), sql`${conversation.status} <> 'resolved'`);

@@ -52,11 +52,9 @@ export async function listConversationMessages(db: Db, conversationId: string, p
     const [sentAt, id] = decodeCursor("messages", page.cursor, 2) as [string, string];
     const at = new Date(sentAt);
     if (Number.isNaN(at.getTime())) throw invalidCursor();
-    // The cursor's time has milliseconds but a stored one may have microseconds (the column's
-    // default is now()): compare with the stored time of the cursor's message while it exists.
-    const stored = db.select({ sentAt: message.sentAt }).from(message).where(eq(message.id, id));
-    const lastSentAt = sql`coalesce((${stored}), ${at.toISOString()}::timestamptz)`;
-    conditions.push(sql`(${message.sentAt}, ${message.id}) < (${lastSentAt}, ${id}::uuid)`);
+    conditions.push(
+      sql`(${message.sentAt}, ${message.id}) < (${at.toISOString()}::timestamptz, ${id}::uuid)`,
+    );
   }
   const rows = await db
     .select()

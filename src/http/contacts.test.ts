@@ -1,0 +1,667 @@
+// Contacts, conversations and their messages through the HTTP API, with cursor pagination.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ChannelKind } from "../store/repositories/channel-accounts.ts";
+import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { createConversation } from "../store/repositories/conversations.ts";
+import { recordMessage } from "../store/repositories/messages.ts";
+import { assertError, assertStatus, unique } from "../testing/http.ts";
+import { createTestHub, type TestHub, type TestResponse } from "../testing/hub.ts";
+import { storeKinds } from "../testing/stores.ts";
+
+const ids = (res: TestResponse): string[] => res.body.items.map((item: { id: string }) => item.id);
+const newestFirst = (list: string[]) => [...list].sort().reverse();
+const cursorOf = (list: string, ...key: string[]) =>
+  Buffer.from(JSON.stringify([list, ...key])).toString("base64url");
+
+/** Follows `next_cursor` from `path` to the end, returning every page's ids. */
+async function allPages(hub: TestHub, path: string, key: string): Promise<string[][]> {
+  const pages: string[][] = [];
+  let cursor: string | null = null;
+  do {
+    const separator = path.includes("?") ? "&" : "?";
+    const res: TestResponse = await hub.request(
+      "GET",
+      `${path}${cursor ? `${separator}cursor=${cursor}` : ""}`,
+      { key },
+    );
+    assertStatus(res, 200);
+    pages.push(ids(res));
+    cursor = res.body.next_cursor;
+    assert.ok(pages.length < 100, "pagination ends");
+  } while (cursor);
+  return pages;
+}
+
+for (const kind of storeKinds) {
+  describe(`HTTP contacts and conversations on ${kind.name}`, () => {
+    let store: Awaited<ReturnType<typeof kind.open>>;
+    let hub: TestHub;
+
+    before(async () => {
+      store = await kind.open();
+      hub = await createTestHub(store);
+    });
+    after(() => store.drop());
+
+    /** A new workspace and its key, so that lists hold only what a test put there. */
+    async function workspace(): Promise<{ id: string; key: string }> {
+      const res = await hub.request("POST", "/v1/workspaces", { body: { name: unique("ws-") } });
+      assertStatus(res, 201);
+      return { id: res.body.workspace.id, key: res.body.api_key.key };
+    }
+    const channel = (workspaceId: string, channelKind: ChannelKind = "vk") =>
+      createChannelAccount(store.db, hub.box, {
+        workspaceId,
+        kind: channelKind,
+        externalId: unique(),
+        name: channelKind,
+      });
+
+    describe("contacts", () => {
+      let ws: { id: string; key: string };
+      before(async () => {
+        ws = await workspace();
+      });
+      const post = (body: unknown, key = ws.key) => hub.request("POST", "/v1/contacts", { body, key });
+
+      it("creates a contact with identities, normalising the phone to E.164", async () => {
+        const vkId = unique();
+        const res = await post({
+          name: "Ivan Petrov",
+          phone: "8 (916) 123-45-67",
+          email: "ivan@example.com",
+          custom_fields: { city: "Tver", vip: true },
+          identities: [
+            { channel_kind: "vk", external_id: vkId, display_name: "Ivan P." },
+            { channel_kind: "telegram", external_id: " 42 " },
+          ],
+        });
+        assertStatus(res, 201);
+        assert.equal(res.body.phone, "+79161234567");
+        assert.deepEqual([res.body.name, res.body.email], ["Ivan Petrov", "ivan@example.com"]);
+        assert.deepEqual(res.body.custom_fields, { city: "Tver", vip: true });
+        const identities = res.body.identities.map((i: Record<string, unknown>) => [
+          i.channel_kind,
+          i.external_id,
+          i.display_name,
+        ]);
+        assert.deepEqual(
+          identities.sort(),
+          [
+            ["telegram", "42", null],
+            ["vk", vkId, "Ivan P."],
+          ].sort(),
+        );
+        const got = await hub.request("GET", `/v1/contacts/${res.body.id}`, { key: ws.key });
+        assertStatus(got, 200);
+        assert.deepEqual(got.body, res.body);
+      });
+
+      it("reads phone numbers in other notations", async () => {
+        for (const [input, e164] of [
+          ["+7 916 765-43-21", "+79167654321"],
+          ["89167654322", "+79167654322"],
+          ["+7 (495) 123-45-67", "+74951234567"],
+        ]) {
+          const res = await post({ phone: input });
+          assertStatus(res, 201);
+          assert.equal(res.body.phone, e164, input);
+        }
+      });
+
+      it("refuses an invalid phone with 400 invalid_phone at path phone, creating nothing", async () => {
+        const before = await hub.request("GET", "/v1/contacts?limit=200", { key: ws.key });
+        const res = await post({ name: "Bad phone", phone: "12345" });
+        assertError(res, 400, "invalid_phone", ["phone"]);
+        assert.match(res.body.error.message, /12345/);
+        assert.match(res.body.error.remedy, /\(RU\)/);
+        assert.deepEqual(
+          ids(await hub.request("GET", "/v1/contacts?limit=200", { key: ws.key })),
+          ids(before),
+        );
+
+        const contact = (await post({ name: "Good phone" })).body;
+        const patch = await hub.request("PATCH", `/v1/contacts/${contact.id}`, {
+          key: ws.key,
+          body: { phone: "not a phone" },
+        });
+        assertError(patch, 400, "invalid_phone", ["phone"]);
+        assertError(
+          await hub.request("GET", "/v1/contacts?phone=123", { key: ws.key }),
+          400,
+          "invalid_phone",
+          ["query.phone"],
+        );
+      });
+
+      it("updates fields, merging custom fields and removing those set to null", async () => {
+        const created = (
+          await post({
+            name: "Olga",
+            email: "olga@example.com",
+            phone: "+79160000001",
+            custom_fields: { a: 1, b: "two", c: [3] },
+          })
+        ).body;
+        const res = await hub.request("PATCH", `/v1/contacts/${created.id}`, {
+          key: ws.key,
+          body: { name: "Olga S.", email: null, custom_fields: { b: null, c: { deep: true }, d: "new" } },
+        });
+        assertStatus(res, 200);
+        assert.equal(res.body.name, "Olga S.");
+        assert.equal(res.body.email, null, "null clears a field");
+        assert.equal(res.body.phone, "+79160000001", "a field left out is kept");
+        assert.deepEqual(res.body.custom_fields, { a: 1, c: { deep: true }, d: "new" });
+        assert.equal(res.body.created_at, created.created_at);
+        assert.ok(res.body.updated_at >= created.updated_at);
+
+        const added = await hub.request("PATCH", `/v1/contacts/${created.id}`, {
+          key: ws.key,
+          body: { add_identities: [{ channel_kind: "whatsapp_cloud", external_id: "79160000001" }] },
+        });
+        assertStatus(added, 200);
+        assert.deepEqual(
+          added.body.identities.map((i: { channel_kind: string }) => i.channel_kind),
+          ["whatsapp_cloud"],
+        );
+        assert.deepEqual(
+          added.body.custom_fields,
+          res.body.custom_fields,
+          "an update without custom_fields keeps them",
+        );
+        assert.deepEqual(
+          (await hub.request("GET", `/v1/contacts/${created.id}`, { key: ws.key })).body,
+          added.body,
+        );
+      });
+
+      it("answers 409 contact_identity_taken for an identity of another contact, and rolls back", async () => {
+        const externalId = unique();
+        const owner = (
+          await post({ name: "Owner", identities: [{ channel_kind: "vk", external_id: externalId }] })
+        ).body;
+        const before = ids(await hub.request("GET", "/v1/contacts?limit=200", { key: ws.key }));
+
+        const taken = await post({
+          name: "Thief",
+          identities: [{ channel_kind: "vk", external_id: externalId }],
+        });
+        assertError(taken, 409, "contact_identity_taken");
+        assert.match(taken.body.error.message, new RegExp(`vk:${externalId}.*${owner.id}`));
+        assert.deepEqual(
+          ids(await hub.request("GET", "/v1/contacts?limit=200", { key: ws.key })),
+          before,
+          "nothing created",
+        );
+
+        const other = (await post({ name: "Other" })).body;
+        const patch = await hub.request("PATCH", `/v1/contacts/${other.id}`, {
+          key: ws.key,
+          body: { name: "Renamed", add_identities: [{ channel_kind: "vk", external_id: externalId }] },
+        });
+        assertError(patch, 409, "contact_identity_taken");
+        assert.equal(
+          (await hub.request("GET", `/v1/contacts/${other.id}`, { key: ws.key })).body.name,
+          "Other",
+          "rolled back",
+        );
+
+        // The same identity again on its owner is no conflict; in another workspace it is another person.
+        const same = await hub.request("PATCH", `/v1/contacts/${owner.id}`, {
+          key: ws.key,
+          body: { add_identities: [{ channel_kind: "vk", external_id: externalId }] },
+        });
+        assertStatus(same, 200);
+        assert.equal(same.body.identities.length, 1);
+        assertStatus(
+          await post({ identities: [{ channel_kind: "vk", external_id: externalId }] }, hub.stranger.key),
+          201,
+        );
+      });
+
+      it("searches by part of the name or e-mail, phone digits, exact phone and identity", async () => {
+        const search = await workspace();
+        const make = async (body: unknown) => (await post(body, search.key)).body.id as string;
+        const maria = await make({ name: "Maria Ivanova", phone: "+79031112233" });
+        const mark = await make({ name: "Mark", email: "mark.twain@Example.org" });
+        const tg = unique();
+        const anon = await make({ identities: [{ channel_kind: "telegram", external_id: tg }] });
+
+        const find = async (query: string) =>
+          ids(await hub.request("GET", `/v1/contacts?${query}`, { key: search.key }));
+        assert.deepEqual(await find("q=ivanova"), [maria], "name, any case");
+        assert.deepEqual(await find("q=mar"), [mark, maria]);
+        assert.deepEqual(await find("q=twain%40example"), [mark], "e-mail, any case");
+        assert.deepEqual(await find("q=111-22"), [maria], "phone digits");
+        assert.deepEqual(await find("q=100%25"), [], "LIKE wildcards are literal");
+        assert.deepEqual(
+          await find(`phone=${encodeURIComponent("8 903 111 22 33")}`),
+          [maria],
+          "exact phone, any notation",
+        );
+        assert.deepEqual(await find("phone=%2B79031112234"), []);
+        assert.deepEqual(await find(`channel_kind=telegram&external_id=${tg}`), [anon]);
+        assert.deepEqual(await find(`channel_kind=vk&external_id=${tg}`), []);
+        assert.deepEqual(await find(""), [anon, mark, maria], "everything, newest first");
+        assert.deepEqual(
+          ids(await hub.request("GET", `/v1/contacts?q=Maria`, { key: hub.stranger.key })),
+          [],
+        );
+      });
+
+      it("merges a contact: identities and conversations move, the source is deleted", async () => {
+        const m = await workspace();
+        const vk = await channel(m.id, "vk");
+        const tg = await channel(m.id, "telegram");
+        const make = async (body: unknown) => (await post(body, m.key)).body;
+        const target = await make({
+          name: "Target",
+          identities: [{ channel_kind: "vk", external_id: unique() }],
+        });
+        const source = await make({
+          name: "Source",
+          email: "source@example.com",
+          phone: "+79165550000",
+          custom_fields: { from: "source" },
+          identities: [{ channel_kind: "telegram", external_id: unique() }],
+        });
+        const targetVk = await createConversation(store.db, {
+          workspaceId: m.id,
+          channelAccountId: vk.id,
+          contactId: target.id,
+          kind: "direct",
+        });
+        const sourceVk = await createConversation(store.db, {
+          workspaceId: m.id,
+          channelAccountId: vk.id,
+          contactId: source.id,
+          kind: "direct",
+        });
+        const sourceTg = await createConversation(store.db, {
+          workspaceId: m.id,
+          channelAccountId: tg.id,
+          contactId: source.id,
+          kind: "direct",
+        });
+        const message = (conversationId: string, text: string, sentAt: Date) =>
+          recordMessage(store.db, {
+            workspaceId: m.id,
+            conversationId,
+            channelAccountId: vk.id,
+            contactId: source.id,
+            direction: "inbound",
+            authorKind: "contact",
+            text,
+            status: "received",
+            sentAt,
+          });
+        await message(sourceVk.id, "from the source's VK thread", new Date("2026-01-02T10:00:00Z"));
+
+        const res = await hub.request("POST", `/v1/contacts/${target.id}/merge`, {
+          key: m.key,
+          body: { source_contact_id: source.id },
+        });
+        assertStatus(res, 200);
+        assert.equal(res.body.id, target.id);
+        assert.equal(res.body.name, "Target", "the target's own fields win");
+        assert.deepEqual(
+          [res.body.email, res.body.phone],
+          ["source@example.com", "+79165550000"],
+          "empty fields are filled",
+        );
+        assert.deepEqual(res.body.identities.map((i: { channel_kind: string }) => i.channel_kind).sort(), [
+          "telegram",
+          "vk",
+        ]);
+        assertError(
+          await hub.request("GET", `/v1/contacts/${source.id}`, { key: m.key }),
+          404,
+          "contact_not_found",
+        );
+
+        const conversations = await hub.request("GET", `/v1/conversations?contact_id=${target.id}`, {
+          key: m.key,
+        });
+        // The two open VK threads became one; the Telegram one moved.
+        assert.deepEqual(ids(conversations).sort(), [targetVk.id, sourceTg.id].sort());
+        assertError(
+          await hub.request("GET", `/v1/conversations/${sourceVk.id}`, { key: m.key }),
+          404,
+          "conversation_not_found",
+        );
+        const empty = await hub.request("GET", `/v1/conversations?contact_id=${source.id}`, { key: m.key });
+        assert.deepEqual(empty.body.items, []);
+        const messages = await hub.request("GET", `/v1/conversations/${targetVk.id}/messages`, {
+          key: m.key,
+        });
+        assert.deepEqual(
+          messages.body.items.map((x: { text: string; contact_id: string }) => [x.text, x.contact_id]),
+          [["from the source's VK thread", target.id]],
+        );
+        const found = await hub.request(
+          "GET",
+          `/v1/contacts?channel_kind=telegram&external_id=${source.identities[0].external_id}`,
+          { key: m.key },
+        );
+        assert.deepEqual(ids(found), [target.id]);
+      });
+
+      it("refuses to merge a contact into itself or with another workspace's contact", async () => {
+        const contact = (await post({ name: "Self" })).body;
+        const self = await hub.request("POST", `/v1/contacts/${contact.id}/merge`, {
+          key: ws.key,
+          body: { source_contact_id: contact.id },
+        });
+        assertError(self, 400, "contact_merge_self", ["source_contact_id"]);
+        const foreign = (await post({ name: "Foreign" }, hub.stranger.key)).body;
+        const across = await hub.request("POST", `/v1/contacts/${contact.id}/merge`, {
+          key: ws.key,
+          body: { source_contact_id: foreign.id },
+        });
+        assertError(across, 404, "contact_not_found");
+        assert.match(across.body.error.message, new RegExp(foreign.id));
+        assertStatus(await hub.request("GET", `/v1/contacts/${foreign.id}`, { key: hub.stranger.key }), 200);
+        assertStatus(await hub.request("GET", `/v1/contacts/${contact.id}`, { key: ws.key }), 200);
+      });
+    });
+
+    describe("pagination", () => {
+      let ws: { id: string; key: string };
+      let created: string[];
+      before(async () => {
+        ws = await workspace();
+        created = [];
+        for (let i = 0; i < 5; i++) {
+          const res = await hub.request("POST", "/v1/contacts", { key: ws.key, body: { name: `Page ${i}` } });
+          created.push(res.body.id);
+        }
+      });
+
+      it("pages 5 contacts by 2 without duplicates or gaps", async () => {
+        const pages = await allPages(hub, "/v1/contacts?limit=2", ws.key);
+        assert.deepEqual(
+          pages.map((p) => p.length),
+          [2, 2, 1],
+        );
+        assert.deepEqual(pages.flat(), newestFirst(created));
+        const exact = await allPages(hub, "/v1/contacts?limit=5", ws.key);
+        assert.deepEqual(exact, [newestFirst(created)], "a full last page has no next cursor");
+      });
+
+      it("keeps filters across pages", async () => {
+        const pages = await allPages(hub, "/v1/contacts?limit=1&q=page", ws.key);
+        assert.deepEqual(pages.flat(), newestFirst(created));
+      });
+
+      it("refuses invalid cursors and cursors of other lists with 400 invalid_cursor", async () => {
+        const workspaces = await hub.request("GET", "/v1/workspaces?limit=1", { key: hub.admin.key });
+        const otherList = workspaces.body.next_cursor;
+        assert.ok(otherList, "there is more than one workspace");
+        for (const cursor of [
+          "garbage",
+          "",
+          otherList,
+          cursorOf("contacts"),
+          cursorOf("contacts", "not-a-uuid"),
+          cursorOf("contacts", created[0] as string, "extra"),
+          Buffer.from("[1,2]").toString("base64url"),
+        ]) {
+          const res = await hub.request("GET", `/v1/contacts?limit=2&cursor=${encodeURIComponent(cursor)}`, {
+            key: ws.key,
+          });
+          if (cursor === "") assertStatus(res, 200);
+          else assertError(res, 400, "invalid_cursor", ["query.cursor"]);
+        }
+        const contacts = await hub.request("GET", "/v1/contacts?limit=2", { key: ws.key });
+        const res = await hub.request("GET", `/v1/channels?cursor=${contacts.body.next_cursor}`, {
+          key: ws.key,
+        });
+        assertError(res, 400, "invalid_cursor", ["query.cursor"]);
+      });
+    });
+
+    describe("conversations", () => {
+      let ws: { id: string; key: string };
+      let conv: { aliceVk: string; aliceTg: string; bobVk: string; bobTg: string };
+      let vk: string;
+      let tg: string;
+      let alice: string;
+      let bob: string;
+
+      before(async () => {
+        ws = await workspace();
+        vk = (await channel(ws.id, "vk")).id;
+        tg = (await channel(ws.id, "telegram")).id;
+        const contact = async (name: string) =>
+          (await hub.request("POST", "/v1/contacts", { key: ws.key, body: { name } })).body.id as string;
+        alice = await contact("Alice");
+        bob = await contact("Bob");
+        const make = (
+          channelAccountId: string,
+          contactId: string,
+          kind: "direct" | "comments" | "lead",
+          externalRef?: string,
+        ) =>
+          createConversation(store.db, {
+            workspaceId: ws.id,
+            channelAccountId,
+            contactId,
+            kind,
+            externalRef,
+          });
+        conv = {
+          aliceVk: (await make(vk, alice, "direct")).id,
+          aliceTg: (await make(tg, alice, "comments", "wall-1_2")).id,
+          bobVk: (await make(vk, bob, "lead", "form-7")).id,
+          bobTg: (await make(tg, bob, "direct")).id,
+        };
+      });
+      const list = async (query = "") =>
+        ids(await hub.request("GET", `/v1/conversations${query}`, { key: ws.key }));
+
+      it("gets a conversation", async () => {
+        const res = await hub.request("GET", `/v1/conversations/${conv.aliceTg}`, { key: ws.key });
+        assertStatus(res, 200);
+        assert.deepEqual(
+          [
+            res.body.channel_id,
+            res.body.contact_id,
+            res.body.kind,
+            res.body.external_ref,
+            res.body.status,
+            res.body.assignee,
+          ],
+          [tg, alice, "comments", "wall-1_2", "open", null],
+        );
+      });
+
+      it("changes status and assignee", async () => {
+        const path = `/v1/conversations/${conv.bobTg}`;
+        const res = await hub.request("PATCH", path, {
+          key: ws.key,
+          body: { status: "resolved", assignee: "olga" },
+        });
+        assertStatus(res, 200);
+        assert.deepEqual([res.body.status, res.body.assignee], ["resolved", "olga"]);
+        const kept = await hub.request("PATCH", path, { key: ws.key, body: { status: "pending" } });
+        assert.deepEqual(
+          [kept.body.status, kept.body.assignee],
+          ["pending", "olga"],
+          "a field left out is kept",
+        );
+        const unassigned = await hub.request("PATCH", path, { key: ws.key, body: { assignee: null } });
+        assert.deepEqual([unassigned.body.status, unassigned.body.assignee], ["pending", null]);
+        const resolved = await hub.request("PATCH", `/v1/conversations/${conv.aliceVk}`, {
+          key: ws.key,
+          body: { status: "resolved", assignee: "ivan" },
+        });
+        assertStatus(resolved, 200);
+        assert.deepEqual((await hub.request("GET", path, { key: ws.key })).body, unassigned.body);
+      });
+
+      it("lists newest first, filtered by status, kind, channel, contact and assignee", async () => {
+        const { aliceVk, aliceTg, bobVk, bobTg } = conv;
+        assert.deepEqual(await list(), newestFirst([aliceVk, aliceTg, bobVk, bobTg]));
+        assert.deepEqual(await list("?status=open"), newestFirst([aliceTg, bobVk]));
+        assert.deepEqual(await list("?status=resolved"), [aliceVk]);
+        assert.deepEqual(await list("?status=pending"), [bobTg]);
+        assert.deepEqual(await list("?kind=direct"), newestFirst([aliceVk, bobTg]));
+        assert.deepEqual(await list("?kind=lead"), [bobVk]);
+        assert.deepEqual(await list(`?channel_id=${vk}`), newestFirst([aliceVk, bobVk]));
+        assert.deepEqual(await list(`?contact_id=${bob}`), newestFirst([bobVk, bobTg]));
+        assert.deepEqual(await list(`?contact_id=${alice}&channel_id=${tg}`), [aliceTg]);
+        assert.deepEqual(await list(`?status=open&kind=comments&contact_id=${alice}`), [aliceTg]);
+        assert.deepEqual(await list("?assignee=ivan"), [aliceVk]);
+        assert.deepEqual(await list("?channel_id=not-a-uuid"), [], "an id that cannot exist matches nothing");
+        const pages = await allPages(hub, "/v1/conversations?limit=3", ws.key);
+        assert.deepEqual(pages.flat(), await list());
+        assert.equal(pages.length, 2);
+        assert.deepEqual(
+          ids(await hub.request("GET", `/v1/conversations?contact_id=${alice}`, { key: hub.stranger.key })),
+          [],
+        );
+      });
+    });
+
+    describe("conversation messages", () => {
+      let ws: { id: string; key: string };
+      let conversationId: string;
+      let otherId: string;
+      /** Message ids, newest first. */
+      let expected: string[];
+
+      before(async () => {
+        ws = await workspace();
+        const ch = await channel(ws.id);
+        const contact = (await hub.request("POST", "/v1/contacts", { key: ws.key, body: { name: "Talker" } }))
+          .body.id;
+        const conversation = await createConversation(store.db, {
+          workspaceId: ws.id,
+          channelAccountId: ch.id,
+          contactId: contact,
+          kind: "direct",
+        });
+        const other = await createConversation(store.db, {
+          workspaceId: ws.id,
+          channelAccountId: ch.id,
+          contactId: contact,
+          kind: "comments",
+          externalRef: "post-1",
+        });
+        conversationId = conversation.id;
+        otherId = other.id;
+        const record = (conversation: string, minute: number, direction: "inbound" | "outbound") =>
+          recordMessage(store.db, {
+            workspaceId: ws.id,
+            conversationId: conversation,
+            channelAccountId: ch.id,
+            contactId: contact,
+            direction,
+            authorKind: direction === "inbound" ? "contact" : "operator",
+            text: `minute ${minute}`,
+            status: direction === "inbound" ? "received" : "sent",
+            sentAt: new Date(Date.UTC(2026, 0, 1, 12, minute)),
+          });
+        // Recorded out of order: the list follows the platform's time, not the insertion order.
+        const bySentAt: [number, string][] = [];
+        for (const minute of [5, 1, 7, 3, 2, 6, 4]) {
+          const { message } = await record(conversationId, minute, minute % 2 ? "inbound" : "outbound");
+          bySentAt.push([minute, message.id]);
+        }
+        await record(otherId, 9, "inbound");
+        expected = bySentAt.sort((a, b) => b[0] - a[0]).map(([, id]) => id);
+      });
+
+      it("lists a conversation's messages, newest first", async () => {
+        const res = await hub.request("GET", `/v1/conversations/${conversationId}/messages`, { key: ws.key });
+        assertStatus(res, 200);
+        assert.deepEqual(ids(res), expected);
+        assert.equal(res.body.next_cursor, null);
+        const first = res.body.items[0];
+        assert.deepEqual(
+          [
+            first.text,
+            first.direction,
+            first.author.kind,
+            first.status,
+            first.sent_at,
+            first.conversation_id,
+          ],
+          ["minute 7", "inbound", "contact", "received", "2026-01-01T12:07:00.000Z", conversationId],
+        );
+        assert.equal(res.body.items[1].author.kind, "operator");
+        const conversation = await hub.request("GET", `/v1/conversations/${conversationId}`, { key: ws.key });
+        assert.equal(conversation.body.last_message_at, "2026-01-01T12:07:00.000Z");
+      });
+
+      it("pages messages by 3 without duplicates or gaps", async () => {
+        const pages = await allPages(hub, `/v1/conversations/${conversationId}/messages?limit=3`, ws.key);
+        assert.deepEqual(
+          pages.map((p) => p.length),
+          [3, 3, 1],
+        );
+        assert.deepEqual(pages.flat(), expected);
+        const single = await allPages(hub, `/v1/conversations/${conversationId}/messages?limit=1`, ws.key);
+        assert.deepEqual(single.flat(), expected);
+      });
+
+      it("pages messages that share one stored time without gaps", async () => {
+        // One transaction: every message gets the same database time (now()), with microseconds on
+        // PostgreSQL, while a cursor carries milliseconds.
+        const tied = await createConversation(store.db, {
+          workspaceId: ws.id,
+          channelAccountId: (await channel(ws.id, "ok")).id,
+          contactId: (await hub.request("POST", "/v1/contacts", { key: ws.key, body: {} })).body.id,
+          kind: "direct",
+        });
+        const recorded = await store.db.transaction(async (tx) => {
+          const list: string[] = [];
+          for (let i = 0; i < 5; i++) {
+            const { message } = await recordMessage(tx, {
+              workspaceId: ws.id,
+              conversationId: tied.id,
+              direction: "outbound",
+              authorKind: "api",
+              text: `tied ${i}`,
+              status: "queued",
+            });
+            list.push(message.id);
+          }
+          return list;
+        });
+        const pages = await allPages(hub, `/v1/conversations/${tied.id}/messages?limit=2`, ws.key);
+        assert.deepEqual(pages.flat(), newestFirst(recorded));
+      });
+
+      it("refuses invalid and foreign cursors with 400 invalid_cursor", async () => {
+        const path = `/v1/conversations/${conversationId}/messages?limit=2`;
+        const contacts = await hub.request("GET", "/v1/contacts?limit=1", { key: ws.key });
+        for (const cursor of [
+          "%%%",
+          contacts.body.next_cursor,
+          cursorOf("messages", expected[0] as string),
+          cursorOf("messages", "yesterday", expected[0] as string),
+          cursorOf("messages", "2026-01-01T12:00:00.000Z", "not-a-uuid"),
+        ]) {
+          const res = await hub.request("GET", `${path}&cursor=${encodeURIComponent(cursor)}`, {
+            key: ws.key,
+          });
+          assertError(res, 400, "invalid_cursor", ["query.cursor"]);
+        }
+      });
+
+      it("keeps another workspace away from the messages", async () => {
+        const res = await hub.request("GET", `/v1/conversations/${conversationId}/messages`, {
+          key: hub.stranger.key,
+        });
+        assertError(res, 404, "conversation_not_found");
+        const other = await hub.request("GET", `/v1/conversations/${otherId}/messages`, { key: ws.key });
+        assert.deepEqual(
+          other.body.items.map((m: { text: string }) => m.text),
+          ["minute 9"],
+        );
+      });
+    });
+  });
+}

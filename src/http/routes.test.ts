@@ -1,0 +1,611 @@
+// The route table: every operation of /openapi.json has a case here, and every case runs the same
+// checks — happy path, missing/unknown/revoked key, another workspace's ids, validation paths,
+// malformed bodies, idempotent replay, 413 and 429. A route added without a case fails the suite.
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { ErrorCode } from "../errors/catalogue.ts";
+import { listApiKeys } from "../store/repositories/api-keys.ts";
+import { getChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { createContact, listContacts } from "../store/repositories/contacts.ts";
+import { countWorkspaces } from "../store/repositories/workspaces.ts";
+import {
+  assertError,
+  assertStatus,
+  type Fixture,
+  freshKey,
+  randomId,
+  seedFixture,
+  unique,
+} from "../testing/http.ts";
+import { createTestHub, type TestHub, type TestResponse } from "../testing/hub.ts";
+import { storeKinds } from "../testing/stores.ts";
+
+type Method = "GET" | "POST" | "PATCH" | "DELETE";
+
+/** A hub and the seeded objects of its two workspaces. */
+interface World {
+  hub: TestHub;
+  /** The admin's workspace. */
+  mine: Fixture;
+  /** The stranger's workspace. */
+  theirs: Fixture;
+}
+
+interface HappyRequest {
+  path: string;
+  body?: unknown;
+}
+
+interface RouteCase {
+  method: Method;
+  /** As written in /openapi.json. */
+  path: string;
+  /** Needs no key (and is not rate limited). */
+  public?: boolean;
+  /** Answers 403 admin_required to a plain key. */
+  adminOnly?: boolean;
+  /** The status of the happy path, with the admin key. */
+  status: number;
+  /** A fresh happy request; may seed what it needs. */
+  happy(world: World): Promise<HappyRequest>;
+  /** Checks on the happy answer beyond its status. */
+  check?(res: TestResponse, world: World, request: HappyRequest): void | Promise<void>;
+  /** A valid body for a caller whose own objects are `own` (foreign-id, limit and auth checks). */
+  body?(own: Fixture): unknown;
+  /** For routes with `{id}`: which object the id names, and the answer to an id the caller cannot see. */
+  target?: {
+    id(fixture: Fixture): string;
+    notFound: ErrorCode;
+    /** A GET whose answer must not change when a foreign caller tries the route. */
+    read(fixture: Fixture): string;
+    /** An admin key may act on any workspace's object of this kind. */
+    adminSeesAll?: boolean;
+  };
+  /** A request failing validation, with the detail paths it must name. */
+  invalid?: { query?: string; body?: unknown; paths: string[] };
+  /** What a second run of a POST would change; a replay must leave it as it was. */
+  effect?(world: World, res: TestResponse): Promise<unknown>;
+}
+
+const at = (path: string, id: string) => path.replace("{id}", id);
+const count = async (world: World) =>
+  (await listContacts(world.hub.store.db, world.mine.workspaceId, {}, { limit: 10_000 })).items.length;
+
+const workspaceTarget = {
+  id: (f: Fixture) => f.workspaceId,
+  notFound: "workspace_not_found" as const,
+  read: (f: Fixture) => `/v1/workspaces/${f.workspaceId}`,
+  adminSeesAll: true,
+};
+const keyTarget = {
+  id: (f: Fixture) => f.apiKey.id,
+  notFound: "api_key_not_found" as const,
+  read: () => "/v1/api-keys?limit=200",
+};
+const channelTarget = {
+  id: (f: Fixture) => f.channel.id,
+  notFound: "channel_not_found" as const,
+  read: (f: Fixture) => `/v1/channels/${f.channel.id}`,
+};
+const contactTarget = {
+  id: (f: Fixture) => f.contact.id,
+  notFound: "contact_not_found" as const,
+  read: (f: Fixture) => `/v1/contacts/${f.contact.id}`,
+};
+const conversationTarget = {
+  id: (f: Fixture) => f.conversation.id,
+  notFound: "conversation_not_found" as const,
+  read: (f: Fixture) => `/v1/conversations/${f.conversation.id}`,
+};
+
+const routes: RouteCase[] = [
+  {
+    method: "GET",
+    path: "/healthz",
+    public: true,
+    status: 200,
+    happy: async () => ({ path: "/healthz" }),
+    check: (res) => assert.deepEqual(res.body, { status: "ok" }),
+  },
+  {
+    method: "GET",
+    path: "/readyz",
+    public: true,
+    status: 200,
+    happy: async () => ({ path: "/readyz" }),
+    check: (res) => assert.equal(res.body.status, "ready"),
+  },
+  {
+    method: "GET",
+    path: "/v1/errors",
+    public: true,
+    status: 200,
+    happy: async () => ({ path: "/v1/errors" }),
+    check: (res) => assert.ok(res.body.items.some((e: { code: string }) => e.code === "auth_missing")),
+  },
+
+  // ── Workspaces ─────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/workspaces",
+    adminOnly: true,
+    status: 200,
+    happy: async () => ({ path: "/v1/workspaces?limit=200" }),
+    check: (res, w) => {
+      const ids = res.body.items.map((ws: { id: string }) => ws.id);
+      assert.ok(ids.includes(w.mine.workspaceId) && ids.includes(w.theirs.workspaceId));
+    },
+    invalid: { query: "?limit=0", paths: ["query.limit"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/workspaces",
+    adminOnly: true,
+    status: 201,
+    happy: async () => ({ path: "/v1/workspaces", body: { name: unique("Workspace ") } }),
+    check: (res, _w, req) => {
+      assert.equal(res.body.workspace.name, (req.body as { name: string }).name);
+      assert.equal(res.body.api_key.workspace_id, res.body.workspace.id);
+      assert.match(res.body.api_key.key, /^sbk_/);
+    },
+    body: () => ({ name: unique("Workspace ") }),
+    invalid: { body: { name: "   " }, paths: ["name"] },
+    effect: (w) => countWorkspaces(w.hub.store.db),
+  },
+  {
+    method: "GET",
+    path: "/v1/workspaces/{id}",
+    status: 200,
+    target: workspaceTarget,
+    happy: async (w) => ({ path: `/v1/workspaces/${w.mine.workspaceId}` }),
+    check: (res, w) => assert.equal(res.body.id, w.mine.workspaceId),
+  },
+  {
+    method: "PATCH",
+    path: "/v1/workspaces/{id}",
+    adminOnly: true,
+    status: 200,
+    target: workspaceTarget,
+    happy: async (w) => ({ path: `/v1/workspaces/${w.mine.workspaceId}`, body: { name: "Renamed" } }),
+    check: (res, w) => assert.deepEqual([res.body.id, res.body.name], [w.mine.workspaceId, "Renamed"]),
+    body: () => ({ name: unique("Renamed ") }),
+    invalid: { body: { name: 42 }, paths: ["name"] },
+  },
+
+  // ── API keys ───────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/api-keys",
+    status: 200,
+    happy: async () => ({ path: "/v1/api-keys?limit=200" }),
+    check: (res, w) => {
+      assert.ok(res.body.items.some((k: { id: string }) => k.id === w.mine.apiKey.id));
+      assert.ok(res.body.items.every((k: { workspace_id: string }) => k.workspace_id === w.mine.workspaceId));
+    },
+    invalid: { query: "?limit=201", paths: ["query.limit"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/api-keys",
+    status: 201,
+    happy: async () => ({ path: "/v1/api-keys", body: { name: unique("key ") } }),
+    check: (res, w) => {
+      assert.equal(res.body.workspace_id, w.mine.workspaceId);
+      assert.equal(res.body.admin, false);
+      assert.ok(res.body.key.startsWith(res.body.prefix));
+    },
+    body: () => ({ name: unique("key ") }),
+    invalid: { body: { name: "", admin: "yes" }, paths: ["name", "admin"] },
+    effect: async (w) =>
+      (await listApiKeys(w.hub.store.db, w.mine.workspaceId, { limit: 10_000 })).items
+        .map((k) => k.id)
+        .sort(),
+  },
+  {
+    method: "DELETE",
+    path: "/v1/api-keys/{id}",
+    status: 200,
+    target: keyTarget,
+    happy: async (w) => ({ path: `/v1/api-keys/${(await freshKey(w.hub, w.mine.workspaceId)).id}` }),
+    check: (res) => assert.ok(res.body.revoked_at),
+  },
+
+  // ── Channels ───────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/channels",
+    status: 200,
+    happy: async () => ({ path: "/v1/channels" }),
+    check: (res, w) =>
+      assert.deepEqual(
+        res.body.items.map((c: { id: string }) => c.id),
+        [w.mine.channel.id],
+      ),
+    invalid: { query: "?kind=fax&state=asleep", paths: ["query.kind", "query.state"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/channels/{id}",
+    status: 200,
+    target: channelTarget,
+    happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}` }),
+    check: (res, w) => assert.equal(res.body.id, w.mine.channel.id),
+  },
+  {
+    method: "POST",
+    path: "/v1/channels/{id}/disable",
+    status: 200,
+    target: channelTarget,
+    happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}/disable` }),
+    check: (res) => assert.equal(res.body.state, "disabled"),
+    effect: async (w) =>
+      (await getChannelAccount(w.hub.store.db, w.mine.workspaceId, w.mine.channel.id))?.stateChangedAt,
+  },
+  {
+    method: "POST",
+    path: "/v1/channels/{id}/enable",
+    status: 200,
+    target: channelTarget,
+    happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}/enable` }),
+    check: (res) => assert.equal(res.body.state, "connecting"),
+    effect: async (w) =>
+      (await getChannelAccount(w.hub.store.db, w.mine.workspaceId, w.mine.channel.id))?.stateChangedAt,
+  },
+
+  // ── Contacts ───────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/contacts",
+    status: 200,
+    happy: async () => ({ path: "/v1/contacts?limit=200" }),
+    check: (res, w) => assert.ok(res.body.items.some((c: { id: string }) => c.id === w.mine.contact.id)),
+    invalid: { query: "?limit=0&channel_kind=vk", paths: ["query.limit", "query.external_id"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/contacts",
+    status: 201,
+    happy: async () => ({
+      path: "/v1/contacts",
+      body: { name: "Anna", identities: [{ channel_kind: "telegram", external_id: unique() }] },
+    }),
+    check: (res) => assert.deepEqual([res.body.name, res.body.identities.length], ["Anna", 1]),
+    body: () => ({ name: "Boris" }),
+    invalid: {
+      body: { email: "nope", identities: [{ channel_kind: "fax", external_id: "" }] },
+      paths: ["email", "identities.0.channel_kind", "identities.0.external_id"],
+    },
+    effect: count,
+  },
+  {
+    method: "GET",
+    path: "/v1/contacts/{id}",
+    status: 200,
+    target: contactTarget,
+    happy: async (w) => ({ path: `/v1/contacts/${w.mine.contact.id}` }),
+    check: (res, w) => assert.equal(res.body.id, w.mine.contact.id),
+  },
+  {
+    method: "PATCH",
+    path: "/v1/contacts/{id}",
+    status: 200,
+    target: contactTarget,
+    happy: async (w) => ({
+      path: `/v1/contacts/${w.mine.contact.id}`,
+      body: { email: "fixture@example.com" },
+    }),
+    check: (res) => assert.equal(res.body.email, "fixture@example.com"),
+    body: () => ({ name: "Changed" }),
+    invalid: {
+      body: { name: "", add_identities: [{ channel_kind: "vk" }] },
+      paths: ["name", "add_identities.0.external_id"],
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/contacts/{id}/merge",
+    status: 200,
+    target: contactTarget,
+    happy: async (w) => {
+      const db = w.hub.store.db;
+      const target = await createContact(db, w.mine.workspaceId, { name: "Merge target" });
+      const source = await createContact(db, w.mine.workspaceId, {
+        email: "source@example.com",
+        identities: [{ channelKind: "ok", externalId: unique() }],
+      });
+      return { path: `/v1/contacts/${target.id}/merge`, body: { source_contact_id: source.id } };
+    },
+    check: (res) => {
+      assert.deepEqual([res.body.name, res.body.email], ["Merge target", "source@example.com"]);
+      assert.equal(res.body.identities.length, 1);
+    },
+    body: (own) => ({ source_contact_id: own.contact.id }),
+    invalid: { body: {}, paths: ["source_contact_id"] },
+    effect: count,
+  },
+
+  // ── Conversations ──────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/conversations",
+    status: 200,
+    happy: async () => ({ path: "/v1/conversations" }),
+    check: (res, w) => assert.ok(res.body.items.some((c: { id: string }) => c.id === w.mine.conversation.id)),
+    invalid: { query: "?status=closed&kind=chat", paths: ["query.status", "query.kind"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/conversations/{id}",
+    status: 200,
+    target: conversationTarget,
+    happy: async (w) => ({ path: `/v1/conversations/${w.mine.conversation.id}` }),
+    check: (res, w) => assert.equal(res.body.id, w.mine.conversation.id),
+  },
+  {
+    method: "PATCH",
+    path: "/v1/conversations/{id}",
+    status: 200,
+    target: conversationTarget,
+    happy: async (w) => ({
+      path: `/v1/conversations/${w.mine.conversation.id}`,
+      body: { status: "pending" },
+    }),
+    check: (res) => assert.equal(res.body.status, "pending"),
+    body: () => ({ assignee: "operator-7" }),
+    invalid: { body: { status: "closed", assignee: "" }, paths: ["status", "assignee"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/conversations/{id}/messages",
+    status: 200,
+    target: conversationTarget,
+    happy: async (w) => ({ path: `/v1/conversations/${w.mine.conversation.id}/messages` }),
+    check: (res) => assert.deepEqual(res.body, { items: [], next_cursor: null }),
+    invalid: { query: "?limit=abc", paths: ["query.limit"] },
+  },
+];
+
+const withBody = (route: RouteCase) => route.method === "POST" || route.method === "PATCH";
+/** The route's path with a concrete id: the caller's own object, or a random UUID. */
+const concrete = (route: RouteCase, own?: Fixture) =>
+  route.target ? at(route.path, own ? route.target.id(own) : randomId()) : route.path;
+
+async function world(hub: TestHub): Promise<World> {
+  return {
+    hub,
+    mine: await seedFixture(hub, hub.admin.workspaceId),
+    theirs: await seedFixture(hub, hub.stranger.workspaceId),
+  };
+}
+
+for (const kind of storeKinds) {
+  describe(`HTTP route table on ${kind.name}`, () => {
+    let store: Awaited<ReturnType<typeof kind.open>>;
+    let w: World;
+    /** A hub with the smallest body limit. */
+    let small: World;
+    /** A hub allowing one request a second after a burst of three. */
+    let throttled: TestHub;
+    /** A key that was used, then revoked through the API. */
+    let revoked: string;
+
+    before(async () => {
+      store = await kind.open();
+      w = await world(await createTestHub(store));
+      small = await world(await createTestHub(store, { bodyLimit: 1024 }));
+      throttled = await createTestHub(store, { rateLimit: 1, rateLimitBurst: 3 });
+      const key = await freshKey(w.hub, w.mine.workspaceId);
+      assertStatus(await w.hub.request("GET", "/v1/contacts", { key: key.secret }), 200);
+      assertStatus(await w.hub.request("DELETE", `/v1/api-keys/${key.id}`), 200);
+      revoked = key.secret;
+    });
+    after(() => store.drop());
+
+    it("has a case for every operation in /openapi.json, and no case for a missing one", async () => {
+      const res = await w.hub.request("GET", "/openapi.json", { key: null });
+      assertStatus(res, 200);
+      const documented = Object.entries(res.body.paths as Record<string, Record<string, unknown>>)
+        .flatMap(([path, operations]) =>
+          Object.keys(operations).map((method) => `${method.toUpperCase()} ${path}`),
+        )
+        .sort();
+      const tested = routes.map((route) => `${route.method} ${route.path}`).sort();
+      assert.deepEqual(tested, [...new Set(tested)], "each route has one case");
+      assert.deepEqual(tested, documented);
+    });
+
+    for (const route of routes) {
+      describe(`${route.method} ${route.path}`, () => {
+        it(`answers ${route.status} on the happy path`, async () => {
+          const request = await route.happy(w);
+          const res = await w.hub.request(route.method, request.path, {
+            body: request.body,
+            key: route.public ? null : undefined,
+          });
+          assertStatus(res, route.status);
+          assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+          assert.ok(res.headers.get("x-request-id"));
+          await route.check?.(res, w, request);
+          // Channel tokens never leave the hub, in any answer.
+          assert.ok(!JSON.stringify(res.body).includes(w.mine.channelSecret));
+        });
+
+        if (route.public) {
+          it("needs no key and ignores a wrong one", async () => {
+            const request = await route.happy(w);
+            assertStatus(await w.hub.request(route.method, request.path, { key: "sbk_wrong" }), route.status);
+          });
+          return;
+        }
+
+        it("refuses a missing, unknown or revoked key with 401", async () => {
+          const path = concrete(route, w.mine);
+          const body = route.body?.(w.mine);
+          assertError(await w.hub.request(route.method, path, { key: null, body }), 401, "auth_missing");
+          const basic = { key: null, body, headers: { authorization: "Basic dXNlcjpwYXNz" } };
+          assertError(await w.hub.request(route.method, path, basic), 401, "auth_missing");
+          assertError(
+            await w.hub.request(route.method, path, { key: "sbk_wrong", body }),
+            401,
+            "auth_invalid",
+          );
+          assertError(await w.hub.request(route.method, path, { key: revoked, body }), 401, "auth_invalid");
+        });
+
+        if (route.adminOnly) {
+          it("answers 403 admin_required to a plain key", async () => {
+            const path = concrete(route, w.theirs);
+            const res = await w.hub.request(route.method, path, {
+              key: w.hub.stranger.key,
+              body: route.body?.(w.theirs),
+            });
+            assertError(res, 403, "admin_required");
+          });
+        }
+
+        const target = route.target;
+        if (target) {
+          it(`answers 404 ${target.notFound} to ids of another workspace, unknown and non-UUID ids`, async () => {
+            const { hub } = w;
+            // Each workspace's objects, as its own key sees them.
+            const read = () =>
+              Promise.all([
+                hub.request("GET", target.read(w.mine)),
+                hub.request("GET", target.read(w.theirs), { key: hub.stranger.key }),
+              ]);
+            const before = await read();
+            const stranger = { key: hub.stranger.key, body: route.body?.(w.theirs) };
+            const admin = { body: route.body?.(w.mine) };
+            if (!route.adminOnly) {
+              assertError(
+                await hub.request(route.method, at(route.path, target.id(w.mine)), stranger),
+                404,
+                target.notFound,
+              );
+            }
+            if (target.adminSeesAll) {
+              assertStatus(await hub.request(route.method, at(route.path, target.id(w.theirs)), admin), 200);
+            } else {
+              assertError(
+                await hub.request(route.method, at(route.path, target.id(w.theirs)), admin),
+                404,
+                target.notFound,
+              );
+            }
+            assertError(
+              await hub.request(route.method, at(route.path, "not-a-uuid"), admin),
+              404,
+              target.notFound,
+            );
+            assertError(
+              await hub.request(route.method, at(route.path, randomId()), admin),
+              404,
+              target.notFound,
+            );
+            if (route.method !== "GET" && !target.adminSeesAll) {
+              const after = await read();
+              assert.deepEqual(
+                after.map((r) => r.body),
+                before.map((r) => r.body),
+                "a refused request changes nothing",
+              );
+            }
+          });
+        }
+
+        const invalid = route.invalid;
+        if (invalid) {
+          it(`answers 400 validation_failed naming ${invalid.paths.join(", ")}`, async () => {
+            const path = concrete(route, w.mine) + (invalid.query ?? "");
+            const res = await w.hub.request(route.method, path, { body: invalid.body });
+            assertError(res, 400, "validation_failed", invalid.paths);
+          });
+        }
+
+        if (withBody(route)) {
+          it("answers 400 malformed_json and 415 unsupported_media_type", async () => {
+            const path = concrete(route, w.mine);
+            const json = { "content-type": "application/json" };
+            assertError(
+              await w.hub.request(route.method, path, { rawBody: '{"name": ', headers: json }),
+              400,
+              "malformed_json",
+            );
+            const text = { "content-type": "text/plain" };
+            const res = await w.hub.request(route.method, path, { rawBody: "name=x", headers: text });
+            assertError(res, 415, "unsupported_media_type");
+            assert.match(res.body.error.message, /text\/plain/);
+          });
+
+          it("answers 413 body_too_large over the body limit, streamed or with Content-Length", async () => {
+            const { hub } = small;
+            const path = concrete(route, small.mine);
+            const big = JSON.stringify({ ...(route.body?.(small.mine) ?? {}), padding: "x".repeat(2048) });
+            const json = { "content-type": "application/json" };
+            const streamed = await hub.request(route.method, path, { rawBody: big, headers: json });
+            assertError(streamed, 413, "body_too_large");
+            assert.match(streamed.body.error.message, /1024/);
+            const length = { ...json, "content-length": String(Buffer.byteLength(big)) };
+            assertError(
+              await hub.request(route.method, path, { rawBody: big, headers: length }),
+              413,
+              "body_too_large",
+            );
+            // Under the limit, the same hub answers as usual.
+            const request = await route.happy(small);
+            assertStatus(await hub.request(route.method, request.path, { body: request.body }), route.status);
+          });
+        }
+
+        if (route.method === "POST") {
+          it("replays the first answer for a repeat with the same Idempotency-Key", async () => {
+            const request = await route.happy(w);
+            const headers = { "idempotency-key": unique("replay-") };
+            const first = await w.hub.request("POST", request.path, { body: request.body, headers });
+            assertStatus(first, route.status);
+            assert.equal(first.headers.get("idempotent-replayed"), null);
+            const effect = await route.effect?.(w, first);
+            const second = await w.hub.request("POST", request.path, { body: request.body, headers });
+            assertStatus(second, route.status);
+            assert.equal(second.headers.get("idempotent-replayed"), "true");
+            assert.deepEqual(second.body, first.body);
+            assert.ok(second.headers.get("x-request-id"));
+            assert.notEqual(second.headers.get("x-request-id"), first.headers.get("x-request-id"));
+            assert.deepEqual(
+              await route.effect?.(w, second),
+              effect,
+              "the replay did not run the request again",
+            );
+            if (request.body !== undefined) {
+              const other = await w.hub.request("POST", request.path, {
+                body: { ...(request.body as object), extra: 1 },
+                headers,
+              });
+              assertError(other, 409, "idempotency_key_reused");
+            }
+          });
+        }
+
+        it("answers 429 rate_limited to the 4th quick request of a key, and not to another key", async () => {
+          const path = concrete(route);
+          const body = route.body?.(w.mine);
+          const key = (await freshKey(throttled, throttled.admin.workspaceId, true)).secret;
+          for (const remaining of ["2", "1", "0"]) {
+            const res = await throttled.request(route.method, path, { key, body });
+            assert.notEqual(res.status, 429, JSON.stringify(res.body));
+            assert.equal(res.headers.get("ratelimit-remaining"), remaining);
+          }
+          const limited = await throttled.request(route.method, path, { key, body });
+          assertError(limited, 429, "rate_limited");
+          assert.ok(
+            Number(limited.headers.get("retry-after")) >= 1,
+            `Retry-After ${limited.headers.get("retry-after")}`,
+          );
+          assert.equal(limited.headers.get("ratelimit-limit"), "1");
+          const other = (await freshKey(throttled, throttled.admin.workspaceId, true)).secret;
+          assert.notEqual((await throttled.request(route.method, path, { key: other, body })).status, 429);
+        });
+      });
+    }
+  });
+}

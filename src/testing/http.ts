@@ -1,0 +1,105 @@
+import assert from "node:assert/strict";
+import { randomBytes, randomUUID } from "node:crypto";
+import type { ErrorCode } from "../errors/catalogue.ts";
+import { createApiKey } from "../store/repositories/api-keys.ts";
+import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { type ContactWithIdentities, createContact } from "../store/repositories/contacts.ts";
+import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
+import type { TestHub, TestResponse } from "./hub.ts";
+
+/** What may appear in an error answer's `error` object; the first four always do. */
+const errorKeys = ["code", "message", "remedy", "request_id", "details", "upstream_code"];
+
+/**
+ * Asserts a catalogued error answer: its status and code, the one shape of every error body,
+ * `request_id` equal to the X-Request-Id header, and, when given, exactly these detail paths.
+ */
+export function assertError(res: TestResponse, status: number, code: ErrorCode, paths?: string[]): void {
+  const seen = `${res.status} ${JSON.stringify(res.body)}`;
+  assert.equal(res.status, status, `expected ${status} ${code}, got ${seen}`);
+  assert.match(res.headers.get("content-type") ?? "", /^application\/json/);
+  assert.deepEqual(Object.keys(res.body), ["error"], seen);
+  const error = res.body.error;
+  assert.equal(error.code, code, seen);
+  for (const key of Object.keys(error))
+    assert.ok(errorKeys.includes(key), `unexpected key ${key} in ${seen}`);
+  for (const key of ["message", "remedy", "request_id"]) {
+    assert.equal(typeof error[key], "string", `${key} in ${seen}`);
+    assert.ok(error[key].length > 0, `${key} in ${seen}`);
+  }
+  assert.doesNotMatch(error.message, /\{\w+\}/, `unfilled placeholder in ${seen}`);
+  assert.equal(
+    error.request_id,
+    res.headers.get("x-request-id"),
+    "request_id equals the X-Request-Id header",
+  );
+  if (error.details !== undefined) {
+    assert.ok(Array.isArray(error.details) && error.details.length > 0, seen);
+    for (const detail of error.details) {
+      assert.deepEqual(Object.keys(detail).sort(), ["code", "detail", "path"], seen);
+      for (const value of Object.values(detail)) assert.equal(typeof value, "string", seen);
+    }
+  }
+  if (paths) {
+    assert.deepEqual(
+      (error.details ?? []).map((d: { path: string }) => d.path).sort(),
+      [...paths].sort(),
+      `detail paths of ${seen}`,
+    );
+  }
+}
+
+/** Asserts a successful answer with its status, showing the body when it is something else. */
+export function assertStatus(res: TestResponse, status: number): void {
+  assert.equal(res.status, status, `expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+export const unique = (prefix = "") => `${prefix}${randomBytes(5).toString("hex")}`;
+export const randomId = () => randomUUID();
+
+/** The objects of one workspace that the routes with `{id}` act on. */
+export interface Fixture {
+  workspaceId: string;
+  channel: ChannelAccount;
+  contact: ContactWithIdentities;
+  conversation: Conversation;
+  /** A plain key of the workspace (not the caller's own). */
+  apiKey: { id: string; secret: string };
+  /** The channel's token, which must never appear in an answer. */
+  channelSecret: string;
+}
+
+/** Seeds a channel with credentials, a contact, a conversation and a spare key into a workspace. */
+export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fixture> {
+  const db = hub.store.db;
+  const channelSecret = unique("token-secret-");
+  const channel = await createChannelAccount(db, hub.box, {
+    workspaceId,
+    kind: "vk",
+    externalId: unique("group-"),
+    name: "VK group",
+    credentials: { token: channelSecret },
+  });
+  const contact = await createContact(db, workspaceId, {
+    name: "Fixture Contact",
+    identities: [{ channelKind: "vk", externalId: unique("user-") }],
+  });
+  const conversation = await createConversation(db, {
+    workspaceId,
+    channelAccountId: channel.id,
+    contactId: contact.id,
+    kind: "direct",
+  });
+  const { key, secret } = await createApiKey(db, { workspaceId, name: "spare key" });
+  return { workspaceId, channel, contact, conversation, apiKey: { id: key.id, secret }, channelSecret };
+}
+
+/** A fresh key of `workspaceId`, straight in the store (costs no request against a rate limit). */
+export async function freshKey(
+  hub: TestHub,
+  workspaceId: string,
+  admin = false,
+): Promise<{ id: string; secret: string }> {
+  const { key, secret } = await createApiKey(hub.store.db, { workspaceId, name: unique("key-"), admin });
+  return { id: key.id, secret };
+}
