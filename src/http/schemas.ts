@@ -1,4 +1,4 @@
-import { z } from "@hono/zod-openapi";
+import { createRoute, type RouteConfig, z } from "@hono/zod-openapi";
 import { errorClasses } from "../errors/catalogue.ts";
 
 /** Schemas and response helpers shared by every resource module. */
@@ -85,6 +85,9 @@ export const IdParam = z.object({
 export const Timestamp = z.string().openapi({ format: "date-time" });
 export const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
-export const bearer = [{ bearer: [] }];
+/** A route of the key-protected `/v1` API, filed under `tag` in the reference. */
+export function apiRoute<const R extends Omit<RouteConfig, "tags" | "security">>(tag: string, config: R) {
+  return createRoute({ ...config, tags: [tag], security: [{ bearer: [] }] });
+}
 
 export const ErrorClassSchema = z.enum(errorClasses);

@@ -1,10 +1,10 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors/app-error.ts";
 import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
-  bearer,
+  apiRoute,
   errorResponses,
   IdParam,
   iso,
@@ -58,7 +58,7 @@ const ApiKeyInput = z
       .openapi({ description: "Admin keys manage workspaces; only an admin key may create one." }),
   })
   .openapi("ApiKeyInput");
-const tags = ["API keys"];
+const tag = "API keys";
 
 /** The keys of the caller's workspace. */
 export function apiKeyRoutes({ store }: AppDeps) {
@@ -66,11 +66,9 @@ export function apiKeyRoutes({ store }: AppDeps) {
   const db = store.db;
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/api-keys",
-      tags,
-      security: bearer,
       summary: "List the workspace's API keys",
       request: { query: PageQuery },
       responses: {
@@ -86,11 +84,9 @@ export function apiKeyRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "post",
       path: "/api-keys",
-      tags,
-      security: bearer,
       summary: "Create an API key",
       description: "The key in the answer is shown only once; the hub keeps only its hash.",
       request: { body: jsonBody(ApiKeyInput) },
@@ -113,11 +109,9 @@ export function apiKeyRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "delete",
       path: "/api-keys/{id}",
-      tags,
-      security: bearer,
       summary: "Revoke an API key",
       description:
         "Takes effect at once on this hub process and within 5 seconds on the others. Only an admin key may revoke an admin key; the last admin key cannot be revoked.",

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   type ChannelAccount,
   listChannelAccounts,
@@ -9,7 +9,7 @@ import { channelKinds, connectionStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
-  bearer,
+  apiRoute,
   errorResponses,
   IdParam,
   iso,
@@ -60,7 +60,7 @@ const presentChannel = (a: ChannelAccount) => ({
   updated_at: iso(a.updatedAt) as string,
 });
 
-const tags = ["Channels"];
+const tag = "Channels";
 
 /** Connected channel accounts. Connecting one is per platform (see the channel guides). */
 export function channelRoutes({ store }: AppDeps) {
@@ -68,11 +68,9 @@ export function channelRoutes({ store }: AppDeps) {
   const db = store.db;
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/channels",
-      tags,
-      security: bearer,
       summary: "List channel accounts",
       request: {
         query: PageQuery.extend({
@@ -93,11 +91,9 @@ export function channelRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/channels/{id}",
-      tags,
-      security: bearer,
       summary: "Get a channel account",
       request: { params: IdParam },
       responses: { 200: jsonContent(ChannelSchema, "The channel"), ...errorResponses(404) },
@@ -114,11 +110,9 @@ export function channelRoutes({ store }: AppDeps) {
     ["enable", "connecting", "Enable a disabled channel: it reconnects"],
   ] as const) {
     app.openapi(
-      createRoute({
+      apiRoute(tag, {
         method: "post",
         path: `/channels/{id}/${action}`,
-        tags,
-        security: bearer,
         summary,
         request: { params: IdParam },
         responses: { 200: jsonContent(ChannelSchema, "The channel"), ...errorResponses(404, 409) },

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { toE164 } from "../../core/phone.ts";
 import {
   type ContactWithIdentities,
@@ -12,7 +12,7 @@ import { channelKinds } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
-  bearer,
+  apiRoute,
   errorResponses,
   IdParam,
   iso,
@@ -126,7 +126,7 @@ const ContactQuery = PageQuery.extend({
   }
 });
 
-const tags = ["Contacts"];
+const tag = "Contacts";
 
 export function contactRoutes({ store, config }: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
@@ -141,11 +141,9 @@ export function contactRoutes({ store, config }: AppDeps) {
     }));
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/contacts",
-      tags,
-      security: bearer,
       summary: "List and search contacts",
       request: { query: ContactQuery },
       responses: {
@@ -173,11 +171,9 @@ export function contactRoutes({ store, config }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "post",
       path: "/contacts",
-      tags,
-      security: bearer,
       summary: "Create a contact",
       request: { body: jsonBody(ContactCreate) },
       responses: { 201: jsonContent(ContactSchema, "The contact"), ...errorResponses(400, 409, 413, 415) },
@@ -196,11 +192,9 @@ export function contactRoutes({ store, config }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/contacts/{id}",
-      tags,
-      security: bearer,
       summary: "Get a contact with its identities",
       request: { params: IdParam },
       responses: { 200: jsonContent(ContactSchema, "The contact"), ...errorResponses(404) },
@@ -213,11 +207,9 @@ export function contactRoutes({ store, config }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "patch",
       path: "/contacts/{id}",
-      tags,
-      security: bearer,
       summary: "Update a contact",
       description:
         "Fields left out are kept; null clears a field. `add_identities` links more platform accounts.",
@@ -241,11 +233,9 @@ export function contactRoutes({ store, config }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "post",
       path: "/contacts/{id}/merge",
-      tags,
-      security: bearer,
       summary: "Merge another contact into this one",
       description:
         "Identities, conversations and messages of the source move here; empty fields are filled from it; the source is deleted. Two open direct conversations on one channel become one.",

@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import {
   type Conversation,
   listConversations,
@@ -17,7 +17,7 @@ import {
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
-  bearer,
+  apiRoute,
   errorResponses,
   IdParam,
   iso,
@@ -114,18 +114,16 @@ const ConversationUpdate = z
   })
   .openapi("ConversationUpdate");
 
-const tags = ["Conversations"];
+const tag = "Conversations";
 
 export function conversationRoutes({ store }: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const db = store.db;
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/conversations",
-      tags,
-      security: bearer,
       summary: "List conversations",
       request: {
         query: PageQuery.extend({
@@ -154,11 +152,9 @@ export function conversationRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/conversations/{id}",
-      tags,
-      security: bearer,
       summary: "Get a conversation",
       request: { params: IdParam },
       responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(404) },
@@ -173,11 +169,9 @@ export function conversationRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "patch",
       path: "/conversations/{id}",
-      tags,
-      security: bearer,
       summary: "Change a conversation's status or assignee",
       request: { params: IdParam, body: jsonBody(ConversationUpdate) },
       responses: {
@@ -197,11 +191,9 @@ export function conversationRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/conversations/{id}/messages",
-      tags,
-      security: bearer,
       summary: "List a conversation's messages, newest first",
       request: { params: IdParam, query: PageQuery },
       responses: {

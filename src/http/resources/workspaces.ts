@@ -1,4 +1,4 @@
-import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
+import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors/app-error.ts";
 import { createApiKey } from "../../store/repositories/api-keys.ts";
 import {
@@ -12,7 +12,7 @@ import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import { requireAdmin } from "../middleware/auth.ts";
 import {
-  bearer,
+  apiRoute,
   errorResponses,
   IdParam,
   iso,
@@ -37,7 +37,7 @@ export const presentWorkspace = (w: Workspace) => ({
 });
 
 const WorkspaceInput = z.object({ name: z.string().trim().min(1).max(200) }).openapi("WorkspaceInput");
-const tags = ["Workspaces"];
+const tag = "Workspaces";
 
 /** Workspaces are tenants. Listing, creating and renaming them needs an admin key. */
 export function workspaceRoutes({ store }: AppDeps) {
@@ -45,11 +45,9 @@ export function workspaceRoutes({ store }: AppDeps) {
   const db = store.db;
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/workspaces",
-      tags,
-      security: bearer,
       summary: "List workspaces (admin)",
       middleware: [requireAdmin],
       request: { query: PageQuery },
@@ -62,11 +60,9 @@ export function workspaceRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "post",
       path: "/workspaces",
-      tags,
-      security: bearer,
       summary: "Create a workspace and its first API key (admin)",
       description: "The key in the answer is shown only once.",
       middleware: [requireAdmin],
@@ -94,11 +90,9 @@ export function workspaceRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "get",
       path: "/workspaces/{id}",
-      tags,
-      security: bearer,
       summary: "Get a workspace",
       description: "Any key may read its own workspace; an admin key may read any.",
       request: { params: IdParam },
@@ -114,11 +108,9 @@ export function workspaceRoutes({ store }: AppDeps) {
   );
 
   app.openapi(
-    createRoute({
+    apiRoute(tag, {
       method: "patch",
       path: "/workspaces/{id}",
-      tags,
-      security: bearer,
       summary: "Rename a workspace (admin)",
       middleware: [requireAdmin],
       request: { params: IdParam, body: jsonBody(WorkspaceInput) },
