@@ -1,4 +1,4 @@
-// The test command: every *.test.ts under src/ through node:test and tsx. Node 20's runner has no
+// The test command: every *.test.ts under src/ and emulators/ through node:test and tsx. Node 20's runner has no
 // globs, so the files are listed here. Extra arguments (file paths) narrow the run.
 import { spawnSync } from "node:child_process";
 import { readdirSync } from "node:fs";
@@ -12,7 +12,7 @@ function find(dir) {
   });
 }
 
-const files = process.argv.length > 2 ? process.argv.slice(2) : find("src").sort();
+const files = process.argv.length > 2 ? process.argv.slice(2) : [...find("src"), ...find("emulators")].sort();
 const result = spawnSync(
   process.execPath,
   ["--import", "tsx", "--test", "--test-concurrency=2", "--test-reporter=spec", ...files],

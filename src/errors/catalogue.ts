@@ -1,8 +1,10 @@
 /**
  * The error catalogue: the single source of every error code the hub can return or print.
  * Codes are stable API; never rename one. Add an entry here before using a new code anywhere.
- * `{name}` placeholders in texts are filled from the error's params.
+ * `{name}` placeholders in texts are filled from the error's params. Each platform's errors live
+ * in a file of their own beside this one (vk.ts), merged here.
  */
+import { vkEntries } from "./vk.ts";
 
 export const errorClasses = [
   "invalid_input",
@@ -433,8 +435,8 @@ const entries = {
   },
 } satisfies Record<string, CatalogueEntry>;
 
-export type ErrorCode = keyof typeof entries;
-export const catalogue: Record<ErrorCode, CatalogueEntry> = entries;
+export type ErrorCode = keyof typeof entries | keyof typeof vkEntries;
+export const catalogue: Record<ErrorCode, CatalogueEntry> = { ...entries, ...vkEntries };
 
 function notFound(what: string, whatRu: string, listRoute: string): CatalogueEntry {
   return {
