@@ -2,7 +2,7 @@ import { catalogue, type ErrorCode, errorClasses } from "./catalogue.ts";
 
 const classMeaning: Record<(typeof errorClasses)[number], string> = {
   invalid_input: "the request or setting is wrong; fix it before repeating",
-  auth: "the API key is missing, wrong or not allowed to do this",
+  auth: "a credential is missing, wrong or not allowed to do this: the caller's API key, or a channel's platform token",
   not_found: "the id does not exist in the caller's workspace",
   conflict: "the request clashes with the current state",
   rate_limited: "too many requests; wait for `Retry-After`",

@@ -1,0 +1,121 @@
+import assert from "node:assert/strict";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { after, before, describe, it } from "node:test";
+import { AppError } from "../errors/app-error.ts";
+import { fetchMedia } from "./fetch.ts";
+
+let origin = "";
+const server = createServer((req, res) => {
+  const url = new URL(req.url ?? "/", "http://x");
+  switch (url.pathname) {
+    case "/files/photo%20one.jpg":
+      res
+        .writeHead(200, { "content-type": "image/jpeg; charset=binary" })
+        .end(Buffer.from([0xff, 0xd8, 0xff]));
+      return;
+    case "/download":
+      res
+        .writeHead(200, {
+          "content-type": "application/pdf",
+          "content-disposition": "attachment; filename*=UTF-8''%D0%A1%D1%87%D1%91%D1%82.pdf",
+        })
+        .end("%PDF");
+      return;
+    case "/missing":
+      res.writeHead(404).end("no");
+      return;
+    case "/busy":
+      res.writeHead(503).end("later");
+      return;
+    case "/big":
+      res.writeHead(200, { "content-length": "2000" }).end(Buffer.alloc(2000));
+      return;
+    case "/stream":
+      res.writeHead(200); // chunked: no length announced
+      res.write(Buffer.alloc(600));
+      res.end(Buffer.alloc(600));
+      return;
+    case "/slow":
+      return; // never answers
+    default:
+      res.writeHead(500).end();
+  }
+});
+
+before(async () => {
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+after(async () => {
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+async function failsWith(promise: Promise<unknown>, code: string, reason: RegExp): Promise<AppError> {
+  try {
+    await promise;
+  } catch (error) {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.code, code);
+    assert.match(String(error.params.reason), reason);
+    return error;
+  }
+  assert.fail("expected a failure");
+}
+
+describe("fetchMedia", () => {
+  it("downloads a file with its type and name", async () => {
+    const media = await fetchMedia(`${origin}/files/photo%20one.jpg?sig=secret`);
+    assert.deepEqual(media, {
+      data: Buffer.from([0xff, 0xd8, 0xff]),
+      contentType: "image/jpeg",
+      filename: "photo one.jpg",
+    });
+    const doc = await fetchMedia(`${origin}/download`);
+    assert.equal(doc.filename, "Счёт.pdf");
+  });
+
+  it("tells a lasting refusal from a passing one", async () => {
+    const missing = await failsWith(
+      fetchMedia(`${origin}/missing?token=secret`),
+      "media_url_unusable",
+      /404/,
+    );
+    assert.equal(missing.params.url, `${origin}/missing`, "no query string in the error");
+    const busy = await failsWith(fetchMedia(`${origin}/busy`), "media_fetch_failed", /503/);
+    assert.equal(busy.entry.class, "retryable");
+  });
+
+  it("refuses files over the limit, announced or streamed", async () => {
+    await failsWith(
+      fetchMedia(`${origin}/big`, { maxBytes: 1000 }),
+      "media_url_unusable",
+      /larger than 1000 bytes/,
+    );
+    await failsWith(
+      fetchMedia(`${origin}/stream`, { maxBytes: 1000 }),
+      "media_url_unusable",
+      /larger than 1000 bytes/,
+    );
+    assert.equal((await fetchMedia(`${origin}/stream`, { maxBytes: 1200 })).data.length, 1200);
+  });
+
+  it("refuses what is not http(s)", async () => {
+    await failsWith(fetchMedia("file:///etc/passwd"), "media_url_unusable", /http and https/);
+    await failsWith(fetchMedia("not a url"), "media_url_unusable", /not a URL/);
+  });
+
+  it("calls a timeout and a refused connection passing failures", async () => {
+    await failsWith(
+      fetchMedia(`${origin}/slow`, { timeoutMs: 200 }),
+      "media_fetch_failed",
+      /no answer within 0.2 s/,
+    );
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const { port } = closed.address() as AddressInfo;
+    await new Promise<void>((resolve) => closed.close(() => resolve()));
+    await failsWith(fetchMedia(`http://127.0.0.1:${port}/x`), "media_fetch_failed", /ECONNREFUSED/);
+  });
+});
