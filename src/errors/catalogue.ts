@@ -266,6 +266,62 @@ const entries = {
     },
   },
 
+  // ── Platform webhooks ─────────────────────────────────────────────────────
+  webhook_secret_invalid: {
+    status: 403,
+    class: "auth",
+    en: {
+      message: "The webhook's secret does not match this channel's.",
+      remedy:
+        "The request did not come from the platform's server configured for this channel, or that server has an old secret: reconnect the channel so the hub sets the secret again, and remove servers the hub did not create.",
+    },
+    ru: {
+      message: "Секрет вебхука не совпадает с секретом этого канала.",
+      remedy:
+        "Запрос пришёл не от настроенного для канала сервера платформы или у сервера устаревший секрет: переподключите канал, чтобы хаб заново задал секрет, и удалите серверы, созданные не хабом.",
+    },
+  },
+  webhook_payload_invalid: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The webhook's body cannot be read: {reason}.",
+      remedy:
+        "Point only the platform's own webhook (for VK, the Callback API server of this community) at this URL.",
+    },
+    ru: {
+      message: "Тело вебхука не удаётся прочитать: {reason}.",
+      remedy:
+        "Направляйте на этот адрес только вебхуки самой платформы (для VK — сервер Callback API этого сообщества).",
+    },
+  },
+  webhook_confirmation_unknown: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "The platform asks to confirm this server, but the channel has no confirmation code.",
+      remedy:
+        "Reconnect the channel through the hub (`POST /v1/channels`), which fetches the code; do not add the server in the platform's settings by hand.",
+    },
+    ru: {
+      message: "Платформа просит подтвердить сервер, но у канала нет кода подтверждения.",
+      remedy:
+        "Переподключите канал через хаб (`POST /v1/channels`) — он сам получит код; не добавляйте сервер в настройках платформы вручную.",
+    },
+  },
+  channel_kind_unsupported: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "The hub cannot receive webhooks for {kind} channels yet.",
+      remedy: "Check the URL: webhooks go to /hooks/<kind>/<channel id> as shown on the channel.",
+    },
+    ru: {
+      message: "Хаб пока не принимает вебхуки каналов {kind}.",
+      remedy: "Проверьте адрес: вебхуки идут на /hooks/<тип>/<id канала>, как указано в канале.",
+    },
+  },
+
   // ── Hub operation ──────────────────────────────────────────────────────────
   internal_error: {
     status: 500,

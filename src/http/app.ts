@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from "prom-client";
 import { AppError } from "../errors/app-error.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { errorResponse, handleError } from "./errors.ts";
+import { hookRoutes } from "./hooks.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { limitBody, parseJsonBody } from "./middleware/json-body.ts";
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps) {
   );
 
   app.route("/", systemRoutes(deps, registry));
+  app.route("/", hookRoutes(deps));
   app.route("/v1", errorCatalogueRoutes());
 
   app.use("/v1/*", authenticate(store.db));

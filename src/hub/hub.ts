@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
+import { IntakeWorker } from "../pipeline/intake/worker.ts";
 import type { Store } from "../store/database.ts";
 import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
 
@@ -31,6 +32,9 @@ export async function startHub(config: Config, options: { say: Say; logger?: Log
     const app = createApp({ config, store, box, logger });
     const server = createAdaptorServer({ fetch: app.fetch });
     const port = await listen(server, config.port, config.host);
+    // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
+    const intake = new IntakeWorker(store, logger);
+    await intake.start();
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, store: store.mode, location: store.location }, "switchboard is listening");
     return {
@@ -38,6 +42,7 @@ export async function startHub(config: Config, options: { say: Say; logger?: Log
       store,
       async close() {
         await new Promise<void>((done) => server.close(() => done()));
+        await intake.stop();
         await store.close();
       },
     };

@@ -1,3 +1,4 @@
+import { EventEmitter } from "node:events";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -22,6 +23,10 @@ export interface Store {
   readonly location: string;
   /** Runs `work` holding a lock that every hub process sharing this database respects. */
   exclusive<T>(key: number, work: (db: Db) => Promise<T>): Promise<T>;
+  /** Wakes the listeners of `channel` in every hub process sharing this database. */
+  notify(channel: string): Promise<void>;
+  /** Calls `handler` whenever `channel` is notified, until the returned function is called. */
+  listen(channel: string, handler: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -58,10 +63,21 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
   const firstMaintenance = setTimeout(maintain, 30_000).unref();
   const maintenance = setInterval(maintain, 15 * 60_000).unref();
   let queue: Promise<unknown> = Promise.resolve();
+  // One process owns the database, so notifications never need to leave it.
+  const notifications = new EventEmitter();
   return {
     mode: "embedded",
     db,
     location,
+    async notify(channel) {
+      notifications.emit(channel);
+    },
+    async listen(channel, handler) {
+      notifications.on(channel, handler);
+      return async () => {
+        notifications.off(channel, handler);
+      };
+    },
     // One process owns PGlite, so an in-process queue is the whole lock.
     exclusive(_key, work) {
       const run = queue.then(() => work(db));
@@ -93,10 +109,15 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
     throw databaseUnreachable(location, error);
   }
   const db = drizzlePostgres(pool, { schema }) as unknown as Db;
+  const listener = new NotificationListener(databaseUrl);
   return {
     mode: "server",
     db,
     location,
+    async notify(channel) {
+      await pool.query("select pg_notify($1, '')", [channel]);
+    },
+    listen: (channel, handler) => listener.listen(channel, handler),
     async exclusive(key, work) {
       const client = await pool.connect();
       try {
@@ -118,9 +139,78 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
       }
     },
     async close() {
+      await listener.close();
       await pool.end();
     },
   };
+}
+
+/**
+ * LISTEN needs a connection of its own, outside the pool. It is opened on the first `listen`
+ * and reopened after a failure; while it is down, callers rely on their poll fallback.
+ */
+class NotificationListener {
+  readonly #handlers = new Map<string, Set<() => void>>();
+  #client: Promise<pg.Client> | undefined;
+  #closed = false;
+
+  constructor(readonly url: string) {}
+
+  async listen(channel: string, handler: () => void): Promise<() => Promise<void>> {
+    let handlers = this.#handlers.get(channel);
+    if (!handlers) {
+      handlers = new Set();
+      this.#handlers.set(channel, handlers);
+      const client = await this.#connect();
+      await client.query(`listen ${pgIdentifier(channel)}`);
+    }
+    handlers.add(handler);
+    return async () => {
+      handlers.delete(handler);
+    };
+  }
+
+  async close() {
+    this.#closed = true;
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await (await client).end().catch(() => {});
+  }
+
+  #connect(): Promise<pg.Client> {
+    this.#client ??= (async () => {
+      const client = new pg.Client({ connectionString: this.url });
+      client.on("notification", (message) => {
+        for (const handler of this.#handlers.get(message.channel) ?? []) handler();
+      });
+      client.on("error", () => this.#reconnect());
+      await client.connect();
+      return client;
+    })().catch((error) => {
+      this.#client = undefined;
+      throw error;
+    });
+    return this.#client;
+  }
+
+  #reconnect() {
+    if (this.#closed) return;
+    this.#client = undefined;
+    setTimeout(async () => {
+      if (this.#closed) return;
+      try {
+        const client = await this.#connect();
+        for (const channel of this.#handlers.keys()) await client.query(`listen ${pgIdentifier(channel)}`);
+      } catch {
+        this.#reconnect();
+      }
+    }, 1000).unref();
+  }
+}
+
+function pgIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new Error(`not a channel name: ${name}`);
+  return name;
 }
 
 function databaseUnreachable(target: string, error: unknown): AppError {

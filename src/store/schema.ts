@@ -165,9 +165,8 @@ export const conversation = pgTable(
     channelAccountId: uuid("channel_account_id")
       .notNull()
       .references(() => channelAccount.id, { onDelete: "cascade" }),
-    contactId: uuid("contact_id")
-      .notNull()
-      .references(() => contact.id, { onDelete: "cascade" }),
+    /** The client; for a `comments` thread, its first commenter (null while only the community wrote). */
+    contactId: uuid("contact_id").references(() => contact.id, { onDelete: "cascade" }),
     kind: text("kind", { enum: conversationKinds }).notNull(),
     /** For `comments`: the publication (e.g. `wall-123_456`); for `lead`: the form. */
     externalRef: text("external_ref"),
@@ -233,6 +232,11 @@ export const message = pgTable(
     attachments: jsonb("attachments").$type<Attachment[]>().notNull().default([]),
     /** The platform's message id, once known. */
     externalId: text("external_id"),
+    /** The idempotency value sent to the platform with it (VK `random_id`), to recognise its echo. */
+    sendKey: text("send_key"),
+    /** Where a person sees it on the platform (a comment's page). */
+    link: text("link"),
+    deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
     status: text("status", { enum: messageStatuses }).notNull(),
     errorCode: text("error_code"),
     routes: jsonb("routes").$type<string[]>().notNull().default([]),
@@ -251,6 +255,7 @@ export const message = pgTable(
   (t) => [
     uniqueIndex("message_external_key").on(t.channelAccountId, t.direction, t.externalId),
     uniqueIndex("message_idempotency_key").on(t.workspaceId, t.idempotencyKey),
+    uniqueIndex("message_send_key").on(t.channelAccountId, t.sendKey),
     index("message_conversation_idx").on(t.conversationId, t.sentAt, t.id),
   ],
 );
@@ -272,6 +277,8 @@ export const messageVersion = pgTable(
   (t) => [uniqueIndex("message_version_key").on(t.messageId, t.version)],
 );
 
+export const inboundOutcomes = ["applied", "duplicate", "unsupported", "failed"] as const;
+
 /** A platform's event exactly as it arrived, stored before it is acknowledged. */
 export const inboundEvent = pgTable(
   "inbound_event",
@@ -284,13 +291,78 @@ export const inboundEvent = pgTable(
     eventType: text("event_type").notNull(),
     payload: jsonb("payload").notNull(),
     receivedAt: timestamp("received_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** The platform's retry number (VK `X-Retry-Counter`) of the delivery that was stored. */
+    retryCounter: integer("retry_counter"),
+    /** Set when a worker takes the event; another worker may take it again after this time. */
+    leasedUntil: timestamp("leased_until", { withTimezone: true, precision: 3 }),
     processedAt: timestamp("processed_at", { withTimezone: true, precision: 3 }),
+    outcome: text("outcome", { enum: inboundOutcomes }),
     attempts: integer("attempts").notNull().default(0),
     lastError: text("last_error"),
   },
   (t) => [
     uniqueIndex("inbound_event_external_key").on(t.channelAccountId, t.externalEventId),
     index("inbound_event_pending_idx").on(t.receivedAt).where(sql`processed_at is null`),
+  ],
+);
+
+/** A lead form submission (VK `lead_forms_new`), with the answers as the client gave them. */
+export const lead = pgTable(
+  "lead",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    channelAccountId: uuid("channel_account_id")
+      .notNull()
+      .references(() => channelAccount.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id").references(() => contact.id, { onDelete: "set null" }),
+    conversationId: uuid("conversation_id").references(() => conversation.id, { onDelete: "set null" }),
+    externalId: text("external_id").notNull(),
+    formId: text("form_id").notNull(),
+    formName: text("form_name"),
+    answers: jsonb("answers").$type<LeadAnswer[]>().notNull(),
+    receivedAt: timestamp("received_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    uniqueIndex("lead_external_key").on(t.channelAccountId, t.externalId),
+    index("lead_workspace_idx").on(t.workspaceId, t.id),
+  ],
+);
+
+export interface LeadAnswer {
+  key: string;
+  question: string;
+  answer: string;
+}
+
+export const contactEventKinds = [
+  "button_pressed",
+  "consent_changed",
+  "joined_community",
+  "left_community",
+] as const;
+
+/** Something a client did that is not a message: pressed a button, joined, allowed messages. */
+export const contactEvent = pgTable(
+  "contact_event",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    channelAccountId: uuid("channel_account_id")
+      .notNull()
+      .references(() => channelAccount.id, { onDelete: "cascade" }),
+    contactId: uuid("contact_id")
+      .notNull()
+      .references(() => contact.id, { onDelete: "cascade" }),
+    kind: text("kind", { enum: contactEventKinds }).notNull(),
+    data: jsonb("data").$type<Record<string, unknown>>().notNull().default({}),
+    /** The inbound event it came from; makes reprocessing idempotent. */
+    inboundEventId: uuid("inbound_event_id").references(() => inboundEvent.id, { onDelete: "set null" }),
+    occurredAt: timestamp("occurred_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [
+    index("contact_event_contact_idx").on(t.contactId, t.id),
+    uniqueIndex("contact_event_inbound_key").on(t.inboundEventId),
   ],
 );
 

@@ -33,7 +33,10 @@ export const ConversationSchema = z
   .object({
     id: z.string(),
     channel_id: z.string(),
-    contact_id: z.string(),
+    contact_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The client; null for a comment thread only the community wrote in" }),
     kind: z.enum(conversationKinds),
     external_ref: z
       .string()

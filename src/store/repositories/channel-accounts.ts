@@ -1,4 +1,4 @@
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
@@ -42,6 +42,23 @@ export async function getChannelAccount(db: Db, workspaceId: string, id: string)
     .from(channelAccount)
     .where(and(eq(channelAccount.workspaceId, workspaceId), eq(channelAccount.id, id)));
   return row;
+}
+
+/** Any workspace's channel, by id alone: for platform webhooks, which carry no API key. */
+export async function findChannelAccount(db: Db, id: string) {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(channelAccount).where(eq(channelAccount.id, id));
+  return row;
+}
+
+/** Moves each channel's last event time forward to the given time, never back. */
+export async function touchChannelEvents(db: Db, lastEvents: Map<string, Date>) {
+  for (const [id, at] of lastEvents) {
+    await db
+      .update(channelAccount)
+      .set({ lastEventAt: sql`greatest(${channelAccount.lastEventAt}, ${at.toISOString()}::timestamptz)` })
+      .where(eq(channelAccount.id, id));
+  }
 }
 
 export async function requireChannelAccount(db: Db, workspaceId: string, id: string) {

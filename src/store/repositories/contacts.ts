@@ -79,6 +79,66 @@ async function addIdentities(db: Db, workspaceId: string, contactId: string, ide
   }
 }
 
+/**
+ * The contact behind a platform identity; a new platform user gets a new contact with that
+ * identity. Safe under concurrency: two workers meeting the same new user make one contact.
+ */
+export async function contactForIdentity(
+  db: Db,
+  workspaceId: string,
+  identity: IdentityInput,
+): Promise<{ contactId: string; identityId: string; created: boolean }> {
+  const find = async () => {
+    const [row] = await db
+      .select({ contactId: contactIdentity.contactId, identityId: contactIdentity.id })
+      .from(contactIdentity)
+      .where(
+        and(
+          eq(contactIdentity.workspaceId, workspaceId),
+          eq(contactIdentity.channelKind, identity.channelKind),
+          eq(contactIdentity.externalId, identity.externalId),
+        ),
+      );
+    return row;
+  };
+  const existing = await find();
+  if (existing) return { ...existing, created: false };
+  const created = await db
+    .transaction(async (tx) => {
+      const [row] = await tx
+        .insert(contact)
+        .values({ workspaceId, name: identity.displayName ?? null })
+        .returning();
+      const [linked] = await tx
+        .insert(contactIdentity)
+        .values({ workspaceId, contactId: (row as Contact).id, ...identity })
+        .onConflictDoNothing()
+        .returning({ contactId: contactIdentity.contactId, identityId: contactIdentity.id });
+      // Another worker linked the identity first: undo our contact and use theirs.
+      if (!linked) throw new IdentityRace();
+      return linked;
+    })
+    .catch((error) => {
+      if (error instanceof IdentityRace) return undefined;
+      throw error;
+    });
+  if (created) return { ...created, created: true };
+  const winner = await find();
+  if (!winner) throw new Error("identity vanished while linking it");
+  return { ...winner, created: false };
+}
+
+class IdentityRace extends Error {}
+
+/** Remembers what the client's app can show (VK `client_info`). */
+export async function setIdentityCapabilities(
+  db: Db,
+  identityId: string,
+  capabilities: Record<string, unknown>,
+) {
+  await db.update(contactIdentity).set({ capabilities }).where(eq(contactIdentity.id, identityId));
+}
+
 export async function getContact(
   db: Db,
   workspaceId: string,

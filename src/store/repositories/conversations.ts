@@ -1,4 +1,4 @@
-import { and, desc, eq, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, lt, ne, type SQL } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
@@ -11,7 +11,7 @@ export type ConversationKind = (typeof conversationKinds)[number];
 export interface NewConversation {
   workspaceId: string;
   channelAccountId: string;
-  contactId: string;
+  contactId: string | null;
   kind: ConversationKind;
   externalRef?: string | null;
 }
@@ -19,6 +19,74 @@ export interface NewConversation {
 export async function createConversation(db: Db, input: NewConversation): Promise<Conversation> {
   const [row] = await db.insert(conversation).values(input).returning();
   return row as Conversation;
+}
+
+/** The client's open direct conversation on a channel, opened if there is none. */
+export async function openDirectConversation(
+  db: Db,
+  workspaceId: string,
+  channelAccountId: string,
+  contactId: string,
+): Promise<Conversation> {
+  const find = async () => {
+    const [row] = await db
+      .select()
+      .from(conversation)
+      .where(
+        and(
+          eq(conversation.channelAccountId, channelAccountId),
+          eq(conversation.contactId, contactId),
+          eq(conversation.kind, "direct"),
+          ne(conversation.status, "resolved"),
+        ),
+      );
+    return row;
+  };
+  const existing = await find();
+  if (existing) return existing;
+  const [created] = await db
+    .insert(conversation)
+    .values({ workspaceId, channelAccountId, contactId, kind: "direct" })
+    .onConflictDoNothing()
+    .returning();
+  return created ?? ((await find()) as Conversation);
+}
+
+/**
+ * The one conversation of a publication's comments, opened on its first comment. Its contact is
+ * the first client who commented, filled in later if the community wrote first.
+ */
+export async function commentThread(
+  db: Db,
+  input: { workspaceId: string; channelAccountId: string; publicationRef: string; contactId: string | null },
+): Promise<Conversation> {
+  const where = and(
+    eq(conversation.channelAccountId, input.channelAccountId),
+    eq(conversation.kind, "comments"),
+    eq(conversation.externalRef, input.publicationRef),
+  );
+  const [created] = await db
+    .insert(conversation)
+    .values({
+      workspaceId: input.workspaceId,
+      channelAccountId: input.channelAccountId,
+      contactId: input.contactId,
+      kind: "comments",
+      externalRef: input.publicationRef,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (created) return created;
+  const [existing] = await db.select().from(conversation).where(where);
+  if (existing && !existing.contactId && input.contactId) {
+    const [updated] = await db
+      .update(conversation)
+      .set({ contactId: input.contactId, updatedAt: new Date() })
+      .where(eq(conversation.id, existing.id))
+      .returning();
+    return updated as Conversation;
+  }
+  return existing as Conversation;
 }
 
 export async function getConversation(

@@ -45,6 +45,35 @@ export async function recordMessage(
   });
 }
 
+export async function findMessageByExternalId(
+  db: Db,
+  channelAccountId: string,
+  externalId: string,
+): Promise<Message | undefined> {
+  const [row] = await db
+    .select()
+    .from(message)
+    .where(and(eq(message.channelAccountId, channelAccountId), eq(message.externalId, externalId)));
+  return row;
+}
+
+/**
+ * Recognises the platform's echo of a message the hub sent (VK `message_reply` carrying our
+ * `random_id`), recording the platform's id on it. True when the echo was ours.
+ */
+export async function matchEcho(db: Db, channelAccountId: string, sendKey: string, externalId: string) {
+  const [row] = await db
+    .update(message)
+    .set({ externalId: sql`coalesce(${message.externalId}, ${externalId})`, updatedAt: new Date() })
+    .where(and(eq(message.channelAccountId, channelAccountId), eq(message.sendKey, sendKey)))
+    .returning({ id: message.id });
+  return row !== undefined;
+}
+
+export async function setMessageDeleted(db: Db, messageId: string, deletedAt: Date | null) {
+  await db.update(message).set({ deletedAt, updatedAt: new Date() }).where(eq(message.id, messageId));
+}
+
 /** Messages of a conversation, newest first. */
 export async function listConversationMessages(db: Db, conversationId: string, page: PageRequest) {
   const conditions = [eq(message.conversationId, conversationId)];

@@ -1,0 +1,479 @@
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { after, before, beforeEach, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import pino from "pino";
+import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import {
+  contactConsent,
+  contactEvent,
+  conversation,
+  inboundEvent,
+  lead,
+  message,
+  messageVersion,
+} from "../../store/schema.ts";
+import { assertError } from "../../testing/http.ts";
+import { createTestHub, type TestHub } from "../../testing/hub.ts";
+import { storeKinds } from "../../testing/stores.ts";
+import { IntakeWorker } from "./worker.ts";
+
+const silent = pino({ level: "silent" });
+const secret = "s3cr3t";
+
+for (const kind of storeKinds) {
+  describe(`VK intake on ${kind.name}`, () => {
+    let store: Awaited<ReturnType<typeof kind.open>>;
+    let hub: TestHub;
+    let channel: ChannelAccount;
+    let groupId: number;
+    let worker: IntakeWorker;
+
+    before(async () => {
+      store = await kind.open();
+      hub = await createTestHub(store);
+      worker = new IntakeWorker(store, silent, { leaseMs: 300 });
+    });
+    after(() => store.drop());
+
+    beforeEach(async () => {
+      groupId = 100_000 + Math.floor(Math.random() * 900_000);
+      channel = await createChannelAccount(store.db, hub.box, {
+        workspaceId: hub.admin.workspaceId,
+        kind: "vk",
+        externalId: String(groupId),
+        name: "Test community",
+        credentials: { tokens: ["vk1.a.token"], callbackSecret: secret },
+        settings: { confirmationCode: "ab12cd34" },
+      });
+    });
+
+    let counter = 0;
+    const envelope = (type: string, object: unknown, overrides: Record<string, unknown> = {}) => ({
+      type,
+      group_id: groupId,
+      event_id: randomBytes(20).toString("hex"),
+      v: "5.199",
+      secret,
+      object,
+      ...overrides,
+    });
+    const vkMessage = (fields: Record<string, unknown> = {}) => {
+      counter += 1;
+      return {
+        id: 1000 + counter,
+        date: 1_700_000_000 + counter,
+        from_id: 7,
+        peer_id: 7,
+        out: 0,
+        text: `hello ${counter}`,
+        conversation_message_id: counter,
+        attachments: [],
+        version: 1,
+        ...fields,
+      };
+    };
+    const post = (body: unknown, headers: Record<string, string> = {}) =>
+      hub.request("POST", `/hooks/vk/${channel.id}`, {
+        key: null,
+        rawBody: JSON.stringify(body),
+        headers: { "content-type": "application/json", ...headers },
+      });
+    const deliver = async (body: unknown, headers: Record<string, string> = {}) => {
+      const res = await post(body, headers);
+      assert.equal(res.status, 200, JSON.stringify(res.body));
+      assert.equal(res.body, "ok");
+      return res;
+    };
+    const drain = async () => {
+      while ((await worker.runOnce()) > 0) {}
+    };
+    const events = () =>
+      store.db.select().from(inboundEvent).where(eq(inboundEvent.channelAccountId, channel.id));
+    const messages = () => store.db.select().from(message).where(eq(message.channelAccountId, channel.id));
+    const conversations = () =>
+      store.db.select().from(conversation).where(eq(conversation.channelAccountId, channel.id));
+
+    it("answers the confirmation with the channel's code and stores nothing", async () => {
+      const res = await post({ type: "confirmation", group_id: groupId, secret });
+      assert.equal(res.status, 200);
+      assert.equal(res.body, "ab12cd34");
+      assert.equal((await events()).length, 0);
+    });
+
+    it("refuses a wrong or missing secret with 403 and stores nothing", async () => {
+      assertError(
+        await post(envelope("message_new", { message: vkMessage() }, { secret: "wrong" })),
+        403,
+        "webhook_secret_invalid",
+      );
+      assertError(
+        await post(envelope("message_new", { message: vkMessage() }, { secret: undefined })),
+        403,
+        "webhook_secret_invalid",
+      );
+      assertError(
+        await post({ type: "confirmation", group_id: groupId, secret: "nope" }),
+        403,
+        "webhook_secret_invalid",
+      );
+      assert.equal((await events()).length, 0);
+    });
+
+    it("refuses bodies that are not VK events, events of another community, and unknown channels", async () => {
+      const raw = await hub.request("POST", `/hooks/vk/${channel.id}`, {
+        key: null,
+        rawBody: "{not json",
+        headers: { "content-type": "application/json" },
+      });
+      assertError(raw, 400, "webhook_payload_invalid");
+      assertError(await post({ hello: "world" }), 400, "webhook_payload_invalid");
+      assertError(await post(envelope("message_new", {}, { group_id: 1 })), 400, "webhook_payload_invalid");
+      assertError(
+        await hub.request("POST", "/hooks/vk/0193a5b0-0000-7000-8000-000000000000", {
+          key: null,
+          body: envelope("message_new", {}),
+        }),
+        404,
+        "channel_not_found",
+      );
+      assertError(
+        await hub.request("POST", `/hooks/telegram/${channel.id}`, { key: null, body: {} }),
+        404,
+        "channel_kind_unsupported",
+      );
+      assert.equal((await events()).length, 0);
+    });
+
+    it("refuses an oversized body", async () => {
+      const small = await createTestHub(store, { bodyLimit: 1024 });
+      const res = await small.request("POST", `/hooks/vk/${channel.id}`, {
+        key: null,
+        body: envelope("message_new", { message: vkMessage({ text: "x".repeat(2000) }) }),
+      });
+      assertError(res, 413, "body_too_large");
+    });
+
+    it("turns a client's message into a contact, a conversation and a message, once per event and per message", async () => {
+      const first = envelope("message_new", {
+        message: vkMessage({
+          text: "Здравствуйте &amp; привет&lt;3<br>вторая строка",
+          attachments: [
+            {
+              type: "photo",
+              photo: {
+                id: 5,
+                owner_id: 7,
+                sizes: [
+                  { url: "https://vk.example/s.jpg", width: 10 },
+                  { url: "https://vk.example/l.jpg", width: 800 },
+                ],
+              },
+            },
+          ],
+        }),
+        client_info: {
+          keyboard: true,
+          inline_keyboard: true,
+          carousel: false,
+          button_actions: ["text", "callback"],
+          lang_id: 0,
+        },
+      });
+      await deliver(first);
+      await deliver(first, { "X-Retry-Counter": "1" });
+      // The same message through a second callback server: another event id, the same message.
+      await deliver({ ...first, event_id: randomBytes(20).toString("hex") });
+      const stored = await events();
+      assert.equal(stored.length, 2);
+      await drain();
+
+      const outcomes = (await events()).map((e) => e.outcome).sort();
+      assert.deepEqual(outcomes, ["applied", "duplicate"]);
+      const [only, ...rest] = await messages();
+      assert.equal(rest.length, 0);
+      assert.equal(only?.text, "Здравствуйте & привет<3\nвторая строка");
+      assert.deepEqual(only?.attachments, [
+        { kind: "photo", externalId: "photo7_5", url: "https://vk.example/l.jpg" },
+      ]);
+      assert.equal(only?.direction, "inbound");
+
+      const contacts = await hub.request("GET", "/v1/contacts?channel_kind=vk&external_id=7");
+      assert.equal(contacts.body.items.length, 1);
+      const threads = await hub.request("GET", `/v1/conversations?channel_id=${channel.id}`);
+      assert.equal(threads.body.items.length, 1);
+      assert.equal(threads.body.items[0].kind, "direct");
+      assert.equal(threads.body.items[0].contact_id, contacts.body.items[0].id);
+      const page = await hub.request("GET", `/v1/conversations/${threads.body.items[0].id}/messages`);
+      assert.equal(page.body.items[0].text, only?.text);
+
+      const channelNow = await hub.request("GET", `/v1/channels/${channel.id}`);
+      assert.ok(channelNow.body.last_event_at, "the channel shows its last event time");
+    });
+
+    it("keeps one open conversation per client and reuses it", async () => {
+      await deliver(envelope("message_new", { message: vkMessage({ from_id: 8, peer_id: 8 }) }));
+      await deliver(envelope("message_new", { message: vkMessage({ from_id: 8, peer_id: 8 }) }));
+      await drain();
+      assert.equal((await conversations()).length, 1);
+      assert.equal((await messages()).length, 2);
+    });
+
+    it("records an edit as a new version, even when the edit arrives before its message", async () => {
+      const original = vkMessage({ text: "first" });
+      await deliver(
+        envelope("message_edit", { ...original, text: "second", update_time: original.date + 5 }),
+      );
+      await drain();
+      assert.equal((await events())[0]?.outcome, null, "the edit waits for its message");
+      await deliver(envelope("message_new", { message: original }));
+      await drain();
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await drain();
+      const [stored] = await messages();
+      assert.equal(stored?.text, "second");
+      const versions = await store.db
+        .select()
+        .from(messageVersion)
+        .where(eq(messageVersion.messageId, stored?.id ?? ""));
+      assert.deepEqual(
+        versions.map((v) => [v.version, v.text, v.source]),
+        [[1, "second", "platform"]],
+      );
+    });
+
+    it("records a community admin's reply as outbound and matches the hub's own sends", async () => {
+      await deliver(envelope("message_new", { message: vkMessage() }));
+      await drain();
+      const [thread] = await conversations();
+      await store.db.insert(message).values({
+        workspaceId: hub.admin.workspaceId,
+        channelAccountId: channel.id,
+        conversationId: thread?.id,
+        direction: "outbound",
+        authorKind: "api",
+        text: "from the hub",
+        status: "sending",
+        sendKey: "7:424242",
+      });
+      await deliver(
+        envelope(
+          "message_reply",
+          vkMessage({ from_id: -groupId, out: 1, text: "from the hub", random_id: 424242 }),
+        ),
+      );
+      await deliver(
+        envelope(
+          "message_reply",
+          vkMessage({ from_id: -groupId, out: 1, text: "typed in VK", admin_author_id: 55, random_id: 0 }),
+        ),
+      );
+      await drain();
+      const outbound = (await messages()).filter((m) => m.direction === "outbound");
+      assert.equal(outbound.length, 2);
+      const ours = outbound.find((m) => m.sendKey === "7:424242");
+      assert.ok(ours?.externalId, "the hub's message got VK's id from the echo");
+      const admin = outbound.find((m) => m.text === "typed in VK");
+      assert.equal(admin?.authorKind, "platform_admin");
+      assert.equal(admin?.authorRef, "55");
+    });
+
+    it("records consent changes, button presses and membership as contact events", async () => {
+      await deliver(envelope("message_deny", { user_id: 9 }));
+      await deliver(
+        envelope("message_event", {
+          user_id: 9,
+          peer_id: 9,
+          event_id: "abc",
+          payload: { cmd: "buy" },
+          conversation_message_id: 3,
+        }),
+      );
+      await deliver(envelope("group_join", { user_id: 9, join_type: "join" }));
+      await deliver(envelope("group_leave", { user_id: 9, self: 1 }));
+      await deliver(envelope("message_allow", { user_id: 9, key: "k" }));
+      await drain();
+      const kinds = (
+        await store.db.select().from(contactEvent).where(eq(contactEvent.channelAccountId, channel.id))
+      ).map((e) => e.kind);
+      assert.deepEqual(kinds.sort(), [
+        "button_pressed",
+        "consent_changed",
+        "consent_changed",
+        "joined_community",
+        "left_community",
+      ]);
+      const consent = await store.db
+        .select()
+        .from(contactConsent)
+        .where(eq(contactConsent.channelAccountId, channel.id));
+      assert.deepEqual(
+        consent.map((c) => c.state),
+        ["allowed"],
+      );
+    });
+
+    it("gathers each publication's comments into one thread with links, edits and deletions", async () => {
+      const comment = (id: number, from: number, text: string) => ({
+        id,
+        from_id: from,
+        date: 1_700_000_100 + id,
+        text,
+        post_id: 45,
+        owner_id: -groupId,
+      });
+      await deliver(envelope("wall_reply_new", comment(1, 10, "Сколько стоит?")));
+      await deliver(envelope("wall_reply_new", comment(2, 11, "И доставка?")));
+      await deliver(
+        envelope("wall_reply_new", { ...comment(3, -groupId, "Ответили в личку"), reply_to_comment: 1 }),
+      );
+      await drain();
+      await deliver(envelope("wall_reply_edit", comment(1, 10, "Сколько стоит доставка?")));
+      await deliver(
+        envelope("wall_reply_delete", { id: 2, owner_id: -groupId, post_id: 45, deleter_id: 11 }),
+      );
+      await deliver(
+        envelope("photo_comment_new", {
+          id: 4,
+          from_id: 10,
+          date: 1_700_000_200,
+          text: "фото",
+          photo_id: 77,
+          photo_owner_id: -groupId,
+        }),
+      );
+      await deliver(
+        envelope("video_comment_new", {
+          id: 5,
+          from_id: 10,
+          date: 1_700_000_200,
+          text: "видео",
+          video_id: 78,
+          video_owner_id: -groupId,
+        }),
+      );
+      await deliver(
+        envelope("board_post_new", {
+          id: 6,
+          from_id: 10,
+          date: 1_700_000_200,
+          text: "тема",
+          topic_id: 79,
+          topic_owner_id: -groupId,
+        }),
+      );
+      await deliver(
+        envelope("market_comment_new", {
+          id: 7,
+          from_id: 10,
+          date: 1_700_000_200,
+          text: "товар",
+          item_id: 80,
+          market_owner_id: -groupId,
+        }),
+      );
+      await drain();
+
+      const threads = (await conversations()).filter((c) => c.kind === "comments");
+      assert.deepEqual(
+        threads.map((t) => t.externalRef).sort(),
+        [
+          `market-${groupId}_80`,
+          `photo-${groupId}_77`,
+          `topic-${groupId}_79`,
+          `video-${groupId}_78`,
+          `wall-${groupId}_45`,
+        ].sort(),
+      );
+      const wall = threads.find((t) => t.externalRef === `wall-${groupId}_45`);
+      const wallMessages = (await messages()).filter((m) => m.conversationId === wall?.id);
+      assert.equal(wallMessages.length, 3);
+      const first = wallMessages.find((m) => m.externalId === `wall-${groupId}_45:c1`);
+      assert.equal(first?.text, "Сколько стоит доставка?");
+      assert.equal(first?.link, `https://vk.com/wall-${groupId}_45?reply=1`);
+      assert.ok(wallMessages.find((m) => m.externalId?.endsWith(":c2"))?.deletedAt);
+      const reply = wallMessages.find((m) => m.externalId?.endsWith(":c3"));
+      assert.equal(reply?.direction, "outbound");
+      assert.equal(reply?.authorKind, "platform_admin");
+    });
+
+    it("stores a lead with its answers, in a lead conversation, once", async () => {
+      const form = {
+        lead_id: 501,
+        group_id: groupId,
+        user_id: 12,
+        form_id: 3,
+        form_name: "Запись",
+        answers: [
+          { key: "phone_number", question: "Телефон", answer: "+79161234567" },
+          { key: "custom_0", question: "Удобное время", answer: "вечер" },
+        ],
+      };
+      await deliver(envelope("lead_forms_new", form));
+      await deliver(envelope("lead_forms_new", form));
+      await drain();
+      const leads = await store.db.select().from(lead).where(eq(lead.channelAccountId, channel.id));
+      assert.equal(leads.length, 1);
+      assert.equal(leads[0]?.answers.length, 2);
+      const thread = (await conversations()).find((c) => c.id === leads[0]?.conversationId);
+      assert.equal(thread?.kind, "lead");
+      const [summary] = (await messages()).filter((m) => m.conversationId === thread?.id);
+      assert.match(summary?.text ?? "", /Телефон: \+79161234567/);
+    });
+
+    it("stores event types it does not handle as unsupported, without failing", async () => {
+      await deliver(envelope("message_typing_state", { from_id: 7, to_id: -groupId, state: "typing" }));
+      await deliver(envelope("something_new_from_vk", { whatever: true }));
+      await deliver(envelope("message_new", { message: vkMessage({ peer_id: 2_000_000_001 }) }));
+      await drain();
+      const stored = await events();
+      assert.deepEqual(
+        stored.map((e) => e.outcome),
+        ["unsupported", "unsupported", "unsupported"],
+      );
+      assert.equal((await messages()).length, 0);
+    });
+
+    it("takes an event back from a worker that died holding it, and applies it once", async () => {
+      await deliver(envelope("message_new", { message: vkMessage() }));
+      const { claimInboundEvents } = await import("../../store/repositories/inbound-events.ts");
+      // A worker claims the event and dies before finishing it.
+      assert.equal((await claimInboundEvents(store.db, 10, 200)).length, 1);
+      assert.equal(await worker.runOnce(), 0, "the lease keeps others away");
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      await drain();
+      assert.equal((await messages()).length, 1);
+      assert.equal((await events())[0]?.attempts, 2);
+    });
+
+    it("lets several workers share the work without applying an event twice", async () => {
+      for (let i = 0; i < 30; i++)
+        await deliver(
+          envelope("message_new", { message: vkMessage({ from_id: 20 + (i % 3), peer_id: 20 + (i % 3) }) }),
+        );
+      const workers = [1, 2, 3].map(() => new IntakeWorker(store, silent, { batchSize: 4 }));
+      await Promise.all(
+        workers.map(async (w) => {
+          while ((await w.runOnce()) > 0) {}
+        }),
+      );
+      assert.equal((await messages()).length, 30);
+      assert.equal((await conversations()).length, 3);
+      assert.ok((await events()).every((e) => e.outcome === "applied" && e.attempts === 1));
+    });
+
+    it("processes stored events as they arrive when running", async () => {
+      const running = new IntakeWorker(store, silent, { pollMs: 5_000 });
+      await running.start();
+      try {
+        await deliver(envelope("message_new", { message: vkMessage() }));
+        const deadline = Date.now() + 3_000;
+        while ((await messages()).length === 0 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await messages()).length, 1, "woken by the notification, well before the 5 s poll");
+      } finally {
+        await running.stop();
+      }
+    });
+  });
+}

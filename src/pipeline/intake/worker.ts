@@ -1,0 +1,142 @@
+import type { Logger } from "pino";
+import { inboundAdapters } from "../../channels/registry.ts";
+import type { Store } from "../../store/database.ts";
+import {
+  type ChannelAccount,
+  findChannelAccount,
+  touchChannelEvents,
+} from "../../store/repositories/channel-accounts.ts";
+import {
+  claimInboundEvents,
+  finishInboundEvent,
+  type InboundEventRow,
+  inboundEventsChannel,
+  retryInboundEventLater,
+} from "../../store/repositories/inbound-events.ts";
+import { applyEvent, NotYetApplicable } from "./apply.ts";
+
+export interface IntakeOptions {
+  batchSize: number;
+  /** How long a claimed event is reserved for this worker before another may take it. */
+  leaseMs: number;
+  /** Poll interval when no notification arrives (a lost NOTIFY, a restart). */
+  pollMs: number;
+  /** Attempts before an event that keeps failing is set aside as `failed`. */
+  maxAttempts: number;
+}
+
+const defaults: IntakeOptions = { batchSize: 100, leaseMs: 30_000, pollMs: 1_000, maxAttempts: 8 };
+
+/**
+ * Processes stored platform events: claims a batch, applies each in its own transaction, and
+ * marks it done. Any number of workers, in any number of processes, may run at once.
+ */
+export class IntakeWorker {
+  readonly #store: Store;
+  readonly #log: Logger;
+  readonly #options: IntakeOptions;
+  #running = false;
+  #wake: (() => void) | undefined;
+  #loop: Promise<void> | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(store: Store, logger: Logger, options: Partial<IntakeOptions> = {}) {
+    this.#store = store;
+    this.#log = logger.child({ component: "intake" });
+    this.#options = { ...defaults, ...options };
+  }
+
+  async start() {
+    this.#running = true;
+    try {
+      this.#unlisten = await this.#store.listen(inboundEventsChannel, () => this.#wake?.());
+    } catch (error) {
+      this.#log.warn({ err: error }, "no notifications; intake falls back to polling");
+    }
+    this.#loop = this.#run();
+  }
+
+  async stop() {
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    await this.#unlisten?.();
+  }
+
+  /** Processes one batch; returns how many events it handled. */
+  async runOnce(): Promise<number> {
+    const events = await claimInboundEvents(this.#store.db, this.#options.batchSize, this.#options.leaseMs);
+    const channels = new Map<string, ChannelAccount | undefined>();
+    const lastEvents = new Map<string, Date>();
+    for (const event of events) {
+      if (!channels.has(event.channelAccountId)) {
+        channels.set(
+          event.channelAccountId,
+          await findChannelAccount(this.#store.db, event.channelAccountId),
+        );
+      }
+      const channel = channels.get(event.channelAccountId);
+      if (channel) await this.#process(event, channel);
+      const last = lastEvents.get(event.channelAccountId);
+      if (!last || last < event.receivedAt) lastEvents.set(event.channelAccountId, event.receivedAt);
+    }
+    await touchChannelEvents(this.#store.db, lastEvents);
+    return events.length;
+  }
+
+  async #process(event: InboundEventRow, channel: ChannelAccount) {
+    const adapter = inboundAdapters[channel.kind];
+    const db = this.#store.db;
+    try {
+      if (!adapter) throw new Error(`no inbound adapter for ${channel.kind}`);
+      const parsed = adapter.parseEvent(event.payload);
+      await db.transaction(async (tx) => {
+        const outcome = await applyEvent(
+          { db: tx, channel, inboundEventId: event.id, receivedAt: event.receivedAt },
+          parsed,
+        );
+        await finishInboundEvent(tx, event.id, outcome, parsed.type === "unsupported" ? parsed.reason : null);
+      });
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (event.attempts >= this.#options.maxAttempts) {
+        this.#log.error(
+          { err: error, event_id: event.id, type: event.eventType },
+          "inbound event failed for good",
+        );
+        await finishInboundEvent(db, event.id, "failed", reason);
+        return;
+      }
+      // Out-of-order events wait a moment; real failures back off exponentially.
+      const delay = error instanceof NotYetApplicable ? 1_000 : Math.min(60_000, 500 * 2 ** event.attempts);
+      if (!(error instanceof NotYetApplicable)) {
+        this.#log.warn(
+          { err: error, event_id: event.id, type: event.eventType },
+          "inbound event will be retried",
+        );
+      }
+      await retryInboundEventLater(db, event.id, delay, reason);
+    }
+  }
+
+  async #run() {
+    while (this.#running) {
+      let handled = 0;
+      try {
+        handled = await this.runOnce();
+      } catch (error) {
+        this.#log.error({ err: error }, "intake batch failed");
+      }
+      // A full batch means more are waiting: go again at once.
+      if (handled >= this.#options.batchSize || !this.#running) continue;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.#options.pollMs);
+        this.#wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.#wake = undefined;
+    }
+  }
+}

@@ -1,0 +1,60 @@
+import { eq } from "drizzle-orm";
+import type { Db } from "../database.ts";
+import { contactConsent, contactEvent, type contactEventKinds, type LeadAnswer, lead } from "../schema.ts";
+
+export type ContactEventKind = (typeof contactEventKinds)[number];
+export type Lead = typeof lead.$inferSelect;
+
+/** Records whether the client accepts messages from this channel (VK message_allow/deny). */
+export async function setConsent(
+  db: Db,
+  identityId: string,
+  channelAccountId: string,
+  state: "allowed" | "denied",
+  at: Date,
+) {
+  await db
+    .insert(contactConsent)
+    .values({ identityId, channelAccountId, state, changedAt: at })
+    .onConflictDoUpdate({
+      target: [contactConsent.identityId, contactConsent.channelAccountId],
+      set: { state, changedAt: at },
+    });
+}
+
+/** One event per inbound platform event: reprocessing the same one records nothing new. */
+export async function recordContactEvent(
+  db: Db,
+  input: {
+    workspaceId: string;
+    channelAccountId: string;
+    contactId: string;
+    kind: ContactEventKind;
+    data: Record<string, unknown>;
+    inboundEventId: string;
+    occurredAt: Date;
+  },
+) {
+  await db.insert(contactEvent).values(input).onConflictDoNothing();
+}
+
+/** Stores a lead once per platform lead id; returns it only when it is new. */
+export async function recordLead(
+  db: Db,
+  input: {
+    workspaceId: string;
+    channelAccountId: string;
+    contactId: string;
+    externalId: string;
+    formId: string;
+    formName: string | null;
+    answers: LeadAnswer[];
+  },
+): Promise<Lead | undefined> {
+  const [row] = await db.insert(lead).values(input).onConflictDoNothing().returning();
+  return row;
+}
+
+export async function linkLeadConversation(db: Db, leadId: string, conversationId: string) {
+  await db.update(lead).set({ conversationId }).where(eq(lead.id, leadId));
+}
