@@ -1,13 +1,13 @@
 import { Hono } from "hono";
 import { inboundAdapters } from "../channels/registry.ts";
 import { AppError } from "../errors/app-error.ts";
+import { InboundWriter } from "../pipeline/intake/writer.ts";
 import {
   type ChannelAccount,
   type ChannelKind,
   findChannelAccount,
   readCredentials,
 } from "../store/repositories/channel-accounts.ts";
-import { inboundEventsChannel, storeInboundEvent } from "../store/repositories/inbound-events.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { limitBody } from "./middleware/json-body.ts";
 
@@ -18,8 +18,9 @@ const channelCacheMs = 5_000;
  * Platform webhooks: `POST /hooks/<kind>/<channel id>`. Ack fast, persist raw: the event is
  * committed under its platform id before the answer, and processed later by the intake worker.
  */
-export function hookRoutes({ store, box, config, logger }: AppDeps) {
+export function hookRoutes({ store, box, config }: AppDeps) {
   const app = new Hono<AppEnv>();
+  const writer = new InboundWriter(store);
   const cache = new Map<
     string,
     { channel: ChannelAccount; credentials: Record<string, unknown>; until: number }
@@ -46,18 +47,13 @@ export function hookRoutes({ store, box, config, logger }: AppDeps) {
     });
     if (verdict.action === "refuse") throw verdict.error;
     if (verdict.action === "answer") return c.text(verdict.body);
-    const stored = await storeInboundEvent(store.db, {
+    await writer.write({
       channelAccountId: channel.id,
       externalEventId: verdict.eventId,
       eventType: verdict.eventType,
       payload: verdict.payload,
       retryCounter: verdict.retryCounter,
     });
-    if (stored) {
-      store
-        .notify(inboundEventsChannel)
-        .catch((error) => logger.warn({ err: error }, "could not notify intake workers"));
-    }
     return c.text(verdict.answer);
   });
 

@@ -462,6 +462,15 @@ for (const kind of storeKinds) {
       assert.ok((await events()).every((e) => e.outcome === "applied" && e.attempts === 1));
     });
 
+    it("acknowledges a burst of concurrent events, storing each once", async () => {
+      const burst = Array.from({ length: 80 }, () => envelope("message_new", { message: vkMessage() }));
+      // Twenty of them delivered twice at the same moment, as two callback servers would.
+      const deliveries = [...burst, ...burst.slice(0, 20)];
+      const answers = await Promise.all(deliveries.map((event) => post(event)));
+      assert.ok(answers.every((res) => res.status === 200 && res.body === "ok"));
+      assert.equal((await events()).length, 80);
+    });
+
     it("processes stored events as they arrive when running", async () => {
       const running = new IntakeWorker(store, silent, { pollMs: 5_000 });
       await running.start();

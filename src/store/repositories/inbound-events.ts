@@ -8,23 +8,38 @@ export const inboundEventsChannel = "switchboard_inbound";
 export type InboundEventRow = typeof inboundEvent.$inferSelect;
 export type InboundOutcome = (typeof inboundOutcomes)[number];
 
+export interface NewInboundEvent {
+  channelAccountId: string;
+  externalEventId: string;
+  eventType: string;
+  payload: unknown;
+  retryCounter: number | null;
+}
+
 /** Stores a platform event once; a repeat of the same event id is a no-op. Returns whether it was new. */
-export async function storeInboundEvent(
-  db: Db,
-  input: {
-    channelAccountId: string;
-    externalEventId: string;
-    eventType: string;
-    payload: unknown;
-    retryCounter: number | null;
-  },
-): Promise<boolean> {
+export async function storeInboundEvent(db: Db, event: NewInboundEvent): Promise<boolean> {
+  return (await storeInboundEvents(db, [event])).size > 0;
+}
+
+/**
+ * Stores platform events in one statement, each once: a repeat of a stored event id is skipped.
+ * Returns the keys (`inboundEventKey`) of the events that were new.
+ */
+export async function storeInboundEvents(db: Db, events: NewInboundEvent[]): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
   const inserted = await db
     .insert(inboundEvent)
-    .values(input)
+    .values(events)
     .onConflictDoNothing()
-    .returning({ id: inboundEvent.id });
-  return inserted.length > 0;
+    .returning({
+      channelAccountId: inboundEvent.channelAccountId,
+      externalEventId: inboundEvent.externalEventId,
+    });
+  return new Set(inserted.map(inboundEventKey));
+}
+
+export function inboundEventKey(event: { channelAccountId: string; externalEventId: string }): string {
+  return `${event.channelAccountId}\n${event.externalEventId}`;
 }
 
 /**
