@@ -469,6 +469,8 @@ for (const kind of storeKinds) {
       const answers = await Promise.all(deliveries.map((event) => post(event)));
       assert.ok(answers.every((res) => res.status === 200 && res.body === "ok"));
       assert.equal((await events()).length, 80);
+      await drain();
+      assert.equal((await messages()).length, 80);
     });
 
     it("processes stored events as they arrive when running", async () => {
