@@ -63,6 +63,7 @@ for (const kind of storeKinds) {
       assert.match(res.headers.get("content-type") ?? "", /^text\/plain/);
       const text = String(res.body);
       assert.match(text, /^# TYPE switchboard_http_requests_total counter$/m);
+      assert.match(text, /^switchboard_inbound_events_pending 0$/m);
       assert.match(
         text,
         /^switchboard_http_requests_total\{method="POST",route="\/v1\/contacts",status="201"\} 1$/m,

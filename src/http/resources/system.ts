@@ -1,10 +1,11 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
-import type { Registry } from "prom-client";
+import { Gauge, type Registry } from "prom-client";
 import swaggerUiDist from "swagger-ui-dist";
 import { AppError } from "../../errors/app-error.ts";
 import { migrationStatus } from "../../store/migrations.ts";
+import { countPendingInboundEvents } from "../../store/repositories/inbound-events.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { errorResponses, jsonContent } from "../schemas.ts";
 
@@ -60,6 +61,14 @@ export function systemRoutes({ store }: AppDeps, registry: Registry) {
     },
   );
 
+  new Gauge({
+    name: "switchboard_inbound_events_pending",
+    help: "Platform events stored but not yet processed (all channels).",
+    registers: [registry],
+    async collect() {
+      this.set(await countPendingInboundEvents(store.db));
+    },
+  });
   app.get("/metrics", async (c) =>
     c.text(await registry.metrics(), 200, { "content-type": registry.contentType }),
   );
