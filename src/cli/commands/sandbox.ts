@@ -1,0 +1,92 @@
+import { mkdirSync } from "node:fs";
+import type { Command } from "commander";
+import { startVkEmulator } from "../../../emulators/vk/server.ts";
+import { AppError } from "../../errors/app-error.ts";
+import { startHub } from "../../hub/hub.ts";
+import { createApiKey } from "../../store/repositories/api-keys.ts";
+import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
+import { configFrom, withSettings } from "../options.ts";
+import { action, say } from "../output.ts";
+
+/**
+ * The hub with a VK emulator beside it and a demo community connected through the public API,
+ * so that a new user sees messages flow without a VK account. Sandbox data lives in its own
+ * directory (./data-sandbox) and never mixes with a real hub's.
+ */
+export function registerSandbox(program: Command) {
+  withSettings(
+    program
+      .command("sandbox")
+      .description("Run the hub with a VK emulator and a connected demo community, to try it without VK"),
+    ["host", "port", "dataDir", "logLevel"],
+  )
+    .option("--emulator-port <port>", "port of the VK emulator and its page", "8090")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        const dataDir = (options.dataDir as string | undefined) ?? "./data-sandbox";
+        mkdirSync(dataDir, { recursive: true });
+        const base = configFrom({ ...options, dataDir, logLevel: options.logLevel ?? "warn" });
+        const vk = await startVkEmulator({ host: base.host, port: Number(options.emulatorPort) });
+        const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
+        const user = vk.control.createUser({
+          firstName: "Анна",
+          lastName: "Клиентова",
+          allowsMessages: true,
+        });
+        const hubUrl = `http://${base.host}:${base.port}`;
+        const hub = await startHub({ ...base, publicUrl: base.publicUrl ?? hubUrl }, { say });
+        const workspace = await oldestWorkspace(hub.store.db);
+        if (!workspace) throw new Error("the hub created no workspace");
+        const { secret } = await createApiKey(hub.store.db, {
+          workspaceId: workspace.id,
+          name: "sandbox key",
+          admin: true,
+        });
+        const connected = await fetch(`${hub.url}/v1/channels`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+          body: JSON.stringify({
+            kind: "vk",
+            group_id: community.id,
+            tokens: community.tokens.map((t) => t.value),
+            mode: "callback",
+            api_base_url: vk.apiBaseUrl,
+          }),
+        });
+        const channel = (await connected.json()) as {
+          id?: string;
+          error?: { code: string; message: string };
+        };
+        if (!connected.ok || !channel.id) {
+          await hub.close();
+          await vk.close();
+          throw new AppError(
+            "internal_error",
+            {},
+            { cause: new Error(channel.error?.message ?? `HTTP ${connected.status}`) },
+          );
+        }
+        say("");
+        say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
+        say(`VK emulator: ${vk.url}/ — open it, pick "${user.firstName}", write to the community.`);
+        say("");
+        say(`API key (admin, sandbox only): ${secret}`);
+        say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations`);
+        say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations/<id>/messages`);
+        say(
+          `  curl -s -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" -d '{"text":"Здравствуйте!"}' ${hub.url}/v1/conversations/<id>/messages`,
+        );
+        say(
+          `  or write as the client from the shell: curl -s -X POST -H "Content-Type: application/json" -d '{"userId":${user.id},"text":"Привет"}' ${vk.url}/_control/communities/${community.id}/messages`,
+        );
+        say("Stop it with Ctrl+C.");
+        const stop = async () => {
+          await hub.close();
+          await vk.close();
+          process.exit(0);
+        };
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+      }),
+    );
+}
