@@ -3,6 +3,7 @@ import { apiVersion } from "../http/app.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { registerMigrate } from "./commands/migrate.ts";
+import { registerSandbox } from "./commands/sandbox.ts";
 import { registerStart } from "./commands/start.ts";
 
 const program = new Command("switchboard")
@@ -19,5 +20,6 @@ registerStart(program);
 registerMigrate(program);
 registerKeys(program);
 registerDoctor(program);
+registerSandbox(program);
 
 await program.parseAsync();

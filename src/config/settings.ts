@@ -111,6 +111,14 @@ export const settings = {
     help: "Requests an API key may make at once before the per-second limit applies.",
     default: 200,
   }),
+  sendRetryWindow: setting({
+    env: "SWITCHBOARD_SEND_RETRY_WINDOW",
+    flag: "send-retry-window",
+    schema: integer(0, 300),
+    expected: "a number of seconds from 0 to 300",
+    help: "How long a send through the API keeps retrying a platform's passing failures (VK 6, 9, 10, 29, network) before it answers.",
+    default: 15,
+  }),
   defaultCountry: setting({
     env: "SWITCHBOARD_DEFAULT_COUNTRY",
     flag: "default-country",

@@ -173,6 +173,21 @@ const entries = {
   channel_not_found: notFound("channel account", "канал", "GET /v1/channels"),
   contact_not_found: notFound("contact", "контакт", "GET /v1/contacts"),
   conversation_not_found: notFound("conversation", "диалог", "GET /v1/conversations"),
+  message_not_found: notFound("message", "сообщение", "GET /v1/conversations/<conversation id>/messages"),
+  contact_event_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "No contact event with id `{id}` in this workspace.",
+      remedy:
+        "Check the id: it is the `id` of a contact event (such as `button_pressed`) as the hub delivered it.",
+    },
+    ru: {
+      message: "В этом рабочем пространстве нет события контакта с идентификатором `{id}`.",
+      remedy:
+        "Проверьте идентификатор: это `id` события контакта (например, `button_pressed`), которое передал хаб.",
+    },
+  },
   contact_identity_taken: {
     status: 409,
     class: "conflict",
@@ -209,6 +224,87 @@ const entries = {
         "Это последний действующий ключ администратора; после его отзыва административный API станет недоступен.",
       remedy:
         "Сначала создайте другой ключ администратора (`switchboard keys create --admin`), затем отзовите этот.",
+    },
+  },
+
+  // ── Sending ────────────────────────────────────────────────────────────────
+  contact_refused_messages: {
+    status: 422,
+    class: "policy",
+    en: {
+      message: "The client refused messages from this channel.",
+      remedy:
+        "The client has forbidden the community (or account) to write to them. The error goes away only when the client allows messages again, for example by writing to the community; until then reach them through another channel.",
+    },
+    ru: {
+      message: "Клиент отказался от получения сообщений из этого канала.",
+      remedy:
+        "Клиент запретил сообществу (или аккаунту) писать ему. Ошибка пропадёт, только когда клиент снова разрешит сообщения — например, напишет в сообщество; до тех пор свяжитесь с ним через другой канал.",
+    },
+  },
+  recipient_unknown: {
+    status: 422,
+    class: "invalid_input",
+    en: {
+      message: "Conversation `{id}` has no client with a {kind} identity to send to.",
+      remedy:
+        "Send in a conversation whose contact wrote through this channel, or add the contact's identity on this platform (`PATCH /v1/contacts/<contact id>`).",
+    },
+    ru: {
+      message: "В диалоге `{id}` нет клиента с идентификатором {kind}, которому можно написать.",
+      remedy:
+        "Отправляйте в диалог, контакт которого писал через этот канал, или добавьте контакту идентификатор на этой платформе (`PATCH /v1/contacts/<id контакта>`).",
+    },
+  },
+  channel_disabled: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "Channel `{id}` is disabled: it neither sends nor receives.",
+      remedy: "Enable it with `POST /v1/channels/{id}/enable`, then send again.",
+    },
+    ru: {
+      message: "Канал `{id}` отключён: он не отправляет и не принимает сообщения.",
+      remedy: "Включите его запросом `POST /v1/channels/{id}/enable` и отправьте снова.",
+    },
+  },
+  channel_send_unsupported: {
+    status: 422,
+    class: "terminal",
+    en: {
+      message: "The hub cannot send through {kind} channels yet.",
+      remedy: "Answer this conversation in the platform itself, or through a channel the hub can send with.",
+    },
+    ru: {
+      message: "Хаб пока не умеет отправлять сообщения через каналы {kind}.",
+      remedy: "Ответьте в этом диалоге на самой платформе или через канал, который хаб поддерживает.",
+    },
+  },
+  message_not_editable: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "Message `{id}` cannot be changed through the hub: {reason}.",
+      remedy:
+        "Only messages the hub itself sent in a direct conversation, and that reached the platform, can be edited or deleted; send a new message instead.",
+    },
+    ru: {
+      message: "Сообщение `{id}` нельзя изменить через хаб: {reason}.",
+      remedy:
+        "Редактировать и удалять можно только сообщения, которые отправил сам хаб в личном диалоге и которые дошли до платформы; вместо этого отправьте новое сообщение.",
+    },
+  },
+  contact_event_not_button: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "Contact event `{id}` is a `{kind}` event, not a button press, so it cannot be answered.",
+      remedy: "Answer only `button_pressed` events (presses of callback buttons).",
+    },
+    ru: {
+      message:
+        "Событие контакта `{id}` имеет тип `{kind}`, а не нажатие кнопки, поэтому на него нельзя ответить.",
+      remedy: "Отвечайте только на события `button_pressed` (нажатия callback-кнопок).",
     },
   },
 

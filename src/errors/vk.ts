@@ -716,6 +716,190 @@ export const vkEntries = {
     ],
   ),
 
+  // ── Connecting a community (POST /v1/channels) and keeping it connected ────
+  vk_token_wrong_community: entry(
+    422,
+    "invalid_input",
+    [
+      "Token {index} belongs to VK community {actual}, not to community {groupId}.",
+      "Create the token in community {groupId} itself (Manage → API usage → Access tokens → Create token), or correct `group_id`: a community's tokens do not work for another community.",
+    ],
+    [
+      "Ключ {index} выпущен для сообщества ВКонтакте {actual}, а не для сообщества {groupId}.",
+      "Создайте ключ в самом сообществе {groupId} («Управление → Работа с API → Ключи доступа → Создать ключ») или исправьте `group_id`: ключи одного сообщества не работают в другом.",
+    ],
+  ),
+  vk_token_rights_missing: entry(
+    422,
+    "invalid_input",
+    [
+      "Token {index} lacks rights the hub needs: {missing}.",
+      `Create a new token in Manage → API usage → Access tokens with the rights ${tokenRightsEn} ticked, and connect again with it in place of the old one.`,
+    ],
+    [
+      "У ключа {index} нет прав, нужных хабу: {missing}.",
+      `Создайте новый ключ в «Управление → Работа с API → Ключи доступа», отметив права: ${tokenRightsRu}, — и подключите канал снова, указав его вместо старого.`,
+    ],
+  ),
+  vk_manage_right_missing: entry(
+    422,
+    "invalid_input",
+    [
+      "None of the tokens may manage the community (the `manage` right), and the hub needs it to set up the Callback API or Bots Long Poll.",
+      `Create a token with community management ticked, together with the other rights (${tokenRightsEn}), in Manage → API usage → Access tokens, and add it to \`tokens\`.`,
+    ],
+    [
+      "Ни у одного ключа нет права управления сообществом (`manage`), а оно нужно хабу, чтобы настроить Callback API или Bots Long Poll.",
+      `Создайте ключ с правом «управление сообществом» вместе с остальными правами (${tokenRightsRu}) в «Управление → Работа с API → Ключи доступа» и добавьте его в \`tokens\`.`,
+    ],
+  ),
+  vk_public_url_missing: entry(
+    422,
+    "invalid_input",
+    [
+      "Callback mode needs the hub's public address, and none is configured.",
+      "Set `publicUrl` (SWITCHBOARD_PUBLIC_URL) to the https address at which VK reaches this hub and restart it, or connect with `mode: long_poll`, which needs no public address.",
+    ],
+    [
+      "Для режима Callback нужен публичный адрес хаба, а он не настроен.",
+      "Укажите `publicUrl` (SWITCHBOARD_PUBLIC_URL) — https-адрес, по которому ВКонтакте достучится до хаба, — и перезапустите его, либо подключите канал с `mode: long_poll`: этому режиму публичный адрес не нужен.",
+    ],
+  ),
+  vk_callback_server_failed: entry(
+    502,
+    "terminal",
+    [
+      "VK cannot deliver events to the hub: the Callback API server at {url} is `failed`.",
+      "VK must reach {url} from the internet: check that `publicUrl` is this hub's public https address, that a proxy in front of the hub forwards `/hooks/` to it, and that the hub answers. The hub asks VK to confirm the server again every few minutes; connect the channel again (`POST /v1/channels`) to retry at once. A hub without a public address should use `mode: long_poll`.",
+    ],
+    [
+      "ВКонтакте не может доставить события хабу: сервер Callback API по адресу {url} в состоянии `failed`.",
+      "ВКонтакте должен доставать до {url} из интернета: проверьте, что `publicUrl` — публичный https-адрес этого хаба, что прокси перед хабом передаёт ему `/hooks/` и что хаб отвечает. Хаб сам просит ВКонтакте заново подтвердить сервер каждые несколько минут; чтобы повторить сразу, подключите канал ещё раз (`POST /v1/channels`). Хабу без публичного адреса нужен `mode: long_poll`.",
+    ],
+  ),
+  vk_callback_server_unconfirmed: entry(
+    504,
+    "retryable",
+    [
+      "VK has not confirmed the Callback API server at {url} yet (its status is `{status}`).",
+      "This usually takes seconds, and the hub checks again by itself. If it stays so, check that {url} is reachable from the internet and answers VK's confirmation request (look for POST /hooks/vk/… in the hub's log).",
+    ],
+    [
+      "ВКонтакте ещё не подтвердил сервер Callback API по адресу {url} (его статус — `{status}`).",
+      "Обычно это занимает секунды, и хаб сам проверит ещё раз. Если статус не меняется, проверьте, что {url} доступен из интернета и отвечает на запрос подтверждения ВКонтакте (ищите POST /hooks/vk/… в журнале хаба).",
+    ],
+  ),
+  vk_callback_server_missing: entry(
+    409,
+    "conflict",
+    [
+      "The hub's Callback API server (id {serverId}) is no longer in the community: it was deleted in VK.",
+      "Connect the channel again (`POST /v1/channels` with the same `group_id` and tokens): the hub adds the server back.",
+    ],
+    [
+      "Сервера Callback API хаба (id {serverId}) больше нет в сообществе: его удалили во ВКонтакте.",
+      "Подключите канал ещё раз (`POST /v1/channels` с тем же `group_id` и ключами): хаб добавит сервер заново.",
+    ],
+  ),
+  vk_long_poll_failing: entry(
+    503,
+    "retryable",
+    [
+      "Bots Long Poll keeps failing: {reason}",
+      "The hub keeps retrying with growing pauses (up to a minute). Check the hub's internet access to VK, that Long Poll is still enabled in Manage → API usage → Long Poll API, and that the tokens are valid; connecting the channel again enables Long Poll again.",
+    ],
+    [
+      "Bots Long Poll постоянно завершается ошибкой: {reason}",
+      "Хаб продолжает попытки с растущими паузами (до минуты). Проверьте доступ хаба в интернет к ВКонтакте, что Long Poll по-прежнему включён в «Управление → Работа с API → Long Poll API» и что ключи действительны; повторное подключение канала снова включает Long Poll.",
+    ],
+  ),
+
+  // Warnings: shown on the channel (`warnings`) and by `switchboard doctor`, never as an answer.
+  vk_single_token: entry(
+    422,
+    "policy",
+    [
+      "The channel has a single access token: VK allows 20 requests per second per token, and a bot with too few tokens stops answering under load.",
+      `Create one or two more tokens with the rights ${tokenRightsEn} (Manage → API usage → Access tokens) and add them to the channel's \`tokens\`: the hub spreads its calls across them.`,
+    ],
+    [
+      "У канала один ключ доступа: ВКонтакте разрешает 20 запросов в секунду на ключ, и бот с недостаточным числом ключей перестаёт отвечать под нагрузкой.",
+      `Создайте ещё один-два ключа с правами: ${tokenRightsRu} («Управление → Работа с API → Ключи доступа») — и добавьте их в \`tokens\` канала: хаб распределяет вызовы между ключами.`,
+    ],
+  ),
+  vk_token_rights_limited: entry(
+    422,
+    "policy",
+    [
+      "Token {index} lacks the rights {missing}: calls that need them fail whenever they go through this token.",
+      `Replace it with a token that has all the rights (${tokenRightsEn}): Manage → API usage → Access tokens → Create token.`,
+    ],
+    [
+      "У ключа {index} нет прав {missing}: вызовы, которым они нужны, не проходят, когда идут через этот ключ.",
+      `Замените его ключом со всеми правами (${tokenRightsRu}): «Управление → Работа с API → Ключи доступа → Создать ключ».`,
+    ],
+  ),
+  vk_foreign_callback_server: entry(
+    409,
+    "conflict",
+    [
+      "Callback API server “{title}” ({url}) also receives {events} from this community. If it belongs to another bot or an old integration, clients' messages are handled twice: this is the usual cause of duplicate messages.",
+      "In the community open Manage → API usage → Callback API and delete the servers you no longer use (the hub never deletes servers it did not create); then connect the channel again to refresh this list.",
+    ],
+    [
+      "Сервер Callback API «{title}» ({url}) тоже получает {events} этого сообщества. Если это другой бот или старая интеграция, сообщения клиентов обрабатываются дважды: обычная причина дублирования сообщений.",
+      "В сообществе откройте «Управление → Работа с API → Callback API» и удалите неиспользуемые серверы (хаб никогда не удаляет серверы, которые создал не он); затем подключите канал ещё раз, чтобы обновить этот список.",
+    ],
+  ),
+  vk_long_poll_enabled_elsewhere: entry(
+    409,
+    "conflict",
+    [
+      "Bots Long Poll is also enabled in this community: another program may be receiving the same events.",
+      "If nothing else should read this community's events, switch Long Poll off in Manage → API usage → Long Poll API. If you switch this channel to `mode: long_poll`, the hub takes Long Poll over.",
+    ],
+    [
+      "В сообществе также включён Bots Long Poll: те же события может получать другая программа.",
+      "Если больше никто не должен получать события сообщества, выключите Long Poll в «Управление → Работа с API → Long Poll API». Если перевести канал в `mode: long_poll`, хаб сам возьмёт Long Poll на себя.",
+    ],
+  ),
+  vk_token_dead: entry(
+    424,
+    "auth",
+    [
+      "VK refused token {index} (error {vkCode}); the hub no longer uses it.",
+      `The token was deleted or has expired. Create a new one with the rights ${tokenRightsEn} (Manage → API usage → Access tokens) and connect the channel again with the working tokens.`,
+    ],
+    [
+      "ВКонтакте отклонил ключ {index} (ошибка {vkCode}); хаб им больше не пользуется.",
+      `Ключ удалён или истёк. Создайте новый с правами: ${tokenRightsRu} («Управление → Работа с API → Ключи доступа») — и подключите канал снова с действующими ключами.`,
+    ],
+  ),
+  vk_bot_features_unchecked: entry(
+    422,
+    "policy",
+    [
+      "The hub could not check that bot features are enabled in the community: {reason}",
+      "Check it yourself: Manage → Messages → Bot settings → Bot features must be enabled, or keyboards and button answers fail with VK error 912.",
+    ],
+    [
+      "Хаб не смог проверить, включены ли в сообществе возможности ботов: {reason}",
+      "Проверьте сами: в «Управление → Сообщения → Настройки для бота» должны быть включены «Возможности ботов», иначе клавиатуры и ответы на кнопки не пройдут (ошибка ВКонтакте 912).",
+    ],
+  ),
+  vk_disconnect_incomplete: entry(
+    502,
+    "retryable",
+    [
+      "The hub could not undo its setup in the VK community: {reason}",
+      "Finish it by hand: in the community open Manage → API usage, delete the Callback API server whose address ends with /hooks/vk/{channelId}, and switch Long Poll off if nothing else uses it.",
+    ],
+    [
+      "Хабу не удалось отменить свою настройку в сообществе ВКонтакте: {reason}",
+      "Завершите вручную: в сообществе откройте «Управление → Работа с API», удалите сервер Callback API, адрес которого заканчивается на /hooks/vk/{channelId}, и выключите Long Poll, если им больше никто не пользуется.",
+    ],
+  ),
+
   // ── The adapter's own failures ─────────────────────────────────────────────
   vk_network_error: entry(
     504,
@@ -763,6 +947,18 @@ export const vkEntries = {
     [
       "В тексте {length} символов — больше, чем {limit}, которые вмещает одно сообщение ВКонтакте, а делить его запрещено.",
       "Сократите текст или разрешите хабу отправить его несколькими сообщениями.",
+    ],
+  ),
+  vk_button_event_expired: entry(
+    410,
+    "terminal",
+    [
+      "VK no longer accepts an answer to this button press: {vkMessage}",
+      "VK takes the answer to a callback button within about a minute of the press, and only once. Answer presses as they arrive; for a late answer, send the client a message instead.",
+    ],
+    [
+      "ВКонтакте больше не принимает ответ на это нажатие кнопки: {vkMessage}",
+      "ВКонтакте принимает ответ на нажатие callback-кнопки примерно в течение минуты и только один раз. Отвечайте на нажатия сразу; если ответ запоздал, отправьте клиенту сообщение.",
     ],
   ),
   vk_comment_reply_unsupported: entry(

@@ -15,6 +15,7 @@ import { channelRoutes } from "./resources/channels.ts";
 import { contactRoutes } from "./resources/contacts.ts";
 import { conversationRoutes } from "./resources/conversations.ts";
 import { errorCatalogueRoutes } from "./resources/error-catalogue.ts";
+import { messageRoutes } from "./resources/messages.ts";
 import { systemRoutes } from "./resources/system.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
 
@@ -49,7 +50,14 @@ export function createApp(deps: AppDeps) {
   app.use("/v1/*", parseJsonBody);
   app.use("/v1/*", idempotency(store.db));
 
-  for (const routes of [workspaceRoutes, apiKeyRoutes, channelRoutes, contactRoutes, conversationRoutes]) {
+  for (const routes of [
+    workspaceRoutes,
+    apiKeyRoutes,
+    channelRoutes,
+    contactRoutes,
+    conversationRoutes,
+    messageRoutes,
+  ]) {
     app.route("/v1", routes(deps));
   }
 

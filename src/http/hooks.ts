@@ -26,25 +26,30 @@ export function hookRoutes({ store, box, config }: AppDeps) {
     { channel: ChannelAccount; credentials: Record<string, unknown>; until: number }
   >();
 
-  const channelFor = async (kind: ChannelKind, id: string) => {
+  const channelFor = async (kind: ChannelKind, id: string, fresh = false) => {
     const cached = cache.get(id);
-    if (cached && cached.until > Date.now()) return cached;
+    if (!fresh && cached && cached.until > Date.now()) return { ...cached, cached: true };
     const channel = await findChannelAccount(store.db, id);
     if (!channel || channel.kind !== kind) throw new AppError("channel_not_found", { id });
     const entry = { channel, credentials: readCredentials(box, channel), until: Date.now() + channelCacheMs };
     cache.set(id, entry);
-    return entry;
+    return { ...entry, cached: false };
   };
 
   app.post("/hooks/:kind/:channelId", limitBody(config.bodyLimit), async (c) => {
     const kind = c.req.param("kind") as ChannelKind;
     const adapter = inboundAdapters[kind];
     if (!adapter) throw new AppError("channel_kind_unsupported", { kind });
-    const { channel, credentials } = await channelFor(kind, c.req.param("channelId"));
-    const verdict = adapter.readWebhook(channel, credentials, {
-      body: await c.req.text(),
-      header: (name) => c.req.header(name),
-    });
+    const id = c.req.param("channelId");
+    const request = { body: await c.req.text(), header: (name: string) => c.req.header(name) };
+    let { channel, credentials, cached } = await channelFor(kind, id);
+    let verdict = adapter.readWebhook(channel, credentials, request);
+    // A confirmation (or a refusal) may depend on what a connect stored a moment ago, possibly in
+    // another process: the cache never answers those, so a fresh code or secret is always used.
+    if (verdict.action !== "store" && cached) {
+      ({ channel, credentials } = await channelFor(kind, id, true));
+      verdict = adapter.readWebhook(channel, credentials, request);
+    }
     if (verdict.action === "refuse") throw verdict.error;
     if (verdict.action === "answer") return c.text(verdict.body);
     await writer.write({

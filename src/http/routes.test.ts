@@ -3,11 +3,14 @@
 // malformed bodies, idempotent replay, 413 and 429. A route added without a case fails the suite.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
+import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
-import { getChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { getChannelAccount, listChannelAccounts } from "../store/repositories/channel-accounts.ts";
 import { createContact, listContacts } from "../store/repositories/contacts.ts";
 import { countWorkspaces } from "../store/repositories/workspaces.ts";
+import { contactEvent, message } from "../store/schema.ts";
 import {
   assertError,
   assertStatus,
@@ -19,6 +22,7 @@ import {
 } from "../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
+import { type VkWorld, vkClient, vkWorld } from "../testing/vk-world.ts";
 
 type Method = "GET" | "POST" | "PATCH" | "DELETE";
 
@@ -97,6 +101,53 @@ const conversationTarget = {
   notFound: "conversation_not_found" as const,
   read: (f: Fixture) => `/v1/conversations/${f.conversation.id}`,
 };
+
+const messageTarget = {
+  id: (f: Fixture) => f.message.id,
+  notFound: "message_not_found" as const,
+  read: (f: Fixture) => `/v1/messages/${f.message.id}`,
+};
+const contactEventTarget = {
+  id: (f: Fixture) => f.contactEvent.id,
+  notFound: "contact_event_not_found" as const,
+  read: (f: Fixture) => `/v1/contacts/${f.contact.id}`,
+};
+
+// Sends go to a VK emulator: each world's workspace gets a community and a channel on it, and
+// each happy request a new client there.
+let vk: VkEmulator;
+before(async () => {
+  vk = await startVkEmulator();
+});
+after(() => vk.close());
+const vkWorlds = new WeakMap<World, Promise<VkWorld>>();
+async function liveConversation(world: World) {
+  let live = vkWorlds.get(world);
+  if (!live) {
+    live = vkWorld(world.hub, vk, { workspaceId: world.mine.workspaceId });
+    vkWorlds.set(world, live);
+  }
+  const client = await vkClient(world.hub, await live);
+  return { ...client, world: await live };
+}
+async function liveMessage(world: World) {
+  const { conversation } = await liveConversation(world);
+  const res = await world.hub.request("POST", `/v1/conversations/${conversation.id}/messages`, {
+    body: { text: unique("sent ") },
+  });
+  assertStatus(res, 201);
+  return res.body as { id: string; external_id: string };
+}
+const countMessages = async (world: World) =>
+  world.hub.store.db.$count(message, eq(message.workspaceId, world.mine.workspaceId));
+
+/** `POST /v1/channels` for a community of the emulator. */
+const connectBody = (community: { id: number; tokens: { value: string }[] }) => ({
+  kind: "vk",
+  group_id: community.id,
+  tokens: community.tokens.map((t) => t.value),
+  api_base_url: vk.apiBaseUrl,
+});
 
 const routes: RouteCase[] = [
   {
@@ -215,13 +266,39 @@ const routes: RouteCase[] = [
     method: "GET",
     path: "/v1/channels",
     status: 200,
-    happy: async () => ({ path: "/v1/channels" }),
-    check: (res, w) =>
-      assert.deepEqual(
-        res.body.items.map((c: { id: string }) => c.id),
-        [w.mine.channel.id],
-      ),
+    happy: async () => ({ path: "/v1/channels?limit=200" }),
+    check: (res, w) => {
+      const ids = res.body.items.map((c: { id: string }) => c.id);
+      assert.ok(ids.includes(w.mine.channel.id));
+      assert.ok(!ids.includes(w.theirs.channel.id), "only the caller's workspace");
+    },
     invalid: { query: "?kind=fax&state=asleep", paths: ["query.kind", "query.state"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/channels",
+    status: 201,
+    // A new community of the VK emulator each time; the test hubs have no public address, so
+    // connecting uses Bots Long Poll (callback mode: src/channels/vk/connect.test.ts).
+    happy: async () => ({
+      path: "/v1/channels",
+      body: connectBody(vk.control.createCommunity({ tokens: [{}, {}] })),
+    }),
+    check: (res, _w, req) => {
+      assert.equal(res.body.external_id, String((req.body as { group_id: number }).group_id));
+      assert.deepEqual([res.body.kind, res.body.mode, res.body.state], ["vk", "long_poll", "online"]);
+      assert.deepEqual(res.body.warnings, []);
+      for (const token of (req.body as { tokens: string[] }).tokens)
+        assert.ok(!JSON.stringify(res.body).includes(token), "tokens never leave the hub");
+    },
+    // Refused by VK (an unknown token), never by the checks under test.
+    body: () => ({ kind: "vk", group_id: 1, tokens: ["vk1.a.unknown"], api_base_url: vk.apiBaseUrl }),
+    invalid: {
+      body: { kind: "vk", group_id: -5, tokens: [], mode: "webhook", api_base_url: "ftp://x" },
+      paths: ["group_id", "tokens", "mode", "api_base_url"],
+    },
+    effect: async (w) =>
+      (await listChannelAccounts(w.hub.store.db, w.mine.workspaceId, {}, { limit: 10_000 })).items.length,
   },
   {
     method: "GET",
@@ -230,6 +307,33 @@ const routes: RouteCase[] = [
     target: channelTarget,
     happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}` }),
     check: (res, w) => assert.equal(res.body.id, w.mine.channel.id),
+  },
+  {
+    method: "PATCH",
+    path: "/v1/channels/{id}",
+    status: 200,
+    target: channelTarget,
+    // A new name or text limit is stored without asking VK (new tokens: connect.test.ts).
+    happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}`, body: { name: "Renamed channel" } }),
+    check: (res) => assert.equal(res.body.name, "Renamed channel"),
+    body: () => ({ name: unique("Channel ") }),
+    invalid: { body: { name: "", mode: "push", tokens: [""] }, paths: ["name", "mode", "tokens.0"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/channels/{id}",
+    status: 200,
+    target: channelTarget,
+    happy: async (w) => {
+      const community = vk.control.createCommunity({ tokens: [{}, {}] });
+      const connected = await w.hub.request("POST", "/v1/channels", { body: connectBody(community) });
+      assertStatus(connected, 201);
+      return { path: `/v1/channels/${connected.body.id}` };
+    },
+    check: (res) => {
+      assert.deepEqual([res.body.state, res.body.has_credentials], ["disabled", false]);
+      assert.equal(vk.control.community(Number(res.body.external_id)).longPoll.enabled, false);
+    },
   },
   {
     method: "POST",
@@ -360,8 +464,107 @@ const routes: RouteCase[] = [
     status: 200,
     target: conversationTarget,
     happy: async (w) => ({ path: `/v1/conversations/${w.mine.conversation.id}/messages` }),
-    check: (res) => assert.deepEqual(res.body, { items: [], next_cursor: null }),
+    check: (res, w) => {
+      assert.deepEqual(
+        res.body.items.map((m: { id: string }) => m.id),
+        [w.mine.message.id],
+      );
+      assert.equal(res.body.next_cursor, null);
+    },
     invalid: { query: "?limit=abc", paths: ["query.limit"] },
+  },
+
+  // ── Messages ───────────────────────────────────────────────────────────────
+  {
+    method: "POST",
+    path: "/v1/conversations/{id}/messages",
+    status: 201,
+    target: conversationTarget,
+    happy: async (w) => {
+      const { conversation } = await liveConversation(w);
+      return { path: `/v1/conversations/${conversation.id}/messages`, body: { text: unique("Hello ") } };
+    },
+    check: (res, _w, req) => {
+      assert.equal(res.body.text, (req.body as { text: string }).text);
+      assert.equal(res.body.status, "sent");
+      assert.ok(res.body.external_id);
+      assert.equal(res.body.parts.length, 1);
+    },
+    body: () => ({ text: "Hello" }),
+    invalid: {
+      body: { text: 42, split: "yes", attachments: [{ kind: "fax", url: "nope" }] },
+      paths: ["text", "split", "attachments.0.kind", "attachments.0.url"],
+    },
+    effect: countMessages,
+  },
+  {
+    method: "GET",
+    path: "/v1/messages/{id}",
+    status: 200,
+    target: messageTarget,
+    happy: async (w) => ({ path: `/v1/messages/${w.mine.message.id}` }),
+    check: (res, w) => {
+      assert.equal(res.body.id, w.mine.message.id);
+      assert.deepEqual(res.body.versions, []);
+      assert.deepEqual(
+        res.body.parts.map((p: { id: string }) => p.id),
+        [w.mine.message.id],
+      );
+    },
+  },
+  {
+    method: "PATCH",
+    path: "/v1/messages/{id}",
+    status: 200,
+    target: messageTarget,
+    happy: async (w) => ({ path: `/v1/messages/${(await liveMessage(w)).id}`, body: { text: "Edited" } }),
+    check: (res) => {
+      assert.equal(res.body.text, "Edited");
+      assert.deepEqual(
+        res.body.versions.map((v: { source: string }) => v.source),
+        ["hub"],
+      );
+    },
+    body: () => ({ text: "Changed" }),
+    invalid: { body: { text: 5, keyboard: { rows: "none" } }, paths: ["text", "keyboard.rows"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/messages/{id}",
+    status: 200,
+    target: messageTarget,
+    happy: async (w) => ({ path: `/v1/messages/${(await liveMessage(w)).id}` }),
+    check: (res) => assert.ok(res.body.deleted_at),
+  },
+  {
+    method: "POST",
+    path: "/v1/contact-events/{id}/answer",
+    status: 200,
+    target: contactEventTarget,
+    happy: async (w) => {
+      const { userId, contact, world } = await liveConversation(w);
+      const { event } = vk.control.pressButton(world.groupId, {
+        userId,
+        type: "callback",
+        payload: { n: 1 },
+      });
+      const [press] = await w.hub.store.db
+        .insert(contactEvent)
+        .values({
+          workspaceId: w.mine.workspaceId,
+          channelAccountId: world.channel.id,
+          contactId: contact.id,
+          kind: "button_pressed",
+          data: event.object,
+        })
+        .returning();
+      return { path: `/v1/contact-events/${press?.id}/answer`, body: { type: "snackbar", text: "Thanks!" } };
+    },
+    check: (res) => assert.equal(res.body.data.answer.text, "Thanks!"),
+    body: () => ({ type: "none" }),
+    invalid: { body: { type: "snackbar", text: "" }, paths: ["text"] },
+    effect: async (w, res) =>
+      (await w.hub.store.db.select().from(contactEvent).where(eq(contactEvent.id, res.body.id)))[0]?.data,
   },
 ];
 

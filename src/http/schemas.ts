@@ -28,10 +28,16 @@ const errorDescriptions: Record<number, string> = {
   403: "The key may not do this",
   404: "Unknown id in this workspace",
   409: "Conflict (idempotency key reused, duplicate identity, ...)",
+  410: "Too late: the platform no longer accepts this",
   413: "Body over the size limit",
   415: "Body is not JSON",
+  422: "The platform or a policy refuses it (the code says which; see `remedy`)",
+  424: "The channel's credentials are refused by the platform",
   429: "Rate limit; see Retry-After",
-  503: "Not ready",
+  500: "The hub failed (or a tool it needs, such as ffmpeg, is missing)",
+  502: "The platform answered an error",
+  503: "Not ready, or the platform failed for now; see Retry-After",
+  504: "The platform could not be reached",
 };
 
 export function errorResponses(...statuses: number[]) {

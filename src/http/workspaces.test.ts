@@ -229,6 +229,21 @@ for (const kind of storeKinds) {
     });
 
     describe("channels", () => {
+      it("lets only an admin key point a channel's API address away from VK", async () => {
+        const body = {
+          kind: "vk",
+          group_id: 1,
+          tokens: ["vk1.a.token"],
+          api_base_url: "http://127.0.0.1:1/method",
+        };
+        assertError(
+          await hub.request("POST", "/v1/channels", { key: hub.stranger.key, body }),
+          403,
+          "admin_required",
+          ["api_base_url"],
+        );
+      });
+
       let workspaceId: string;
       let key: string;
       const channels: Record<string, string> = {};

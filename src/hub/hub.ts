@@ -1,16 +1,22 @@
 import { createAdaptorServer } from "@hono/node-server";
 import pino, { type Logger } from "pino";
+import { handleVkTokenInvalid } from "../channels/vk/connect.ts";
+import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.ts";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
-import { IntakeWorker } from "../pipeline/intake/worker.ts";
+import { type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
+import { botInfoFollowUp } from "../pipeline/send/bot-info.ts";
+import { createSendService } from "../pipeline/send/create.ts";
 import type { Store } from "../store/database.ts";
+import type { SecretBox } from "../store/secret-box.ts";
 import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
 
 export interface Hub {
   /** Where the API answers, e.g. http://127.0.0.1:8080 */
   url: string;
   store: Store;
+  workers: Workers;
   close(): Promise<void>;
 }
 
@@ -22,27 +28,77 @@ export function createLogger(config: Config): Logger {
   });
 }
 
-/** Starts the whole hub: store, migrations, bootstrap, HTTP server. */
-export async function startHub(config: Config, options: { say: Say; logger?: Logger }): Promise<Hub> {
+export interface WorkerOptions {
+  intake?: Partial<IntakeOptions>;
+  vk?: Partial<VkRunnerOptions>;
+}
+
+export interface Workers {
+  intake: IntakeWorker;
+  /** Long Poll loops and callback watches of the VK channels this process holds. */
+  vk: VkChannelRunners;
+  stop(): Promise<void>;
+}
+
+/** The hub's background work: intake of stored events, and each connected channel's runner. */
+export async function startWorkers(
+  deps: { store: Store; box: SecretBox; logger: Logger },
+  options: WorkerOptions = {},
+): Promise<Workers> {
+  const intake = new IntakeWorker(deps.store, deps.logger, options.intake);
+  await intake.start();
+  const vk = new VkChannelRunners(deps, options.vk);
+  await vk.start();
+  return {
+    intake,
+    vk,
+    async stop() {
+      await vk.stop();
+      await intake.stop();
+    },
+  };
+}
+
+/** Starts the whole hub: store, migrations, bootstrap, HTTP server, workers. */
+export async function startHub(
+  config: Config,
+  options: { say: Say; logger?: Logger; workers?: WorkerOptions },
+): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
   const box = secretBoxFor(config);
   const store = await openConfiguredStore(config, options.say);
   try {
     await prepareStore(store, options.say);
-    const app = createApp({ config, store, box, logger });
+    // One send service for the API and the `::bot_info` answers, so each VK token's pacing holds.
+    const sender = createSendService({
+      db: store.db,
+      box,
+      logger,
+      retryWindowMs: config.sendRetryWindow * 1000,
+      onTokenInvalid: (channel, token, error) =>
+        handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
+    });
+    const app = createApp({ config, store, box, logger, sender });
     const server = createAdaptorServer({ fetch: app.fetch });
     const port = await listen(server, config.port, config.host);
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
-    const intake = new IntakeWorker(store, logger);
-    await intake.start();
+    const workers = await startWorkers(
+      { store, box, logger },
+      {
+        ...options.workers,
+        intake: { followUp: botInfoFollowUp(store.db, sender), ...options.workers?.intake },
+      },
+    );
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
     logger.info({ url, store: store.mode, location: store.location }, "switchboard is listening");
     return {
       url,
       store,
+      workers,
       async close() {
         await new Promise<void>((done) => server.close(() => done()));
-        await intake.stop();
+        await workers.stop();
+        sender.close();
         await store.close();
       },
     };

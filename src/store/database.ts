@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -23,12 +24,28 @@ export interface Store {
   readonly location: string;
   /** Runs `work` holding a lock that every hub process sharing this database respects. */
   exclusive<T>(key: number, work: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * Takes the lock `name` without waiting, and holds it until `release()` or until the session
+   * holding it ends: at most one holder across every hub process sharing this database (a
+   * PostgreSQL session-level advisory lock on one connection kept for locks; in embedded mode
+   * the one process is the whole world). Undefined when someone, in this process or another,
+   * holds it. `signal` aborts when the lock is lost (its connection died) or released, so the
+   * holder stops the work the lock guards.
+   */
+  tryLock(name: string): Promise<HeldLock | undefined>;
   /** Wakes the listeners of `channel` in every hub process sharing this database. */
   notify(channel: string): Promise<void>;
   /** Calls `handler` whenever `channel` is notified, until the returned function is called. */
   listen(channel: string, handler: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface HeldLock {
+  readonly name: string;
+  /** Aborted when the lock is released or lost. */
+  readonly signal: AbortSignal;
+  release(): Promise<void>;
 }
 
 export type StoreOptions =
@@ -65,10 +82,12 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
   let queue: Promise<unknown> = Promise.resolve();
   // One process owns the database, so notifications never need to leave it.
   const notifications = new EventEmitter();
+  const locks = new LocalLocks();
   return {
     mode: "embedded",
     db,
     location,
+    tryLock: async (name) => locks.tryLock(name),
     async notify(channel) {
       notifications.emit(channel);
     },
@@ -90,6 +109,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
     async close() {
       clearTimeout(firstMaintenance);
       clearInterval(maintenance);
+      locks.loseAll();
       await client.close();
       releaseLock();
     },
@@ -110,10 +130,12 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
   }
   const db = drizzlePostgres(pool, { schema }) as unknown as Db;
   const listener = new NotificationListener(databaseUrl);
+  const locks = new SessionLocks(databaseUrl);
   return {
     mode: "server",
     db,
     location,
+    tryLock: (name) => locks.tryLock(name),
     async notify(channel) {
       await pool.query("select pg_notify($1, '')", [channel]);
     },
@@ -139,6 +161,7 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
       }
     },
     async close() {
+      await locks.close();
       await listener.close();
       await pool.end();
     },
@@ -206,6 +229,112 @@ class NotificationListener {
       }
     }, 1000).unref();
   }
+}
+
+/** The locks held in this process, by name; a lock only the process itself can see (embedded). */
+class LocalLocks {
+  readonly #held = new Map<string, AbortController>();
+
+  /** Reserves `name` in this process; undefined when it is already held here. */
+  tryLock(name: string, onRelease?: () => Promise<void>): HeldLock | undefined {
+    if (this.#held.has(name)) return undefined;
+    const controller = new AbortController();
+    this.#held.set(name, controller);
+    return {
+      name,
+      signal: controller.signal,
+      release: async () => {
+        if (this.#held.get(name) !== controller) return;
+        this.#held.delete(name);
+        controller.abort(new Error(`lock ${name} released`));
+        await onRelease?.();
+      },
+    };
+  }
+
+  has(name: string): boolean {
+    return this.#held.has(name);
+  }
+
+  /** Forgets a reservation that did not become a lock. */
+  drop(lock: HeldLock) {
+    if (this.#held.get(lock.name)?.signal === lock.signal) this.#held.delete(lock.name);
+  }
+
+  /** Every lock is gone (the session ended, the store closed): tell each holder. */
+  loseAll(reason = "the store closed") {
+    for (const [name, controller] of this.#held) controller.abort(new Error(`lock ${name} lost: ${reason}`));
+    this.#held.clear();
+  }
+}
+
+/**
+ * Session-level advisory locks, all on one connection of their own (outside the pool, which they
+ * would otherwise drain one connection per lock). PostgreSQL frees a session's locks when the
+ * session ends, so a dead hub process frees its locks; a lost connection loses every lock held
+ * on it, and the holders are told through their signals. A session may take its own lock again,
+ * so the process also keeps its own list (`LocalLocks`) to keep two holders in one process apart.
+ */
+class SessionLocks {
+  readonly #local = new LocalLocks();
+  #client: Promise<pg.Client> | undefined;
+  #closed = false;
+
+  constructor(readonly url: string) {}
+
+  async tryLock(name: string): Promise<HeldLock | undefined> {
+    if (this.#closed) return undefined;
+    const key = advisoryKey(name);
+    const lock = this.#local.tryLock(name, async () => {
+      const client = await this.#client?.catch(() => undefined);
+      await client?.query("select pg_advisory_unlock($1::bigint)", [key]).catch(() => {});
+    });
+    if (!lock) return undefined;
+    try {
+      const client = await this.#connect();
+      const result = await client.query<{ locked: boolean }>(
+        "select pg_try_advisory_lock($1::bigint) as locked",
+        [key],
+      );
+      if (result.rows[0]?.locked) return lock;
+    } catch (error) {
+      this.#local.drop(lock);
+      throw databaseUnreachable(redactUrl(this.url), error);
+    }
+    this.#local.drop(lock);
+    return undefined;
+  }
+
+  async close() {
+    this.#closed = true;
+    this.#local.loseAll();
+    const client = this.#client;
+    this.#client = undefined;
+    if (client) await (await client.catch(() => undefined))?.end().catch(() => {});
+  }
+
+  #connect(): Promise<pg.Client> {
+    if (this.#client) return this.#client;
+    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    const connected = client.connect().then(() => client);
+    this.#client = connected;
+    const lost = (reason: string) => {
+      if (this.#client === connected) this.#client = undefined;
+      this.#local.loseAll(reason);
+      client.end().catch(() => {});
+    };
+    client.on("error", (error) => lost(error.message));
+    client.on("end", () => lost("the connection ended"));
+    connected.catch(() => {
+      if (this.#client === connected) this.#client = undefined;
+    });
+    return connected;
+  }
+}
+
+/** A lock name as the 64-bit key PostgreSQL's advisory locks take. */
+export function advisoryKey(name: string): string {
+  return createHash("sha256").update(name).digest().readBigInt64BE(0).toString();
 }
 
 function pgIdentifier(name: string): string {

@@ -1,5 +1,6 @@
 import { sql } from "drizzle-orm";
 import {
+  type AnyPgColumn,
   boolean,
   index,
   integer,
@@ -247,6 +248,19 @@ export const message = pgTable(
     idempotencyKey: text("idempotency_key"),
     callbackUrl: text("callback_url"),
     callbackData: jsonb("callback_data"),
+    /**
+     * A text longer than one platform message is sent as ordered parts, one row each (its own
+     * send key, platform id and status): `part` counts from 0, and every part after the first
+     * names the first in `partOf`. The first part carries the request's idempotency key.
+     */
+    part: integer("part").notNull().default(0),
+    partOf: uuid("part_of").references((): AnyPgColumn => message.id, { onDelete: "cascade" }),
+    /** The platform-neutral keyboard sent with it (kept so a retry or an edit sends the same). */
+    keyboard: jsonb("keyboard").$type<Record<string, unknown>>(),
+    /** The message this one answers (a comment replied to). */
+    replyToMessageId: uuid("reply_to_message_id").references((): AnyPgColumn => message.id, {
+      onDelete: "set null",
+    }),
     /** When the message was written on the platform (inbound) or accepted (outbound). */
     sentAt: timestamp("sent_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
     createdAt: createdAt(),
@@ -257,6 +271,7 @@ export const message = pgTable(
     uniqueIndex("message_idempotency_key").on(t.workspaceId, t.idempotencyKey),
     uniqueIndex("message_send_key").on(t.channelAccountId, t.sendKey),
     index("message_conversation_idx").on(t.conversationId, t.sentAt, t.id),
+    index("message_part_of_idx").on(t.partOf, t.part),
   ],
 );
 

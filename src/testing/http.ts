@@ -3,8 +3,11 @@ import { randomBytes, randomUUID } from "node:crypto";
 import type { ErrorCode } from "../errors/catalogue.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
+import type { ContactEvent } from "../store/repositories/contact-activity.ts";
 import { type ContactWithIdentities, createContact } from "../store/repositories/contacts.ts";
 import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
+import { type Message, recordMessage } from "../store/repositories/messages.ts";
+import { contactEvent as contactEventTable } from "../store/schema.ts";
 import type { TestHub, TestResponse } from "./hub.ts";
 
 /** What may appear in an error answer's `error` object; the first four always do. */
@@ -63,6 +66,10 @@ export interface Fixture {
   channel: ChannelAccount;
   contact: ContactWithIdentities;
   conversation: Conversation;
+  /** An outbound message in the conversation, as if the hub had sent it. */
+  message: Message;
+  /** A client's press of a callback button on the channel. */
+  contactEvent: ContactEvent;
   /** A plain key of the workspace (not the caller's own). */
   apiKey: { id: string; secret: string };
   /** The channel's token, which must never appear in an answer. */
@@ -90,8 +97,38 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     contactId: contact.id,
     kind: "direct",
   });
+  const { message } = await recordMessage(db, {
+    workspaceId,
+    conversationId: conversation.id,
+    channelAccountId: channel.id,
+    contactId: contact.id,
+    direction: "outbound",
+    authorKind: "api",
+    text: "Fixture message",
+    externalId: "1",
+    status: "sent",
+  });
+  const [contactEvent] = await db
+    .insert(contactEventTable)
+    .values({
+      workspaceId,
+      channelAccountId: channel.id,
+      contactId: contact.id,
+      kind: "button_pressed",
+      data: { event_id: unique("event-"), peer_id: 1, payload: {} },
+    })
+    .returning();
   const { key, secret } = await createApiKey(db, { workspaceId, name: "spare key" });
-  return { workspaceId, channel, contact, conversation, apiKey: { id: key.id, secret }, channelSecret };
+  return {
+    workspaceId,
+    channel,
+    contact,
+    conversation,
+    message,
+    contactEvent: contactEvent as ContactEvent,
+    apiKey: { id: key.id, secret },
+    channelSecret,
+  };
 }
 
 /** A fresh key of `workspaceId`, straight in the store (costs no request against a rate limit). */

@@ -1,8 +1,9 @@
 import { randomBytes } from "node:crypto";
-import pino from "pino";
+import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
+import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { createWorkspace } from "../store/repositories/workspaces.ts";
@@ -22,6 +23,15 @@ export interface TestHub {
   /** A plain key of a second workspace, to prove isolation. */
   stranger: Caller;
   request(method: string, path: string, options?: RequestOptions): Promise<TestResponse>;
+  /** The app itself, to serve over real HTTP (a platform emulator posting webhooks). */
+  fetch(request: Request): Response | Promise<Response>;
+}
+
+export interface TestHubOptions {
+  /** Builds the hub's send service (e.g. with a wrapped adapter); the default one otherwise. */
+  sender?: (deps: { db: Store["db"]; box: SecretBox; logger: Logger; config: Config }) => SendService;
+  /** The credentials key; another hub on the same store must share it to read the channels' tokens. */
+  box?: SecretBox;
 }
 
 export interface RequestOptions {
@@ -43,10 +53,13 @@ export interface TestResponse {
 export async function createTestHub(
   store: Store,
   overrides: Partial<Record<SettingName, unknown>> = {},
+  options: TestHubOptions = {},
 ): Promise<TestHub> {
   const config = loadConfig({ env: {}, flags: overrides });
-  const box = new SecretBox(randomBytes(32));
-  const app = createApp({ config, store, box, logger: pino({ level: "silent" }) });
+  const box = options.box ?? new SecretBox(randomBytes(32));
+  const logger = pino({ level: "silent" });
+  const sender = options.sender?.({ db: store.db, box, logger, config });
+  const app = createApp({ config, store, box, logger, ...(sender ? { sender } : {}) });
   const caller = async (name: string, admin: boolean): Promise<Caller> => {
     const workspace = await createWorkspace(store.db, name);
     const { secret } = await createApiKey(store.db, {
@@ -64,6 +77,7 @@ export async function createTestHub(
     box,
     admin,
     stranger,
+    fetch: (request) => app.fetch(request),
     async request(method, path, options = {}) {
       const headers: Record<string, string> = { ...options.headers };
       const key = options.key === undefined ? admin.key : options.key;

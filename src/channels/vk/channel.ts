@@ -4,6 +4,13 @@ import { type ChannelAccount, readCredentials } from "../../store/repositories/c
 import type { SecretBox } from "../../store/secret-box.ts";
 import { VkClient, type VkTokenRef } from "./api.ts";
 
+/** A catalogue code with the parameters of its texts. */
+export const vkNoticeSchema = z.object({
+  code: z.string(),
+  params: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+});
+export type VkNotice = z.infer<typeof vkNoticeSchema>;
+
 /**
  * What a VK channel keeps. Settings are plain (shown on the channel resource); credentials are
  * sealed at rest. Both are read through these schemas, so a missing field has one default.
@@ -21,6 +28,17 @@ export const vkSettingsSchema = z.object({
   textLimit: z.number().int().min(100).max(9000).default(4096),
   /** A client message with exactly this text is answered by the hub with the channel's state; "" turns it off. */
   botInfoCommand: z.string().default("::bot_info"),
+  // Kept by connecting (connect.ts) and by the channel's runner (long-poll.ts, runners.ts):
+  /** The address VK posts events to (callback mode). */
+  callbackUrl: z.string().optional(),
+  /** Each token's rights as VK reported them at connect time, by fingerprint (never the token). */
+  tokenRights: z.array(z.object({ fingerprint: z.string(), rights: z.array(z.string()) })).default([]),
+  /** Bots Long Poll position: the `ts` after the last stored update, so a restart loses nothing. */
+  longPollTs: z.string().optional(),
+  /** Catalogued warnings (foreign callback servers, a single token, …), rendered in the reader's language. */
+  warnings: z.array(vkNoticeSchema).default([]),
+  /** The catalogued reason of a `connecting` or `failing` state, set by whoever found it. */
+  problem: vkNoticeSchema.optional(),
 });
 export type VkSettings = z.infer<typeof vkSettingsSchema>;
 

@@ -1,6 +1,6 @@
 /**
- * Keyboards: a platform-neutral model (rows of text, callback and link buttons) checked against
- * VK's limits and turned into the JSON `messages.send` takes as `keyboard`. Pure.
+ * Keyboards: the platform-neutral model (`../keyboard.ts`: rows of text, callback and link buttons)
+ * checked against VK's limits and turned into the JSON `messages.send` takes as `keyboard`. Pure.
  *
  * VK's limits (dev.vk.com keyboard page, reference §3.3): a standard keyboard has at most 10 rows
  * of 5 buttons and 40 buttons in all, an inline one 6 rows and 10 buttons; `one_time` is not
@@ -9,44 +9,16 @@
  */
 import { AppError, type ErrorParams } from "../../errors/app-error.ts";
 import type { ErrorCode } from "../../errors/catalogue.ts";
+import type {
+  ButtonColor,
+  CallbackButton,
+  Keyboard,
+  KeyboardButton,
+  LinkButton,
+  TextButton,
+} from "../keyboard.ts";
 
-export type ButtonColor = "primary" | "secondary" | "positive" | "negative";
-
-/** A button that sends its label as the client's message (and `payload` with it). */
-export interface TextButton {
-  type: "text";
-  label: string;
-  payload?: unknown;
-  color?: ButtonColor;
-}
-
-/** A button that sends nothing to the chat but an event (`message_event`) with `payload`. */
-export interface CallbackButton {
-  type: "callback";
-  label: string;
-  payload?: unknown;
-  color?: ButtonColor;
-}
-
-/** A button that opens a web page. */
-export interface LinkButton {
-  type: "link";
-  label: string;
-  url: string;
-  payload?: unknown;
-}
-
-export type KeyboardButton = TextButton | CallbackButton | LinkButton;
-
-/**
- * The platform-neutral keyboard. `inline` keyboards sit under the message; standard ones replace
- * the client's keyboard (and `oneTime` hides them after one press). No rows hides the keyboard.
- */
-export interface Keyboard {
-  inline?: boolean;
-  oneTime?: boolean;
-  rows: readonly (readonly KeyboardButton[])[];
-}
+export type { ButtonColor, CallbackButton, Keyboard, KeyboardButton, LinkButton, TextButton };
 
 export const vkKeyboardLimits = {
   standard: { rows: 10, buttonsPerRow: 5, buttons: 40 },

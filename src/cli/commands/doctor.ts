@@ -1,12 +1,16 @@
 import { existsSync, statfsSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
+import { inspectVkChannel } from "../../channels/vk/connect.ts";
 import type { Config } from "../../config/settings.ts";
-import { AppError } from "../../errors/app-error.ts";
+import { AppError, describeError } from "../../errors/app-error.ts";
+import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
 import { openConfiguredStore, secretBoxFor } from "../../hub/open-store.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
+import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { channelAccount } from "../../store/schema.ts";
+import type { SecretBox } from "../../store/secret-box.ts";
 import { configFrom, withSettings } from "../options.ts";
 import { action, printJson } from "../output.ts";
 
@@ -95,19 +99,90 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
       return sealed ? "readable with the configured key" : "none stored yet";
     });
     if (channels.length === 0) results.push({ check: "channels", ok: true, detail: "none connected yet" });
-    for (const channel of channels) {
-      const ok = !unhealthyStates.has(channel.state);
-      const reason = channel.stateReason ? ` (${channel.stateReason})` : "";
-      results.push({
-        check: `channel ${channel.kind} ${channel.name}`,
-        ok,
-        detail: `${channel.state}${reason}; last event ${channel.lastEventAt?.toISOString() ?? "never"}`,
-      });
-    }
+    const box = secretBoxFor(config);
+    results.push(...(await Promise.all(channels.map((channel) => checkChannel(channel, box, config)))));
   } finally {
     await store.close();
   }
   return results;
+}
+
+/** How long doctor waits for VK per channel (all channels are checked at once). */
+const vkCheckMs = 5_000;
+
+/**
+ * One line per channel: state, mode, last event time, and for a connected VK channel what VK
+ * itself says now (its callback server's status, Long Poll, foreign servers); a problem comes
+ * with the catalogued remedy.
+ */
+async function checkChannel(channel: ChannelAccount, box: SecretBox, config: Config): Promise<CheckResult> {
+  const settings = channel.settings;
+  const mode = typeof settings.mode === "string" ? settings.mode : undefined;
+  const head = [
+    channel.state,
+    ...(mode ? [`mode ${mode}`] : []),
+    `last event ${channel.lastEventAt?.toISOString() ?? "never"}`,
+  ];
+  const check = `channel ${channel.kind} ${channel.name} (${channel.id})`;
+  const stored = isNotice(settings.problem) ? settings.problem : undefined;
+  const problems: Notice[] = [];
+  const warnings: Notice[] = Array.isArray(settings.warnings) ? settings.warnings.filter(isNotice) : [];
+  if (unhealthyStates.has(channel.state))
+    problems.push(stored ?? { code: "", params: {}, text: channel.stateReason });
+  if (channel.kind === "vk" && channel.state !== "disabled" && channel.credentials !== null) {
+    const inspection = await Promise.race([
+      inspectVkChannel(box, channel, { publicUrl: config.publicUrl, timeoutMs: vkCheckMs }),
+      new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), vkCheckMs + 1_000).unref()),
+    ]);
+    if (!inspection) head.push("VK did not answer in time");
+    else {
+      head.push(`VK: ${inspection.summary}`);
+      problems.push(...inspection.problems.filter((p) => p.code !== stored?.code));
+      if (inspection.problems.length === 0) {
+        // Foreign servers as VK lists them now, instead of those seen at connect time.
+        const foreign = "vk_foreign_callback_server";
+        warnings.splice(
+          0,
+          warnings.length,
+          ...warnings.filter((w) => w.code !== foreign),
+          ...inspection.warnings,
+        );
+      }
+    }
+  }
+  const texts = (n: Notice) =>
+    Object.hasOwn(catalogue, n.code)
+      ? describeError(n.code as ErrorCode, "en", n.params)
+      : { message: n.text ?? n.code, remedy: "" };
+  const details = [
+    head.join(", "),
+    ...problems.map((p) => texts(p).message),
+    ...warnings.map((w) => `warning: ${texts(w).message}`),
+  ];
+  const first = problems[0];
+  const remedy = first ? texts(first).remedy : warnings[0] ? texts(warnings[0]).remedy : "";
+  return {
+    check,
+    ok: problems.length === 0,
+    detail: details.join("; "),
+    ...(first?.code ? { code: first.code } : {}),
+    ...(remedy ? { remedy } : {}),
+  };
+}
+
+interface Notice {
+  code: string;
+  params: Record<string, string | number>;
+  text?: string | null;
+}
+
+function isNotice(value: unknown): value is Notice {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    typeof (value as Notice).code === "string" &&
+    typeof ((value as Notice).params ?? {}) === "object"
+  );
 }
 
 function checkDisk(dataDir: string): string {

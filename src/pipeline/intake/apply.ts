@@ -19,6 +19,7 @@ import {
   matchEcho,
   recordEdit,
   recordMessage,
+  sameAttachmentIdentity,
   setMessageDeleted,
 } from "../../store/repositories/messages.ts";
 
@@ -46,7 +47,8 @@ export async function applyEvent(ctx: IntakeContext, event: InboundEvent): Promi
     case "message_edited": {
       const existing = await findMessageByExternalId(ctx.db, ctx.channel.id, event.externalId);
       if (!existing) throw new NotYetApplicable(`message ${event.externalId} is not stored yet`);
-      if (existing.text === event.text && sameAttachments(existing.attachments, event.attachments))
+      // The same content in VK's own words (the echo of an edit the hub made) changes nothing.
+      if (existing.text === event.text && sameAttachmentIdentity(existing.attachments, event.attachments))
         return "duplicate";
       await recordEdit(ctx.db, existing.id, {
         text: event.text,
@@ -252,8 +254,4 @@ function messageRow(ctx: IntakeContext, message: PlatformMessage) {
     externalId: message.externalId,
     sentAt: message.sentAt,
   };
-}
-
-function sameAttachments(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
 }

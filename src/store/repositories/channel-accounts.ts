@@ -1,5 +1,6 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
-import { AppError } from "../../errors/app-error.ts";
+import { createHash } from "node:crypto";
+import { and, desc, eq, inArray, isNotNull, lt, ne, or, sql } from "drizzle-orm";
+import { AppError, describeError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
 import { channelAccount, type channelKinds, type connectionStates } from "../schema.ts";
@@ -111,4 +112,223 @@ export async function setChannelState(
     .where(and(eq(channelAccount.workspaceId, workspaceId), eq(channelAccount.id, id)))
     .returning();
   return row as ChannelAccount;
+}
+
+/** Notified when a channel is connected, changed, disabled or disconnected: its runners adjust. */
+export const channelsChangedChannel = "switchboard_channels";
+
+/** A workspace's account of one platform id, e.g. a VK community connected before. */
+export async function findChannelByExternalId(
+  db: Db,
+  workspaceId: string,
+  kind: ChannelKind,
+  externalId: string,
+) {
+  const [row] = await db
+    .select()
+    .from(channelAccount)
+    .where(
+      and(
+        eq(channelAccount.workspaceId, workspaceId),
+        eq(channelAccount.kind, kind),
+        eq(channelAccount.externalId, externalId),
+      ),
+    );
+  return row;
+}
+
+/**
+ * Creates the account unless the workspace has one with the same platform id (a concurrent
+ * connect won the race); returns the row either way and whether it is new.
+ */
+export async function createOrFindChannelAccount(
+  db: Db,
+  box: SecretBox,
+  input: NewChannelAccount,
+): Promise<{ channel: ChannelAccount; created: boolean }> {
+  const [row] = await db
+    .insert(channelAccount)
+    .values({
+      ...input,
+      credentials: input.credentials ? box.seal(JSON.stringify(input.credentials)) : null,
+    })
+    .onConflictDoNothing()
+    .returning();
+  if (row) return { channel: row, created: true };
+  const existing = await findChannelByExternalId(db, input.workspaceId, input.kind, input.externalId);
+  if (!existing) throw new Error("channel account vanished during connect");
+  return { channel: existing, created: false };
+}
+
+export interface ChannelAccountChanges {
+  name?: string;
+  /** In the clear; sealed here. `null` forgets them. */
+  credentials?: Record<string, unknown> | null;
+  settings?: Record<string, unknown>;
+  state?: ConnectionState;
+  stateReason?: string | null;
+}
+
+/** Replaces the given fields of an account (by id alone: callers checked the workspace). */
+export async function updateChannelAccount(
+  db: Db,
+  box: SecretBox,
+  id: string,
+  changes: ChannelAccountChanges,
+) {
+  const now = new Date();
+  const { credentials, state, ...rest } = changes;
+  const [row] = await db
+    .update(channelAccount)
+    .set({
+      ...rest,
+      ...(credentials === undefined
+        ? {}
+        : { credentials: credentials === null ? null : box.seal(JSON.stringify(credentials)) }),
+      ...(state === undefined ? {} : { state, stateChangedAt: now }),
+      updatedAt: now,
+    })
+    .where(eq(channelAccount.id, id))
+    .returning();
+  if (!row) throw new AppError("channel_not_found", { id });
+  return row;
+}
+
+/** Puts an account back exactly as it was read (a failed reconnect). */
+export async function restoreChannelAccount(db: Db, previous: ChannelAccount) {
+  const { id, workspaceId: _w, createdAt: _c, lastEventAt: _l, ...fields } = previous;
+  await db.update(channelAccount).set(fields).where(eq(channelAccount.id, id));
+}
+
+export async function deleteChannelAccount(db: Db, id: string) {
+  await db.delete(channelAccount).where(eq(channelAccount.id, id));
+}
+
+/**
+ * Merges `patch` into the account's settings and removes `remove`, in one statement, so that
+ * writers of different keys (a runner's position, a connect's code) never undo each other.
+ * Leaves `updated_at` alone: these are the channel's working notes, not a change of its setup.
+ */
+export async function mergeChannelSettings(
+  db: Db,
+  id: string,
+  patch: Record<string, unknown>,
+  remove: readonly string[] = [],
+) {
+  let value = sql`${channelAccount.settings} || ${JSON.stringify(patch)}::jsonb`;
+  for (const key of remove) value = sql`(${value}) - ${key}::text`;
+  await db.update(channelAccount).set({ settings: value }).where(eq(channelAccount.id, id));
+}
+
+/**
+ * Moves an account to `state` when it is in one of `from`, or `failing` because of one of
+ * `failingWith` (problem codes), recording `problem` (a catalogue code and params) in its
+ * settings, or clearing it. Returns whether the state changed. Runners use this to report and
+ * recover without overriding what someone else found (a dead token, a disable).
+ */
+export async function transitionChannelState(
+  db: Db,
+  id: string,
+  change: {
+    state: ConnectionState;
+    reason: string | null;
+    problem: { code: string; params: Record<string, string | number> } | null;
+    from: readonly ConnectionState[];
+    failingWith?: readonly string[];
+  },
+): Promise<boolean> {
+  const settings =
+    change.problem === null
+      ? sql`${channelAccount.settings} - 'problem'`
+      : sql`jsonb_set(${channelAccount.settings}, '{problem}', ${JSON.stringify(change.problem)}::jsonb)`;
+  const problemCode = sql`${channelAccount.settings} -> 'problem' ->> 'code'`;
+  const rows = await db
+    .update(channelAccount)
+    .set({ state: change.state, stateReason: change.reason, stateChangedAt: new Date(), settings })
+    .where(
+      and(
+        eq(channelAccount.id, id),
+        or(
+          change.from.length > 0 ? inArray(channelAccount.state, [...change.from]) : sql`false`,
+          change.failingWith?.length
+            ? and(eq(channelAccount.state, "failing"), inArray(sql`${problemCode}`, [...change.failingWith]))
+            : undefined,
+        ),
+      ),
+    )
+    .returning({ id: channelAccount.id });
+  return rows.length > 0;
+}
+
+/** Accounts of one kind that are not disabled and have credentials: the ones runners serve. */
+export async function listActiveChannelAccounts(db: Db, kind: ChannelKind) {
+  return db
+    .select()
+    .from(channelAccount)
+    .where(
+      and(
+        eq(channelAccount.kind, kind),
+        ne(channelAccount.state, "disabled"),
+        isNotNull(channelAccount.credentials),
+      ),
+    );
+}
+
+/**
+ * A stable, non-secret name for a token: the first 16 hex digits of its SHA-256 (the same as the
+ * VK client's `tokenFingerprint`, so fingerprints it reports match the stored tokens).
+ */
+export function secretFingerprint(secret: string): string {
+  return createHash("sha256").update(secret).digest("hex").slice(0, 16);
+}
+
+/**
+ * Records that the platform refused one of the channel's tokens for good (VK 5, 27): its
+ * fingerprint joins `deadTokens` in the credentials, so no process uses it again until the
+ * channel is reconnected. When no live token is left, the channel goes `failing` with `error`'s
+ * message and remedy as the reason (a disabled channel stays disabled). Safe to call twice.
+ */
+export async function markTokenDead(
+  db: Db,
+  box: SecretBox,
+  channelId: string,
+  fingerprint: string,
+  error: AppError,
+): Promise<ChannelAccount | undefined> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .select()
+      .from(channelAccount)
+      .where(eq(channelAccount.id, channelId))
+      .for("update");
+    if (!row) return undefined;
+    const credentials = readCredentials(box, row);
+    const strings = (value: unknown) =>
+      Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
+    const dead = new Set(strings(credentials.deadTokens));
+    const live = strings(credentials.tokens).filter((token) => !dead.has(secretFingerprint(token)));
+    const alreadyDead = dead.has(fingerprint);
+    dead.add(fingerprint);
+    const liveAfter = live.filter((token) => secretFingerprint(token) !== fingerprint);
+    const failing = liveAfter.length === 0 && row.state !== "disabled" && row.state !== "failing";
+    if (alreadyDead && !failing) return row;
+    const now = new Date();
+    const text = describeError(error.code, "en", error.params);
+    const [updated] = await tx
+      .update(channelAccount)
+      .set({
+        credentials: box.seal(JSON.stringify({ ...credentials, deadTokens: [...dead] })),
+        updatedAt: now,
+        ...(failing
+          ? {
+              state: "failing" as const,
+              stateReason: `No working access token is left. ${text.message} ${text.remedy}`,
+              stateChangedAt: now,
+            }
+          : {}),
+      })
+      .where(eq(channelAccount.id, channelId))
+      .returning();
+    return updated;
+  });
 }

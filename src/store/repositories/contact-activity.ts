@@ -1,5 +1,6 @@
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
+import { isUuid } from "../pagination.ts";
 import { contactConsent, contactEvent, type contactEventKinds, type LeadAnswer, lead } from "../schema.ts";
 
 export type ContactEventKind = (typeof contactEventKinds)[number];
@@ -57,4 +58,33 @@ export async function recordLead(
 
 export async function linkLeadConversation(db: Db, leadId: string, conversationId: string) {
   await db.update(lead).set({ conversationId }).where(eq(lead.id, leadId));
+}
+
+export type ContactEvent = typeof contactEvent.$inferSelect;
+
+export async function getContactEvent(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<ContactEvent | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select()
+    .from(contactEvent)
+    .where(and(eq(contactEvent.workspaceId, workspaceId), eq(contactEvent.id, id)));
+  return row;
+}
+
+/** Keeps how a button press was answered in its event's data (`answer`), for the record. */
+export async function recordButtonAnswer(
+  db: Db,
+  id: string,
+  answer: Record<string, unknown>,
+): Promise<ContactEvent | undefined> {
+  const [row] = await db
+    .update(contactEvent)
+    .set({ data: sql`${contactEvent.data} || ${JSON.stringify({ answer })}::jsonb` })
+    .where(eq(contactEvent.id, id))
+    .returning();
+  return row;
 }

@@ -27,14 +27,10 @@ export async function storeInboundEvent(db: Db, event: NewInboundEvent): Promise
  */
 export async function storeInboundEvents(db: Db, events: NewInboundEvent[]): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  const inserted = await db
-    .insert(inboundEvent)
-    .values(events)
-    .onConflictDoNothing()
-    .returning({
-      channelAccountId: inboundEvent.channelAccountId,
-      externalEventId: inboundEvent.externalEventId,
-    });
+  const inserted = await db.insert(inboundEvent).values(events).onConflictDoNothing().returning({
+    channelAccountId: inboundEvent.channelAccountId,
+    externalEventId: inboundEvent.externalEventId,
+  });
   return new Set(inserted.map(inboundEventKey));
 }
 

@@ -1,11 +1,20 @@
-import { and, desc, eq, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
+import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { decodeCursor, invalidCursor, type PageRequest, toPage } from "../pagination.ts";
-import { conversation, message, messageVersion } from "../schema.ts";
+import { decodeCursor, invalidCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import {
+  type Attachment,
+  contactConsent,
+  contactIdentity,
+  conversation,
+  message,
+  messageVersion,
+} from "../schema.ts";
 
 export type Message = typeof message.$inferSelect;
 export type NewMessage = typeof message.$inferInsert;
 export type MessageVersion = typeof messageVersion.$inferSelect;
+type ContactIdentity = typeof contactIdentity.$inferSelect;
 
 /**
  * Stores a message and moves its conversation's last-message time forward. A message whose
@@ -137,4 +146,256 @@ export async function listVersions(db: Db, messageId: string): Promise<MessageVe
     .from(messageVersion)
     .where(eq(messageVersion.messageId, messageId))
     .orderBy(messageVersion.version);
+}
+
+// ── Outbound messages ────────────────────────────────────────────────────────
+
+/** Statuses after which a part is on the platform and must never be sent again. */
+export const deliveredStatuses = ["sent", "delivered", "read"] as const satisfies Message["status"][];
+
+export function isOnPlatform(message: Pick<Message, "status">): boolean {
+  return (deliveredStatuses as readonly string[]).includes(message.status);
+}
+
+export async function getMessage(db: Db, workspaceId: string, id: string): Promise<Message | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select()
+    .from(message)
+    .where(and(eq(message.workspaceId, workspaceId), eq(message.id, id)));
+  return row;
+}
+
+export async function requireMessage(db: Db, workspaceId: string, id: string): Promise<Message> {
+  const row = await getMessage(db, workspaceId, id);
+  if (!row) throw new AppError("message_not_found", { id });
+  return row;
+}
+
+/** The first part of the message created under `key` in this workspace (its request's Idempotency-Key). */
+export async function findMessageByIdempotencyKey(
+  db: Db,
+  workspaceId: string,
+  key: string,
+): Promise<Message | undefined> {
+  const [row] = await db
+    .select()
+    .from(message)
+    .where(and(eq(message.workspaceId, workspaceId), eq(message.idempotencyKey, key)));
+  return row;
+}
+
+/**
+ * Stores an outbound message as its ordered parts (the first part first, carrying the
+ * idempotency key), all in one transaction, before anything is sent. When the first part's
+ * idempotency key is already taken, nothing is stored and the existing first part is returned.
+ */
+export async function insertOutboundMessage(
+  db: Db,
+  parts: readonly NewMessage[],
+): Promise<{ head: Message; created: boolean }> {
+  const [first, ...rest] = parts;
+  if (!first) throw new RangeError("an outbound message has at least one part");
+  return db.transaction(async (tx) => {
+    const [head] = await tx.insert(message).values(first).onConflictDoNothing().returning();
+    if (!head) {
+      const existing = await findMessageByIdempotencyKey(tx, first.workspaceId, first.idempotencyKey ?? "");
+      if (!existing)
+        throw new Error("an outbound message conflicted on something else than its idempotency key");
+      return { head: existing, created: false };
+    }
+    if (rest.length > 0) await tx.insert(message).values(rest);
+    if (head.conversationId) {
+      await tx
+        .update(conversation)
+        .set({ lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${head.sentAt})` })
+        .where(eq(conversation.id, head.conversationId));
+    }
+    return { head, created: true };
+  });
+}
+
+/** Every part of the message whose first part is `headId`, in order (the first part included). */
+export async function listParts(db: Db, headId: string): Promise<Message[]> {
+  return db
+    .select()
+    .from(message)
+    .where(or(eq(message.id, headId), eq(message.partOf, headId)))
+    .orderBy(asc(message.part));
+}
+
+/** A part is about to go to the platform: `sending`, one more attempt. */
+export async function markSending(db: Db, id: string): Promise<void> {
+  await db
+    .update(message)
+    .set({ status: "sending", attempts: sql`${message.attempts} + 1`, updatedAt: new Date() })
+    .where(eq(message.id, id));
+}
+
+export async function setAttachments(db: Db, id: string, attachments: Attachment[]): Promise<void> {
+  await db.update(message).set({ attachments, updatedAt: new Date() }).where(eq(message.id, id));
+}
+
+/**
+ * The platform took the part: `sent`, with its platform id (unless its echo already set one) and
+ * link. A comment's echo carries nothing of ours, so when intake stored it first as the
+ * community's own comment, that copy gives way to this row.
+ */
+export async function markSent(
+  db: Db,
+  row: Pick<Message, "id" | "channelAccountId">,
+  sent: { externalId: string | null; link?: string | undefined },
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    if (sent.externalId !== null && row.channelAccountId) {
+      await tx
+        .delete(message)
+        .where(
+          and(
+            eq(message.channelAccountId, row.channelAccountId),
+            eq(message.direction, "outbound"),
+            eq(message.externalId, sent.externalId),
+            eq(message.authorKind, "platform_admin"),
+            ne(message.id, row.id),
+          ),
+        );
+    }
+    await tx
+      .update(message)
+      .set({
+        status: "sent",
+        errorCode: null,
+        ...(sent.externalId === null
+          ? {}
+          : { externalId: sql`coalesce(${message.externalId}, ${sent.externalId})` }),
+        ...(sent.link === undefined ? {} : { link: sent.link }),
+        updatedAt: new Date(),
+      })
+      .where(eq(message.id, row.id));
+  });
+}
+
+/** Parts that did not go out: `queued` (to be tried again) or `failed`, with the reason's code. */
+export async function markUnsent(
+  db: Db,
+  ids: readonly string[],
+  status: "queued" | "failed",
+  errorCode: string,
+): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(message)
+    .set({ status, errorCode, updatedAt: new Date() })
+    .where(inArray(message.id, [...ids]));
+}
+
+/**
+ * Records an edit made through the hub (and sent to the platform) as the next version. When the
+ * platform's echo of this very edit was applied first, as a `platform` version with the same
+ * content, that version is ours: it is relabelled instead of a second one being added.
+ */
+export async function recordHubEdit(
+  db: Db,
+  messageId: string,
+  edit: { text: string | null; attachments: Attachment[]; keyboard?: Record<string, unknown> | null },
+): Promise<void> {
+  await db.transaction(async (tx) => {
+    const [current] = await tx.select().from(message).where(eq(message.id, messageId)).for("update");
+    if (!current) throw new Error(`message ${messageId} does not exist`);
+    if (edit.keyboard !== undefined)
+      await tx.update(message).set({ keyboard: edit.keyboard }).where(eq(message.id, messageId));
+    const [latest] = await tx
+      .select()
+      .from(messageVersion)
+      .where(eq(messageVersion.messageId, messageId))
+      .orderBy(desc(messageVersion.version))
+      .limit(1);
+    const echoed =
+      latest?.source === "platform" &&
+      current.text === edit.text &&
+      sameAttachmentIdentity(current.attachments, edit.attachments);
+    if (echoed) {
+      await tx.update(messageVersion).set({ source: "hub" }).where(eq(messageVersion.id, latest.id));
+      await tx
+        .update(message)
+        .set({ attachments: edit.attachments, updatedAt: new Date() })
+        .where(eq(message.id, messageId));
+      return;
+    }
+    await recordEdit(tx, messageId, { text: edit.text, attachments: edit.attachments, source: "hub" });
+  });
+}
+
+/**
+ * Whether two attachment lists name the same media, however each side wrote them: by the media's
+ * owner and id (`photo-1_2_key`, `doc-1_2`, and VK's `audio_message-1_2` for a voice sent as
+ * `doc-1_2` are one), else by URL.
+ */
+export function sameAttachmentIdentity(a: readonly Attachment[], b: readonly Attachment[]): boolean {
+  const identity = (item: Attachment) => /(-?\d+_\d+)/.exec(item.externalId ?? "")?.[1] ?? item.url ?? "";
+  return JSON.stringify(a.map(identity)) === JSON.stringify(b.map(identity));
+}
+
+/** Outbound messages of a channel waiting to go out or going out now. */
+export async function countOutboundInFlight(db: Db, channelAccountId: string): Promise<number> {
+  return db.$count(
+    message,
+    and(
+      eq(message.channelAccountId, channelAccountId),
+      eq(message.direction, "outbound"),
+      inArray(message.status, ["queued", "sending"]),
+    ),
+  );
+}
+
+/** The newest comment a client left in a comments conversation that is still there. */
+export async function latestClientComment(db: Db, conversationId: string): Promise<Message | undefined> {
+  const [row] = await db
+    .select()
+    .from(message)
+    .where(
+      and(
+        eq(message.conversationId, conversationId),
+        eq(message.direction, "inbound"),
+        isNull(message.deletedAt),
+        isNotNull(message.externalId),
+      ),
+    )
+    .orderBy(desc(message.sentAt), desc(message.id))
+    .limit(1);
+  return row;
+}
+
+/**
+ * Who a conversation's outbound messages go to on `channel`: the contact's identity on the
+ * channel's platform (when the contact has several, the one that last wrote in the conversation),
+ * and whether the client refused this channel's messages.
+ */
+export async function outboundRecipient(
+  db: Db,
+  conv: { id: string; contactId: string | null },
+  channel: { id: string; kind: ContactIdentity["channelKind"] },
+): Promise<{ identity: ContactIdentity; consent: "allowed" | "denied" | null } | undefined> {
+  if (!conv.contactId) return undefined;
+  const identities = await db
+    .select()
+    .from(contactIdentity)
+    .where(and(eq(contactIdentity.contactId, conv.contactId), eq(contactIdentity.channelKind, channel.kind)))
+    .orderBy(asc(contactIdentity.createdAt), asc(contactIdentity.id));
+  let identity = identities[0];
+  if (identities.length > 1) {
+    const [lastInbound] = await db
+      .select({ authorRef: message.authorRef })
+      .from(message)
+      .where(and(eq(message.conversationId, conv.id), eq(message.direction, "inbound")))
+      .orderBy(desc(message.sentAt), desc(message.id))
+      .limit(1);
+    identity = identities.find((i) => i.externalId === lastInbound?.authorRef) ?? identity;
+  }
+  if (!identity) return undefined;
+  const [consent] = await db
+    .select({ state: contactConsent.state })
+    .from(contactConsent)
+    .where(and(eq(contactConsent.identityId, identity.id), eq(contactConsent.channelAccountId, channel.id)));
+  return { identity, consent: consent?.state ?? null };
 }

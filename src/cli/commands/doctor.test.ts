@@ -1,0 +1,85 @@
+// `switchboard doctor` on a stopped embedded store with VK channels connected to the emulator:
+// one line per channel with its state, mode and last event, VK's own view, and the remedy.
+import assert from "node:assert/strict";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
+import { connectVkChannel } from "../../channels/vk/connect.ts";
+import { loadConfig } from "../../config/load-config.ts";
+import { openConfiguredStore, prepareStore, secretBoxFor } from "../../hub/open-store.ts";
+import { createWorkspace } from "../../store/repositories/workspaces.ts";
+import { diagnose } from "./doctor.ts";
+
+describe("switchboard doctor with VK channels", () => {
+  let vk: VkEmulator;
+  const dataDir = mkdtempSync(join(tmpdir(), "sb-doctor-"));
+  const channels: Record<string, { id: string; groupId: number; tokens: string[] }> = {};
+
+  before(async () => {
+    vk = await startVkEmulator();
+    const config = loadConfig({ env: {}, flags: { dataDir } });
+    const store = await openConfiguredStore(config, () => {});
+    try {
+      await prepareStore(store, () => {});
+      const workspace = await createWorkspace(store.db, "Doctor");
+      const deps = {
+        store,
+        box: secretBoxFor(config),
+        publicUrl: undefined,
+        logger: pino({ level: "silent" }),
+      };
+      for (const name of ["healthy", "switched off", "revoked"]) {
+        const community = vk.control.createCommunity({ name, tokens: name === "healthy" ? [{}, {}] : [{}] });
+        const tokens = community.tokens.map((t) => t.value);
+        const { channel } = await connectVkChannel(deps, {
+          workspaceId: workspace.id,
+          groupId: community.id,
+          tokens,
+          apiBaseUrl: vk.apiBaseUrl,
+        });
+        channels[name] = { id: channel.id, groupId: community.id, tokens };
+      }
+    } finally {
+      await store.close();
+    }
+  });
+  after(() => vk.close());
+
+  it("prints each channel's state, mode, last event and VK's view, with the remedy for a problem", async () => {
+    const switchedOff = channels["switched off"];
+    const revoked = channels.revoked;
+    assert.ok(switchedOff && revoked);
+    vk.control.updateCommunity(switchedOff.groupId, { longPoll: { enabled: false } });
+    vk.control.revokeToken(revoked.tokens[0] as string);
+
+    const started = Date.now();
+    const results = await diagnose({ dataDir });
+    assert.ok(Date.now() - started < 10_000, "doctor stays quick");
+    const line = (name: string) => {
+      const found = results.find((r) => r.check.includes(`(${channels[name]?.id})`));
+      assert.ok(found, `a line for ${name}: ${JSON.stringify(results)}`);
+      return found;
+    };
+
+    const healthy = line("healthy");
+    assert.equal(healthy.ok, true, JSON.stringify(healthy));
+    assert.match(healthy.check, /^channel vk healthy/);
+    assert.match(healthy.detail, /^online, mode long_poll, last event never, VK: Long Poll enabled/);
+
+    const off = line("switched off");
+    assert.equal(off.ok, false);
+    assert.equal(off.code, "vk_long_poll_failing");
+    assert.match(off.detail, /switched off/);
+    assert.match(off.remedy ?? "", /Long Poll API/);
+    // Its single token is worth a warning too.
+    assert.match(off.detail, /warning: The channel has a single access token/);
+
+    const dead = line("revoked");
+    assert.equal(dead.ok, false);
+    assert.equal(dead.code, "vk_group_auth_failed");
+    assert.match(dead.remedy ?? "", /Access tokens/);
+  });
+});

@@ -1,0 +1,328 @@
+import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { type ButtonAnswer, outboundAttachmentKinds } from "../../channels/adapter.ts";
+import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
+import { createSendService } from "../../pipeline/send/create.ts";
+import type { AttachmentInput, SendService } from "../../pipeline/send/service.ts";
+import type { ContactEvent } from "../../store/repositories/contact-activity.ts";
+import { listParts, listVersions, type Message, requireMessage } from "../../store/repositories/messages.ts";
+import { contactEventKinds } from "../../store/schema.ts";
+import type { AppDeps, AppEnv } from "../context.ts";
+import { validationHook } from "../errors.ts";
+import { apiRoute, errorResponses, IdParam, iso, jsonBody, jsonContent, Timestamp } from "../schemas.ts";
+import { MessageSchema, presentMessage } from "./conversations.ts";
+
+// ── Schemas ──────────────────────────────────────────────────────────────────
+
+const label = z.string().min(1).openapi({ description: "At most 40 characters on VK" });
+const payload = z.unknown().optional().openapi({
+  description: "Any JSON value (VK: at most 255 characters serialised), returned with the press",
+});
+const color = z.enum(["primary", "secondary", "positive", "negative"]).optional();
+
+const ButtonSchema = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("text"), label, payload, color }),
+    z.object({ type: z.literal("callback"), label, payload, color }),
+    z.object({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
+  ])
+  .openapi("KeyboardButton", {
+    description:
+      "`text` sends its label as the client's message; `callback` sends a `button_pressed` contact event (answer it with `POST /v1/contact-events/{id}/answer`); `link` opens `url`.",
+  });
+
+const KeyboardSchema = z
+  .object({
+    inline: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "Under the message, instead of the client's keyboard" }),
+    one_time: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "A standard keyboard hidden after one press (not inline)" }),
+    rows: z.array(z.array(ButtonSchema)).openapi({
+      description: "Rows of buttons. VK: standard 10 rows × 5, 40 in all; inline 6 rows × 5, 10 in all",
+    }),
+  })
+  .openapi("Keyboard");
+
+const AttachmentSchema = z
+  .object({
+    kind: z.enum(outboundAttachmentKinds).openapi({
+      description:
+        "`photo` (JPG, PNG, GIF), `document` (any file but MP3 and executables on VK), `voice` (any audio ffmpeg reads; sent as an OGG/Opus voice message, mono, 16 kHz)",
+    }),
+    url: z.url({ protocol: /^https?$/ }).openapi({ description: "Where the hub downloads the file" }),
+    name: z.string().min(1).max(255).optional().openapi({ description: "File name shown to the client" }),
+  })
+  .openapi("OutboundAttachment");
+
+const hasContent = (body: { text?: string | undefined; attachments?: unknown[] | undefined }) =>
+  (body.text ?? "").trim() !== "" || (body.attachments?.length ?? 0) > 0;
+
+const SendBody = z
+  .object({
+    text: z.string().max(65_536).optional(),
+    attachments: z.array(AttachmentSchema).max(10).optional(),
+    keyboard: KeyboardSchema.optional(),
+    split: z.boolean().default(true).openapi({
+      description:
+        "A text over the channel's limit (VK: `textLimit`, default 4096) goes out as ordered parts split between words; false refuses it with `vk_text_too_long`",
+    }),
+    reply_to_message_id: z.string().optional().openapi({
+      description:
+        "Comments: the comment answered (default: the latest client comment of the thread). Direct conversations: a message to quote",
+    }),
+  })
+  .refine(hasContent, { path: ["text"], message: "Give a text, attachments, or both" })
+  .openapi("SendMessage");
+
+const EditBody = z
+  .object({
+    text: z.string().max(65_536).optional().openapi({ description: "The new text; it must fit one message" }),
+    attachments: z
+      .array(AttachmentSchema)
+      .max(10)
+      .optional()
+      .openapi({ description: "Replace the attachments" }),
+    keyboard: KeyboardSchema.optional().openapi({ description: "Replace the keyboard (kept when absent)" }),
+  })
+  .refine(
+    (body) => body.text !== undefined || body.attachments !== undefined || body.keyboard !== undefined,
+    {
+      path: ["text"],
+      message: "Give text, attachments or keyboard to change",
+    },
+  )
+  .openapi("EditMessage");
+
+const AnswerBody = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("snackbar"), text: z.string().min(1).max(90) }),
+    z.object({ type: z.literal("link"), url: z.url({ protocol: /^https?$/ }) }),
+    z.object({ type: z.literal("none") }),
+  ])
+  .openapi("ButtonAnswer", {
+    description:
+      "`snackbar` shows `text` (≤ 90 characters) to the client for a few seconds; `link` opens `url`; `none` only stops the button's spinner",
+  });
+
+const VersionSchema = z.object({
+  version: z.number().int(),
+  text: z.string().nullable(),
+  attachments: z.array(z.record(z.string(), z.unknown())),
+  source: z.enum(["platform", "hub"]).openapi({ description: "Edited on the platform, or through the hub" }),
+  edited_at: Timestamp,
+});
+
+const PartSchema = z.object({
+  id: z.string(),
+  part: z.number().int(),
+  status: MessageSchema.shape.status,
+  external_id: z.string().nullable(),
+  error_code: z.string().nullable(),
+  deleted_at: Timestamp.nullable(),
+});
+
+export const MessageDetailSchema = MessageSchema.extend({
+  keyboard: KeyboardSchema.nullable(),
+  parts: z.array(PartSchema).openapi({
+    description: "Every platform message this message became, in order (one when it was not split)",
+  }),
+  versions: z.array(VersionSchema).openapi({ description: "Every edit, oldest first" }),
+}).openapi("MessageDetail");
+
+const ContactEventSchema = z
+  .object({
+    id: z.string(),
+    channel_id: z.string(),
+    contact_id: z.string(),
+    kind: z.enum(contactEventKinds),
+    data: z
+      .record(z.string(), z.unknown())
+      .openapi({ description: "What the platform sent; `answer` once answered" }),
+    occurred_at: Timestamp,
+  })
+  .openapi("ContactEvent");
+
+// ── Presentation ─────────────────────────────────────────────────────────────
+
+type KeyboardBody = z.infer<typeof KeyboardSchema>;
+
+const toKeyboard = (body: KeyboardBody): Keyboard => ({
+  inline: body.inline,
+  oneTime: body.one_time,
+  rows: body.rows as KeyboardButton[][],
+});
+
+const fromKeyboard = (keyboard: Keyboard) => ({
+  inline: keyboard.inline === true,
+  one_time: keyboard.oneTime === true,
+  rows: keyboard.rows as KeyboardBody["rows"],
+});
+
+const toAttachments = (list: z.infer<typeof AttachmentSchema>[] | undefined): AttachmentInput[] | undefined =>
+  list?.map((a) => ({ kind: a.kind, url: a.url, ...(a.name ? { name: a.name } : {}) }));
+
+async function presentDetail(db: AppDeps["store"]["db"], message: Message, parts?: Message[]) {
+  const all = parts ?? (await listParts(db, message.partOf ?? message.id));
+  const versions = await listVersions(db, message.id);
+  return {
+    ...presentMessage(message),
+    keyboard: message.keyboard ? fromKeyboard(message.keyboard as unknown as Keyboard) : null,
+    parts: all.map((p) => ({
+      id: p.id,
+      part: p.part,
+      status: p.status,
+      external_id: p.externalId,
+      error_code: p.errorCode,
+      deleted_at: iso(p.deletedAt),
+    })),
+    versions: versions.map((v) => ({
+      version: v.version,
+      text: v.text,
+      attachments: v.attachments as unknown as Record<string, unknown>[],
+      source: v.source,
+      edited_at: iso(v.editedAt) as string,
+    })),
+  };
+}
+
+const presentContactEvent = (e: ContactEvent) => ({
+  id: e.id,
+  channel_id: e.channelAccountId,
+  contact_id: e.contactId,
+  kind: e.kind,
+  data: e.data,
+  occurred_at: iso(e.occurredAt) as string,
+});
+
+// ── Routes ───────────────────────────────────────────────────────────────────
+
+const tag = "Messages";
+const sendErrors = errorResponses(400, 404, 409, 413, 415, 422, 424, 500, 502, 503, 504);
+
+/**
+ * Sending, editing and deleting messages through the channels, and answering button presses.
+ * A send answers when every part is on the platform (201), or with the catalogued error that
+ * stopped it; the message's id is then in the `X-Message-Id` header.
+ */
+export function messageRoutes(deps: AppDeps) {
+  const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
+  const db = deps.store.db;
+  const sender: SendService =
+    deps.sender ??
+    createSendService({
+      db,
+      box: deps.box,
+      logger: deps.logger,
+      retryWindowMs: deps.config.sendRetryWindow * 1000,
+    });
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "post",
+      path: "/conversations/{id}/messages",
+      summary: "Send a message in a conversation",
+      description:
+        "Direct and lead conversations: a message to the client. Comments: a reply under the publication (VK: wall posts only). Stored before the platform is called; with an `Idempotency-Key`, a repeat continues the same message and never sends a part twice. A failure answers its catalogued error with the message id in `X-Message-Id`.",
+      request: { params: IdParam, body: jsonBody(SendBody) },
+      responses: {
+        201: jsonContent(MessageDetailSchema, "The message; every part is on the platform"),
+        ...sendErrors,
+      },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const key = c.get("apiKey");
+      const idempotencyKey = c.req.header("idempotency-key");
+      const result = await sender.send(key.workspaceId, c.req.valid("param").id, {
+        text: body.text,
+        attachments: toAttachments(body.attachments),
+        keyboard: body.keyboard ? toKeyboard(body.keyboard) : undefined,
+        split: body.split,
+        replyToMessageId: body.reply_to_message_id,
+        idempotencyKey,
+        author: { kind: "api", ref: key.id },
+      });
+      if (!result.ok) {
+        c.header("X-Message-Id", result.message.id);
+        throw result.error;
+      }
+      return c.json(await presentDetail(db, result.message, result.parts), 201);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "get",
+      path: "/messages/{id}",
+      summary: "Get a message with its parts and versions",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(MessageDetailSchema, "The message"), ...errorResponses(404) },
+    }),
+    async (c) => {
+      const message = await requireMessage(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
+      return c.json(await presentDetail(db, message), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "patch",
+      path: "/messages/{id}",
+      summary: "Edit a message the hub sent, on the platform too",
+      description:
+        "Replaces the text, attachments or keyboard of one platform message (a part of a split message is edited by its own id; the new text must fit one message). Recorded as a version with source `hub`.",
+      request: { params: IdParam, body: jsonBody(EditBody) },
+      responses: { 200: jsonContent(MessageDetailSchema, "The edited message"), ...sendErrors },
+    }),
+    async (c) => {
+      const body = c.req.valid("json");
+      const message = await sender.edit(c.get("apiKey").workspaceId, c.req.valid("param").id, {
+        text: body.text,
+        attachments: toAttachments(body.attachments),
+        keyboard: body.keyboard ? toKeyboard(body.keyboard) : undefined,
+      });
+      return c.json(await presentDetail(db, message), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "delete",
+      path: "/messages/{id}",
+      summary: "Delete a message the hub sent, for everyone",
+      description:
+        "Deletes it on the platform for everyone (VK: within 24 hours) and sets `deleted_at`. Deleting a split message's first part deletes every part.",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(MessageDetailSchema, "The deleted message"), ...sendErrors },
+    }),
+    async (c) => {
+      const message = await sender.remove(c.get("apiKey").workspaceId, c.req.valid("param").id);
+      return c.json(await presentDetail(db, message), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "post",
+      path: "/contact-events/{id}/answer",
+      summary: "Answer a client's press of a callback button",
+      description:
+        "For a `button_pressed` contact event. VK accepts one answer within about a minute of the press; later it is `410 vk_button_event_expired`.",
+      request: { params: IdParam, body: jsonBody(AnswerBody) },
+      responses: {
+        200: jsonContent(ContactEventSchema, "The event, with its `answer`"),
+        ...errorResponses(400, 404, 409, 410, 413, 415, 422, 424, 502, 503, 504),
+      },
+    }),
+    async (c) => {
+      const answer = c.req.valid("json") as ButtonAnswer;
+      const event = await sender.answerButton(c.get("apiKey").workspaceId, c.req.valid("param").id, answer);
+      return c.json(presentContactEvent(event), 200);
+    },
+  );
+
+  return app;
+}
