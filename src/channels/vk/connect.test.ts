@@ -332,14 +332,19 @@ for (const kind of storeKinds) {
       const shop = community();
       const res = await connect({ group_id: shop.id, tokens: tokensOf(shop) });
       const id = res.body.id as string;
-      const calls = vk.control.requests().length;
+      // Background checks of the callback server may call VK meanwhile; a connect starts with these.
+      const connectCalls = () =>
+        vk.control.requests({ method: "groups.getTokenPermissions" }).length +
+        vk.control.requests({ method: "groups.setCallbackSettings" }).length;
+      const calls = connectCalls();
+      assert.ok(calls > 0, "the connect itself made these calls");
       const renamed = await hub.request("PATCH", `/v1/channels/${id}`, {
         body: { name: "Renamed", text_limit: 2000 },
       });
       assertStatus(renamed, 200);
       assert.equal(renamed.body.name, "Renamed");
       assert.equal(renamed.body.settings.textLimit, 2000);
-      assert.equal(vk.control.requests().length, calls, "no VK call for a rename");
+      assert.equal(connectCalls(), calls, "no connect steps for a rename");
 
       const bad = await hub.request("PATCH", `/v1/channels/${id}`, { body: { tokens: ["vk1.a.nope"] } });
       assertError(bad, 424, "vk_auth_failed");
