@@ -11,7 +11,7 @@ const fast = {
     retryDelaysMs: [20, 40],
     maxRetries: 3,
     failThreshold: 4,
-    timeoutMs: 300,
+    timeoutMs: 1_500,
     retryAfterUnitMs: 10,
   },
 };
@@ -184,7 +184,7 @@ describe("VK emulator: Callback API", () => {
   });
 
   it("counts a body other than exactly ok, a BOM, or a timeout as failure and turns failed at the threshold", async () => {
-    const replies = [{ body: "OK" }, { body: "\ufeffok" }, { delayMs: 500 }, { status: 404 }];
+    const replies = [{ body: "OK" }, { body: "\ufeffok" }, { delayMs: 2_500 }, { status: 404 }];
     const receiver = await startReceiver(
       env.vk.control.community(env.community.id).confirmationCode,
       () => replies.shift() ?? {},
