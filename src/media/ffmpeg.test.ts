@@ -6,34 +6,15 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { AppError } from "../errors/app-error.ts";
+import { generateAudio } from "../testing/media.ts";
 import { ffmpegVersion, oggOpusDuration, toVoiceOgg, transcodeVoice } from "./ffmpeg.ts";
 
 const run = promisify(execFile);
 let dir = "";
 
 /** Makes a test file with ffmpeg itself from a lavfi source. */
-async function make(
-  name: string,
-  source: string,
-  seconds: number,
-  codecArgs: string[] = [],
-): Promise<string> {
-  const path = join(dir, name);
-  await run("ffmpeg", [
-    "-hide_banner",
-    "-loglevel",
-    "error",
-    "-f",
-    "lavfi",
-    "-i",
-    source,
-    "-t",
-    String(seconds),
-    ...codecArgs,
-    "-y",
-    path,
-  ]);
-  return path;
+function make(name: string, source: string, seconds: number, codecArgs: string[] = []): Promise<string> {
+  return generateAudio(join(dir, name), { source, seconds, codecArgs });
 }
 
 interface Probe {

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { AppError } from "../../errors/app-error.ts";
+import { generateAudio } from "../../testing/media.ts";
 import { VkClient } from "./api.ts";
 import { RawAnswer, type StubRequest, startVkStub, type VkStub, vkError } from "./test-stub.ts";
 import { uploadMessageDocument, uploadMessagePhoto, uploadVoiceMessage } from "./upload.ts";
@@ -125,19 +126,7 @@ describe("VK uploads", () => {
   it("converts audio to a voice message and uploads it as audio_message", async () => {
     const mp3 = join(tmpdir(), `switchboard-voice-test-${process.pid}.mp3`);
     cleanup.push(() => rm(mp3, { force: true }));
-    await run("ffmpeg", [
-      "-hide_banner",
-      "-loglevel",
-      "error",
-      "-f",
-      "lavfi",
-      "-i",
-      "sine=frequency=440",
-      "-t",
-      "2",
-      "-y",
-      mp3,
-    ]);
+    await generateAudio(mp3, { seconds: 2 });
     const { stub, client } = await setup();
     const voice = await uploadVoiceMessage(client, { peerId: 5, audio: await readFile(mp3) });
     assert.deepEqual(voice, {

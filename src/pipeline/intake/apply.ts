@@ -17,6 +17,7 @@ import type { InboundOutcome } from "../../store/repositories/inbound-events.ts"
 import {
   findMessageByExternalId,
   matchEcho,
+  type NewMessage,
   recordEdit,
   recordMessage,
   sameAttachmentIdentity,
@@ -92,22 +93,12 @@ async function applyMessage(
 ) {
   const who = await identify(ctx, message.userId);
   if (capabilities) await setIdentityCapabilities(ctx.db, who.identityId, capabilities);
-  const conversation = await openDirectConversation(
-    ctx.db,
-    ctx.channel.workspaceId,
-    ctx.channel.id,
-    who.contactId,
-  );
-  const { created } = await recordMessage(ctx.db, {
-    ...messageRow(ctx, message),
-    conversationId: conversation.id,
-    contactId: who.contactId,
+  return recordDirect(ctx, who.contactId, message, {
     direction: "inbound",
     authorKind: "contact",
     authorRef: message.userId,
     status: "received",
   });
-  return created ? "applied" : "duplicate";
 }
 
 /** A message the community sent: ours when it carries our send key, else written on the platform. */
@@ -119,21 +110,33 @@ async function applyEcho(
 ) {
   if (sendKey && (await matchEcho(ctx.db, ctx.channel.id, sendKey, message.externalId))) return "duplicate";
   const who = await identify(ctx, message.userId);
-  const conversation = await openDirectConversation(
-    ctx.db,
-    ctx.channel.workspaceId,
-    ctx.channel.id,
-    who.contactId,
-  );
-  const { created } = await recordMessage(ctx.db, {
-    ...messageRow(ctx, message),
-    conversationId: conversation.id,
-    contactId: who.contactId,
+  return recordDirect(ctx, who.contactId, message, {
     direction: "outbound",
     authorKind: "platform_admin",
     authorRef: adminId,
     status: "sent",
     sendKey,
+  });
+}
+
+/** Stores a direct message in the client's open conversation, opening it if needed. */
+async function recordDirect(
+  ctx: IntakeContext,
+  contactId: string,
+  message: PlatformMessage,
+  written: Pick<NewMessage, "direction" | "authorKind" | "authorRef" | "status" | "sendKey">,
+) {
+  const conversation = await openDirectConversation(
+    ctx.db,
+    ctx.channel.workspaceId,
+    ctx.channel.id,
+    contactId,
+  );
+  const { created } = await recordMessage(ctx.db, {
+    ...messageRow(ctx, message),
+    ...written,
+    conversationId: conversation.id,
+    contactId,
   });
   return created ? "applied" : "duplicate";
 }
