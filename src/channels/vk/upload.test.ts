@@ -1,17 +1,14 @@
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
 import { readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { promisify } from "node:util";
 import { AppError } from "../../errors/app-error.ts";
 import { generateAudio } from "../../testing/media.ts";
 import { VkClient } from "./api.ts";
 import { RawAnswer, type StubRequest, startVkStub, type VkStub, vkError } from "./test-stub.ts";
 import { uploadMessageDocument, uploadMessagePhoto, uploadVoiceMessage } from "./upload.ts";
 
-const run = promisify(execFile);
 const cleanup: (() => unknown)[] = [];
 after(async () => {
   for (const step of cleanup.reverse()) await step();
