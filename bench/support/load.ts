@@ -22,6 +22,8 @@ export interface Load {
 }
 
 export interface Measured {
+  /** The offered rate, for a fixed-rate scenario; its req/s says nothing of the server's capacity. */
+  rate?: number;
   name: string;
   rps: number;
   p50: number;
@@ -121,7 +123,11 @@ export async function measurePaired(
       await new Promise((done) => setTimeout(done, 100));
     }
   }
-  return { measured: summarise(name, totals.load), bare: summarise(`bare (beside ${name})`, totals.bare) };
+  const rate = load.rate ? { rate: load.rate } : {};
+  return {
+    measured: { ...summarise(name, totals.load), ...rate },
+    bare: { ...summarise(`bare (beside ${name})`, totals.bare), ...rate },
+  };
 }
 
 function empty(): Sample {
@@ -148,7 +154,9 @@ export function line(m: Measured, bare: Measured): string {
 
 /** The markdown table of a run's results and whether any scenario failed. */
 export function report(results: { measured: Measured; bare: Measured }[]): number {
-  const bareRates = results.map((r) => r.bare.rps);
+  // Fixed-rate scenarios hold the bare route to the same rate: only full-speed ones show its drift.
+  const fullSpeed = results.filter((r) => r.bare.rate === undefined);
+  const bareRates = (fullSpeed.length > 0 ? fullSpeed : results).map((r) => r.bare.rps);
   const spread = (Math.max(...bareRates) - Math.min(...bareRates)) / Math.min(...bareRates);
   console.log("");
   console.log(
