@@ -1,11 +1,13 @@
 import { createAdaptorServer } from "@hono/node-server";
 import pino, { type Logger } from "pino";
+import { VkClients } from "../channels/vk/channel.ts";
 import { handleVkTokenInvalid } from "../channels/vk/connect.ts";
 import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.ts";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
-import { type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
+import { profileFollowUp } from "../pipeline/intake/profiles.ts";
+import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
 import { botInfoFollowUp } from "../pipeline/send/bot-info.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import type { Store } from "../store/database.ts";
@@ -81,12 +83,22 @@ export async function startHub(
     const app = createApp({ config, store, box, logger, sender });
     const server = createAdaptorServer({ fetch: app.fetch });
     const port = await listen(server, config.port, config.host);
+    // Name look-ups get clients of their own: they run beside sends, never in their way.
+    const profileClients = new VkClients(box, (channel, token, error) =>
+      handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
+    );
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
     const workers = await startWorkers(
       { store, box, logger },
       {
         ...options.workers,
-        intake: { followUp: botInfoFollowUp(store.db, sender), ...options.workers?.intake },
+        intake: {
+          followUp: allFollowUps(
+            botInfoFollowUp(store.db, sender),
+            profileFollowUp(store.db, profileClients),
+          ),
+          ...options.workers?.intake,
+        },
       },
     );
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
@@ -99,6 +111,7 @@ export async function startHub(
         await new Promise<void>((done) => server.close(() => done()));
         await workers.stop();
         sender.close();
+        profileClients.close();
         await store.close();
       },
     };

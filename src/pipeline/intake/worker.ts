@@ -30,6 +30,15 @@ export interface AppliedEvent {
  */
 export type IntakeFollowUp = (applied: AppliedEvent) => Promise<void>;
 
+/** Runs several follow-ups side by side; one failing does not stop the others. */
+export function allFollowUps(...list: IntakeFollowUp[]): IntakeFollowUp {
+  return async (applied) => {
+    const results = await Promise.allSettled(list.map((followUp) => followUp(applied)));
+    const failed = results.find((result) => result.status === "rejected");
+    if (failed) throw failed.reason;
+  };
+}
+
 export interface IntakeOptions {
   batchSize: number;
   /** How long a claimed event is reserved for this worker before another may take it. */

@@ -1,4 +1,4 @@
-import { and, desc, eq, ilike, inArray, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, ilike, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
@@ -129,6 +129,52 @@ export async function contactForIdentity(
 }
 
 class IdentityRace extends Error {}
+
+/** Is this platform user still without a name? True also when the identity is not stored. */
+export async function identityNeedsName(
+  db: Db,
+  workspaceId: string,
+  channelKind: ChannelKind,
+  externalId: string,
+) {
+  const [row] = await db
+    .select({ displayName: contactIdentity.displayName })
+    .from(contactIdentity)
+    .where(
+      and(
+        eq(contactIdentity.workspaceId, workspaceId),
+        eq(contactIdentity.channelKind, channelKind),
+        eq(contactIdentity.externalId, externalId),
+      ),
+    );
+  return !row?.displayName;
+}
+
+/** Gives a platform identity its display name, and its contact that name when it has none. */
+export async function nameIdentity(
+  db: Db,
+  workspaceId: string,
+  channelKind: ChannelKind,
+  externalId: string,
+  name: string,
+) {
+  const [identity] = await db
+    .update(contactIdentity)
+    .set({ displayName: name })
+    .where(
+      and(
+        eq(contactIdentity.workspaceId, workspaceId),
+        eq(contactIdentity.channelKind, channelKind),
+        eq(contactIdentity.externalId, externalId),
+      ),
+    )
+    .returning({ contactId: contactIdentity.contactId });
+  if (!identity) return;
+  await db
+    .update(contact)
+    .set({ name, updatedAt: new Date() })
+    .where(and(eq(contact.id, identity.contactId), isNull(contact.name)));
+}
 
 /** Remembers what the client's app can show (VK `client_info`). */
 export async function setIdentityCapabilities(

@@ -1,0 +1,71 @@
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import pino from "pino";
+import { startVkEmulator } from "../../../emulators/vk/server.ts";
+import { VkClients } from "../../channels/vk/channel.ts";
+import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import { createTestHub, type TestHub } from "../../testing/hub.ts";
+import { storeKinds } from "../../testing/stores.ts";
+import { profileFollowUp } from "./profiles.ts";
+import { IntakeWorker } from "./worker.ts";
+
+const silent = pino({ level: "silent" });
+
+for (const kind of storeKinds) {
+  describe(`naming new VK clients on ${kind.name}`, () => {
+    let store: Awaited<ReturnType<typeof kind.open>>;
+    let hub: TestHub;
+    let vk: Awaited<ReturnType<typeof startVkEmulator>>;
+
+    before(async () => {
+      store = await kind.open();
+      hub = await createTestHub(store);
+      vk = await startVkEmulator();
+    });
+    after(async () => {
+      await vk.close();
+      await store.drop();
+    });
+
+    it("asks VK for a new client's name once and names the contact with it", async () => {
+      const community = vk.control.createCommunity({ name: "Shop" });
+      const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова" });
+      const channel = await createChannelAccount(store.db, hub.box, {
+        workspaceId: hub.admin.workspaceId,
+        kind: "vk",
+        externalId: String(community.id),
+        name: "Shop",
+        credentials: { tokens: community.tokens.map((t) => t.value), callbackSecret: "s" },
+        settings: { apiBaseUrl: vk.apiBaseUrl },
+      });
+      const clients = new VkClients(hub.box);
+      const worker = new IntakeWorker(store, silent, { followUp: profileFollowUp(store.db, clients) });
+      const deliver = async (id: number, text: string) => {
+        const envelope = {
+          type: "message_new",
+          group_id: community.id,
+          event_id: `e${id}`,
+          v: "5.199",
+          secret: "s",
+          object: {
+            message: { id, date: 1_700_000_000 + id, from_id: user.id, peer_id: user.id, out: 0, text },
+          },
+        };
+        const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
+        assert.equal(res.body, "ok");
+        while ((await worker.runOnce()) > 0) {}
+        await worker.settle();
+      };
+      try {
+        await deliver(1, "Здравствуйте");
+        await deliver(2, "Есть розы?");
+        const found = await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${user.id}`);
+        assert.equal(found.body.items[0].name, "Анна Клиентова");
+        assert.equal(found.body.items[0].identities[0].display_name, "Анна Клиентова");
+        assert.equal(vk.control.requests({ method: "users.get" }).length, 1, "asked once");
+      } finally {
+        clients.close();
+      }
+    });
+  });
+}
