@@ -460,6 +460,21 @@ const routes: RouteCase[] = [
   },
   {
     method: "GET",
+    path: "/v1/contacts/{id}/events",
+    status: 200,
+    target: contactTarget,
+    happy: async (w) => ({ path: `/v1/contacts/${w.mine.contact.id}/events` }),
+    check: (res, w) => {
+      assert.deepEqual(
+        res.body.items.map((e: { id: string; kind: string }) => [e.id, e.kind]),
+        [[w.mine.contactEvent.id, "button_pressed"]],
+      );
+      assert.equal(res.body.next_cursor, null);
+    },
+    invalid: { query: "?limit=abc", paths: ["query.limit"] },
+  },
+  {
+    method: "GET",
     path: "/v1/conversations/{id}/messages",
     status: 200,
     target: conversationTarget,

@@ -3,12 +3,24 @@ import { type ButtonAnswer, outboundAttachmentKinds } from "../../channels/adapt
 import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
 import { createSendService } from "../../pipeline/send/create.ts";
 import type { AttachmentInput, SendService } from "../../pipeline/send/service.ts";
-import type { ContactEvent } from "../../store/repositories/contact-activity.ts";
+import { type ContactEvent, listContactEvents } from "../../store/repositories/contact-activity.ts";
+import { requireContact } from "../../store/repositories/contacts.ts";
 import { listParts, listVersions, type Message, requireMessage } from "../../store/repositories/messages.ts";
 import { contactEventKinds } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
-import { apiRoute, errorResponses, IdParam, iso, jsonBody, jsonContent, Timestamp } from "../schemas.ts";
+import {
+  apiRoute,
+  errorResponses,
+  IdParam,
+  iso,
+  jsonBody,
+  jsonContent,
+  PageQuery,
+  pageOf,
+  presentPage,
+  Timestamp,
+} from "../schemas.ts";
 import { MessageSchema, presentMessage } from "./conversations.ts";
 
 // ── Schemas ──────────────────────────────────────────────────────────────────
@@ -301,6 +313,28 @@ export function messageRoutes(deps: AppDeps) {
     async (c) => {
       const message = await sender.remove(c.get("apiKey").workspaceId, c.req.valid("param").id);
       return c.json(await presentDetail(db, message), 200);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "get",
+      path: "/contacts/{id}/events",
+      summary: "List a contact's events, newest first",
+      description:
+        "What the client did that is not a message: `button_pressed` (a callback button; answer it below), `consent_changed`, `joined_community`, `left_community`.",
+      request: { params: IdParam, query: PageQuery },
+      responses: {
+        200: jsonContent(pageOf(ContactEventSchema, "ContactEventPage"), "Events, newest first"),
+        ...errorResponses(400, 404),
+      },
+    }),
+    async (c) => {
+      const contact = await requireContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
+      return c.json(
+        presentPage(await listContactEvents(db, contact.id, c.req.valid("query")), presentContactEvent),
+        200,
+      );
     },
   );
 

@@ -1,6 +1,6 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, desc, eq, lt, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
-import { isUuid } from "../pagination.ts";
+import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
 import { contactConsent, contactEvent, type contactEventKinds, type LeadAnswer, lead } from "../schema.ts";
 
 export type ContactEventKind = (typeof contactEventKinds)[number];
@@ -87,4 +87,16 @@ export async function recordButtonAnswer(
     .where(eq(contactEvent.id, id))
     .returning();
   return row;
+}
+
+/** A contact's events (button presses, consent changes, joins), newest first. */
+export async function listContactEvents(db: Db, contactId: string, page: PageRequest) {
+  const after = page.cursor ? decodeCursor("contact-events", page.cursor, 1)[0] : undefined;
+  const rows = await db
+    .select()
+    .from(contactEvent)
+    .where(and(eq(contactEvent.contactId, contactId), after ? lt(contactEvent.id, after) : undefined))
+    .orderBy(desc(contactEvent.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, "contact-events", (row) => [row.id]);
 }
