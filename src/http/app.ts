@@ -15,6 +15,7 @@ import { channelRoutes } from "./resources/channels.ts";
 import { contactRoutes } from "./resources/contacts.ts";
 import { conversationRoutes } from "./resources/conversations.ts";
 import { errorCatalogueRoutes } from "./resources/error-catalogue.ts";
+import { leadRoutes } from "./resources/leads.ts";
 import { messageRoutes } from "./resources/messages.ts";
 import { systemRoutes } from "./resources/system.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
@@ -57,6 +58,7 @@ export function createApp(deps: AppDeps) {
     contactRoutes,
     conversationRoutes,
     messageRoutes,
+    leadRoutes,
   ]) {
     app.route("/v1", routes(deps));
   }

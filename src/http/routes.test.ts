@@ -8,6 +8,7 @@ import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { getChannelAccount, listChannelAccounts } from "../store/repositories/channel-accounts.ts";
+import { recordLead } from "../store/repositories/contact-activity.ts";
 import { createContact, listContacts } from "../store/repositories/contacts.ts";
 import { countWorkspaces } from "../store/repositories/workspaces.ts";
 import { contactEvent, message } from "../store/schema.ts";
@@ -457,6 +458,30 @@ const routes: RouteCase[] = [
     check: (res) => assert.equal(res.body.status, "pending"),
     body: () => ({ assignee: "operator-7" }),
     invalid: { body: { status: "closed", assignee: "" }, paths: ["status", "assignee"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/leads",
+    status: 200,
+    happy: async (w) => {
+      const lead = await recordLead(w.hub.store.db, {
+        workspaceId: w.mine.workspaceId,
+        channelAccountId: w.mine.channel.id,
+        contactId: w.mine.contact.id,
+        externalId: unique(),
+        formId: "3",
+        formName: "Запись",
+        answers: [{ key: "phone_number", question: "Телефон", answer: "+79161234567" }],
+      });
+      return { path: `/v1/leads?contact_id=${w.mine.contact.id}&lead=${lead?.id}` };
+    },
+    check: (res, _w, req) => {
+      const wanted = new URL(req.path, "http://x").searchParams.get("lead");
+      const found = res.body.items.find((l: { id: string }) => l.id === wanted);
+      assert.equal(found?.form_name, "Запись");
+      assert.equal(found?.answers[0].answer, "+79161234567");
+    },
+    invalid: { query: "?limit=0", paths: ["query.limit"] },
   },
   {
     method: "GET",

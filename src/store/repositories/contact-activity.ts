@@ -100,3 +100,31 @@ export async function listContactEvents(db: Db, contactId: string, page: PageReq
     .limit(page.limit + 1);
   return toPage(rows, page.limit, "contact-events", (row) => [row.id]);
 }
+
+export interface LeadFilter {
+  channelAccountId?: string | undefined;
+  contactId?: string | undefined;
+}
+
+/** A workspace's leads, newest first; an id that cannot exist matches nothing. */
+export async function listLeads(db: Db, workspaceId: string, filter: LeadFilter, page: PageRequest) {
+  const after = page.cursor ? decodeCursor("leads", page.cursor, 1)[0] : undefined;
+  const impossible = [filter.channelAccountId, filter.contactId].some(
+    (id) => id !== undefined && !isUuid(id),
+  );
+  if (impossible) return { items: [], nextCursor: null };
+  const rows = await db
+    .select()
+    .from(lead)
+    .where(
+      and(
+        eq(lead.workspaceId, workspaceId),
+        filter.channelAccountId ? eq(lead.channelAccountId, filter.channelAccountId) : undefined,
+        filter.contactId ? eq(lead.contactId, filter.contactId) : undefined,
+        after ? lt(lead.id, after) : undefined,
+      ),
+    )
+    .orderBy(desc(lead.id))
+    .limit(page.limit + 1);
+  return toPage(rows, page.limit, "leads", (row) => [row.id]);
+}
