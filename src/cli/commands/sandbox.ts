@@ -1,7 +1,6 @@
 import { mkdirSync } from "node:fs";
 import type { Command } from "commander";
 import { startVkEmulator } from "../../../emulators/vk/server.ts";
-import { AppError } from "../../errors/app-error.ts";
 import { startHub } from "../../hub/hub.ts";
 import { createApiKey } from "../../store/repositories/api-keys.ts";
 import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
@@ -55,16 +54,20 @@ export function registerSandbox(program: Command) {
         });
         const channel = (await connected.json()) as {
           id?: string;
-          error?: { code: string; message: string };
+          error?: { code: string; message: string; remedy: string };
         };
         if (!connected.ok || !channel.id) {
           await hub.close();
           await vk.close();
-          throw new AppError(
-            "internal_error",
-            {},
-            { cause: new Error(channel.error?.message ?? `HTTP ${connected.status}`) },
+          // The hub's own catalogued answer says best what went wrong.
+          const error = channel.error;
+          say(
+            error
+              ? `error ${error.code}: ${error.message} Remedy: ${error.remedy}`
+              : `error: HTTP ${connected.status}`,
           );
+          process.exitCode = 1;
+          return;
         }
         say("");
         say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
