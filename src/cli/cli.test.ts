@@ -59,6 +59,16 @@ function stop(child: ChildProcess): Promise<void> {
   });
 }
 
+/** A port free at the time of asking, for commands that must know their port before they start. */
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, text);
 
@@ -233,5 +243,67 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(database.ok, false);
     assert.equal(database.code, "database_unreachable");
     assert.match(database.remedy, /PostgreSQL is running/);
+  });
+
+  it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user", async () => {
+    const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
+    const child = spawn(
+      process.execPath,
+      [
+        "--import",
+        "tsx",
+        "src/cli/main.ts",
+        "sandbox",
+        "--port",
+        String(port),
+        "--emulator-port",
+        String(emulatorPort),
+        "--data-dir",
+        tempDir(),
+      ],
+      { env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" } },
+    );
+    children.push(child);
+    let stderr = "";
+    child.stderr?.on("data", (chunk) => (stderr += chunk));
+    const deadline = Date.now() + 60_000;
+    while (!stderr.includes("Stop it with Ctrl+C") && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 100));
+    assert.match(stderr, /Sandbox is running/, stderr);
+    const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
+    const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
+    assert.ok(key && write?.[1] && write[2], stderr);
+    const auth = { authorization: `Bearer ${key}` };
+    const hub = `http://127.0.0.1:${port}`;
+
+    await fetch(write[2], {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: write[1],
+    });
+    let conversation: { id: string } | undefined;
+    while (!conversation && Date.now() < deadline) {
+      const list = (await (await fetch(`${hub}/v1/conversations`, { headers: auth })).json()) as {
+        items: { id: string }[];
+      };
+      conversation = list.items[0];
+      if (!conversation) await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.ok(conversation, "the user's message became a conversation");
+    const reply = await fetch(`${hub}/v1/conversations/${conversation.id}/messages`, {
+      method: "POST",
+      headers: { ...auth, "content-type": "application/json" },
+      body: JSON.stringify({ text: "Здравствуйте!" }),
+    });
+    assert.equal(reply.status, 201);
+    const communityId = /communities\/(\d+)\/messages/.exec(write[2])?.[1];
+    const outbox = (await (
+      await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
+    ).json()) as { messages: { text: string }[] };
+    assert.deepEqual(
+      outbox.messages.map((m) => m.text),
+      ["Здравствуйте!"],
+    );
+    await stop(child);
   });
 });
