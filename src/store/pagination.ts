@@ -1,3 +1,5 @@
+import { desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import type { PgColumn } from "drizzle-orm/pg-core";
 import { AppError } from "../errors/app-error.ts";
 
 /** One page of a keyset-paginated list; `nextCursor` is null on the last page. */
@@ -59,4 +61,24 @@ const uuidPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 /** Ids that are not UUIDs cannot exist; callers answer "not found" without asking the database. */
 export function isUuid(value: string): boolean {
   return uuidPattern.test(value);
+}
+
+/**
+ * The pieces of a list ordered by its UUIDv7 id, newest first: the condition that continues after
+ * the cursor, the order, one row more than a page (to know whether another follows), and the page.
+ */
+export function newestFirst(list: string, id: PgColumn, page: PageRequest) {
+  const after = page.cursor ? decodeCursor(list, page.cursor, 1)[0] : undefined;
+  return {
+    after: after ? lt(id, after) : undefined,
+    order: desc(id),
+    limit: page.limit + 1,
+    page: <T extends { id: string }>(rows: T[]) => toPage(rows, page.limit, list, (row) => [row.id]),
+  };
+}
+
+/** A filter on an id column; an id that cannot exist matches nothing instead of failing the list. */
+export function idIs(column: PgColumn, value: string | undefined): SQL | undefined {
+  if (value === undefined) return undefined;
+  return isUuid(value) ? eq(column, value) : sql`false`;
 }

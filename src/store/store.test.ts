@@ -13,6 +13,7 @@ import {
   readCredentials,
   setChannelState,
 } from "./repositories/channel-accounts.ts";
+import { listLeads } from "./repositories/contact-activity.ts";
 import {
   createContact,
   getContact,
@@ -276,6 +277,25 @@ for (const kind of storeKinds) {
         await open(channel.id, c.id);
         await open(channel.id, c.id, "comments", "wall-1_2");
         await assert.rejects(open(channel.id, c.id, "comments", "wall-1_2"));
+      });
+
+      it("answers a filter on an id that cannot exist with an empty page", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        await open(channel.id, c.id);
+        const page = { limit: 10 };
+        assert.equal(
+          (await listConversations(store.db, workspaceId, { contactId: c.id }, page)).items.length,
+          1,
+        );
+        assert.deepEqual(
+          (await listConversations(store.db, workspaceId, { contactId: "nope" }, page)).items,
+          [],
+        );
+        assert.deepEqual(
+          (await listLeads(store.db, workspaceId, { channelAccountId: "nope" }, page)).items,
+          [],
+        );
       });
 
       it("stores a platform message once however often it arrives", async () => {

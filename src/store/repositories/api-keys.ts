@@ -1,8 +1,8 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, desc, eq, isNull, lt } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { apiKey } from "../schema.ts";
 
 export type ApiKey = typeof apiKey.$inferSelect;
@@ -48,19 +48,14 @@ export async function touchKey(db: Db, id: string, at: Date): Promise<void> {
 }
 
 export async function listApiKeys(db: Db, workspaceId: string | undefined, page: PageRequest) {
-  const after = page.cursor ? decodeCursor("api-keys", page.cursor, 1)[0] : undefined;
+  const list = newestFirst("api-keys", apiKey.id, page);
   const rows = await db
     .select()
     .from(apiKey)
-    .where(
-      and(
-        workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined,
-        after ? lt(apiKey.id, after) : undefined,
-      ),
-    )
-    .orderBy(desc(apiKey.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "api-keys", (row) => [row.id]);
+    .where(and(workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined, list.after))
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }
 
 /**

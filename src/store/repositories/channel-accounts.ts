@@ -1,8 +1,8 @@
 import { createHash } from "node:crypto";
-import { and, desc, eq, inArray, isNotNull, lt, ne, or, sql } from "drizzle-orm";
+import { and, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
 import { AppError, describeError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { channelAccount, type channelKinds, type connectionStates } from "../schema.ts";
 import type { SecretBox } from "../secret-box.ts";
 
@@ -79,7 +79,7 @@ export async function listChannelAccounts(
   filter: ChannelFilter,
   page: PageRequest,
 ) {
-  const after = page.cursor ? decodeCursor("channels", page.cursor, 1)[0] : undefined;
+  const list = newestFirst("channels", channelAccount.id, page);
   const rows = await db
     .select()
     .from(channelAccount)
@@ -88,12 +88,12 @@ export async function listChannelAccounts(
         eq(channelAccount.workspaceId, workspaceId),
         filter.kind ? eq(channelAccount.kind, filter.kind) : undefined,
         filter.state ? eq(channelAccount.state, filter.state) : undefined,
-        after ? lt(channelAccount.id, after) : undefined,
+        list.after,
       ),
     )
-    .orderBy(desc(channelAccount.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "channels", (row) => [row.id]);
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }
 
 /** Moves a channel to a connection state; `reason` says why, for people reading the channel. */

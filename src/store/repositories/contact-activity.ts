@@ -1,6 +1,6 @@
-import { and, desc, eq, lt, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { contactConsent, contactEvent, type contactEventKinds, type LeadAnswer, lead } from "../schema.ts";
 
 export type ContactEventKind = (typeof contactEventKinds)[number];
@@ -91,14 +91,14 @@ export async function recordButtonAnswer(
 
 /** A contact's events (button presses, consent changes, joins), newest first. */
 export async function listContactEvents(db: Db, contactId: string, page: PageRequest) {
-  const after = page.cursor ? decodeCursor("contact-events", page.cursor, 1)[0] : undefined;
+  const list = newestFirst("contact-events", contactEvent.id, page);
   const rows = await db
     .select()
     .from(contactEvent)
-    .where(and(eq(contactEvent.contactId, contactId), after ? lt(contactEvent.id, after) : undefined))
-    .orderBy(desc(contactEvent.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "contact-events", (row) => [row.id]);
+    .where(and(eq(contactEvent.contactId, contactId), list.after))
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }
 
 export interface LeadFilter {
@@ -108,23 +108,19 @@ export interface LeadFilter {
 
 /** A workspace's leads, newest first; an id that cannot exist matches nothing. */
 export async function listLeads(db: Db, workspaceId: string, filter: LeadFilter, page: PageRequest) {
-  const after = page.cursor ? decodeCursor("leads", page.cursor, 1)[0] : undefined;
-  const impossible = [filter.channelAccountId, filter.contactId].some(
-    (id) => id !== undefined && !isUuid(id),
-  );
-  if (impossible) return { items: [], nextCursor: null };
+  const list = newestFirst("leads", lead.id, page);
   const rows = await db
     .select()
     .from(lead)
     .where(
       and(
         eq(lead.workspaceId, workspaceId),
-        filter.channelAccountId ? eq(lead.channelAccountId, filter.channelAccountId) : undefined,
-        filter.contactId ? eq(lead.contactId, filter.contactId) : undefined,
-        after ? lt(lead.id, after) : undefined,
+        idIs(lead.channelAccountId, filter.channelAccountId),
+        idIs(lead.contactId, filter.contactId),
+        list.after,
       ),
     )
-    .orderBy(desc(lead.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "leads", (row) => [row.id]);
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }

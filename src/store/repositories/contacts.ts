@@ -1,7 +1,7 @@
-import { and, desc, eq, ilike, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { type channelKinds, contact, contactIdentity, conversation, message } from "../schema.ts";
 
 export type Contact = typeof contact.$inferSelect;
@@ -250,11 +250,8 @@ export interface ContactSearch {
 }
 
 export async function listContacts(db: Db, workspaceId: string, search: ContactSearch, page: PageRequest) {
-  const after = page.cursor ? decodeCursor("contacts", page.cursor, 1)[0] : undefined;
-  const conditions: (SQL | undefined)[] = [
-    eq(contact.workspaceId, workspaceId),
-    after ? lt(contact.id, after) : undefined,
-  ];
+  const list = newestFirst("contacts", contact.id, page);
+  const conditions: (SQL | undefined)[] = [eq(contact.workspaceId, workspaceId), list.after];
   if (search.q) {
     const pattern = `%${escapeLike(search.q)}%`;
     const digits = search.q.replace(/\D/g, "");
@@ -288,9 +285,9 @@ export async function listContacts(db: Db, workspaceId: string, search: ContactS
     .select()
     .from(contact)
     .where(and(...conditions))
-    .orderBy(desc(contact.id))
-    .limit(page.limit + 1);
-  const result = toPage(rows, page.limit, "contacts", (row) => [row.id]);
+    .orderBy(list.order)
+    .limit(list.limit);
+  const result = list.page(rows);
   return { ...result, items: await attachIdentities(db, result.items) };
 }
 

@@ -1,7 +1,7 @@
-import { and, desc, eq, lt, ne, type SQL } from "drizzle-orm";
+import { and, eq, ne, type SQL } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { conversation, type conversationKinds, type conversationStatuses } from "../schema.ts";
 
 export type Conversation = typeof conversation.$inferSelect;
@@ -122,32 +122,24 @@ export async function listConversations(
   filter: ConversationFilter,
   page: PageRequest,
 ) {
-  const after = page.cursor ? decodeCursor("conversations", page.cursor, 1)[0] : undefined;
+  const list = newestFirst("conversations", conversation.id, page);
   const conditions: (SQL | undefined)[] = [
     eq(conversation.workspaceId, workspaceId),
     filter.status ? eq(conversation.status, filter.status) : undefined,
     filter.kind ? eq(conversation.kind, filter.kind) : undefined,
     filter.assignee ? eq(conversation.assignee, filter.assignee) : undefined,
-    after ? lt(conversation.id, after) : undefined,
+    idIs(conversation.channelAccountId, filter.channelAccountId),
+    idIs(conversation.contactId, filter.contactId),
+    list.after,
   ];
-  // An id that cannot exist matches nothing, rather than failing the whole list.
-  for (const [column, value] of [
-    [conversation.channelAccountId, filter.channelAccountId],
-    [conversation.contactId, filter.contactId],
-  ] as const) {
-    if (value !== undefined)
-      conditions.push(isUuid(value) ? eq(column, value) : eq(conversation.id, nilUuid));
-  }
   const rows = await db
     .select()
     .from(conversation)
     .where(and(...conditions))
-    .orderBy(desc(conversation.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "conversations", (row) => [row.id]);
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }
-
-const nilUuid = "00000000-0000-0000-0000-000000000000";
 
 export async function updateConversation(
   db: Db,

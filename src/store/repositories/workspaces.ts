@@ -1,6 +1,6 @@
-import { desc, eq, lt } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Db } from "../database.ts";
-import { decodeCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { workspace } from "../schema.ts";
 
 export type Workspace = typeof workspace.$inferSelect;
@@ -17,14 +17,8 @@ export async function getWorkspace(db: Db, id: string): Promise<Workspace | unde
 }
 
 export async function listWorkspaces(db: Db, page: PageRequest) {
-  const after = page.cursor ? decodeCursor("workspaces", page.cursor, 1)[0] : undefined;
-  const rows = await db
-    .select()
-    .from(workspace)
-    .where(after ? lt(workspace.id, after) : undefined)
-    .orderBy(desc(workspace.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "workspaces", (row) => [row.id]);
+  const list = newestFirst("workspaces", workspace.id, page);
+  return list.page(await db.select().from(workspace).where(list.after).orderBy(list.order).limit(list.limit));
 }
 
 export async function renameWorkspace(db: Db, id: string, name: string): Promise<Workspace | undefined> {
