@@ -1,4 +1,5 @@
 import type { AppError } from "../errors/app-error.ts";
+import type { SendLimits } from "../pipeline/send/limits.ts";
 import type { ChannelAccount } from "../store/repositories/channel-accounts.ts";
 import type { InboundEvent } from "./events.ts";
 import type { Keyboard } from "./keyboard.ts";
@@ -113,6 +114,14 @@ export type ButtonAnswer =
  */
 export interface OutboundAdapter {
   capabilities(channel: ChannelAccount): OutboundCapabilities;
+  /** The platform's own limits for this account, before the account's overrides. */
+  sendLimits(channel: ChannelAccount): SendLimits;
+  /**
+   * This route cannot deliver this message however often it is tried (the recipient refused or
+   * is unknown here, or the account is down for everyone): the dispatcher falls back to the
+   * message's next route. Passing failures are recognised by their catalogue class instead.
+   */
+  isFinalForRoute(error: AppError): boolean;
   /**
    * The ordered texts of the platform messages one text becomes; with `split: false`, the text
    * itself or the catalogued "too long" error.

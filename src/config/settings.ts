@@ -119,6 +119,14 @@ export const settings = {
     help: "How long a send through the API keeps retrying a platform's passing failures (VK 6, 9, 10, 29, network) before it answers.",
     default: 15,
   }),
+  sendDefaultTtl: setting({
+    env: "SWITCHBOARD_SEND_DEFAULT_TTL",
+    flag: "send-default-ttl",
+    schema: integer(60, 30 * 86_400),
+    expected: "a number of seconds from 60 to 2592000 (30 days)",
+    help: "How long a queued message may wait for delivery when its request gives no `ttl`; after that it ends `expired`.",
+    default: 86_400,
+  }),
   defaultCountry: setting({
     env: "SWITCHBOARD_DEFAULT_COUNTRY",
     flag: "default-country",

@@ -2,8 +2,10 @@
  * The error catalogue: the single source of every error code the hub can return or print.
  * Codes are stable API; never rename one. Add an entry here before using a new code anywhere.
  * `{name}` placeholders in texts are filled from the error's params. Each platform's errors live
- * in a file of their own beside this one (vk.ts), merged here.
+ * in a file of their own beside this one (vk.ts), as do the send API's (sending.ts); all are
+ * merged here.
  */
+import { sendingEntries } from "./sending.ts";
 import { vkEntries } from "./vk.ts";
 
 export const errorClasses = [
@@ -308,6 +310,104 @@ const entries = {
     },
   },
 
+  // ── Templates ──────────────────────────────────────────────────────────────
+  template_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "No template `{template}` in this workspace.",
+      remedy:
+        "Check the template's id or name (names are case-sensitive); `GET /v1/templates` lists the templates this API key can see.",
+    },
+    ru: {
+      message: "В этом рабочем пространстве нет шаблона `{template}`.",
+      remedy:
+        "Проверьте идентификатор или имя шаблона (имена чувствительны к регистру); `GET /v1/templates` возвращает шаблоны, доступные этому ключу.",
+    },
+  },
+  template_name_taken: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "A template named `{name}` already exists in this workspace (id `{id}`).",
+      remedy: "Choose another name, or change the existing template with `PATCH /v1/templates/{id}`.",
+    },
+    ru: {
+      message: "Шаблон с именем `{name}` уже есть в этом рабочем пространстве (id `{id}`).",
+      remedy: "Выберите другое имя или измените существующий шаблон запросом `PATCH /v1/templates/{id}`.",
+    },
+  },
+  template_invalid: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The template is not valid: {reason} (at `{path}`).",
+      remedy:
+        "Write each placeholder as `{{variable}}` with a variable declared in `variables`, and a literal `{{` as `\\{{`; `details` lists every problem.",
+    },
+    ru: {
+      message: "Шаблон некорректен: {reason} (в `{path}`).",
+      remedy:
+        "Записывайте подстановки как `{{переменная}}`, объявив переменную в `variables`, а сами символы `{{` — как `\\{{`; все проблемы перечислены в `details`.",
+    },
+  },
+  template_no_body: {
+    status: 422,
+    class: "invalid_input",
+    en: {
+      message: "The template `{template}` has no body for {kind} channels and no fallback body.",
+      remedy:
+        "Add a `{kind}` body or a `fallback` body to the template, or send through a channel kind it has a body for.",
+    },
+    ru: {
+      message: "У шаблона `{template}` нет текста для каналов {kind} и нет текста по умолчанию (`fallback`).",
+      remedy:
+        "Добавьте в шаблон текст для `{kind}` или `fallback`, либо отправляйте через канал, для которого в шаблоне есть текст.",
+    },
+  },
+  template_variable_missing: {
+    status: 422,
+    class: "invalid_input",
+    en: {
+      message: "The template `{template}` needs the variable `{variable}`, and the data does not give it.",
+      remedy:
+        "Add `{variable}` to the message's data, or give the variable a default in the template (which makes it optional).",
+    },
+    ru: {
+      message: "Шаблону `{template}` нужна переменная `{variable}`, а в данных её нет.",
+      remedy:
+        "Добавьте `{variable}` в данные сообщения или задайте переменной значение по умолчанию в шаблоне (тогда она станет необязательной).",
+    },
+  },
+  template_variable_unknown: {
+    status: 422,
+    class: "invalid_input",
+    en: {
+      message: "The template `{template}` has no variable `{variable}`.",
+      remedy:
+        "Check the spelling, remove `{variable}` from the data, or declare it in the template's `variables`: the hub refuses unknown variables rather than drop them unnoticed.",
+    },
+    ru: {
+      message: "В шаблоне `{template}` нет переменной `{variable}`.",
+      remedy:
+        "Проверьте написание, уберите `{variable}` из данных или объявите её в `variables` шаблона: хаб не отбрасывает неизвестные переменные молча, а отклоняет их.",
+    },
+  },
+  template_variable_invalid: {
+    status: 422,
+    class: "invalid_input",
+    en: {
+      message:
+        "The variable `{variable}` of the template `{template}` is of type `{type}`; it must be a string, a number or a boolean.",
+      remedy: "Give the value as text; format dates, prices and lists before sending them.",
+    },
+    ru: {
+      message:
+        "Переменная `{variable}` шаблона `{template}` имеет тип `{type}`, а должна быть строкой, числом или логическим значением.",
+      remedy: "Передайте значение текстом; даты, цены и списки отформатируйте до отправки.",
+    },
+  },
+
   // ── Idempotency and limits ─────────────────────────────────────────────────
   idempotency_key_reused: {
     status: 409,
@@ -587,8 +687,8 @@ const entries = {
   },
 } satisfies Record<string, CatalogueEntry>;
 
-export type ErrorCode = keyof typeof entries | keyof typeof vkEntries;
-export const catalogue: Record<ErrorCode, CatalogueEntry> = { ...entries, ...vkEntries };
+export type ErrorCode = keyof typeof entries | keyof typeof sendingEntries | keyof typeof vkEntries;
+export const catalogue: Record<ErrorCode, CatalogueEntry> = { ...entries, ...sendingEntries, ...vkEntries };
 
 function notFound(what: string, whatRu: string, listRoute: string): CatalogueEntry {
   return {

@@ -2,6 +2,8 @@ import { OpenAPIHono } from "@hono/zod-openapi";
 import { requestId } from "hono/request-id";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { AppError } from "../errors/app-error.ts";
+import { createSendService } from "../pipeline/send/create.ts";
+import { devinoRoutesOf } from "./compat/devino.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { errorResponse, handleError } from "./errors.ts";
 import { hookRoutes } from "./hooks.ts";
@@ -17,7 +19,9 @@ import { conversationRoutes } from "./resources/conversations.ts";
 import { errorCatalogueRoutes } from "./resources/error-catalogue.ts";
 import { leadRoutes } from "./resources/leads.ts";
 import { messageRoutes } from "./resources/messages.ts";
+import { sendRoutes } from "./resources/send.ts";
 import { systemRoutes } from "./resources/system.ts";
+import { templateRoutes } from "./resources/templates.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
 
 export const apiVersion = "0.1.0";
@@ -27,8 +31,20 @@ export const apiVersion = "0.1.0";
  * carries them; authentication and the rate limit run before the body is read, so that an
  * anonymous or throttled caller costs no parsing.
  */
-export function createApp(deps: AppDeps) {
-  const { config, store, logger } = deps;
+export function createApp(input: AppDeps) {
+  const { config, store, logger } = input;
+  const deps = {
+    ...input,
+    sender:
+      input.sender ??
+      createSendService({
+        db: store.db,
+        box: input.box,
+        logger,
+        retryWindowMs: config.sendRetryWindow * 1000,
+        ttlMs: config.sendDefaultTtl * 1000,
+      }),
+  };
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "switchboard_" });
 
@@ -45,11 +61,13 @@ export function createApp(deps: AppDeps) {
   app.route("/", hookRoutes(deps));
   app.route("/v1", errorCatalogueRoutes());
 
-  app.use("/v1/*", authenticate(store.db));
-  app.use("/v1/*", rateLimit(config.rateLimit, config.rateLimitBurst));
-  app.use("/v1/*", limitBody(config.bodyLimit));
-  app.use("/v1/*", parseJsonBody);
-  app.use("/v1/*", idempotency(store.db));
+  for (const path of ["/v1/*", "/compat/*"]) {
+    app.use(path, authenticate(store.db));
+    app.use(path, rateLimit(config.rateLimit, config.rateLimitBurst));
+    app.use(path, limitBody(config.bodyLimit));
+    app.use(path, parseJsonBody);
+    app.use(path, idempotency(store.db));
+  }
 
   for (const routes of [
     workspaceRoutes,
@@ -58,10 +76,13 @@ export function createApp(deps: AppDeps) {
     contactRoutes,
     conversationRoutes,
     messageRoutes,
+    sendRoutes,
     leadRoutes,
+    templateRoutes,
   ]) {
     app.route("/v1", routes(deps));
   }
+  app.route("/compat/devino", devinoRoutesOf(deps));
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",

@@ -9,7 +9,8 @@ import type { ErrorCode } from "../errors/catalogue.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { getChannelAccount, listChannelAccounts } from "../store/repositories/channel-accounts.ts";
 import { recordLead } from "../store/repositories/contact-activity.ts";
-import { createContact, listContacts } from "../store/repositories/contacts.ts";
+import { createContact, listContacts, updateContact } from "../store/repositories/contacts.ts";
+import { createTemplate, getTemplate, listTemplates } from "../store/repositories/templates.ts";
 import { countWorkspaces } from "../store/repositories/workspaces.ts";
 import { contactEvent, message } from "../store/schema.ts";
 import {
@@ -113,6 +114,16 @@ const contactEventTarget = {
   notFound: "contact_event_not_found" as const,
   read: (f: Fixture) => `/v1/contacts/${f.contact.id}`,
 };
+const templateTarget = {
+  id: (f: Fixture) => f.template.id,
+  notFound: "template_not_found" as const,
+  read: (f: Fixture) => `/v1/templates/${f.template.id}`,
+};
+const newTemplate = (world: World) =>
+  createTemplate(world.hub.store.db, world.mine.workspaceId, {
+    name: unique("template-"),
+    fallback: { text: "Temporary", keyboard: null },
+  });
 
 // Sends go to a VK emulator: each world's workspace gets a community and a channel on it, and
 // each happy request a new client there.
@@ -138,6 +149,18 @@ async function liveMessage(world: World) {
   });
   assertStatus(res, 201);
   return res.body as { id: string; external_id: string };
+}
+/** A client of the world's community, as the send API names them. */
+async function liveRecipient(world: World) {
+  const live = await liveConversation(world);
+  return { contact: live.contact, channel: live.world.channel };
+}
+/** The phone number of a new client of the world's community (Devino's recipient). */
+async function livePhone(world: World) {
+  const { contact } = await liveConversation(world);
+  const phone = `7916${String(Math.floor(Math.random() * 1e7)).padStart(7, "0")}`;
+  await updateContact(world.hub.store.db, world.mine.workspaceId, contact.id, { phone: `+${phone}` });
+  return phone;
 }
 const countMessages = async (world: World) =>
   world.hub.store.db.$count(message, eq(message.workspaceId, world.mine.workspaceId));
@@ -538,6 +561,39 @@ const routes: RouteCase[] = [
     effect: countMessages,
   },
   {
+    method: "POST",
+    path: "/v1/messages",
+    status: 200,
+    happy: async (w) => {
+      const { channel, contact } = await liveRecipient(w);
+      return {
+        path: "/v1/messages",
+        body: [{ recipient: { contact_id: contact.id }, routes: [channel.id], text: unique("Notice ") }],
+      };
+    },
+    check: (res) => {
+      assert.equal(res.body.results.length, 1);
+      assert.equal(res.body.results[0].code, "OK", JSON.stringify(res.body));
+    },
+    body: (own) => [{ recipient: { contact_id: own.contact.id }, text: "Hello" }],
+    invalid: { body: 42, paths: ["body"] },
+    effect: countMessages,
+  },
+  {
+    method: "POST",
+    path: "/compat/devino/vk/messages",
+    status: 200,
+    happy: async (w) => {
+      const phone = await livePhone(w);
+      const template = await newTemplate(w);
+      return { path: "/compat/devino/vk/messages", body: [{ phone, routes: ["VK"], tmpl: template.name }] };
+    },
+    check: (res) => assert.equal(res.body.result[0].code, "OK", JSON.stringify(res.body)),
+    body: () => [{ phone: "79161234567", tmpl: "base_template" }],
+    invalid: { body: { phone: "79161234567" }, paths: ["body"] },
+    effect: countMessages,
+  },
+  {
     method: "GET",
     path: "/v1/messages/{id}",
     status: 200,
@@ -605,6 +661,112 @@ const routes: RouteCase[] = [
     invalid: { body: { type: "snackbar", text: "" }, paths: ["text"] },
     effect: async (w, res) =>
       (await w.hub.store.db.select().from(contactEvent).where(eq(contactEvent.id, res.body.id)))[0]?.data,
+  },
+
+  // ── Templates ──────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/templates",
+    status: 200,
+    happy: async () => ({ path: "/v1/templates?limit=200" }),
+    check: (res, w) => {
+      const ids = res.body.items.map((t: { id: string }) => t.id);
+      assert.ok(ids.includes(w.mine.template.id));
+      assert.ok(!ids.includes(w.theirs.template.id), "only the caller's workspace");
+    },
+    invalid: { query: "?limit=0&name=", paths: ["query.limit", "query.name"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/templates",
+    status: 201,
+    happy: async () => ({
+      path: "/v1/templates",
+      body: {
+        name: unique("order-"),
+        variables: [{ name: "order" }],
+        bodies: { vk: { text: "Заказ {{order}} собран" } },
+        fallback: { text: "Order {{order}} is ready" },
+      },
+    }),
+    check: (res, _w, req) => {
+      assert.equal(res.body.name, (req.body as { name: string }).name);
+      assert.deepEqual(res.body.variables, [
+        { name: "order", description: null, required: true, default: null },
+      ]);
+      assert.deepEqual(res.body.bodies, { vk: { text: "Заказ {{order}} собран", keyboard: null } });
+    },
+    body: () => ({ name: unique("template-"), fallback: { text: "Hello" } }),
+    invalid: {
+      body: {
+        name: "",
+        variables: [{ name: "1st" }],
+        bodies: { fax: { text: "x" } },
+        fallback: { text: " " },
+      },
+      paths: ["name", "variables.0.name", "bodies", "fallback.text"],
+    },
+    effect: async (w) =>
+      (await listTemplates(w.hub.store.db, w.mine.workspaceId, {}, { limit: 10_000 })).items.map((t) => t.id),
+  },
+  {
+    method: "GET",
+    path: "/v1/templates/{id}",
+    status: 200,
+    target: templateTarget,
+    happy: async (w) => ({ path: `/v1/templates/${w.mine.template.id}` }),
+    check: (res, w) => {
+      assert.equal(res.body.id, w.mine.template.id);
+      assert.deepEqual(res.body.fallback, { text: "Hello, {{name}}!", keyboard: null });
+    },
+  },
+  {
+    method: "PATCH",
+    path: "/v1/templates/{id}",
+    status: 200,
+    target: templateTarget,
+    happy: async (w) => ({
+      path: `/v1/templates/${w.mine.template.id}`,
+      body: { description: "Greeting", bodies: { telegram: { text: "Hi {{name}}" } } },
+    }),
+    check: (res) => {
+      assert.equal(res.body.description, "Greeting");
+      assert.deepEqual(Object.keys(res.body.bodies).sort(), ["telegram", "vk"]);
+    },
+    body: () => ({ description: unique("Changed ") }),
+    invalid: {
+      body: { name: "", variables: [{ name: "a" }, { name: "a" }], bodies: { vk: { text: 5 } } },
+      paths: ["name", "variables.1.name", "bodies.vk.text"],
+    },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/templates/{id}",
+    status: 200,
+    target: templateTarget,
+    happy: async (w) => ({ path: `/v1/templates/${(await newTemplate(w)).id}` }),
+    check: async (res, w) => {
+      assert.equal(res.body.fallback.text, "Temporary");
+      assert.equal(await getTemplate(w.hub.store.db, w.mine.workspaceId, res.body.id), undefined);
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/templates/{id}/preview",
+    status: 200,
+    target: templateTarget,
+    happy: async (w) => ({
+      path: `/v1/templates/${w.mine.template.id}/preview`,
+      body: { data: { name: "Anna" }, channel_kind: "vk" },
+    }),
+    check: (res, w) => {
+      assert.equal(res.body.template_id, w.mine.template.id);
+      assert.deepEqual(res.body.renders, [
+        { channel_kind: "vk", body: "own", text: "Привет, Anna!", keyboard: null },
+      ]);
+    },
+    body: () => ({ data: { name: "Boris" } }),
+    invalid: { body: { data: ["Anna"], channel_kind: "fax" }, paths: ["data", "channel_kind"] },
   },
 ];
 

@@ -121,7 +121,7 @@ for (const kind of storeKinds) {
         >,
       )) {
         for (const [method, operation] of Object.entries(operations)) {
-          const keyed = path.startsWith("/v1/") && path !== "/v1/errors";
+          const keyed = (path.startsWith("/v1/") && path !== "/v1/errors") || path.startsWith("/compat/");
           assert.deepEqual(operation.security, keyed ? [{ bearer: [] }] : undefined, `${method} ${path}`);
           if (keyed)
             assert.ok(

@@ -10,6 +10,8 @@ import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
 import { botInfoFollowUp } from "../pipeline/send/bot-info.ts";
 import { createSendService } from "../pipeline/send/create.ts";
+import { Dispatcher, type DispatcherOptions } from "../pipeline/send/dispatcher.ts";
+import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
 import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
@@ -33,28 +35,40 @@ export function createLogger(config: Config): Logger {
 export interface WorkerOptions {
   intake?: Partial<IntakeOptions>;
   vk?: Partial<VkRunnerOptions>;
+  dispatch?: Partial<DispatcherOptions>;
 }
 
 export interface Workers {
   intake: IntakeWorker;
   /** Long Poll loops and callback watches of the VK channels this process holds. */
   vk: VkChannelRunners;
+  /** Delivers queued outbound messages; only when the workers were given a send service. */
+  dispatcher: Dispatcher | undefined;
   stop(): Promise<void>;
 }
 
-/** The hub's background work: intake of stored events, and each connected channel's runner. */
+/**
+ * The hub's background work: intake of stored events, each connected channel's runner, and the
+ * dispatcher of queued messages.
+ */
 export async function startWorkers(
-  deps: { store: Store; box: SecretBox; logger: Logger },
+  deps: { store: Store; box: SecretBox; logger: Logger; sender?: SendService },
   options: WorkerOptions = {},
 ): Promise<Workers> {
   const intake = new IntakeWorker(deps.store, deps.logger, options.intake);
   await intake.start();
   const vk = new VkChannelRunners(deps, options.vk);
   await vk.start();
+  const dispatcher = deps.sender
+    ? new Dispatcher(deps.store, deps.sender, deps.logger, options.dispatch)
+    : undefined;
+  await dispatcher?.start();
   return {
     intake,
     vk,
+    dispatcher,
     async stop() {
+      await dispatcher?.stop();
       await vk.stop();
       await intake.stop();
     },
@@ -77,6 +91,7 @@ export async function startHub(
       box,
       logger,
       retryWindowMs: config.sendRetryWindow * 1000,
+      ttlMs: config.sendDefaultTtl * 1000,
       onTokenInvalid: (channel, token, error) =>
         handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
     });
@@ -89,7 +104,7 @@ export async function startHub(
     );
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
     const workers = await startWorkers(
-      { store, box, logger },
+      { store, box, logger, sender },
       {
         ...options.workers,
         intake: {

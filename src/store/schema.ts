@@ -1,6 +1,7 @@
 import { sql } from "drizzle-orm";
 import {
   type AnyPgColumn,
+  bigserial,
   boolean,
   index,
   integer,
@@ -13,6 +14,7 @@ import {
   uuid,
 } from "drizzle-orm/pg-core";
 import { v7 as uuidv7 } from "uuid";
+import type { TemplateBody, TemplateVariable } from "../core/template.ts";
 
 /**
  * The one schema of both stores (PGlite and PostgreSQL). Ids are UUIDv7: unique without a
@@ -32,9 +34,16 @@ const workspaceId = () =>
     .notNull()
     .references(() => workspace.id, { onDelete: "cascade" });
 
+/** Channel kinds tried in this order when a message names no routes (`workspace.route_order`). */
+export const defaultRouteOrder = ["whatsapp_cloud", "whatsapp_web", "telegram", "vk", "ok", "email"] as const;
+
 export const workspace = pgTable("workspace", {
   id: id(),
   name: text("name").notNull(),
+  routeOrder: jsonb("route_order")
+    .$type<string[]>()
+    .notNull()
+    .default([...defaultRouteOrder]),
   createdAt: createdAt(),
   updatedAt: updatedAt(),
 });
@@ -205,6 +214,7 @@ export const messageStatuses = [
   "expired",
   "rate_limited",
 ] as const;
+/** In the order the dispatcher serves them: a reply overtakes queued notifications and bulk. */
 export const messagePriorities = ["reply", "notification", "bulk"] as const;
 
 export interface Attachment {
@@ -240,12 +250,32 @@ export const message = pgTable(
     deletedAt: timestamp("deleted_at", { withTimezone: true, precision: 3 }),
     status: text("status", { enum: messageStatuses }).notNull(),
     errorCode: text("error_code"),
+    /**
+     * The channel accounts a message of the send API may go through, in order; `channel_account_id`
+     * is the one in use (`routes[route_index]`). Only one of them finally delivers it.
+     */
     routes: jsonb("routes").$type<string[]>().notNull().default([]),
+    routeIndex: integer("route_index").notNull().default(0),
     priority: text("priority", { enum: messagePriorities }).notNull().default("reply"),
+    /** `priority` as the dispatcher sorts it (0 = reply), so the queue index serves it in order. */
+    queueRank: integer("queue_rank").notNull().default(0),
+    /**
+     * When a dispatcher may take the message: for `queued`, when it is due (a back-off or a quota
+     * may push it later); for `sending`, when its lease ends and another dispatcher may take over
+     * a send whose process died.
+     */
     notBefore: timestamp("not_before", { withTimezone: true, precision: 3 }),
+    /** Not on the platform by then: `expired` (the request's `ttl`). */
     expiresAt: timestamp("expires_at", { withTimezone: true, precision: 3 }),
+    /** When the platform took it; counts against per-recipient daily quotas. */
+    dispatchedAt: timestamp("dispatched_at", { withTimezone: true, precision: 3 }),
     attempts: integer("attempts").notNull().default(0),
     idempotencyKey: text("idempotency_key"),
+    /** What the request asked for, hashed, to tell a repeat from a different message reusing the key. */
+    requestHash: text("request_hash"),
+    /** The template it was rendered from, and its text for each route's channel kind. */
+    template: text("template"),
+    textByKind: jsonb("text_by_kind").$type<Record<string, string>>(),
     callbackUrl: text("callback_url"),
     callbackData: jsonb("callback_data"),
     /**
@@ -272,7 +302,34 @@ export const message = pgTable(
     uniqueIndex("message_send_key").on(t.channelAccountId, t.sendKey),
     index("message_conversation_idx").on(t.conversationId, t.sentAt, t.id),
     index("message_part_of_idx").on(t.partOf, t.part),
+    // The dispatcher's queue: what an account still has to send, in the order it serves it.
+    index("message_queue_idx")
+      .on(t.channelAccountId, t.queueRank, t.notBefore, t.id)
+      .where(sql`status in ('queued', 'sending')`),
+    index("message_quota_idx")
+      .on(t.channelAccountId, t.contactId, t.dispatchedAt)
+      .where(sql`dispatched_at is not null and queue_rank > 0`),
   ],
+);
+
+/**
+ * Every status an outbound message went through, with its time and reason, written by a trigger
+ * on `message` (migration 0004_message_status_trigger) so that no code path can change a status without a trace.
+ */
+export const messageStatusChange = pgTable(
+  "message_status_change",
+  {
+    /** Increasing in the order the changes were written, which orders a message's history exactly. */
+    id: bigserial("id", { mode: "number" }).primaryKey(),
+    messageId: uuid("message_id")
+      .notNull()
+      .references(() => message.id, { onDelete: "cascade" }),
+    status: text("status", { enum: messageStatuses }).notNull(),
+    errorCode: text("error_code"),
+    channelAccountId: uuid("channel_account_id"),
+    at: timestamp("at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+  },
+  (t) => [index("message_status_change_message_idx").on(t.messageId, t.id)],
 );
 
 export const messageVersion = pgTable(
@@ -396,5 +453,35 @@ export const idempotencyRecord = pgTable(
   (t) => [
     primaryKey({ columns: [t.workspaceId, t.key] }),
     index("idempotency_record_created_idx").on(t.createdAt),
+  ],
+);
+
+/** A template body as stored: its keyboard is the platform-neutral one (`channels/keyboard.ts`). */
+export type StoredTemplateBody = TemplateBody<Record<string, unknown>>;
+
+/**
+ * A message template of a workspace: declared variables, a body per channel kind and a fallback
+ * body for the other kinds. Validated (src/core/template.ts) before every write.
+ */
+export const template = pgTable(
+  "template",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    /** How sends refer to it (`template`, Devino's `tmpl`); unique in the workspace, case-sensitive. */
+    name: text("name").notNull(),
+    description: text("description"),
+    variables: jsonb("variables").$type<TemplateVariable[]>().notNull().default([]),
+    bodies: jsonb("bodies")
+      .$type<Partial<Record<(typeof channelKinds)[number], StoredTemplateBody>>>()
+      .notNull()
+      .default({}),
+    fallback: jsonb("fallback").$type<StoredTemplateBody>(),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [
+    uniqueIndex("template_name_key").on(t.workspaceId, t.name),
+    index("template_workspace_idx").on(t.workspaceId, t.id),
   ],
 );

@@ -7,6 +7,7 @@ import type { ContactEvent } from "../store/repositories/contact-activity.ts";
 import { type ContactWithIdentities, createContact } from "../store/repositories/contacts.ts";
 import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
 import { type Message, recordMessage } from "../store/repositories/messages.ts";
+import { createTemplate, type Template } from "../store/repositories/templates.ts";
 import { contactEvent as contactEventTable } from "../store/schema.ts";
 import type { TestHub, TestResponse } from "./hub.ts";
 
@@ -70,6 +71,8 @@ export interface Fixture {
   message: Message;
   /** A client's press of a callback button on the channel. */
   contactEvent: ContactEvent;
+  /** A template with one required variable, `name`, and a fallback body. */
+  template: Template;
   /** A plain key of the workspace (not the caller's own). */
   apiKey: { id: string; secret: string };
   /** The channel's token, which must never appear in an answer. */
@@ -118,6 +121,12 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
       data: { event_id: unique("event-"), peer_id: 1, payload: {} },
     })
     .returning();
+  const template = await createTemplate(db, workspaceId, {
+    name: unique("fixture-template-"),
+    variables: [{ name: "name", description: null, required: true, default: null }],
+    bodies: { vk: { text: "Привет, {{name}}!", keyboard: null } },
+    fallback: { text: "Hello, {{name}}!", keyboard: null },
+  });
   const { key, secret } = await createApiKey(db, { workspaceId, name: "spare key" });
   return {
     workspaceId,
@@ -126,6 +135,7 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     conversation,
     message,
     contactEvent: contactEvent as ContactEvent,
+    template,
     apiKey: { id: key.id, secret },
     channelSecret,
   };

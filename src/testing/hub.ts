@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
+import { createSendService } from "../pipeline/send/create.ts";
 import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
@@ -18,6 +19,8 @@ export interface TestHub {
   config: Config;
   store: Store;
   box: SecretBox;
+  /** The send service of the API, for workers (the dispatcher) to share. */
+  sender: SendService;
   /** The admin of the first workspace. */
   admin: Caller;
   /** A plain key of a second workspace, to prove isolation. */
@@ -58,8 +61,10 @@ export async function createTestHub(
   const config = loadConfig({ env: {}, flags: overrides });
   const box = options.box ?? new SecretBox(randomBytes(32));
   const logger = pino({ level: "silent" });
-  const sender = options.sender?.({ db: store.db, box, logger, config });
-  const app = createApp({ config, store, box, logger, ...(sender ? { sender } : {}) });
+  const sender =
+    options.sender?.({ db: store.db, box, logger, config }) ??
+    createSendService({ db: store.db, box, logger, retryWindowMs: config.sendRetryWindow * 1000 });
+  const app = createApp({ config, store, box, logger, sender });
   const caller = async (name: string, admin: boolean): Promise<Caller> => {
     const workspace = await createWorkspace(store.db, name);
     const { secret } = await createApiKey(store.db, {
@@ -75,6 +80,7 @@ export async function createTestHub(
     config,
     store,
     box,
+    sender,
     admin,
     stranger,
     fetch: (request) => app.fetch(request),

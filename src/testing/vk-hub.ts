@@ -19,6 +19,7 @@ export const silentLogger = pino({ level: process.env.SWITCHBOARD_TEST_LOG ?? "s
 /** Workers that notice things within a fraction of a second. */
 export const fastWorkers: WorkerOptions = {
   intake: { pollMs: 50, leaseMs: 2_000 },
+  dispatch: { pollMs: 50, idleReleaseMs: 1_000, expirySweepMs: 100 },
   vk: {
     rescanMs: 150,
     callbackCheckMs: 150,
@@ -63,7 +64,10 @@ export async function serveTestHub(store: Store, options: ServeOptions = {}): Pr
   handler = hub.fetch;
   const workerOptions = options.workers === false ? undefined : (options.workers ?? fastWorkers);
   const start = () =>
-    startWorkers({ store, box: hub.box, logger: silentLogger }, workerOptions ?? fastWorkers);
+    startWorkers(
+      { store, box: hub.box, logger: silentLogger, sender: hub.sender },
+      workerOptions ?? fastWorkers,
+    );
   const served: ServedHub = {
     ...hub,
     url,

@@ -24,6 +24,8 @@ export const vkSettingsSchema = z.object({
   confirmationCode: z.string().optional(),
   /** The callback server the hub created for this channel. */
   callbackServerId: z.number().int().optional(),
+  /** Requests per second per token (VK allows 20; lower it if VK answers 6, raise it for an emulator). */
+  apiLimit: z.number().positive().max(10_000).default(20),
   /** Longest text part; longer texts are split (VK's documented limit is uncertain: 4096 or 9000). */
   textLimit: z.number().int().min(100).max(9000).default(4096),
   /** A client message with exactly this text is answered by the hub with the channel's state; "" turns it off. */
@@ -86,6 +88,7 @@ export class VkClients {
       groupId: Number(channel.externalId),
       apiBaseUrl: settings.apiBaseUrl,
       apiVersion: settings.apiVersion,
+      apiLimit: settings.apiLimit,
       deadTokens: credentials.deadTokens,
       onTokenInvalid: (token, error) => this.onTokenInvalid(channel, token, error),
     });

@@ -18,10 +18,15 @@ import { maxVkAttachments } from "./attachments.ts";
 import { sendKeyFor } from "./callback.ts";
 import { type VkClients, vkSettings } from "./channel.ts";
 import { canReplyToComment, commentReplyParams, commentTargetOf } from "./comments.ts";
+import { isFinalForRoute } from "./errors.ts";
 import { buildVkKeyboard } from "./keyboard.ts";
 import { commentGuidFor, randomIdFor } from "./random-id.ts";
 import { messageParts } from "./text.ts";
 import { uploadMessageDocument, uploadMessagePhoto, uploadVoiceMessage } from "./upload.ts";
+
+/** VK's notification limits for a community (Devino's VK notes, seed 002). */
+const vkNotificationsPerSecond = 50;
+const vkNotificationsPerRecipientPerDay = 5;
 
 export function createVkOutbound(clients: VkClients): OutboundAdapter {
   return {
@@ -37,6 +42,19 @@ export function createVkOutbound(clients: VkClients): OutboundAdapter {
         buttonAnswers: true,
       };
     },
+
+    sendLimits(channel) {
+      const live = clients.for(channel).tokens.filter((token) => !token.dead).length;
+      return {
+        perSecond: vkSettings(channel).apiLimit * Math.max(1, live),
+        notificationsPerSecond: vkNotificationsPerSecond,
+        perRecipientPerDay: vkNotificationsPerRecipientPerDay,
+        minIntervalMs: 0,
+        jitterMs: 0,
+      };
+    },
+
+    isFinalForRoute,
 
     splitText(channel, text, split) {
       return messageParts(text, { limit: vkSettings(channel).textLimit, allowSplit: split });

@@ -8,7 +8,7 @@ import type { AppEnv } from "../context.ts";
 const touchEvery = 60_000;
 
 /**
- * Resolves `Authorization: Bearer <key>` to an active key. Keys are cached briefly per process so
+ * Resolves `Authorization: Bearer <key>` (or `Key <key>`, as Devino clients send it) to an active key. Keys are cached briefly per process so
  * that a hot API key costs no query; a revocation takes effect within `cacheMs` everywhere, and at
  * once in the process that revoked it through the API.
  */
@@ -18,7 +18,7 @@ export function authenticate(db: Db, cacheMs = 5_000) {
   return createMiddleware<AppEnv>(async (c, next) => {
     const header = c.req.header("authorization");
     if (!header) throw new AppError("auth_missing");
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    const match = /^(?:Bearer|Key)\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw new AppError("auth_missing");
     const secret = match[1];
     const now = Date.now();

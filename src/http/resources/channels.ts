@@ -3,12 +3,14 @@ import { vkSettingsSchema } from "../../channels/vk/channel.ts";
 import { connectVkChannel, disconnectVkChannel, updateVkChannel } from "../../channels/vk/connect.ts";
 import { AppError, describeError } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode, type Language } from "../../errors/catalogue.ts";
+import { sendLimitFields } from "../../pipeline/send/limits.ts";
 import {
   type ChannelAccount,
   channelsChangedChannel,
   listChannelAccounts,
   requireChannelAccount,
   setChannelState,
+  updateChannelAccount,
 } from "../../store/repositories/channel-accounts.ts";
 import { channelKinds, connectionStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
@@ -136,6 +138,19 @@ const TextLimit = z
   .max(9000)
   .openapi({ description: "Longest text of one VK message; longer texts are split (default 4096)" });
 
+const LimitsPatch = z
+  .object(
+    Object.fromEntries(Object.entries(sendLimitFields).map(([name, field]) => [name, field.nullable()])) as {
+      [K in keyof typeof sendLimitFields]: z.ZodNullable<(typeof sendLimitFields)[K]>;
+    },
+  )
+  .partial()
+  .strict()
+  .openapi("ChannelLimits", {
+    description:
+      "The dispatcher's limits for this account; each replaces the platform's default, `null` restores it. `per_second`: messages per second, all priorities (VK: 20 × tokens); `notifications_per_second`: of which `notification` and `bulk` (VK: 50); `per_recipient_per_day`: notifications to one client in 24 hours (VK: 5; 0 = no quota); `min_interval_ms` + up to `jitter_ms` at random between two sends (anti-ban pacing). See docs/sending.md.",
+  });
+
 const ConnectVkSchema = z
   .object({
     kind: z.literal("vk"),
@@ -166,6 +181,7 @@ const PatchChannelSchema = z
     mode: Mode.optional(),
     api_base_url: ApiBaseUrl.optional(),
     text_limit: TextLimit.optional(),
+    limits: LimitsPatch.optional(),
   })
   .openapi("ChannelPatch");
 
@@ -262,7 +278,7 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
       method: "patch",
       path: "/channels/{id}",
       summary:
-        "Change a channel: name, text limit, or (checked again, as on connect) tokens, mode, API address",
+        "Change a channel: name, text limit, sending limits, or (checked again, as on connect) tokens, mode, API address",
       request: { params: IdParam, body: jsonBody(PatchChannelSchema) },
       responses: {
         200: jsonContent(ChannelSchema, "The channel"),
@@ -272,7 +288,18 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
     async (c) => {
       const body = c.req.valid("json");
       refuseForeignApiAddress(c.get("apiKey"), body.api_base_url);
-      const channel = await updateVkChannel(vkDeps, c.get("apiKey").workspaceId, c.req.valid("param").id, {
+      const workspaceId = c.get("apiKey").workspaceId;
+      const id = c.req.valid("param").id;
+      if (body.limits) {
+        const current = await requireChannelAccount(db, workspaceId, id);
+        const limits: Record<string, unknown> = { ...current.limits };
+        for (const [name, value] of Object.entries(body.limits)) {
+          if (value === null) delete limits[name];
+          else limits[name] = value;
+        }
+        await updateChannelAccount(db, box, id, { limits });
+      }
+      const channel = await updateVkChannel(vkDeps, workspaceId, id, {
         name: body.name,
         tokens: body.tokens,
         mode: body.mode,

@@ -1,11 +1,12 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { type ButtonAnswer, outboundAttachmentKinds } from "../../channels/adapter.ts";
-import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
-import { createSendService } from "../../pipeline/send/create.ts";
-import type { AttachmentInput, SendService } from "../../pipeline/send/service.ts";
+import type { ButtonAnswer } from "../../channels/adapter.ts";
+import type { Keyboard } from "../../channels/keyboard.ts";
+import { isPassing } from "../../pipeline/send/retry.ts";
+import type { SendService } from "../../pipeline/send/service.ts";
 import { type ContactEvent, listContactEvents } from "../../store/repositories/contact-activity.ts";
 import { requireContact } from "../../store/repositories/contacts.ts";
 import { listParts, listVersions, type Message, requireMessage } from "../../store/repositories/messages.ts";
+import { listStatusChanges } from "../../store/repositories/outbound-queue.ts";
 import { contactEventKinds } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
@@ -22,52 +23,15 @@ import {
   Timestamp,
 } from "../schemas.ts";
 import { MessageSchema, presentMessage } from "./conversations.ts";
+import {
+  AttachmentSchema,
+  fromKeyboard,
+  KeyboardSchema,
+  toAttachments,
+  toKeyboard,
+} from "./message-content.ts";
 
 // ── Schemas ──────────────────────────────────────────────────────────────────
-
-const label = z.string().min(1).openapi({ description: "At most 40 characters on VK" });
-const payload = z.unknown().optional().openapi({
-  description: "Any JSON value (VK: at most 255 characters serialised), returned with the press",
-});
-const color = z.enum(["primary", "secondary", "positive", "negative"]).optional();
-
-const ButtonSchema = z
-  .discriminatedUnion("type", [
-    z.object({ type: z.literal("text"), label, payload, color }),
-    z.object({ type: z.literal("callback"), label, payload, color }),
-    z.object({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
-  ])
-  .openapi("KeyboardButton", {
-    description:
-      "`text` sends its label as the client's message; `callback` sends a `button_pressed` contact event (answer it with `POST /v1/contact-events/{id}/answer`); `link` opens `url`.",
-  });
-
-const KeyboardSchema = z
-  .object({
-    inline: z
-      .boolean()
-      .default(false)
-      .openapi({ description: "Under the message, instead of the client's keyboard" }),
-    one_time: z
-      .boolean()
-      .default(false)
-      .openapi({ description: "A standard keyboard hidden after one press (not inline)" }),
-    rows: z.array(z.array(ButtonSchema)).openapi({
-      description: "Rows of buttons. VK: standard 10 rows × 5, 40 in all; inline 6 rows × 5, 10 in all",
-    }),
-  })
-  .openapi("Keyboard");
-
-const AttachmentSchema = z
-  .object({
-    kind: z.enum(outboundAttachmentKinds).openapi({
-      description:
-        "`photo` (JPG, PNG, GIF), `document` (any file but MP3 and executables on VK), `voice` (any audio ffmpeg reads; sent as an OGG/Opus voice message, mono, 16 kHz)",
-    }),
-    url: z.url({ protocol: /^https?$/ }).openapi({ description: "Where the hub downloads the file" }),
-    name: z.string().min(1).max(255).optional().openapi({ description: "File name shown to the client" }),
-  })
-  .openapi("OutboundAttachment");
 
 const hasContent = (body: { text?: string | undefined; attachments?: unknown[] | undefined }) =>
   (body.text ?? "").trim() !== "" || (body.attachments?.length ?? 0) > 0;
@@ -142,6 +106,27 @@ export const MessageDetailSchema = MessageSchema.extend({
     description: "Every platform message this message became, in order (one when it was not split)",
   }),
   versions: z.array(VersionSchema).openapi({ description: "Every edit, oldest first" }),
+  routes: z.array(z.string()).openapi({
+    description:
+      "Messages of the send API: the channels it may go through, in order; `channel_id` is the one in use",
+  }),
+  expires_at: Timestamp.nullable().openapi({ description: "Not delivered by then: `expired`" }),
+  template: z.string().nullable(),
+  status_url: z.string().nullable(),
+  callback_data: z.unknown().optional(),
+  status_history: z
+    .array(
+      z.object({
+        status: MessageSchema.shape.status,
+        error_code: z
+          .string()
+          .nullable()
+          .openapi({ description: "What caused it (a retry's reason, a failure)" }),
+        channel_id: z.string().nullable(),
+        at: Timestamp,
+      }),
+    )
+    .openapi({ description: "Every status the message went through, oldest first" }),
 }).openapi("MessageDetail");
 
 const ContactEventSchema = z
@@ -159,26 +144,10 @@ const ContactEventSchema = z
 
 // ── Presentation ─────────────────────────────────────────────────────────────
 
-type KeyboardBody = z.infer<typeof KeyboardSchema>;
-
-const toKeyboard = (body: KeyboardBody): Keyboard => ({
-  inline: body.inline,
-  oneTime: body.one_time,
-  rows: body.rows as KeyboardButton[][],
-});
-
-const fromKeyboard = (keyboard: Keyboard) => ({
-  inline: keyboard.inline === true,
-  one_time: keyboard.oneTime === true,
-  rows: keyboard.rows as KeyboardBody["rows"],
-});
-
-const toAttachments = (list: z.infer<typeof AttachmentSchema>[] | undefined): AttachmentInput[] | undefined =>
-  list?.map((a) => ({ kind: a.kind, url: a.url, ...(a.name ? { name: a.name } : {}) }));
-
 async function presentDetail(db: AppDeps["store"]["db"], message: Message, parts?: Message[]) {
   const all = parts ?? (await listParts(db, message.partOf ?? message.id));
   const versions = await listVersions(db, message.id);
+  const history = await listStatusChanges(db, message.id);
   return {
     ...presentMessage(message),
     keyboard: message.keyboard ? fromKeyboard(message.keyboard as unknown as Keyboard) : null,
@@ -196,6 +165,17 @@ async function presentDetail(db: AppDeps["store"]["db"], message: Message, parts
       attachments: v.attachments as unknown as Record<string, unknown>[],
       source: v.source,
       edited_at: iso(v.editedAt) as string,
+    })),
+    routes: message.routes,
+    expires_at: iso(message.expiresAt),
+    template: message.template,
+    status_url: message.callbackUrl,
+    callback_data: message.callbackData ?? null,
+    status_history: history.map((h) => ({
+      status: h.status,
+      error_code: h.errorCode,
+      channel_id: h.channelAccountId,
+      at: iso(h.at) as string,
     })),
   };
 }
@@ -216,20 +196,14 @@ const sendErrors = errorResponses(400, 404, 409, 413, 415, 422, 424, 500, 502, 5
 
 /**
  * Sending, editing and deleting messages through the channels, and answering button presses.
- * A send answers when every part is on the platform (201), or with the catalogued error that
- * stopped it; the message's id is then in the `X-Message-Id` header.
+ * A send answers when every part is on the platform (201); when the platform keeps failing for
+ * now, with the message left `queued` for the dispatcher (202); else with the catalogued error
+ * that stopped it, the message's id in the `X-Message-Id` header.
  */
-export function messageRoutes(deps: AppDeps) {
+export function messageRoutes(deps: AppDeps & { sender: SendService }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const db = deps.store.db;
-  const sender: SendService =
-    deps.sender ??
-    createSendService({
-      db,
-      box: deps.box,
-      logger: deps.logger,
-      retryWindowMs: deps.config.sendRetryWindow * 1000,
-    });
+  const sender = deps.sender;
 
   app.openapi(
     apiRoute(tag, {
@@ -237,10 +211,14 @@ export function messageRoutes(deps: AppDeps) {
       path: "/conversations/{id}/messages",
       summary: "Send a message in a conversation",
       description:
-        "Direct and lead conversations: a message to the client. Comments: a reply under the publication (VK: wall posts only). Stored before the platform is called; with an `Idempotency-Key`, a repeat continues the same message and never sends a part twice. A failure answers its catalogued error with the message id in `X-Message-Id`.",
+        "Direct and lead conversations: a message to the client. Comments: a reply under the publication (VK: wall posts only). Stored before the platform is called; with an `Idempotency-Key`, a repeat continues the same message and never sends a part twice. A passing failure that outlasts `sendRetryWindow` (VK 6, 9, 10, 29, network) answers 202 with the message `queued`: the dispatcher goes on with it. A final failure answers its catalogued error with the message id in `X-Message-Id`.",
       request: { params: IdParam, body: jsonBody(SendBody) },
       responses: {
         201: jsonContent(MessageDetailSchema, "The message; every part is on the platform"),
+        202: jsonContent(
+          MessageDetailSchema,
+          "The platform is failing for now (`error_code` says how, `Retry-After` when to expect it): the message is `queued` and the dispatcher delivers it within its time to live",
+        ),
         ...sendErrors,
       },
     }),
@@ -257,6 +235,10 @@ export function messageRoutes(deps: AppDeps) {
         idempotencyKey,
         author: { kind: "api", ref: key.id },
       });
+      if (!result.ok && isPassing(result.error)) {
+        if (result.error.retryAfter !== undefined) c.header("Retry-After", String(result.error.retryAfter));
+        return c.json(await presentDetail(db, result.message, result.parts), 202);
+      }
       if (!result.ok) {
         c.header("X-Message-Id", result.message.id);
         throw result.error;

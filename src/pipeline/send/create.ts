@@ -24,6 +24,8 @@ export interface SendServiceDeps {
   box: SecretBox;
   logger: Logger;
   retryWindowMs?: number;
+  ttlMs?: number;
+  leaseMs?: number;
   clock?: RetryClock;
   fetchMedia?: (url: string) => Promise<FetchedMedia>;
   /** Wraps each adapter, e.g. to observe or fault it in tests. */
@@ -54,6 +56,8 @@ export function createSendService(deps: SendServiceDeps): SendService {
     { vk: wrap("vk", createVkOutbound(clients)) },
     {
       ...(deps.retryWindowMs === undefined ? {} : { retryWindowMs: deps.retryWindowMs }),
+      ...(deps.ttlMs === undefined ? {} : { ttlMs: deps.ttlMs }),
+      ...(deps.leaseMs === undefined ? {} : { leaseMs: deps.leaseMs }),
       ...(deps.clock ? { clock: deps.clock } : {}),
       ...(deps.fetchMedia ? { fetchMedia: deps.fetchMedia } : {}),
       settle: async () => {

@@ -39,6 +39,14 @@ export function backoffMs(attempt: number, error: AppError, random: () => number
 }
 
 /**
+ * When a message the request gave up on is due again in the queue: after the platform's
+ * `retryAfter`, or a few seconds.
+ */
+export function retryAfterMs(error: AppError): number {
+  return Math.max(5_000, (error.retryAfter ?? 0) * 1000);
+}
+
+/**
  * Runs `attempt` until it succeeds, fails for good, or the next wait would end after `deadline`
  * (a time in `clock.now()` terms); then the last error is thrown.
  */

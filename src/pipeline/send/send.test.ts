@@ -31,10 +31,12 @@ import {
 import { assertError, assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
+import { waitFor } from "../../testing/vk-hub.ts";
 import { type VkClient, type VkWorld, vkClient, vkRelay, vkWorld } from "../../testing/vk-world.ts";
 import { IntakeWorker } from "../intake/worker.ts";
 import { botInfoFollowUp } from "./bot-info.ts";
 import { createSendService } from "./create.ts";
+import { Dispatcher } from "./dispatcher.ts";
 import type { SendService } from "./service.ts";
 
 const run = promisify(execFile);
@@ -137,6 +139,18 @@ for (const kind of storeKinds) {
       outbox(world).messages.filter((m) => m.peerId === client.userId);
     const rows = (world: VkWorld) =>
       store.db.select().from(message).where(eq(message.channelAccountId, world.channel.id));
+    /** Lets time pass until the world's queued messages are due, and runs a dispatcher until they are sent. */
+    const deliverQueued = async (world: VkWorld) => {
+      const queued = and(eq(message.channelAccountId, world.channel.id), eq(message.status, "queued"));
+      await store.db.update(message).set({ notBefore: new Date() }).where(queued);
+      const dispatcher = new Dispatcher(store, sender, silent, { pollMs: 20 });
+      await dispatcher.start();
+      try {
+        await waitFor("the queued messages sent", async () => (await store.db.$count(message, queued)) === 0);
+      } finally {
+        await dispatcher.stop();
+      }
+    };
     const setup = async (options: Parameters<typeof vkWorld>[2] = {}) => {
       const world = await vkWorld(hub, vk, options);
       return { world, client: await vkClient(hub, world), relay: vkRelay(hub, world, worker) };
@@ -561,25 +575,32 @@ for (const kind of storeKinds) {
       [9, "vk_flood_control"],
       [29, "vk_rate_limit_reached"],
     ] as const) {
-      it(`keeps a message queued on VK error ${code} (its wait exceeds the window) and sends it once on repeat`, async () => {
+      it(`leaves a message queued on VK error ${code} (its wait exceeds the window); the dispatcher sends it once`, async () => {
         const { world, client } = await setup();
         vk.control.addFault({ target: "messages.send", groupId: world.groupId, error: { code } });
         const headers = { "idempotency-key": `retry-${code}-${world.groupId}` };
         const first = await send(client.conversation.id, { text: `ошибка ${code}` }, headers);
-        const id = assertSendError(first, 429, expected);
-        assert.ok(Number(first.headers.get("retry-after")) >= 30);
-        const queued = await hub.request("GET", `/v1/messages/${id}`);
-        assert.deepEqual([queued.body.status, queued.body.error_code], ["queued", expected]);
+        assertStatus(first, 202);
+        assert.deepEqual([first.body.status, first.body.error_code], ["queued", expected]);
+        const wait = Number(first.headers.get("retry-after"));
+        assert.ok(wait >= 30);
+        const [row] = await store.db.select().from(message).where(eq(message.id, first.body.id));
+        const queuedAt = new Date(first.body.status_history.at(-1).at).getTime();
+        assert.ok(
+          Math.abs((row?.notBefore?.getTime() ?? 0) - (queuedAt + wait * 1000)) < 1_000,
+          "due after VK's wait",
+        );
         assert.equal(sentTo(world, client).length, 0);
 
         const again = await send(client.conversation.id, { text: `ошибка ${code}` }, headers);
-        assertStatus(again, 201);
-        assert.equal(again.body.id, id, "the repeat continued the same message");
+        assertStatus(again, 202);
+        assert.equal(again.body.id, first.body.id, "the repeat answers the same message");
+        await deliverQueued(world);
         assert.equal(sentTo(world, client).length, 1);
       });
     }
 
-    it("gives up on a failure that outlasts the window: queued with an Idempotency-Key, else failed", async () => {
+    it("leaves a failure that outlasts the window to the dispatcher, which sends it once", async () => {
       const { world, client } = await setup();
       const fault = vk.control.addFault({
         target: "messages.send",
@@ -593,22 +614,33 @@ for (const kind of storeKinds) {
         { text: "ключ" },
         { "idempotency-key": `down-${world.groupId}` },
       );
-      const keyedId = assertSendError(keyed, 503, "vk_internal_error");
+      assertStatus(keyed, 202);
       assert.ok(Date.now() - started < 7_000, "bounded by the window");
       const plain = await send(client.conversation.id, { text: "без ключа" });
-      const plainId = assertSendError(plain, 503, "vk_internal_error");
+      assertStatus(plain, 202);
+      for (const res of [keyed, plain])
+        assert.deepEqual([res.body.status, res.body.error_code], ["queued", "vk_internal_error"]);
       vk.control.removeFault(fault.id);
-      const status = async (id: string) => (await hub.request("GET", `/v1/messages/${id}`)).body.status;
-      assert.equal(await status(keyedId), "queued");
-      assert.equal(await status(plainId), "failed");
       assert.equal(sentTo(world, client).length, 0);
-      // What the dispatcher will do with queued messages.
-      const resumed = await sender.resume(hub.admin.workspaceId, keyedId);
-      assert.equal(resumed.ok, true);
-      assert.equal(await status(keyedId), "sent");
+
+      await deliverQueued(world);
+      for (const id of [keyed.body.id, plain.body.id]) {
+        const { body } = await hub.request("GET", `/v1/messages/${id}`);
+        const history = body.status_history.map((h: { status: string; error_code: string | null }) => [
+          h.status,
+          h.error_code,
+        ]);
+        assert.deepEqual(history.at(-1), ["sent", null]);
+        assert.ok(
+          history.some(([s, code]: string[]) => s === "queued" && code === "vk_internal_error"),
+          JSON.stringify(history),
+        );
+      }
       assert.deepEqual(
-        sentTo(world, client).map((m) => m.text),
-        ["ключ"],
+        sentTo(world, client)
+          .map((m) => m.text)
+          .sort(),
+        ["без ключа", "ключ"],
       );
     });
 

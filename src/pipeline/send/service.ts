@@ -13,8 +13,8 @@
  *   duplicate instead of reaching the client twice.
  * - **Passing failures are retried** (VK 6, 9, 10, 29, network, uploads) with back-off, honouring
  *   `retryAfter`, within `retryWindowMs` per request; never reported as failures meanwhile. Still
- *   failing after it, the parts stay `queued` with the last error's code when the request had an
- *   Idempotency-Key (repeat it to continue; the dispatcher will pick them up), else `failed`.
+ *   failing after it, the parts go back to the queue (`queued`, with the last error's code) and
+ *   the dispatcher carries on within the message's time to live.
  * - **Everything else is final**: `failed` with the catalogued code. A dead token (VK 5, 27) is
  *   recorded on the channel by the adapter's client (`markTokenDead`) and the call goes on with
  *   the next live token.
@@ -53,15 +53,18 @@ import {
   outboundRecipient,
   recordHubEdit,
   requireMessage,
+  sendLeaseMs,
   setAttachments,
   setMessageDeleted,
 } from "../../store/repositories/messages.ts";
 import type { Attachment } from "../../store/schema.ts";
-import { isPassing, type RetryClock, realClock, retrying } from "./retry.ts";
+import { isPassing, type RetryClock, realClock, retryAfterMs, retrying } from "./retry.ts";
 
 export const sendDefaults = {
   /** How long one request keeps retrying passing failures before it answers. */
   retryWindowMs: 15_000,
+  /** How long a message left to the dispatcher may wait before it ends `expired`. */
+  ttlMs: 86_400_000,
 } as const;
 
 export interface AttachmentInput {
@@ -96,6 +99,9 @@ export type SendResult =
 
 export interface SendServiceOptions {
   retryWindowMs?: number;
+  ttlMs?: number;
+  /** How long a part stays `sending` before a dispatcher may take it over (see `sendLeaseMs`). */
+  leaseMs?: number;
   clock?: RetryClock;
   /** Downloads attachments given by URL. */
   fetchMedia?: (url: string) => Promise<FetchedMedia>;
@@ -103,6 +109,19 @@ export interface SendServiceOptions {
   settle?: () => Promise<void>;
   /** Releases what the adapters hold (kept-alive connections). */
   close?: () => void;
+}
+
+/**
+ * What the dispatcher already knows about a message's route (looked up for its whole batch):
+ * the channel, the direct conversation, the recipient's platform id and consent. `single`: the
+ * message is one platform message (the send API never splits), so its parts need no look-up.
+ */
+export interface PreparedRoute {
+  channel: ChannelAccount;
+  conversation: Conversation;
+  peer: string;
+  refused: boolean;
+  single: boolean;
 }
 
 type Target =
@@ -122,6 +141,8 @@ export class SendService {
   readonly #db: Db;
   readonly #adapters: Partial<Record<ChannelKind, OutboundAdapter>>;
   readonly #retryWindowMs: number;
+  readonly #ttlMs: number;
+  readonly #leaseMs: number;
   readonly #clock: RetryClock;
   readonly #fetch: (url: string) => Promise<FetchedMedia>;
   readonly #settle: () => Promise<void>;
@@ -135,6 +156,8 @@ export class SendService {
     this.#db = db;
     this.#adapters = adapters;
     this.#retryWindowMs = options.retryWindowMs ?? sendDefaults.retryWindowMs;
+    this.#ttlMs = options.ttlMs ?? sendDefaults.ttlMs;
+    this.#leaseMs = options.leaseMs ?? sendLeaseMs;
     this.#clock = options.clock ?? realClock;
     this.#fetch = options.fetchMedia ?? ((url) => fetchMedia(url));
     this.#settle = options.settle ?? (async () => {});
@@ -143,6 +166,11 @@ export class SendService {
 
   close(): void {
     this.#close();
+  }
+
+  /** The outbound adapter of a channel kind, when the hub can send through it. */
+  adapter(kind: ChannelKind): OutboundAdapter | undefined {
+    return this.#adapters[kind];
   }
 
   /** Sends a message into a conversation (or continues the one stored under its idempotency key). */
@@ -155,18 +183,20 @@ export class SendService {
   }
 
   /**
-   * Carries on a stored message whose parts did not all go out (`queued`, or `sending` after a
-   * crash): the same rows, the same random ids, so nothing reaches the client twice. The
-   * dispatcher's entry point.
+   * One attempt, for the dispatcher, at the parts of a stored message that are not on the
+   * platform yet (`queued`, or `sending` after a crash), in order, through its conversation's
+   * channel: the same rows and random ids, so nothing reaches the client twice. The first
+   * failure is thrown as it came; the dispatcher decides what it means.
    */
-  async resume(workspaceId: string, messageId: string): Promise<SendResult> {
+  async attempt(head: Message, prepared?: PreparedRoute): Promise<void> {
     try {
-      const message = await requireMessage(this.#db, workspaceId, messageId);
-      const head = message.partOf ? await requireMessage(this.#db, workspaceId, message.partOf) : message;
-      if (head.direction !== "outbound" || !head.conversationId)
-        throw new AppError("message_not_editable", { id: head.id, reason: "it is not an outbound message" });
-      const conversation = await requireConversation(this.#db, workspaceId, head.conversationId);
-      return await this.#deliver(await this.#route(conversation), head);
+      const route = prepared ? this.#preparedRoute(prepared) : await this.#routeOf(head);
+      // The dispatcher took the head row (leased, its attempt counted); other parts are marked here.
+      const parts = prepared?.single ? [head] : await listParts(this.#db, head.id);
+      for (const part of parts) {
+        if (!isOnPlatform(part))
+          await this.#sendPart(route, head, part.id === head.id && prepared ? part : part.id);
+      }
     } finally {
       await this.#settle();
     }
@@ -307,6 +337,8 @@ export class SendService {
             ? route.adapter.sendKey(route.channel, route.target.peer, headId, part)
             : null,
         status: "sending",
+        notBefore: new Date(sentAt.getTime() + this.#leaseMs),
+        expiresAt: new Date(sentAt.getTime() + this.#ttlMs),
         part,
         partOf: part === 0 ? null : headId,
         // Every comment part answers the same comment; a direct message quotes only in its first part.
@@ -342,8 +374,10 @@ export class SendService {
       } catch (error) {
         if (!(error instanceof AppError)) throw error;
         const rest = parts.filter((p) => p.part >= part.part && !isOnPlatform(p)).map((p) => p.id);
-        const status = isPassing(error) && head.idempotencyKey !== null ? "queued" : "failed";
-        await markUnsent(this.#db, rest, status, error.code);
+        const outcome = isPassing(error)
+          ? { status: "queued" as const, retryAt: new Date(this.#clock.now() + retryAfterMs(error)) }
+          : { status: "failed" as const };
+        await markUnsent(this.#db, rest, outcome, error.code);
         const after = await listParts(this.#db, head.id);
         return { ok: false, message: after[0] as Message, parts: after, error };
       }
@@ -352,11 +386,14 @@ export class SendService {
     return { ok: true, message: after[0] as Message, parts: after };
   }
 
-  async #sendPart(route: Route, head: Message, partId: string): Promise<void> {
+  /**
+   * Sends one part: by id (read again, since an earlier attempt may have uploaded some of its
+   * attachments, and marked `sending`), or as a row the dispatcher has just taken (already leased).
+   */
+  async #sendPart(route: Route, head: Message, which: string | Message): Promise<void> {
     const { adapter, channel, target } = route;
-    // Read again: an earlier attempt may have uploaded some attachments already.
-    const part = await requireMessage(this.#db, head.workspaceId, partId);
-    await markSending(this.#db, part.id);
+    const part = typeof which === "string" ? await requireMessage(this.#db, head.workspaceId, which) : which;
+    if (typeof which === "string") await markSending(this.#db, part.id, this.#leaseMs);
     const replyTo = part.replyToMessageId
       ? await getMessage(this.#db, head.workspaceId, part.replyToMessageId)
       : undefined;
@@ -411,6 +448,22 @@ export class SendService {
   }
 
   // ── Checks ─────────────────────────────────────────────────────────────────
+
+  /** The route of a stored message: its conversation's channel and recipient. */
+  async #routeOf(head: Message): Promise<Route> {
+    if (!head.conversationId) throw new Error(`message ${head.id} has no conversation to go out in`);
+    return this.#route(await requireConversation(this.#db, head.workspaceId, head.conversationId));
+  }
+
+  /** A route the dispatcher looked up for a whole batch at once. */
+  #preparedRoute(prepared: PreparedRoute): Route {
+    const { channel, conversation, peer, refused } = prepared;
+    if (channel.state === "disabled") throw new AppError("channel_disabled", { id: channel.id });
+    const adapter = this.#adapters[channel.kind];
+    if (!adapter) throw new AppError("channel_send_unsupported", { kind: channel.kind });
+    if (refused) throw new AppError("contact_refused_messages");
+    return { channel, adapter, conversation, target: { kind: "message", peer } };
+  }
 
   /** The channel and adapter a conversation sends through, and who (or what) it sends to. */
   async #route(conversation: Conversation): Promise<Route> {

@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { and, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
 import { AppError, describeError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -165,6 +165,8 @@ export interface ChannelAccountChanges {
   /** In the clear; sealed here. `null` forgets them. */
   credentials?: Record<string, unknown> | null;
   settings?: Record<string, unknown>;
+  /** The dispatcher's limits that differ from the platform's defaults (see pipeline/send/limits.ts). */
+  limits?: Record<string, unknown>;
   state?: ConnectionState;
   stateReason?: string | null;
 }
@@ -258,6 +260,15 @@ export async function transitionChannelState(
     )
     .returning({ id: channelAccount.id });
   return rows.length > 0;
+}
+
+/** Every account of a workspace, oldest first: the order routes given by kind are tried in. */
+export async function channelsOfWorkspace(db: Db, workspaceId: string): Promise<ChannelAccount[]> {
+  return db
+    .select()
+    .from(channelAccount)
+    .where(eq(channelAccount.workspaceId, workspaceId))
+    .orderBy(asc(channelAccount.createdAt), asc(channelAccount.id));
 }
 
 /** Accounts of one kind that are not disabled and have credentials: the ones runners serve. */

@@ -1,4 +1,4 @@
-import { and, eq, ne, type SQL } from "drizzle-orm";
+import { and, eq, inArray, ne, type SQL } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -50,6 +50,50 @@ export async function openDirectConversation(
     .onConflictDoNothing()
     .returning();
   return created ?? ((await find()) as Conversation);
+}
+
+/**
+ * The open direct conversation of each contact on a channel, opening those that are missing:
+ * `openDirectConversation` for many contacts in three statements. By contact id.
+ */
+export async function openDirectConversations(
+  db: Db,
+  workspaceId: string,
+  channelAccountId: string,
+  contactIds: readonly string[],
+): Promise<Map<string, Conversation>> {
+  const wanted = [...new Set(contactIds)];
+  const byContact = new Map<string, Conversation>();
+  if (wanted.length === 0) return byContact;
+  const find = async (ids: string[]) => {
+    const rows = await db
+      .select()
+      .from(conversation)
+      .where(
+        and(
+          eq(conversation.channelAccountId, channelAccountId),
+          inArray(conversation.contactId, ids),
+          eq(conversation.kind, "direct"),
+          ne(conversation.status, "resolved"),
+        ),
+      );
+    for (const row of rows) byContact.set(row.contactId as string, row);
+  };
+  await find(wanted);
+  const missing = wanted.filter((id) => !byContact.has(id));
+  if (missing.length === 0) return byContact;
+  const created = await db
+    .insert(conversation)
+    .values(
+      missing.map((contactId) => ({ workspaceId, channelAccountId, contactId, kind: "direct" as const })),
+    )
+    .onConflictDoNothing()
+    .returning();
+  for (const row of created) byContact.set(row.contactId as string, row);
+  // Opened meanwhile by intake or another dispatcher.
+  const raced = missing.filter((id) => !byContact.has(id));
+  if (raced.length > 0) await find(raced);
+  return byContact;
 }
 
 /**

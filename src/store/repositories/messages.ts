@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, invalidCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
@@ -224,11 +224,24 @@ export async function listParts(db: Db, headId: string): Promise<Message[]> {
     .orderBy(asc(message.part));
 }
 
-/** A part is about to go to the platform: `sending`, one more attempt. */
-export async function markSending(db: Db, id: string): Promise<void> {
+/**
+ * How long a part stays `sending` before a dispatcher may take it over: a send that has not
+ * finished by then is presumed dead with its process (the platform's idempotency key makes a
+ * second attempt harmless; see docs/sending.md).
+ */
+export const sendLeaseMs = 60_000;
+
+/** A part is about to go to the platform: `sending`, leased, one more attempt. */
+export async function markSending(db: Db, id: string, leaseMs = sendLeaseMs): Promise<void> {
+  const now = new Date();
   await db
     .update(message)
-    .set({ status: "sending", attempts: sql`${message.attempts} + 1`, updatedAt: new Date() })
+    .set({
+      status: "sending",
+      attempts: sql`${message.attempts} + 1`,
+      notBefore: new Date(now.getTime() + leaseMs),
+      updatedAt: now,
+    })
     .where(eq(message.id, id));
 }
 
@@ -246,46 +259,48 @@ export async function markSent(
   row: Pick<Message, "id" | "channelAccountId">,
   sent: { externalId: string | null; link?: string | undefined },
 ): Promise<void> {
-  await db.transaction(async (tx) => {
-    if (sent.externalId !== null && row.channelAccountId) {
-      await tx
-        .delete(message)
-        .where(
-          and(
-            eq(message.channelAccountId, row.channelAccountId),
-            eq(message.direction, "outbound"),
-            eq(message.externalId, sent.externalId),
-            eq(message.authorKind, "platform_admin"),
-            ne(message.id, row.id),
-          ),
-        );
-    }
-    await tx
-      .update(message)
-      .set({
-        status: "sent",
-        errorCode: null,
-        ...(sent.externalId === null
-          ? {}
-          : { externalId: sql`coalesce(${message.externalId}, ${sent.externalId})` }),
-        ...(sent.link === undefined ? {} : { link: sent.link }),
-        updatedAt: new Date(),
-      })
-      .where(eq(message.id, row.id));
-  });
+  const now = new Date().toISOString();
+  // One statement: a send's bookkeeping is on the dispatcher's hot path.
+  await db.execute(sql`
+    with copy as (
+      delete from message
+      where ${sent.externalId !== null && row.channelAccountId !== null}
+        and channel_account_id = ${row.channelAccountId}
+        and direction = 'outbound'
+        and external_id = ${sent.externalId}
+        and author_kind = 'platform_admin'
+        and id <> ${row.id}
+    )
+    update message set
+      status = 'sent',
+      error_code = null,
+      not_before = null,
+      dispatched_at = ${now}::timestamptz,
+      external_id = coalesce(external_id, ${sent.externalId}),
+      link = coalesce(${sent.link ?? null}, link),
+      updated_at = ${now}::timestamptz
+    where id = ${row.id}`);
 }
 
-/** Parts that did not go out: `queued` (to be tried again) or `failed`, with the reason's code. */
+/**
+ * Parts that did not go out: `queued` for the dispatcher to try again from `retryAt`, or
+ * `failed`, with the reason's code.
+ */
 export async function markUnsent(
   db: Db,
   ids: readonly string[],
-  status: "queued" | "failed",
+  outcome: { status: "queued"; retryAt: Date } | { status: "failed" },
   errorCode: string,
 ): Promise<void> {
   if (ids.length === 0) return;
   await db
     .update(message)
-    .set({ status, errorCode, updatedAt: new Date() })
+    .set({
+      status: outcome.status,
+      errorCode,
+      notBefore: outcome.status === "queued" ? outcome.retryAt : null,
+      updatedAt: new Date(),
+    })
     .where(inArray(message.id, [...ids]));
 }
 

@@ -1,0 +1,71 @@
+/**
+ * The content of an outbound message as the API takes it — keyboards and attachments — shared
+ * by the conversation send, the edit and the send API, and its conversion to the neutral model.
+ */
+import { z } from "@hono/zod-openapi";
+import { outboundAttachmentKinds } from "../../channels/adapter.ts";
+import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
+import type { AttachmentInput } from "../../pipeline/send/service.ts";
+
+const label = z.string().min(1).openapi({ description: "At most 40 characters on VK" });
+const payload = z.unknown().optional().openapi({
+  description: "Any JSON value (VK: at most 255 characters serialised), returned with the press",
+});
+const color = z.enum(["primary", "secondary", "positive", "negative"]).optional();
+
+const ButtonSchema = z
+  .discriminatedUnion("type", [
+    z.object({ type: z.literal("text"), label, payload, color }),
+    z.object({ type: z.literal("callback"), label, payload, color }),
+    z.object({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
+  ])
+  .openapi("KeyboardButton", {
+    description:
+      "`text` sends its label as the client's message; `callback` sends a `button_pressed` contact event (answer it with `POST /v1/contact-events/{id}/answer`); `link` opens `url`.",
+  });
+
+export const KeyboardSchema = z
+  .object({
+    inline: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "Under the message, instead of the client's keyboard" }),
+    one_time: z
+      .boolean()
+      .default(false)
+      .openapi({ description: "A standard keyboard hidden after one press (not inline)" }),
+    rows: z.array(z.array(ButtonSchema)).openapi({
+      description: "Rows of buttons. VK: standard 10 rows × 5, 40 in all; inline 6 rows × 5, 10 in all",
+    }),
+  })
+  .openapi("Keyboard");
+
+export const AttachmentSchema = z
+  .object({
+    kind: z.enum(outboundAttachmentKinds).openapi({
+      description:
+        "`photo` (JPG, PNG, GIF), `document` (any file but MP3 and executables on VK), `voice` (any audio ffmpeg reads; sent as an OGG/Opus voice message, mono, 16 kHz)",
+    }),
+    url: z.url({ protocol: /^https?$/ }).openapi({ description: "Where the hub downloads the file" }),
+    name: z.string().min(1).max(255).optional().openapi({ description: "File name shown to the client" }),
+  })
+  .openapi("OutboundAttachment");
+
+type KeyboardBody = z.infer<typeof KeyboardSchema>;
+
+export const toKeyboard = (body: KeyboardBody): Keyboard => ({
+  inline: body.inline,
+  oneTime: body.one_time,
+  rows: body.rows as KeyboardButton[][],
+});
+
+export const fromKeyboard = (keyboard: Keyboard) => ({
+  inline: keyboard.inline === true,
+  one_time: keyboard.oneTime === true,
+  rows: keyboard.rows as KeyboardBody["rows"],
+});
+
+export const toAttachments = (
+  list: z.infer<typeof AttachmentSchema>[] | undefined,
+): AttachmentInput[] | undefined =>
+  list?.map((a) => ({ kind: a.kind, url: a.url, ...(a.name ? { name: a.name } : {}) }));

@@ -1,0 +1,512 @@
+/**
+ * Accepting a batch of the send API (`POST /v1/messages`): each request is checked on its own
+ * (recipient, routes, content, template, idempotency key) and either queued or rejected with
+ * catalogued reasons; a rejected request never holds back the others. Everything accepted is
+ * committed before the answer, in one statement per few hundred messages, and the dispatchers
+ * are woken.
+ *
+ * Routes are resolved here, once: the channel accounts named (or every account of a kind named,
+ * oldest first; or, when none are named, the workspace's `route_order` of kinds), kept when they
+ * can carry this message to this recipient — enabled, able to send, the contact has an identity
+ * on that platform and has not refused the account, the content fits. A message of the send API
+ * is one platform message: it is not split, so a text too long for a route rules the route out.
+ */
+import { createHash } from "node:crypto";
+import { v7 as uuidv7 } from "uuid";
+import type { OutboundAdapter, OutboundAttachmentKind } from "../../channels/adapter.ts";
+import type { Keyboard } from "../../channels/keyboard.ts";
+import { toE164 } from "../../core/phone.ts";
+import { AppError } from "../../errors/app-error.ts";
+import type { Store } from "../../store/database.ts";
+import {
+  type ChannelAccount,
+  type ChannelKind,
+  channelsOfWorkspace,
+} from "../../store/repositories/channel-accounts.ts";
+import { contactForIdentity } from "../../store/repositories/contacts.ts";
+import type { NewMessage } from "../../store/repositories/messages.ts";
+import {
+  enqueueMessages,
+  messagesByIdempotencyKey,
+  outboundChannel,
+} from "../../store/repositories/outbound-queue.ts";
+import {
+  contactsByPhone,
+  existingContacts,
+  type RecipientReach,
+  recipientReach,
+} from "../../store/repositories/recipients.ts";
+import { findTemplatesByName, type Template } from "../../store/repositories/templates.ts";
+import { getWorkspace } from "../../store/repositories/workspaces.ts";
+import { channelKinds, messagePriorities } from "../../store/schema.ts";
+import { renderForKinds } from "./templates.ts";
+
+/** The most messages one request may carry (Devino's limit too). */
+export const maxMessagesPerRequest = 1000;
+
+export type Recipient =
+  | { contactId: string }
+  | { phone: string }
+  /** A platform user through one of the workspace's channel accounts (VK: the user id). */
+  | { channelId: string; userId: string };
+
+export type Priority = (typeof messagePriorities)[number];
+
+export interface MessageRequest {
+  recipient: Recipient;
+  /** Channel account ids or channel kinds, in the order to try them. */
+  routes?: readonly string[] | undefined;
+  text?: string | undefined;
+  attachments?:
+    | readonly { kind: OutboundAttachmentKind; url: string; name?: string | undefined }[]
+    | undefined;
+  keyboard?: Keyboard | undefined;
+  template?: { name: string; data: Record<string, unknown> } | undefined;
+  ttlSeconds?: number | undefined;
+  statusUrl?: string | undefined;
+  callbackData?: unknown;
+  priority?: Priority | undefined;
+  idempotencyKey?: string | undefined;
+}
+
+export type Acceptance = { ok: true; messageId: string } | { ok: false; reasons: AppError[] };
+
+export interface AcceptDeps {
+  store: Store;
+  adapter: (kind: ChannelKind) => OutboundAdapter | undefined;
+  defaultCountry: string;
+  defaultTtlSeconds: number;
+  now?: () => number;
+}
+
+/** A request that passed its checks, with what its row needs. */
+interface Planned {
+  index: number;
+  row: NewMessage;
+}
+
+export async function acceptMessages(
+  deps: AcceptDeps,
+  workspaceId: string,
+  author: { kind: "api"; ref: string | null },
+  requests: readonly MessageRequest[],
+): Promise<Acceptance[]> {
+  if (requests.length > maxMessagesPerRequest)
+    throw new AppError("too_many_messages", { limit: maxMessagesPerRequest, count: requests.length });
+  const db = deps.store.db;
+  const now = new Date(deps.now?.() ?? Date.now());
+  const workspace = await getWorkspace(db, workspaceId);
+  if (!workspace) throw new AppError("workspace_not_found", { id: workspaceId });
+  const channels = await channelsOfWorkspace(db, workspaceId);
+  const recipients = await resolveRecipients(deps, workspaceId, channels, requests);
+  const reach = await recipientReach(
+    db,
+    recipients.flatMap((r) => (r.ok ? [r.contactId] : [])),
+  );
+  const templates = await findTemplatesByName(
+    db,
+    workspaceId,
+    requests.flatMap((r) => (r.template ? [r.template.name] : [])),
+  );
+
+  const results: Acceptance[] = new Array(requests.length);
+  const planned: Planned[] = [];
+  for (const [index, request] of requests.entries()) {
+    const recipient = recipients[index] as RecipientResult;
+    try {
+      if (!request.template && !request.text?.trim() && (request.attachments?.length ?? 0) === 0)
+        throw new AppError("empty_message");
+      if (!recipient.ok) throw recipient.error;
+      const chosen = chooseRoutes(deps, channels, workspace.routeOrder, request, recipient.contactId, reach);
+      const rendered = request.template
+        ? render(templates, request.template, [...new Set(chosen.map((r) => r.kind))])
+        : undefined;
+      const texts = rendered?.texts;
+      // A template without a body for a route's kind rules that route out.
+      const routes = texts ? chosen.filter((route) => texts[route.kind] !== undefined) : chosen;
+      const usable = routes.filter((route) =>
+        fits(deps, route, texts?.[route.kind] ?? request.text, request),
+      );
+      const first = usable[0];
+      if (!first) throw contentMisfit(deps, routes, texts, request);
+      planned.push({
+        index,
+        row: rowFor(
+          deps,
+          { workspaceId, author, request, contactId: recipient.contactId, now, rendered },
+          usable,
+        ),
+      });
+    } catch (error) {
+      if (!(error instanceof AppError)) throw error;
+      results[index] = { ok: false, reasons: [error] };
+    }
+  }
+
+  await store(deps, workspaceId, planned, results);
+  return results;
+}
+
+interface Rendered {
+  texts: Partial<Record<ChannelKind, string>>;
+  keyboards: Partial<Record<ChannelKind, Record<string, unknown>>>;
+}
+
+/** The template's text (and keyboard) for each of `kinds` it has a body for, or its catalogued error. */
+function render(
+  templates: ReadonlyMap<string, Template>,
+  request: { name: string; data: Record<string, unknown> },
+  kinds: readonly ChannelKind[],
+): Rendered {
+  const template = templates.get(request.name);
+  if (!template) throw new AppError("template_not_found", { template: request.name });
+  const rendered: Rendered = { texts: {}, keyboards: {} };
+  for (const [kind, body] of Object.entries(renderForKinds(template, request.data, kinds))) {
+    rendered.texts[kind as ChannelKind] = body.text;
+    if (body.keyboard) rendered.keyboards[kind as ChannelKind] = body.keyboard;
+  }
+  return rendered;
+}
+
+// ── Recipients ───────────────────────────────────────────────────────────────
+
+type RecipientResult = { ok: true; contactId: string } | { ok: false; error: AppError };
+
+async function resolveRecipients(
+  deps: AcceptDeps,
+  workspaceId: string,
+  channels: readonly ChannelAccount[],
+  requests: readonly MessageRequest[],
+): Promise<RecipientResult[]> {
+  const db = deps.store.db;
+  const phones = requests.map((request) => {
+    if (!("phone" in request.recipient)) return undefined;
+    try {
+      return toE164(request.recipient.phone, deps.defaultCountry, "recipient.phone");
+    } catch (error) {
+      return error as AppError;
+    }
+  });
+  const known = await existingContacts(
+    db,
+    workspaceId,
+    requests.flatMap((r) => ("contactId" in r.recipient ? [r.recipient.contactId] : [])),
+  );
+  const byPhone = await contactsByPhone(
+    db,
+    workspaceId,
+    phones.filter((p): p is string => typeof p === "string"),
+  );
+  const results: RecipientResult[] = [];
+  for (const [index, request] of requests.entries()) {
+    const recipient = request.recipient;
+    if ("contactId" in recipient) {
+      results.push(
+        known.has(recipient.contactId)
+          ? { ok: true, contactId: recipient.contactId }
+          : { ok: false, error: new AppError("contact_not_found", { id: recipient.contactId }) },
+      );
+    } else if ("phone" in recipient) {
+      const phone = phones[index];
+      if (phone instanceof AppError) results.push({ ok: false, error: phone });
+      else {
+        const contactId = byPhone.get(phone as string);
+        results.push(
+          contactId
+            ? { ok: true, contactId }
+            : { ok: false, error: noRoute(`no contact has the phone number ${phone}`) },
+        );
+      }
+    } else {
+      const channel = channels.find((c) => c.id === recipient.channelId);
+      if (!channel) {
+        results.push({ ok: false, error: new AppError("channel_not_found", { id: recipient.channelId }) });
+        continue;
+      }
+      // A platform user the hub has not met yet becomes a contact, as intake would make them.
+      const { contactId } = await contactForIdentity(db, workspaceId, {
+        channelKind: channel.kind,
+        externalId: recipient.userId,
+      });
+      results.push({ ok: true, contactId });
+    }
+  }
+  return results;
+}
+
+// ── Routes ───────────────────────────────────────────────────────────────────
+
+/**
+ * The channel accounts that may carry the request to the contact, in order, before its content
+ * is checked; throws when none can reach the contact at all. Without `routes`: the channel a
+ * platform user was named through, then the channels the contact has conversations on, in the
+ * workspace's `route_order` of kinds (the latest conversation first within a kind); a contact
+ * named by id or phone with no conversation yet: every channel of a kind the contact has an
+ * identity on.
+ */
+function chooseRoutes(
+  deps: AcceptDeps,
+  channels: readonly ChannelAccount[],
+  routeOrder: readonly string[],
+  request: MessageRequest,
+  contactId: string,
+  reach: RecipientReach,
+): ChannelAccount[] {
+  const kinds = reach.kinds.get(contactId) ?? new Set<string>();
+  const refused = reach.refused.get(contactId) ?? new Set<string>();
+  const candidates = request.routes
+    ? namedRoutes(channels, request.routes)
+    : defaultRoutes(channels, routeOrder, request.recipient, reach.known.get(contactId) ?? [], kinds);
+  const reachable = candidates.filter(
+    (c) => c.state !== "disabled" && deps.adapter(c.kind) !== undefined && kinds.has(c.kind),
+  );
+  const allowed = reachable.filter((c) => !refused.has(c.id));
+  if (allowed.length > 0) return allowed;
+  if (reachable.length > 0) throw new AppError("contact_refused_messages");
+  if (candidates.length === 0)
+    throw noRoute(
+      request.routes ? "no channel of the kinds named" : "the contact has no channel to be reached on",
+    );
+  throw noRoute(
+    `the contact has no identity on ${[...new Set(candidates.map((c) => c.kind))].join(", ")} channels that can send`,
+  );
+}
+
+/** The channels `routes` names: by id, or every channel of a kind, oldest first. */
+function namedRoutes(channels: readonly ChannelAccount[], routes: readonly string[]): ChannelAccount[] {
+  const named: ChannelAccount[] = [];
+  for (const route of routes) {
+    if ((channelKinds as readonly string[]).includes(route)) {
+      named.push(...channels.filter((c) => c.kind === route));
+      continue;
+    }
+    const channel = channels.find((c) => c.id === route);
+    if (!channel) throw new AppError("channel_not_found", { id: route });
+    named.push(channel);
+  }
+  return [...new Set(named)];
+}
+
+function defaultRoutes(
+  channels: readonly ChannelAccount[],
+  routeOrder: readonly string[],
+  recipient: Recipient,
+  known: readonly string[],
+  kinds: ReadonlySet<string>,
+): ChannelAccount[] {
+  const rank = (c: ChannelAccount) => {
+    const at = routeOrder.indexOf(c.kind);
+    return at < 0 ? routeOrder.length : at;
+  };
+  const byId = (id: string) => channels.find((c) => c.id === id);
+  const first = "channelId" in recipient ? byId(recipient.channelId) : undefined;
+  const knownChannels = known.flatMap((id) => byId(id) ?? []);
+  const others =
+    knownChannels.length > 0 || first ? knownChannels : channels.filter((c) => kinds.has(c.kind));
+  const ordered = [...others].sort((a, b) => rank(a) - rank(b));
+  return [...new Set([...(first ? [first] : []), ...ordered])];
+}
+
+/** Whether the content goes through `channel` as one platform message. */
+function fits(deps: AcceptDeps, channel: ChannelAccount, text: string | undefined, request: MessageRequest) {
+  try {
+    checkContent(deps, channel, text, request);
+    return true;
+  } catch (error) {
+    if (error instanceof AppError) return false;
+    throw error;
+  }
+}
+
+function checkContent(
+  deps: AcceptDeps,
+  channel: ChannelAccount,
+  text: string | undefined,
+  request: MessageRequest,
+) {
+  const adapter = deps.adapter(channel.kind) as OutboundAdapter;
+  const capabilities = adapter.capabilities(channel);
+  const attachments = request.attachments ?? [];
+  if (text && text.trim() !== "") adapter.splitText(channel, text, false);
+  for (const attachment of attachments)
+    if (!capabilities.attachmentKinds.includes(attachment.kind))
+      throw invalid("attachments", `${channel.kind} channels cannot send ${attachment.kind} attachments`);
+  if (attachments.length > capabilities.maxAttachments)
+    throw invalid("attachments", `${channel.kind} channels take at most ${capabilities.maxAttachments}`);
+  if (request.keyboard) {
+    const { keyboards } = capabilities;
+    if (request.keyboard.inline ? !keyboards.inline : !keyboards.standard)
+      throw invalid("keyboard.inline", `${channel.kind} channels cannot show such a keyboard`);
+    adapter.checkKeyboard(channel, request.keyboard);
+  }
+}
+
+/** Why no route takes the content: "too long for every route", or the first route's error. */
+function contentMisfit(
+  deps: AcceptDeps,
+  routes: readonly ChannelAccount[],
+  texts: Partial<Record<ChannelKind, string>> | undefined,
+  request: MessageRequest,
+): AppError {
+  const limits = routes.map((route) => {
+    const text = texts?.[route.kind] ?? request.text ?? "";
+    return {
+      length: [...text].length,
+      limit: (deps.adapter(route.kind) as OutboundAdapter).capabilities(route).textLimit,
+    };
+  });
+  if (limits.every(({ length, limit }) => length > limit))
+    return new AppError("text_too_long_for_routes", {
+      length: Math.min(...limits.map((l) => l.length)),
+      limit: Math.max(...limits.map((l) => l.limit)),
+    });
+  for (const route of routes) {
+    try {
+      checkContent(deps, route, texts?.[route.kind] ?? request.text, request);
+    } catch (error) {
+      if (error instanceof AppError) return error;
+      throw error;
+    }
+  }
+  return noRoute("no route takes this content");
+}
+
+// ── Rows ─────────────────────────────────────────────────────────────────────
+
+function rowFor(
+  deps: AcceptDeps,
+  input: {
+    workspaceId: string;
+    author: { kind: "api"; ref: string | null };
+    request: MessageRequest;
+    contactId: string;
+    now: Date;
+    rendered: Rendered | undefined;
+  },
+  routes: readonly ChannelAccount[],
+): NewMessage {
+  const { request, now, rendered: template } = input;
+  const texts = template?.texts;
+  const first = routes[0] as ChannelAccount;
+  const rendered = texts ? texts[first.kind] : request.text;
+  // The request's keyboard, else the one of the template's body for the first route.
+  const keyboard = request.keyboard
+    ? (request.keyboard as unknown as Record<string, unknown>)
+    : (template?.keyboards[first.kind] ?? null);
+  const text = rendered?.trim() ? rendered : null;
+  if (text === null && (request.attachments?.length ?? 0) === 0) throw new AppError("empty_message");
+  const priority = request.priority ?? "notification";
+  const ttlSeconds = request.ttlSeconds ?? deps.defaultTtlSeconds;
+  return {
+    id: uuidv7(),
+    workspaceId: input.workspaceId,
+    conversationId: null,
+    channelAccountId: first.id,
+    contactId: input.contactId,
+    direction: "outbound",
+    authorKind: input.author.kind,
+    authorRef: input.author.ref,
+    text,
+    attachments: (request.attachments ?? []).map((a) => ({
+      kind: a.kind,
+      url: a.url,
+      ...(a.name ? { name: a.name } : {}),
+    })),
+    keyboard,
+    status: "queued",
+    routes: routes.map((r) => r.id),
+    routeIndex: 0,
+    priority,
+    queueRank: messagePriorities.indexOf(priority),
+    notBefore: now,
+    expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
+    idempotencyKey: request.idempotencyKey ?? null,
+    requestHash: request.idempotencyKey ? requestHash(request) : null,
+    callbackUrl: request.statusUrl ?? null,
+    callbackData: request.callbackData ?? null,
+    template: request.template?.name ?? null,
+    textByKind: texts ? (texts as Record<string, string>) : null,
+    sentAt: now,
+  };
+}
+
+/**
+ * Stores the planned rows and fills in their results. A request whose idempotency key is already
+ * taken (by an earlier request, or earlier in this batch) is the same message when it asks for
+ * the same thing, and a rejected reuse of the key otherwise.
+ */
+async function store(deps: AcceptDeps, workspaceId: string, planned: Planned[], results: Acceptance[]) {
+  const db = deps.store.db;
+  const keys = planned.flatMap((p) => (p.row.idempotencyKey ? [p.row.idempotencyKey] : []));
+  const earlier = await messagesByIdempotencyKey(db, workspaceId, keys);
+  const fresh: Planned[] = [];
+  const seen = new Map<string, Planned>();
+  for (const item of planned) {
+    const key = item.row.idempotencyKey;
+    const previous = key ? (earlier.get(key) ?? seen.get(key)?.row) : undefined;
+    if (key && previous) {
+      results[item.index] = sameRequest(previous, item.row, key);
+      continue;
+    }
+    if (key) seen.set(key, item);
+    fresh.push(item);
+  }
+  const stored = new Set<string>();
+  for (let start = 0; start < fresh.length; start += 500) {
+    const chunk = fresh.slice(start, start + 500);
+    for (const id of await enqueueMessages(
+      db,
+      chunk.map((p) => p.row),
+    ))
+      stored.add(id);
+  }
+  const raced = fresh.filter((p) => !stored.has(p.row.id as string));
+  const winners = await messagesByIdempotencyKey(
+    db,
+    workspaceId,
+    raced.map((p) => p.row.idempotencyKey as string),
+  );
+  for (const item of fresh) {
+    const key = item.row.idempotencyKey;
+    const winner = key && !stored.has(item.row.id as string) ? winners.get(key) : undefined;
+    results[item.index] = winner
+      ? sameRequest(winner, item.row, key as string)
+      : { ok: true, messageId: item.row.id as string };
+  }
+  if (stored.size > 0) await deps.store.notify(outboundChannel);
+}
+
+function sameRequest(
+  previous: { id?: string | undefined; requestHash?: string | null | undefined },
+  row: NewMessage,
+  key: string,
+): Acceptance {
+  return previous.requestHash === row.requestHash
+    ? { ok: true, messageId: previous.id as string }
+    : { ok: false, reasons: [new AppError("idempotency_key_reused", { key })] };
+}
+
+/** What a request asked for, without its idempotency key: equal for a faithful repeat. */
+function requestHash(request: MessageRequest): string {
+  const { idempotencyKey: _key, ...asked } = request;
+  return createHash("sha256").update(canonicalJson(asked)).digest("base64url");
+}
+
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object")
+    return `{${Object.keys(value)
+      .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`)
+      .join(",")}}`;
+  return JSON.stringify(value);
+}
+
+function noRoute(reason: string): AppError {
+  return new AppError("no_usable_route", { reason });
+}
+
+function invalid(path: string, detail: string): AppError {
+  return new AppError("validation_failed", {}, { details: [{ path, code: "custom", detail }] });
+}

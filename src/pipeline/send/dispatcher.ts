@@ -1,0 +1,465 @@
+/**
+ * The dispatcher: delivers the queued messages (`src/store/repositories/outbound-queue.ts`)
+ * through their routes, within each account's limits, until they are sent or end `failed`,
+ * `expired` or `rate_limited`.
+ *
+ * - **One lane per account.** Each channel account with due messages is driven by one lane, in
+ *   the one process that holds the account's lock (`Store.tryLock`): its limits and priorities
+ *   live in that lane's memory, so they hold exactly however many hub processes share the
+ *   database; different accounts spread over the processes. A lane with nothing due for a while
+ *   lets its account go, so another process may pick it up next time.
+ * - **Claims** are small (what the account's per-second window admits) and take replies first,
+ *   so a `reply` queued behind thousands of `bulk` messages goes out within about a second.
+ *   Rows are taken with `FOR UPDATE SKIP LOCKED` and leased: a row whose process died is taken
+ *   again when its lease ends, and sent with the same platform idempotency key (VK `random_id`).
+ * - **Order per recipient**: two messages to one client never travel at once; up to
+ *   `maxInFlight` messages to different clients do.
+ * - **Failures**: passing ones (the catalogue's `retryable` and `rate_limited` classes) come back
+ *   after an exponential back-off or the platform's `retryAfter`, within the message's time to
+ *   live; ones that are final for the route (the adapter says which) move the message to its
+ *   next route; anything else fails it. The per-recipient daily quota is checked before a send:
+ *   a message the quota delays past its time to live ends `rate_limited` (Devino's RATELIMIT).
+ */
+import type { Logger } from "pino";
+import type { OutboundAdapter } from "../../channels/adapter.ts";
+import { AppError } from "../../errors/app-error.ts";
+import type { ErrorCode } from "../../errors/catalogue.ts";
+import type { HeldLock, Store } from "../../store/database.ts";
+import { type ChannelAccount, findChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import { type Conversation, openDirectConversations } from "../../store/repositories/conversations.ts";
+import { getMessage, isOnPlatform, listParts, type Message } from "../../store/repositories/messages.ts";
+import {
+  accountsWithDueMessages,
+  assignConversations,
+  claimDue,
+  expireOverdue,
+  finishUndelivered,
+  moveToRoute,
+  nextDueAt,
+  notificationsSince,
+  outboundChannel,
+  requeue,
+} from "../../store/repositories/outbound-queue.ts";
+import { singleRecipients } from "../../store/repositories/recipients.ts";
+import { AccountPace, resolveLimits, type SendLimits } from "./limits.ts";
+import { isPassing } from "./retry.ts";
+import type { PreparedRoute, SendService } from "./service.ts";
+
+/** What a lane looked up for one claimed batch (see `AccountLane.#prepare`). */
+interface Batch {
+  /** The conversation each send-API message (by id) goes out in. */
+  conversations: Map<string, Conversation>;
+  recipients: Map<string, { externalId: string; refused: boolean }>;
+  /** When each contact got notifications from this account in the last 24 hours. */
+  quotaHistory: Map<string, Date[]>;
+  limits: SendLimits;
+}
+
+export interface DispatcherOptions {
+  /** How often to look for due messages when no notification comes. */
+  pollMs: number;
+  /** How long a taken message is reserved before another dispatcher may take it over. */
+  leaseMs: number;
+  /** Messages one account sends at once (to different recipients). */
+  maxInFlight: number;
+  /** A lane with nothing due for this long lets its account go. */
+  idleReleaseMs: number;
+  /** How often a lane ends the messages whose time to live passed while they waited. */
+  expirySweepMs: number;
+  /** The longest back-off between two attempts at one message. */
+  maxBackoffMs: number;
+  /** A failure that is not catalogued (a bug) is retried this many times, then the message fails. */
+  maxUnexpectedAttempts: number;
+  now: () => number;
+}
+
+export const dispatcherDefaults: DispatcherOptions = {
+  pollMs: 1_000,
+  leaseMs: 60_000,
+  maxInFlight: 16,
+  idleReleaseMs: 10_000,
+  expirySweepMs: 5_000,
+  maxBackoffMs: 300_000,
+  maxUnexpectedAttempts: 5,
+  now: () => Date.now(),
+};
+
+const day = 86_400_000;
+
+/** Failures after which this route will never deliver the message, whatever the platform. */
+const routeFinalCodes = new Set<ErrorCode>([
+  "contact_refused_messages",
+  "recipient_unknown",
+  "channel_disabled",
+  "channel_send_unsupported",
+  "recipient_daily_quota",
+]);
+
+export class Dispatcher {
+  readonly #store: Store;
+  readonly #sender: SendService;
+  readonly #log: Logger;
+  readonly #options: DispatcherOptions;
+  readonly #lanes = new Map<string, AccountLane>();
+  readonly #idle = new Wait();
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+
+  constructor(store: Store, sender: SendService, logger: Logger, options: Partial<DispatcherOptions> = {}) {
+    this.#store = store;
+    this.#sender = sender;
+    this.#log = logger.child({ component: "dispatcher" });
+    this.#options = { ...dispatcherDefaults, ...options };
+  }
+
+  async start() {
+    this.#running = true;
+    try {
+      this.#unlisten = await this.#store.listen(outboundChannel, () => this.wake());
+    } catch (error) {
+      this.#log.warn({ err: error }, "no notifications; the dispatcher falls back to polling");
+    }
+    this.#loop = this.#run();
+  }
+
+  /** Looks for due messages now (new ones were queued). */
+  wake() {
+    this.#idle.wake();
+    for (const lane of this.#lanes.values()) lane.wake();
+  }
+
+  async stop() {
+    this.#running = false;
+    this.wake();
+    await this.#loop;
+    await Promise.all([...this.#lanes.values()].map((lane) => lane.stop()));
+    await this.#unlisten?.();
+  }
+
+  async #run() {
+    while (this.#running) {
+      try {
+        await this.#startLanes();
+      } catch (error) {
+        this.#log.error({ err: error }, "looking for due messages failed");
+      }
+      await this.#idle.for(this.#options.pollMs);
+    }
+  }
+
+  /** Starts a lane for each account with due messages whose lock this process can take. */
+  async #startLanes() {
+    const now = new Date(this.#options.now());
+    for (const accountId of await accountsWithDueMessages(this.#store.db, now, 1_000)) {
+      if (!this.#running || this.#lanes.has(accountId)) continue;
+      const lock = await this.#store.tryLock(`dispatch:${accountId}`);
+      if (!lock) continue;
+      const lane = new AccountLane(accountId, lock, {
+        store: this.#store,
+        sender: this.#sender,
+        log: this.#log.child({ channel_id: accountId }),
+        options: this.#options,
+      });
+      this.#lanes.set(accountId, lane);
+      lane.done.finally(() => this.#lanes.delete(accountId));
+    }
+  }
+}
+
+interface LaneDeps {
+  store: Store;
+  sender: SendService;
+  log: Logger;
+  options: DispatcherOptions;
+}
+
+/** Sends one account's messages, in the process that holds the account's lock. */
+class AccountLane {
+  readonly done: Promise<void>;
+  readonly #accountId: string;
+  readonly #lock: HeldLock;
+  readonly #deps: LaneDeps;
+  readonly #wait = new Wait();
+  /** The send in flight to each recipient; the next message to that recipient waits for it. */
+  readonly #inFlight = new Map<string, Promise<void>>();
+  #stopping = false;
+  #pace: { key: string; pace: AccountPace } | undefined;
+
+  constructor(accountId: string, lock: HeldLock, deps: LaneDeps) {
+    this.#accountId = accountId;
+    this.#lock = lock;
+    this.#deps = deps;
+    lock.signal.addEventListener("abort", () => this.wake());
+    this.done = this.#run()
+      .catch((error) => deps.log.error({ err: error }, "a dispatch lane failed"))
+      .finally(async () => {
+        await Promise.allSettled([...this.#inFlight.values()]);
+        await lock.release();
+      });
+  }
+
+  wake() {
+    this.#wait.wake();
+  }
+
+  async stop() {
+    this.#stopping = true;
+    this.wake();
+    await this.done;
+  }
+
+  get #active() {
+    return !this.#stopping && !this.#lock.signal.aborted;
+  }
+
+  async #run() {
+    const { options, store } = this.#deps;
+    let idleSince = options.now();
+    let sweptAt = 0;
+    while (this.#active) {
+      const now = options.now();
+      const channel = await findChannelAccount(store.db, this.#accountId);
+      const adapter = channel && this.#deps.sender.adapter(channel.kind);
+      if (!channel || !adapter) return;
+      if (now - sweptAt >= options.expirySweepMs) {
+        sweptAt = now;
+        await expireOverdue(store.db, this.#accountId, new Date(now));
+      }
+      const pace = this.#paceFor(channel, adapter);
+      const room = Math.min(options.maxInFlight - this.#inFlight.size, pace.room(now));
+      if (room <= 0) {
+        await this.#whenRoom(pace);
+        continue;
+      }
+      const claimed = await claimDue(store.db, this.#accountId, {
+        limit: room,
+        now: new Date(now),
+        leaseUntil: new Date(now + options.leaseMs),
+      });
+      if (claimed.length === 0) {
+        if (this.#inFlight.size === 0 && now - idleSince >= options.idleReleaseMs) return;
+        const next = await nextDueAt(store.db, this.#accountId);
+        const until = next ? Math.max(1, next.getTime() - now) : options.pollMs;
+        await this.#wait.for(Math.min(until, options.pollMs));
+        continue;
+      }
+      idleSince = now;
+      const batch = await this.#prepare(claimed, channel, pace.limits, now);
+      for (const row of claimed) {
+        const notification = row.queueRank > 0;
+        for (let wait = pace.waitMs(notification, options.now()); wait > 0; ) {
+          await sleep(wait);
+          wait = pace.waitMs(notification, options.now());
+        }
+        pace.record(notification, options.now());
+        this.#start(row, channel, adapter, batch);
+      }
+    }
+  }
+
+  /** The account's pace, rebuilt when its limits change (an admin's PATCH, a token lost). */
+  #paceFor(channel: ChannelAccount, adapter: OutboundAdapter): AccountPace {
+    const limits = resolveLimits(adapter.sendLimits(channel), channel.limits);
+    const key = JSON.stringify(limits);
+    if (this.#pace?.key !== key) this.#pace = { key, pace: new AccountPace(limits) };
+    return this.#pace.pace;
+  }
+
+  async #whenRoom(pace: AccountPace) {
+    if (this.#inFlight.size >= this.#deps.options.maxInFlight) {
+      await Promise.race(this.#inFlight.values());
+      return;
+    }
+    await sleep(Math.max(1, pace.waitMs(false, this.#deps.options.now())));
+  }
+
+  /**
+   * What the claimed messages need, looked up for all of them at once: the conversations of the
+   * send API's messages (opened where missing), the recipients, and the quota history. A message
+   * this cannot prepare (a part of a split message, a contact with several identities) is looked
+   * up on its own when sent.
+   */
+  async #prepare(
+    claimed: Message[],
+    channel: ChannelAccount,
+    limits: SendLimits,
+    now: number,
+  ): Promise<Batch> {
+    const db = this.#deps.store.db;
+    const heads = claimed.filter((row) => row.partOf === null && row.contactId !== null);
+    const contactIds = heads.map((row) => row.contactId as string);
+    const unassigned = heads.filter((row) => row.conversationId === null);
+    const opened = await openDirectConversations(
+      db,
+      channel.workspaceId,
+      channel.id,
+      unassigned.map((row) => row.contactId as string),
+    );
+    await assignConversations(
+      db,
+      unassigned.flatMap((row) => {
+        const conversation = opened.get(row.contactId as string);
+        return conversation
+          ? [{ messageId: row.id, conversationId: conversation.id, sentAt: row.sentAt }]
+          : [];
+      }),
+    );
+    const conversations = new Map<string, Conversation>();
+    for (const row of unassigned) {
+      const conversation = opened.get(row.contactId as string);
+      if (conversation) conversations.set(row.id, conversation);
+    }
+    const recipients = await singleRecipients(db, channel, contactIds);
+    const quotaHistory =
+      limits.perRecipientPerDay > 0
+        ? await notificationsSince(
+            db,
+            channel.id,
+            heads.filter((row) => row.queueRank > 0).map((row) => row.contactId as string),
+            new Date(now - day),
+          )
+        : new Map<string, Date[]>();
+    return { conversations, recipients, quotaHistory, limits };
+  }
+
+  /** Sends `row`'s message after the one in flight to the same recipient, if any. */
+  #start(row: Message, channel: ChannelAccount, adapter: OutboundAdapter, batch: Batch) {
+    const recipient = row.contactId ?? row.conversationId ?? row.id;
+    const before = this.#inFlight.get(recipient) ?? Promise.resolve();
+    const task: Promise<void> = before
+      .then(() => this.#dispatch(row, channel, adapter, batch))
+      .catch((error) => this.#deps.log.error({ err: error, message_id: row.id }, "dispatching failed"))
+      .finally(() => {
+        if (this.#inFlight.get(recipient) === task) this.#inFlight.delete(recipient);
+        this.wake();
+      });
+    this.#inFlight.set(recipient, task);
+  }
+
+  async #dispatch(row: Message, channel: ChannelAccount, adapter: OutboundAdapter, batch: Batch) {
+    const { store, options, sender } = this.#deps;
+    const db = store.db;
+    const stored = row.partOf ? await getMessage(db, row.workspaceId, row.partOf) : row;
+    if (!stored || (stored.id !== row.id && stored.channelAccountId !== channel.id)) return;
+    const assigned = batch.conversations.get(stored.id);
+    const head = assigned ? { ...stored, conversationId: assigned.id } : stored;
+    const unsent = async () =>
+      (await listParts(db, head.id)).filter((part) => !isOnPlatform(part)).map((part) => part.id);
+    const now = options.now();
+    if (head.expiresAt && head.expiresAt.getTime() <= now) {
+      await finishUndelivered(db, await unsent(), "expired", head.errorCode ?? "message_expired");
+      return;
+    }
+    try {
+      if (head.queueRank > 0 && head.contactId) this.#checkQuota(head, batch, now);
+      await sender.attempt(head, this.#preparedRoute(head, channel, batch));
+    } catch (error) {
+      await this.#failed(head, await unsent(), adapter, error);
+    }
+  }
+
+  /** The batch's look-ups for a message of the send API, when it has them all. */
+  #preparedRoute(head: Message, channel: ChannelAccount, batch: Batch): PreparedRoute | undefined {
+    const conversation = batch.conversations.get(head.id);
+    const recipient = head.contactId ? batch.recipients.get(head.contactId) : undefined;
+    if (!conversation || !recipient || head.routes.length === 0) return undefined;
+    return { channel, conversation, peer: recipient.externalId, refused: recipient.refused, single: true };
+  }
+
+  /**
+   * Throws `recipient_daily_quota` when the recipient had their notifications for 24 hours. The
+   * batch's history is updated as this lane sends, so one batch cannot overrun the quota.
+   */
+  #checkQuota(head: Message, batch: Batch, now: number) {
+    const { perRecipientPerDay } = batch.limits;
+    if (perRecipientPerDay <= 0) return;
+    const contactId = head.contactId as string;
+    const sent = (batch.quotaHistory.get(contactId) ?? []).filter((at) => at.getTime() > now - day);
+    if (sent.length >= perRecipientPerDay) {
+      const availableAt = new Date((sent[sent.length - perRecipientPerDay] as Date).getTime() + day);
+      throw new AppError(
+        "recipient_daily_quota",
+        { limit: perRecipientPerDay, availableAt: availableAt.toISOString() },
+        { retryAfter: Math.ceil((availableAt.getTime() - now) / 1000) },
+      );
+    }
+    batch.quotaHistory.set(contactId, [...sent, new Date(now)]);
+  }
+
+  async #failed(head: Message, unsent: string[], adapter: OutboundAdapter, error: unknown) {
+    const { store, options, log } = this.#deps;
+    const db = store.db;
+    const now = options.now();
+    if (!(error instanceof AppError)) {
+      log.error({ err: error, message_id: head.id }, "sending failed unexpectedly");
+      if (head.attempts >= options.maxUnexpectedAttempts)
+        await finishUndelivered(db, unsent, "failed", "internal_error");
+      else await requeue(db, unsent, new Date(now + this.#backoffMs(head)), "internal_error");
+      return;
+    }
+    const quota = error.code === "recipient_daily_quota";
+    const retryAt = now + (quota ? (error.retryAfter ?? 0) * 1000 : this.#backoffMs(head, error));
+    const withinTtl = !head.expiresAt || retryAt <= head.expiresAt.getTime();
+    if ((isPassing(error) && !quota) || (quota && withinTtl)) {
+      if (withinTtl) await requeue(db, unsent, new Date(retryAt), error.code);
+      else await finishUndelivered(db, unsent, "expired", error.code);
+      return;
+    }
+    if (quota || routeFinalCodes.has(error.code) || adapter.isFinalForRoute(error)) {
+      if (await this.#nextRoute(head, error.code)) return;
+      await finishUndelivered(db, unsent, quota ? "rate_limited" : "failed", error.code);
+      return;
+    }
+    await finishUndelivered(db, unsent, "failed", error.code);
+  }
+
+  /** Moves the message to its next usable route; false when it has none left. */
+  async #nextRoute(head: Message, reason: string): Promise<boolean> {
+    const db = this.#deps.store.db;
+    for (let index = head.routeIndex + 1; index < head.routes.length; index += 1) {
+      const channel = await findChannelAccount(db, head.routes[index] as string);
+      if (!channel || channel.state === "disabled" || !this.#deps.sender.adapter(channel.kind)) continue;
+      const text = head.textByKind?.[channel.kind] ?? head.text;
+      await moveToRoute(db, head, { index, channelAccountId: channel.id, text }, reason);
+      await this.#deps.store.notify(outboundChannel);
+      return true;
+    }
+    return false;
+  }
+
+  /** Exponential in the attempts so far, with jitter, never shorter than the platform asked. */
+  #backoffMs(head: Message, error?: AppError): number {
+    const exponential = Math.min(
+      this.#deps.options.maxBackoffMs,
+      1_000 * 2 ** Math.max(0, head.attempts - 1),
+    );
+    return Math.round(Math.max(exponential * (0.8 + 0.4 * Math.random()), (error?.retryAfter ?? 0) * 1000));
+  }
+}
+
+/** A pause that ends early when woken. */
+class Wait {
+  #wake: (() => void) | undefined;
+
+  for(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.#wake === done) self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  wake() {
+    this.#wake?.();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

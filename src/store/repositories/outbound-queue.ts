@@ -1,0 +1,243 @@
+/**
+ * The outbound queue is the message table itself: a message to send is a row in `queued`
+ * (due at `not_before`) or `sending` (leased until `not_before`). Dispatchers take due rows
+ * with `FOR UPDATE SKIP LOCKED`, so several hub processes never take the same row, and a row
+ * whose dispatcher died is taken again when its lease ends. Every status change is recorded by
+ * the `message_status_change` trigger.
+ */
+import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import type { Db } from "../database.ts";
+import { message, messageStatusChange } from "../schema.ts";
+import type { Message, NewMessage } from "./messages.ts";
+
+/** Wakes dispatchers in every hub process: new messages are queued. */
+export const outboundChannel = "switchboard_outbound";
+
+export type MessageStatusChange = typeof messageStatusChange.$inferSelect;
+
+/** Statuses a message ends in without reaching the client. */
+export type UndeliveredStatus = "failed" | "expired" | "rate_limited";
+
+/**
+ * Stores accepted messages, `queued`. Rows whose idempotency key is already taken are skipped;
+ * the ids of the rows stored are returned.
+ */
+export async function enqueueMessages(db: Db, rows: readonly NewMessage[]): Promise<Set<string>> {
+  if (rows.length === 0) return new Set();
+  const inserted = await db
+    .insert(message)
+    .values([...rows])
+    .onConflictDoNothing()
+    .returning({ id: message.id });
+  return new Set(inserted.map((row) => row.id));
+}
+
+/** Messages stored under these idempotency keys in the workspace, by key. */
+export async function messagesByIdempotencyKey(
+  db: Db,
+  workspaceId: string,
+  keys: readonly string[],
+): Promise<Map<string, Pick<Message, "id" | "requestHash">>> {
+  if (keys.length === 0) return new Map();
+  const rows = await db
+    .select({ id: message.id, key: message.idempotencyKey, requestHash: message.requestHash })
+    .from(message)
+    .where(and(eq(message.workspaceId, workspaceId), inArray(message.idempotencyKey, [...keys])));
+  return new Map(rows.map((row) => [row.key as string, { id: row.id, requestHash: row.requestHash }]));
+}
+
+/** Channel accounts with messages due now, at most `limit` of them. */
+export async function accountsWithDueMessages(db: Db, now: Date, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectDistinct({ channelAccountId: message.channelAccountId })
+    .from(message)
+    .where(and(inArray(message.status, ["queued", "sending"]), lte(message.notBefore, now)))
+    .limit(limit);
+  return rows.flatMap((row) => (row.channelAccountId ? [row.channelAccountId] : []));
+}
+
+/**
+ * Takes up to `limit` due rows of the account, replies first, each leased until `leaseUntil`
+ * (`sending`) and counted as one more attempt. Rows of the same message (its parts) may come together; the caller sends a
+ * message once for all of them.
+ */
+export async function claimDue(
+  db: Db,
+  channelAccountId: string,
+  options: { limit: number; now: Date; leaseUntil: Date },
+): Promise<Message[]> {
+  const due = db
+    .select({ id: message.id })
+    .from(message)
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        inArray(message.status, ["queued", "sending"]),
+        lte(message.notBefore, options.now),
+      ),
+    )
+    .orderBy(asc(message.queueRank), asc(message.notBefore), asc(message.id))
+    .limit(options.limit)
+    .for("update", { skipLocked: true });
+  const claimed = await db
+    .update(message)
+    .set({
+      status: "sending",
+      notBefore: options.leaseUntil,
+      attempts: sql`${message.attempts} + 1`,
+      updatedAt: options.now,
+    })
+    .where(inArray(message.id, due))
+    .returning();
+  // RETURNING keeps no order: serve them as the queue ranks them (ids grow with acceptance time).
+  return claimed.sort((a, b) => a.queueRank - b.queueRank || (a.id < b.id ? -1 : 1));
+}
+
+/** When the account's next queued message is due, if it has one. */
+export async function nextDueAt(db: Db, channelAccountId: string): Promise<Date | undefined> {
+  const [row] = await db
+    .select({ at: sql<Date | string | null>`min(${message.notBefore})` })
+    .from(message)
+    .where(
+      and(eq(message.channelAccountId, channelAccountId), inArray(message.status, ["queued", "sending"])),
+    );
+  return row?.at ? new Date(row.at) : undefined;
+}
+
+/** Back to the queue, due at `notBefore`, with the code of what held it back. */
+export async function requeue(db: Db, ids: readonly string[], notBefore: Date, errorCode: string | null) {
+  if (ids.length === 0) return;
+  await db
+    .update(message)
+    .set({ status: "queued", notBefore, errorCode, updatedAt: new Date() })
+    .where(inArray(message.id, [...ids]));
+}
+
+/** Ends messages without delivery. */
+export async function finishUndelivered(
+  db: Db,
+  ids: readonly string[],
+  status: UndeliveredStatus,
+  errorCode: string,
+) {
+  if (ids.length === 0) return;
+  await db
+    .update(message)
+    .set({ status, errorCode, notBefore: null, updatedAt: new Date() })
+    .where(inArray(message.id, [...ids]));
+}
+
+/**
+ * Ends, as `expired`, the account's queued messages whose time to live has passed while they
+ * waited (behind a rate limit, a back-off, a quota). Returns their ids.
+ */
+export async function expireOverdue(db: Db, channelAccountId: string, now: Date): Promise<string[]> {
+  const rows = await db
+    .update(message)
+    .set({
+      status: "expired",
+      errorCode: sql`coalesce(${message.errorCode}, 'message_expired')`,
+      notBefore: null,
+      updatedAt: now,
+    })
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        eq(message.status, "queued"),
+        lte(message.expiresAt, now),
+      ),
+    )
+    .returning({ id: message.id });
+  return rows.map((row) => row.id);
+}
+
+/**
+ * Moves a message to its next route: the next channel account, the text rendered for that
+ * channel's kind, no conversation yet (the dispatcher opens one on that channel), due now.
+ */
+export async function moveToRoute(
+  db: Db,
+  head: Message,
+  route: { index: number; channelAccountId: string; text: string | null },
+  reason: string,
+) {
+  await db
+    .update(message)
+    .set({
+      routeIndex: route.index,
+      channelAccountId: route.channelAccountId,
+      conversationId: null,
+      text: route.text,
+      status: "queued",
+      errorCode: reason,
+      notBefore: new Date(),
+      updatedAt: new Date(),
+    })
+    .where(eq(message.id, head.id));
+}
+
+/**
+ * Puts messages of the send API into the conversations they go out in, once their route is
+ * chosen, and moves those conversations' last-message times forward.
+ */
+export async function assignConversations(
+  db: Db,
+  assignments: readonly { messageId: string; conversationId: string; sentAt: Date }[],
+) {
+  if (assignments.length === 0) return;
+  const rows = sql.join(
+    assignments.map(
+      (a) => sql`(${a.messageId}::uuid, ${a.conversationId}::uuid, ${a.sentAt.toISOString()}::timestamptz)`,
+    ),
+    sql`, `,
+  );
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`update message set conversation_id = v.conversation_id from (values ${rows}) as v(message_id, conversation_id, sent_at) where message.id = v.message_id`,
+    );
+    await tx.execute(
+      sql`update conversation set last_message_at = greatest(last_message_at, v.sent_at) from (select conversation_id, max(sent_at) as sent_at from (values ${rows}) as w(message_id, conversation_id, sent_at) group by conversation_id) as v where conversation.id = v.conversation_id`,
+    );
+  });
+}
+
+/**
+ * When this account delivered notifications (not replies) to each of the contacts since `since`,
+ * oldest first, to apply a per-recipient daily quota. By contact id; contacts with none are absent.
+ */
+export async function notificationsSince(
+  db: Db,
+  channelAccountId: string,
+  contactIds: readonly string[],
+  since: Date,
+): Promise<Map<string, Date[]>> {
+  const byContact = new Map<string, Date[]>();
+  if (contactIds.length === 0) return byContact;
+  const rows = await db
+    .select({ contactId: message.contactId, at: message.dispatchedAt })
+    .from(message)
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        inArray(message.contactId, [...new Set(contactIds)]),
+        sql`${message.dispatchedAt} > ${since.toISOString()}::timestamptz`,
+        sql`${message.queueRank} > 0`,
+      ),
+    )
+    .orderBy(asc(message.dispatchedAt));
+  for (const row of rows) {
+    const list = byContact.get(row.contactId as string) ?? [];
+    list.push(row.at as Date);
+    byContact.set(row.contactId as string, list);
+  }
+  return byContact;
+}
+
+/** A message's statuses, oldest first. */
+export async function listStatusChanges(db: Db, messageId: string): Promise<MessageStatusChange[]> {
+  return db
+    .select()
+    .from(messageStatusChange)
+    .where(eq(messageStatusChange.messageId, messageId))
+    .orderBy(asc(messageStatusChange.id));
+}
