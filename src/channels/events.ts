@@ -43,6 +43,8 @@ export interface PlatformMessage {
   attachments: Attachment[];
   sentAt: Date;
   payload: unknown;
+  /** The platform id of the message this one replies to (quotes), when it quotes one. */
+  replyToExternalId?: string | null;
 }
 
 /** A post, photo, video, topic or product that comments hang off. */

@@ -18,6 +18,7 @@ import { errorCatalogueRoutes } from "./resources/error-catalogue.ts";
 import { leadRoutes } from "./resources/leads.ts";
 import { messageRoutes } from "./resources/messages.ts";
 import { systemRoutes } from "./resources/system.ts";
+import { registerEventWebhooks, webhookRoutes } from "./resources/webhooks.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
 
 export const apiVersion = "0.1.0";
@@ -59,10 +60,12 @@ export function createApp(deps: AppDeps) {
     conversationRoutes,
     messageRoutes,
     leadRoutes,
+    webhookRoutes,
   ]) {
     app.route("/v1", routes(deps));
   }
 
+  registerEventWebhooks(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",

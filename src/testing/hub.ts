@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
+import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
@@ -18,6 +19,7 @@ export interface TestHub {
   config: Config;
   store: Store;
   box: SecretBox;
+  egress: Egress;
   /** The admin of the first workspace. */
   admin: Caller;
   /** A plain key of a second workspace, to prove isolation. */
@@ -55,11 +57,13 @@ export async function createTestHub(
   overrides: Partial<Record<SettingName, unknown>> = {},
   options: TestHubOptions = {},
 ): Promise<TestHub> {
-  const config = loadConfig({ env: {}, flags: overrides });
+  // Test receivers and file servers listen on loopback, which a real hub refuses by default.
+  const config = loadConfig({ env: {}, flags: { egressAllow: ["127.0.0.1"], ...overrides } });
+  const egress = configureProcessEgress({ allow: config.egressAllow });
   const box = options.box ?? new SecretBox(randomBytes(32));
   const logger = pino({ level: "silent" });
   const sender = options.sender?.({ db: store.db, box, logger, config });
-  const app = createApp({ config, store, box, logger, ...(sender ? { sender } : {}) });
+  const app = createApp({ config, store, box, logger, egress, ...(sender ? { sender } : {}) });
   const caller = async (name: string, admin: boolean): Promise<Caller> => {
     const workspace = await createWorkspace(store.db, name);
     const { secret } = await createApiKey(store.db, {
@@ -75,6 +79,7 @@ export async function createTestHub(
     config,
     store,
     box,
+    egress,
     admin,
     stranger,
     fetch: (request) => app.fetch(request),

@@ -63,7 +63,10 @@ export async function serveTestHub(store: Store, options: ServeOptions = {}): Pr
   handler = hub.fetch;
   const workerOptions = options.workers === false ? undefined : (options.workers ?? fastWorkers);
   const start = () =>
-    startWorkers({ store, box: hub.box, logger: silentLogger }, workerOptions ?? fastWorkers);
+    startWorkers(
+      { store, box: hub.box, logger: silentLogger, egress: hub.egress, config: hub.config },
+      workerOptions ?? fastWorkers,
+    );
   const served: ServedHub = {
     ...hub,
     url,

@@ -154,7 +154,20 @@ function toMessage(m: Obj, user: "from" | "peer"): PlatformMessage {
     attachments: toAttachments(m.attachments),
     sentAt: new Date(Number(m.date ?? 0) * 1000),
     payload: parsePayload(m.payload),
+    replyToExternalId: replyIdOf(m),
   };
+}
+
+/** The id of the message a VK message quotes (`reply_message`), in the form `toMessage` stores. */
+function replyIdOf(m: Obj): string | null {
+  const reply = m.reply_message;
+  if (typeof reply !== "object" || reply === null) return null;
+  const quoted = reply as Obj;
+  const id = Number(quoted.id ?? 0);
+  if (id) return String(id);
+  return quoted.conversation_message_id
+    ? `${quoted.peer_id ?? m.peer_id}:${quoted.conversation_message_id}`
+    : null;
 }
 
 function parseComment(type: string, c: Obj): InboundEvent {

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { type ButtonAnswer, outboundAttachmentKinds } from "../../channels/adapter.ts";
 import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
+import { presentMessage } from "../../pipeline/objects.ts";
 import { createSendService } from "../../pipeline/send/create.ts";
 import type { AttachmentInput, SendService } from "../../pipeline/send/service.ts";
 import { type ContactEvent, listContactEvents } from "../../store/repositories/contact-activity.ts";
@@ -21,7 +22,7 @@ import {
   presentPage,
   Timestamp,
 } from "../schemas.ts";
-import { MessageSchema, presentMessage } from "./conversations.ts";
+import { MessageSchema } from "./conversations.ts";
 
 // ── Schemas ──────────────────────────────────────────────────────────────────
 
