@@ -16,6 +16,8 @@ export type InboundEvent =
       editedAt: Date;
     }
   | { type: "consent"; userId: string; state: "allowed" | "denied" }
+  /** The client read the community's messages, up to and including the one with this platform id. */
+  | { type: "read"; userId: string; upToExternalId: string }
   | { type: "button"; userId: string; data: Record<string, unknown> }
   | {
       type: "comment";
@@ -43,6 +45,8 @@ export interface PlatformMessage {
   attachments: Attachment[];
   sentAt: Date;
   payload: unknown;
+  /** The platform id of the message this one replies to (quotes), when it quotes one. */
+  replyToExternalId?: string | null;
 }
 
 /** A post, photo, video, topic or product that comments hang off. */

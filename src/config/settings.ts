@@ -20,6 +20,22 @@ const setting = <const S extends SettingSpec<any>>(spec: S) => spec;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
+/** A list given as an array (config file) or comma-separated (environment, flag). */
+const list = <T extends z.ZodType>(item: T) =>
+  z.preprocess(
+    (value) =>
+      typeof value === "string"
+        ? value
+            .split(",")
+            .map((part) => part.trim())
+            .filter((part) => part !== "")
+        : value,
+    z.array(item),
+  );
+
+/** An allowed destination: a host name, an IP address, or a CIDR range. */
+const egressEntry = z.string().regex(/^([a-z0-9.-]+|[0-9.]+(\/\d{1,2})?|[0-9a-f:]+(\/\d{1,3})?)$/i);
+
 export const settings = {
   host: setting({
     env: "SWITCHBOARD_HOST",
@@ -134,6 +150,70 @@ export const settings = {
     expected: "a two-letter country code such as RU",
     help: "Country used to read phone numbers written without a country code.",
     default: "RU",
+  }),
+  egressAllow: setting({
+    env: "SWITCHBOARD_EGRESS_ALLOW",
+    flag: "egress-allow",
+    schema: list(egressEntry),
+    expected: "comma-separated host names, IP addresses or CIDR ranges, e.g. 10.0.0.0/8,crm.internal",
+    help: "Non-public destinations the hub may still reach for webhooks, status callbacks and attachments by URL (everything private, loopback and link-local is refused otherwise).",
+    default: [] as string[],
+  }),
+  webhookTimeout: setting({
+    env: "SWITCHBOARD_WEBHOOK_TIMEOUT",
+    flag: "webhook-timeout",
+    schema: integer(1, 120),
+    expected: "a number of seconds from 1 to 120",
+    help: "How long a webhook receiver has to answer 2xx before the attempt counts as failed.",
+    default: 15,
+  }),
+  webhookRetrySchedule: setting({
+    env: "SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE",
+    flag: "webhook-retry-schedule",
+    schema: list(integer(0, 7 * 24 * 3600)).refine((delays) => delays.length <= 30),
+    expected: "up to 30 comma-separated delays in seconds, e.g. 5,300,1800",
+    help: "Delays before each retry of a webhook whose first attempt (made at once) failed; the default makes 8 attempts over 27.6 hours (a workspace may set its own).",
+    default: [5, 300, 1800, 7200, 18000, 36000, 36000],
+  }),
+  webhookDisableAfter: setting({
+    env: "SWITCHBOARD_WEBHOOK_DISABLE_AFTER",
+    flag: "webhook-disable-after",
+    schema: integer(1, 24 * 365),
+    expected: "a number of hours from 1 to 8760",
+    help: "An endpoint that fails every attempt for this many hours is disabled (a workspace may set its own).",
+    default: 120,
+  }),
+  webhookSecretOverlap: setting({
+    env: "SWITCHBOARD_WEBHOOK_SECRET_OVERLAP",
+    flag: "webhook-secret-overlap",
+    schema: integer(0, 24 * 30),
+    expected: "a number of hours from 0 to 720",
+    help: "After a signing secret is rotated, how long requests are signed with the old one too.",
+    default: 24,
+  }),
+  webhookConcurrency: setting({
+    env: "SWITCHBOARD_WEBHOOK_CONCURRENCY",
+    flag: "webhook-concurrency",
+    schema: integer(1, 1000),
+    expected: "an integer from 1 to 1000",
+    help: "Webhook and callback requests each hub process keeps in flight at most.",
+    default: 64,
+  }),
+  webhookEndpointConcurrency: setting({
+    env: "SWITCHBOARD_WEBHOOK_ENDPOINT_CONCURRENCY",
+    flag: "webhook-endpoint-concurrency",
+    schema: integer(1, 1000),
+    expected: "an integer from 1 to 1000",
+    help: "Requests in flight to one endpoint (or callback URL) at most, across every hub process.",
+    default: 16,
+  }),
+  webhookOrderHold: setting({
+    env: "SWITCHBOARD_WEBHOOK_ORDER_HOLD",
+    flag: "webhook-order-hold",
+    schema: integer(0, 30),
+    expected: "an integer from 0 to 30",
+    help: "Attempts an undelivered event makes before later events of its conversation stop waiting for it (0: no ordering).",
+    default: 4,
   }),
 } as const;
 

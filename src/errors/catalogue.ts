@@ -169,6 +169,36 @@ const entries = {
     },
   },
 
+  // ── Outgoing webhooks ──────────────────────────────────────────────────────
+  webhook_url_refused: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The hub will not send requests to `{url}`: {reason}.",
+      remedy:
+        "Give a public http(s) address. To reach a host on a private network on purpose, add it to `egressAllow` (SWITCHBOARD_EGRESS_ALLOW) in the hub's configuration.",
+    },
+    ru: {
+      message: "Хаб не будет отправлять запросы на `{url}`: {reason}.",
+      remedy:
+        "Укажите публичный адрес http(s). Чтобы намеренно обращаться к узлу частной сети, добавьте его в `egressAllow` (SWITCHBOARD_EGRESS_ALLOW) в настройках хаба.",
+    },
+  },
+  webhook_endpoint_disabled: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "The webhook endpoint `{id}` is disabled ({reason}).",
+      remedy:
+        'Fix the receiver, then enable the endpoint with `PATCH /v1/webhooks/{id}` and `{"enabled": true}`; its pending events are delivered then, and `POST /v1/webhooks/{id}/recover` re-sends the failed ones.',
+    },
+    ru: {
+      message: "Вебхук `{id}` отключён ({reason}).",
+      remedy:
+        'Исправьте приёмник и включите вебхук через `PATCH /v1/webhooks/{id}` с `{"enabled": true}`; ожидающие события будут доставлены, а `POST /v1/webhooks/{id}/recover` повторно отправит неудавшиеся.',
+    },
+  },
+
   // ── Resources ──────────────────────────────────────────────────────────────
   workspace_not_found: notFound("workspace", "рабочее пространство", "GET /v1/workspaces"),
   api_key_not_found: notFound("API key", "API-ключ", "GET /v1/api-keys"),
@@ -176,6 +206,9 @@ const entries = {
   contact_not_found: notFound("contact", "контакт", "GET /v1/contacts"),
   conversation_not_found: notFound("conversation", "диалог", "GET /v1/conversations"),
   message_not_found: notFound("message", "сообщение", "GET /v1/conversations/<conversation id>/messages"),
+  webhook_endpoint_not_found: notFound("webhook endpoint", "вебхук", "GET /v1/webhooks"),
+  webhook_event_not_found: notFound("event", "событие", "GET /v1/events"),
+  webhook_recovery_not_found: notFound("recovery", "восстановление", "POST /v1/webhooks/<id>/recover"),
   contact_event_not_found: {
     status: 404,
     class: "not_found",

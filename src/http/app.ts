@@ -22,6 +22,7 @@ import { messageRoutes } from "./resources/messages.ts";
 import { sendRoutes } from "./resources/send.ts";
 import { systemRoutes } from "./resources/system.ts";
 import { templateRoutes } from "./resources/templates.ts";
+import { registerEventWebhooks, webhookRoutes } from "./resources/webhooks.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
 
 export const apiVersion = "0.1.0";
@@ -79,11 +80,13 @@ export function createApp(input: AppDeps) {
     sendRoutes,
     leadRoutes,
     templateRoutes,
+    webhookRoutes,
   ]) {
     app.route("/v1", routes(deps));
   }
   app.route("/compat/devino", devinoRoutesOf(deps));
 
+  registerEventWebhooks(app.openAPIRegistry);
   app.openAPIRegistry.registerComponent("securitySchemes", "bearer", {
     type: "http",
     scheme: "bearer",

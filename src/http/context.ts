@@ -1,6 +1,7 @@
 import type { Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import type { Language } from "../errors/catalogue.ts";
+import type { Egress } from "../net/egress.ts";
 import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
 import type { ApiKey } from "../store/repositories/api-keys.ts";
@@ -12,6 +13,8 @@ export interface AppDeps {
   store: Store;
   box: SecretBox;
   logger: Logger;
+  /** The SSRF guard for addresses users give (webhook endpoints). */
+  egress: Egress;
   /** Sends through the channels; made from the deps above when absent. */
   sender?: SendService;
 }

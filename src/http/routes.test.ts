@@ -12,7 +12,7 @@ import { recordLead } from "../store/repositories/contact-activity.ts";
 import { createContact, listContacts, updateContact } from "../store/repositories/contacts.ts";
 import { createTemplate, getTemplate, listTemplates } from "../store/repositories/templates.ts";
 import { countWorkspaces } from "../store/repositories/workspaces.ts";
-import { contactEvent, message } from "../store/schema.ts";
+import { contactEvent, message, webhookEvent, webhookRecovery } from "../store/schema.ts";
 import {
   assertError,
   assertStatus,
@@ -109,6 +109,30 @@ const messageTarget = {
   notFound: "message_not_found" as const,
   read: (f: Fixture) => `/v1/messages/${f.message.id}`,
 };
+const webhookTarget = {
+  id: (f: Fixture) => f.webhook.id,
+  notFound: "webhook_endpoint_not_found" as const,
+  read: (f: Fixture) => `/v1/webhooks/${f.webhook.id}`,
+};
+const eventTarget = {
+  id: (f: Fixture) => f.event.id,
+  notFound: "webhook_event_not_found" as const,
+  read: (f: Fixture) => `/v1/events/${f.event.id}`,
+};
+const recoveryTarget = {
+  id: (f: Fixture) => f.recovery.id,
+  notFound: "webhook_recovery_not_found" as const,
+  read: (f: Fixture) => `/v1/webhook-recoveries/${f.recovery.id}`,
+};
+const countEvents = async (world: World) =>
+  world.hub.store.db.$count(webhookEvent, eq(webhookEvent.workspaceId, world.mine.workspaceId));
+/** A new endpoint of the caller's workspace, made through the API. */
+async function newWebhook(world: World): Promise<{ id: string; secret: string }> {
+  const res = await world.hub.request("POST", "/v1/webhooks", { body: { url: "http://127.0.0.1:9/new" } });
+  assertStatus(res, 201);
+  return res.body;
+}
+
 const contactEventTarget = {
   id: (f: Fixture) => f.contactEvent.id,
   notFound: "contact_event_not_found" as const,
@@ -767,6 +791,215 @@ const routes: RouteCase[] = [
     },
     body: () => ({ data: { name: "Boris" } }),
     invalid: { body: { data: ["Anna"], channel_kind: "fax" }, paths: ["data", "channel_kind"] },
+  },
+  // ── Webhooks ───────────────────────────────────────────────────────────────
+  {
+    method: "GET",
+    path: "/v1/webhooks",
+    status: 200,
+    happy: async () => ({ path: "/v1/webhooks?limit=200" }),
+    check: (res, w) => {
+      const ids = res.body.items.map((e: { id: string }) => e.id);
+      assert.ok(ids.includes(w.mine.webhook.id) && !ids.includes(w.theirs.webhook.id));
+      assert.ok(
+        res.body.items.every((e: object) => !("secret" in e)),
+        "secrets are shown once only",
+      );
+    },
+    invalid: { query: "?limit=0", paths: ["query.limit"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks",
+    status: 201,
+    happy: async () => ({
+      path: "/v1/webhooks",
+      body: { url: "http://127.0.0.1:9/crm", event_types: ["message.received"], headers: { "X-Token": "t" } },
+    }),
+    check: (res) => {
+      assert.match(res.body.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+      assert.deepEqual([res.body.event_types, res.body.enabled], [["message.received"], true]);
+    },
+    body: () => ({ url: "http://127.0.0.1:9/other" }),
+    invalid: {
+      body: { url: "ftp://x", event_types: ["message.shouted"], headers: { "webhook-id": "mine" } },
+      paths: ["url", "event_types.0", "headers.webhook-id"],
+    },
+    effect: async (w) =>
+      (await w.hub.request("GET", "/v1/webhooks?limit=200")).body.items.map((e: { id: string }) => e.id),
+  },
+  {
+    method: "GET",
+    path: "/v1/webhooks/{id}",
+    status: 200,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${w.mine.webhook.id}` }),
+    check: (res, w) => {
+      assert.equal(res.body.id, w.mine.webhook.id);
+      assert.equal(typeof res.body.deliveries, "object");
+    },
+  },
+  {
+    method: "PATCH",
+    path: "/v1/webhooks/{id}",
+    status: 200,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${w.mine.webhook.id}`, body: { description: "CRM" } }),
+    check: (res) => assert.equal(res.body.description, "CRM"),
+    body: () => ({ description: "Changed" }),
+    invalid: { body: { enabled: "yes", channel_ids: [] }, paths: ["enabled", "channel_ids"] },
+  },
+  {
+    method: "DELETE",
+    path: "/v1/webhooks/{id}",
+    status: 200,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${(await newWebhook(w)).id}` }),
+    check: async (res, w) =>
+      assertError(
+        await w.hub.request("GET", `/v1/webhooks/${res.body.id}`),
+        404,
+        "webhook_endpoint_not_found",
+      ),
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/{id}/rotate-secret",
+    status: 200,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${(await newWebhook(w)).id}/rotate-secret` }),
+    check: (res) => {
+      assert.match(res.body.secret, /^whsec_/);
+      assert.ok(Date.parse(res.body.previous_secret_expires_at) > Date.now() + 23 * 3600_000);
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/{id}/test",
+    status: 202,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${w.mine.webhook.id}/test` }),
+    check: async (res, w) => {
+      const event = await w.hub.request("GET", `/v1/events/${res.body.event_id}`);
+      assert.equal(event.body.type, "webhook.test");
+      assert.deepEqual(
+        event.body.deliveries.map((d: { endpoint_id: string }) => d.endpoint_id),
+        [w.mine.webhook.id],
+      );
+    },
+    effect: countEvents,
+  },
+  {
+    method: "GET",
+    path: "/v1/webhooks/{id}/attempts",
+    status: 200,
+    target: webhookTarget,
+    happy: async (w) => ({ path: `/v1/webhooks/${w.mine.webhook.id}/attempts?status=failed` }),
+    check: (res) => assert.ok(Array.isArray(res.body.items)),
+    invalid: { query: "?status=maybe&since=yesterday", paths: ["query.status", "query.since"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/webhooks/{id}/recover",
+    status: 202,
+    target: webhookTarget,
+    happy: async (w) => ({
+      path: `/v1/webhooks/${w.mine.webhook.id}/recover`,
+      body: { since: "2026-01-01T00:00:00Z" },
+    }),
+    check: (res) =>
+      assert.deepEqual([res.body.since, res.body.state], ["2026-01-01T00:00:00.000Z", "running"]),
+    body: () => ({ since: "2026-01-01T00:00:00Z" }),
+    invalid: { body: { until: "tomorrow" }, paths: ["since", "until"] },
+    effect: (w) =>
+      w.hub.store.db.$count(webhookRecovery, eq(webhookRecovery.workspaceId, w.mine.workspaceId)),
+  },
+  {
+    method: "GET",
+    path: "/v1/webhook-recoveries/{id}",
+    status: 200,
+    target: recoveryTarget,
+    happy: async (w) => ({ path: `/v1/webhook-recoveries/${w.mine.recovery.id}` }),
+    check: (res, w) => assert.equal(res.body.endpoint_id, w.mine.webhook.id),
+  },
+  {
+    method: "GET",
+    path: "/v1/events",
+    status: 200,
+    happy: async () => ({ path: "/v1/events?type=webhook.test&limit=200" }),
+    check: (res, w) => {
+      const ids = res.body.items.map((e: { id: string }) => e.id);
+      assert.ok(ids.includes(w.mine.event.id) && !ids.includes(w.theirs.event.id));
+    },
+    invalid: { query: "?since=monday", paths: ["query.since"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/events/{id}",
+    status: 200,
+    target: eventTarget,
+    happy: async (w) => ({ path: `/v1/events/${w.mine.event.id}` }),
+    check: (res, w) => {
+      assert.equal(res.body.payload.id, w.mine.event.id);
+      assert.equal(res.body.payload.type, "webhook.test");
+    },
+  },
+  {
+    method: "GET",
+    path: "/v1/events/{id}/attempts",
+    status: 200,
+    target: eventTarget,
+    happy: async (w) => ({ path: `/v1/events/${w.mine.event.id}/attempts` }),
+    check: (res) => assert.ok(Array.isArray(res.body.items)),
+    invalid: { query: "?until=later", paths: ["query.until"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/events/{id}/replay",
+    status: 202,
+    target: eventTarget,
+    happy: async (w) => ({
+      path: `/v1/events/${w.mine.event.id}/replay`,
+      body: { endpoint_id: (await newWebhook(w)).id },
+    }),
+    check: async (res, w) => {
+      const event = await w.hub.request("GET", `/v1/events/${res.body.event_id}`);
+      const replayed = event.body.deliveries.find(
+        (d: { endpoint_id: string }) => d.endpoint_id === res.body.endpoint_id,
+      );
+      assert.equal(replayed?.state, "pending");
+    },
+    body: (own) => ({ endpoint_id: own.webhook.id }),
+    invalid: { body: {}, paths: ["endpoint_id"] },
+  },
+  {
+    method: "GET",
+    path: "/v1/webhook-settings",
+    status: 200,
+    happy: async () => ({ path: "/v1/webhook-settings" }),
+    check: (res) => assert.deepEqual(res.body.retry_schedule, [5, 300, 1800, 7200, 18000, 36000, 36000]),
+  },
+  {
+    method: "PATCH",
+    path: "/v1/webhook-settings",
+    status: 200,
+    happy: async () => ({ path: "/v1/webhook-settings", body: { disable_after_hours: 48 } }),
+    check: (res) => assert.equal(res.body.disable_after_hours, 48),
+    body: () => ({ retry_schedule: [1, 2] }),
+    invalid: {
+      body: { retry_schedule: [-1], disable_after_hours: 0 },
+      paths: ["retry_schedule.0", "disable_after_hours"],
+    },
+  },
+  {
+    method: "POST",
+    path: "/v1/webhook-settings/callback-secret",
+    status: 200,
+    happy: async () => ({ path: "/v1/webhook-settings/callback-secret" }),
+    check: (res) => {
+      assert.match(res.body.callback_secret, /^whsec_/);
+      assert.ok(res.body.previous_callback_secret_expires_at);
+    },
   },
 ];
 

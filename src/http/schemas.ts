@@ -89,7 +89,7 @@ export const IdParam = z.object({
 });
 
 export const Timestamp = z.string().openapi({ format: "date-time" });
-export const iso = (date: Date | null) => (date ? date.toISOString() : null);
+export { iso } from "../core/iso.ts";
 
 /** A route of the key-protected `/v1` API, filed under `tag` in the reference. */
 export function apiRoute<const R extends Omit<RouteConfig, "tags" | "security">>(tag: string, config: R) {

@@ -6,12 +6,15 @@ import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.t
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
+import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
 import { botInfoFollowUp } from "../pipeline/send/bot-info.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import { Dispatcher, type DispatcherOptions } from "../pipeline/send/dispatcher.ts";
 import type { SendService } from "../pipeline/send/service.ts";
+import { recordChannelStatus } from "../pipeline/webhooks/events.ts";
+import { type DeliveryOptions, DeliveryWorker, systemClock } from "../pipeline/webhooks/worker.ts";
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
 import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
@@ -36,10 +39,13 @@ export interface WorkerOptions {
   intake?: Partial<IntakeOptions>;
   vk?: Partial<VkRunnerOptions>;
   dispatch?: Partial<DispatcherOptions>;
+  webhooks?: Partial<DeliveryOptions>;
 }
 
 export interface Workers {
   intake: IntakeWorker;
+  /** Delivers events to webhook endpoints and status callbacks. */
+  webhooks: DeliveryWorker;
   /** Long Poll loops and callback watches of the VK channels this process holds. */
   vk: VkChannelRunners;
   /** Delivers queued outbound messages; only when the workers were given a send service. */
@@ -47,30 +53,56 @@ export interface Workers {
   stop(): Promise<void>;
 }
 
+/** Webhook delivery as the configuration sets it. */
+export function deliveryOptions(config: Config): DeliveryOptions {
+  return {
+    concurrency: config.webhookConcurrency,
+    perTarget: config.webhookEndpointConcurrency,
+    timeoutMs: config.webhookTimeout * 1000,
+    retrySchedule: config.webhookRetrySchedule,
+    disableAfterHours: config.webhookDisableAfter,
+    orderHoldAttempts: config.webhookOrderHold,
+    pollMs: 1000,
+    clock: systemClock,
+  };
+}
+
 /**
- * The hub's background work: intake of stored events, each connected channel's runner, and the
- * dispatcher of queued messages.
+ * The hub's background work: intake of stored events, each connected channel's runner, the
+ * dispatcher of queued messages (when given the send service), and the delivery of events to
+ * webhooks.
  */
 export async function startWorkers(
-  deps: { store: Store; box: SecretBox; logger: Logger; sender?: SendService },
+  deps: {
+    store: Store;
+    box: SecretBox;
+    logger: Logger;
+    egress: Egress;
+    config: Config;
+    sender?: SendService;
+  },
   options: WorkerOptions = {},
 ): Promise<Workers> {
   const intake = new IntakeWorker(deps.store, deps.logger, options.intake);
   await intake.start();
-  const vk = new VkChannelRunners(deps, options.vk);
+  const vk = new VkChannelRunners({ ...deps, onStateChanged: recordChannelStatus }, options.vk);
   await vk.start();
   const dispatcher = deps.sender
     ? new Dispatcher(deps.store, deps.sender, deps.logger, options.dispatch)
     : undefined;
   await dispatcher?.start();
+  const webhooks = new DeliveryWorker(deps, { ...deliveryOptions(deps.config), ...options.webhooks });
+  await webhooks.start();
   return {
     intake,
     vk,
     dispatcher,
+    webhooks,
     async stop() {
       await dispatcher?.stop();
       await vk.stop();
       await intake.stop();
+      await webhooks.stop();
     },
   };
 }
@@ -82,6 +114,7 @@ export async function startHub(
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
   const box = secretBoxFor(config);
+  const egress = configureProcessEgress({ allow: config.egressAllow });
   const store = await openConfiguredStore(config, options.say);
   try {
     await prepareStore(store, options.say);
@@ -95,7 +128,7 @@ export async function startHub(
       onTokenInvalid: (channel, token, error) =>
         handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
     });
-    const app = createApp({ config, store, box, logger, sender });
+    const app = createApp({ config, store, box, logger, sender, egress });
     const server = createAdaptorServer({ fetch: app.fetch });
     const port = await listen(server, config.port, config.host);
     // Name look-ups get clients of their own: they run beside sends, never in their way.
@@ -104,7 +137,7 @@ export async function startHub(
     );
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
     const workers = await startWorkers(
-      { store, box, logger, sender },
+      { store, box, logger, egress, config, sender },
       {
         ...options.workers,
         intake: {

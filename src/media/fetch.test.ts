@@ -3,7 +3,11 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
 import { AppError } from "../errors/app-error.ts";
+import { Egress } from "../net/egress.ts";
 import { fetchMedia } from "./fetch.ts";
+
+// The test server is on loopback, which the hub refuses unless configured to allow it.
+const egress = new Egress({ allow: ["127.0.0.1"] });
 
 let origin = "";
 const server = createServer((req, res) => {
@@ -36,6 +40,9 @@ const server = createServer((req, res) => {
       res.write(Buffer.alloc(600));
       res.end(Buffer.alloc(600));
       return;
+    case "/to-loopback":
+      res.writeHead(302, { location: `${origin}/download` }).end();
+      return;
     case "/slow":
       return; // never answers
     default:
@@ -66,39 +73,39 @@ async function failsWith(promise: Promise<unknown>, code: string, reason: RegExp
 
 describe("fetchMedia", () => {
   it("downloads a file with its type and name", async () => {
-    const media = await fetchMedia(`${origin}/files/photo%20one.jpg?sig=secret`);
+    const media = await fetchMedia(`${origin}/files/photo%20one.jpg?sig=secret`, { egress });
     assert.deepEqual(media, {
       data: Buffer.from([0xff, 0xd8, 0xff]),
       contentType: "image/jpeg",
       filename: "photo one.jpg",
     });
-    const doc = await fetchMedia(`${origin}/download`);
+    const doc = await fetchMedia(`${origin}/download`, { egress });
     assert.equal(doc.filename, "Счёт.pdf");
   });
 
   it("tells a lasting refusal from a passing one", async () => {
     const missing = await failsWith(
-      fetchMedia(`${origin}/missing?token=secret`),
+      fetchMedia(`${origin}/missing?token=secret`, { egress }),
       "media_url_unusable",
       /404/,
     );
     assert.equal(missing.params.url, `${origin}/missing`, "no query string in the error");
-    const busy = await failsWith(fetchMedia(`${origin}/busy`), "media_fetch_failed", /503/);
+    const busy = await failsWith(fetchMedia(`${origin}/busy`, { egress }), "media_fetch_failed", /503/);
     assert.equal(busy.entry.class, "retryable");
   });
 
   it("refuses files over the limit, announced or streamed", async () => {
     await failsWith(
-      fetchMedia(`${origin}/big`, { maxBytes: 1000 }),
+      fetchMedia(`${origin}/big`, { maxBytes: 1000, egress }),
       "media_url_unusable",
       /larger than 1000 bytes/,
     );
     await failsWith(
-      fetchMedia(`${origin}/stream`, { maxBytes: 1000 }),
+      fetchMedia(`${origin}/stream`, { maxBytes: 1000, egress }),
       "media_url_unusable",
       /larger than 1000 bytes/,
     );
-    assert.equal((await fetchMedia(`${origin}/stream`, { maxBytes: 1200 })).data.length, 1200);
+    assert.equal((await fetchMedia(`${origin}/stream`, { maxBytes: 1200, egress })).data.length, 1200);
   });
 
   it("refuses what is not http(s)", async () => {
@@ -108,7 +115,7 @@ describe("fetchMedia", () => {
 
   it("calls a timeout and a refused connection passing failures", async () => {
     await failsWith(
-      fetchMedia(`${origin}/slow`, { timeoutMs: 200 }),
+      fetchMedia(`${origin}/slow`, { timeoutMs: 200, egress }),
       "media_fetch_failed",
       /no answer within 0.2 s/,
     );
@@ -116,6 +123,35 @@ describe("fetchMedia", () => {
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await failsWith(fetchMedia(`http://127.0.0.1:${port}/x`), "media_fetch_failed", /ECONNREFUSED/);
+    await failsWith(
+      fetchMedia(`http://127.0.0.1:${port}/x`, { egress }),
+      "media_fetch_failed",
+      /ECONNREFUSED/,
+    );
+  });
+
+  it("refuses non-public addresses, before and after a redirect", async () => {
+    const guarded = new Egress({ allow: [] });
+    const refused = await failsWith(
+      fetchMedia(`${origin}/download`, { egress: guarded }),
+      "media_url_unusable",
+      /127\.0\.0\.1.*not a public address/,
+    );
+    assert.equal(refused.status, 422);
+    for (const inside of ["http://10.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]/x"]) {
+      await failsWith(fetchMedia(inside, { egress: guarded }), "media_url_unusable", /not a public address/);
+    }
+    // `localhost` is allowed by name; it redirects to 127.0.0.1, which is not.
+    const byName = new Egress({ allow: ["localhost"] });
+    const viaName = origin.replace("127.0.0.1", "localhost");
+    await failsWith(
+      fetchMedia(`${viaName}/to-loopback`, { egress: byName }),
+      "media_url_unusable",
+      /127\.0\.0\.1.*not a public address/,
+    );
+    assert.equal(
+      (await fetchMedia(`${viaName}/download`, { egress: byName })).contentType,
+      "application/pdf",
+    );
   });
 });

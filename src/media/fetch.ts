@@ -4,6 +4,14 @@
  * that it will not (not http(s), 4xx, too large) is `media_url_unusable`.
  */
 import { AppError } from "../errors/app-error.ts";
+import {
+  describeNetworkError,
+  type Egress,
+  EgressRefused,
+  type EgressResponse,
+  EgressTimeout,
+  processEgress,
+} from "../net/egress.ts";
 
 export const mediaFetchDefaults = {
   /** VK's largest upload (documents) is 200 MB; photos 50 MB. */
@@ -22,95 +30,79 @@ export interface FetchedMedia {
 export interface FetchMediaOptions {
   maxBytes?: number;
   timeoutMs?: number;
+  /** The SSRF guard to dial through; the process's configured one by default. */
+  egress?: Egress;
 }
 
 export async function fetchMedia(url: string, options: FetchMediaOptions = {}): Promise<FetchedMedia> {
   const maxBytes = options.maxBytes ?? mediaFetchDefaults.maxBytes;
   const timeoutMs = options.timeoutMs ?? mediaFetchDefaults.timeoutMs;
-  let parsed: URL;
+  const egress = options.egress ?? processEgress();
+  let target: URL;
   try {
-    parsed = new URL(url);
+    target = new URL(url);
   } catch {
     throw new AppError("media_url_unusable", { url: shown(url), reason: "it is not a URL" });
   }
   const where = shown(url);
-  if (parsed.protocol !== "http:" && parsed.protocol !== "https:")
+  if (target.protocol !== "http:" && target.protocol !== "https:")
     throw new AppError("media_url_unusable", {
       url: where,
       reason: "only http and https addresses are accepted",
     });
 
-  let response: Response;
-  const signal = AbortSignal.timeout(timeoutMs);
-  try {
-    response = await fetch(parsed, { redirect: "follow", signal });
-  } catch (error) {
-    throw new AppError(
-      "media_fetch_failed",
-      { url: where, reason: networkReason(error, timeoutMs) },
-      { cause: error },
-    );
+  const deadline = Date.now() + timeoutMs;
+  let response: EgressResponse;
+  // Each hop of a redirect is dialled through the guard again, so a public address cannot send
+  // the hub on to a private one.
+  for (let hop = 0; ; hop++) {
+    try {
+      response = await egress.request(target, {
+        timeoutMs: Math.max(1, deadline - Date.now()),
+        maxBodyBytes: maxBytes,
+        failOverLimit: true,
+      });
+    } catch (error) {
+      if (error instanceof EgressRefused)
+        throw new AppError("media_url_unusable", { url: where, reason: error.message }, { cause: error });
+      const reason =
+        error instanceof EgressTimeout
+          ? `no answer within ${timeoutMs / 1000} s`
+          : describeNetworkError(error);
+      throw new AppError("media_fetch_failed", { url: where, reason }, { cause: error });
+    }
+    const location = response.headers.location;
+    if (response.status < 300 || response.status >= 400 || !location) break;
+    if (hop >= maxRedirects)
+      throw new AppError("media_url_unusable", { url: where, reason: `more than ${maxRedirects} redirects` });
+    target = new URL(location, target);
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => {});
+  if (response.status < 200 || response.status >= 300) {
     const reason = `the server answered ${response.status}`;
     const passing = response.status >= 500 || response.status === 429 || response.status === 408;
     throw new AppError(passing ? "media_fetch_failed" : "media_url_unusable", { url: where, reason });
   }
-  const declared = Number(response.headers.get("content-length") ?? Number.NaN);
-  if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => {});
+  if (response.truncated || Number(response.headers["content-length"] ?? 0) > maxBytes) {
     throw new AppError("media_url_unusable", {
       url: where,
       reason: `the file is larger than ${maxBytes} bytes`,
     });
   }
-
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of response.body ?? []) {
-      size += chunk.length;
-      if (size > maxBytes) {
-        await response.body?.cancel().catch(() => {});
-        throw new AppError("media_url_unusable", {
-          url: where,
-          reason: `the file is larger than ${maxBytes} bytes`,
-        });
-      }
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    if (error instanceof AppError) throw error;
-    throw new AppError(
-      "media_fetch_failed",
-      { url: where, reason: networkReason(error, timeoutMs) },
-      { cause: error },
-    );
-  }
-  const contentType = response.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
-  const filename = filenameOf(response.headers.get("content-disposition"), parsed);
+  const contentType = response.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
+  const filename = filenameOf(response.headers["content-disposition"] ?? null, target);
   return {
-    data: Buffer.concat(chunks),
+    data: response.body,
     ...(contentType ? { contentType } : {}),
     ...(filename ? { filename } : {}),
   };
 }
 
+const maxRedirects = 5;
+
 /** The URL as shown in errors: no query or fragment (signed links carry secrets there). */
 function shown(url: string): string {
   const cut = url.search(/[?#]/);
   return (cut < 0 ? url : url.slice(0, cut)).slice(0, 200);
-}
-
-function networkReason(error: unknown, timeoutMs: number): string {
-  if (error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError"))
-    return `no answer within ${timeoutMs / 1000} s`;
-  const cause =
-    error instanceof Error ? (error.cause as { code?: unknown; message?: unknown } | undefined) : undefined;
-  if (typeof cause?.code === "string") return `the connection failed (${cause.code})`;
-  if (typeof cause?.message === "string") return `the connection failed: ${cause.message.slice(0, 200)}`;
-  return error instanceof Error ? error.message.slice(0, 200) : "the connection failed";
 }
 
 function filenameOf(disposition: string | null, url: URL): string | undefined {

@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { EventEmitter } from "node:events";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
@@ -80,22 +79,19 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
   const firstMaintenance = setTimeout(maintain, 30_000).unref();
   const maintenance = setInterval(maintain, 15 * 60_000).unref();
   let queue: Promise<unknown> = Promise.resolve();
-  // One process owns the database, so notifications never need to leave it.
-  const notifications = new EventEmitter();
   const locks = new LocalLocks();
   return {
     mode: "embedded",
     db,
     location,
     tryLock: async (name) => locks.tryLock(name),
+    // PGlite's own NOTIFY, like the server's: a `pg_notify` inside a transaction (an event's
+    // deliveries stored) reaches the listeners when, and only if, the transaction commits.
     async notify(channel) {
-      notifications.emit(channel);
+      await client.query("select pg_notify($1, '')", [channel]);
     },
     async listen(channel, handler) {
-      notifications.on(channel, handler);
-      return async () => {
-        notifications.off(channel, handler);
-      };
+      return client.listen(pgIdentifier(channel), handler);
     },
     // One process owns PGlite, so an in-process queue is the whole lock.
     exclusive(_key, work) {

@@ -485,3 +485,168 @@ export const template = pgTable(
     index("template_workspace_idx").on(t.workspaceId, t.id),
   ],
 );
+// ── Outgoing webhooks ────────────────────────────────────────────────────────
+
+/** A workspace's subscriber: where events go, which ones, signed with its own secret. */
+export const webhookEndpoint = pgTable(
+  "webhook_endpoint",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    url: text("url").notNull(),
+    description: text("description"),
+    /** The event types it receives; null for every type. */
+    eventTypes: jsonb("event_types").$type<string[]>(),
+    /** The channels whose events it receives; null for every channel (and events of none). */
+    channelIds: jsonb("channel_ids").$type<string[]>(),
+    /** Sent with every request (a receiver's own auth header, say); never a `webhook-*` header. */
+    headers: jsonb("headers").$type<Record<string, string>>().notNull().default({}),
+    enabled: boolean("enabled").notNull().default(true),
+    disabledReason: text("disabled_reason"),
+    disabledAt: timestamp("disabled_at", { withTimezone: true, precision: 3 }),
+    /** The signing secret (`whsec_…`), sealed with the hub's key (see secret-box.ts). */
+    secret: text("secret").notNull(),
+    /** The secret before the last rotation, still signing until `previousSecretExpiresAt`. */
+    previousSecret: text("previous_secret"),
+    previousSecretExpiresAt: timestamp("previous_secret_expires_at", { withTimezone: true, precision: 3 }),
+    /** The first failure since the last success; an endpoint failing long enough is disabled. */
+    failingSince: timestamp("failing_since", { withTimezone: true, precision: 3 }),
+    createdAt: createdAt(),
+    updatedAt: updatedAt(),
+  },
+  (t) => [index("webhook_endpoint_workspace_idx").on(t.workspaceId, t.id)],
+);
+
+/** A workspace's webhook policy and the secret that signs ad hoc callbacks (`status_url`). */
+export const webhookSettings = pgTable("webhook_settings", {
+  workspaceId: uuid("workspace_id")
+    .primaryKey()
+    .references(() => workspace.id, { onDelete: "cascade" }),
+  /** Seconds before each retry after a failed attempt; null for the hub's default. */
+  retrySchedule: jsonb("retry_schedule").$type<number[]>(),
+  /** Hours of nothing but failures after which an endpoint is disabled; null for the default. */
+  disableAfterHours: integer("disable_after_hours"),
+  callbackSecret: text("callback_secret").notNull(),
+  previousCallbackSecret: text("previous_callback_secret"),
+  previousCallbackSecretExpiresAt: timestamp("previous_callback_secret_expires_at", {
+    withTimezone: true,
+    precision: 3,
+  }),
+  updatedAt: updatedAt(),
+});
+
+/**
+ * Something that happened, exactly as it is sent: `payload` is the body of every request that
+ * carries it, and the id is its `webhook-id`. Ad hoc callbacks (`type` `callback`) are events too.
+ */
+export const webhookEvent = pgTable(
+  "webhook_event",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    type: text("type").notNull(),
+    /** Events sharing a key (a conversation's) reach each receiver in the order they happened. */
+    orderingKey: text("ordering_key"),
+    channelId: uuid("channel_id"),
+    payload: jsonb("payload").notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index("webhook_event_workspace_idx").on(t.workspaceId, t.id),
+    index("webhook_event_type_idx").on(t.workspaceId, t.type, t.id),
+  ],
+);
+
+export const deliveryStates = ["pending", "sending", "succeeded", "failed"] as const;
+export const attemptTriggers = ["scheduled", "manual"] as const;
+
+/** One event on its way to one receiver: an endpoint, or the URL of an ad hoc callback. */
+export const webhookDelivery = pgTable(
+  "webhook_delivery",
+  {
+    id: uuid("id").primaryKey().defaultRandom(),
+    workspaceId: workspaceId(),
+    eventId: uuid("event_id")
+      .notNull()
+      .references(() => webhookEvent.id, { onDelete: "cascade" }),
+    endpointId: uuid("endpoint_id").references(() => webhookEndpoint.id, { onDelete: "cascade" }),
+    /** Where a callback goes; null for an endpoint's delivery (its URL may change meanwhile). */
+    url: text("url"),
+    /** Who receives it, for the concurrency limit: the endpoint's id or the callback URL. */
+    target: text("target").notNull(),
+    /** Deliveries of one stream go one at a time, in event order; null when order does not matter. */
+    stream: text("stream"),
+    state: text("state", { enum: deliveryStates }).notNull().default("pending"),
+    attempts: integer("attempts").notNull().default(0),
+    /** `manual` once a person asked for it again (replay, recovery); the attempts log says so. */
+    trigger: text("trigger", { enum: attemptTriggers }).notNull().default("scheduled"),
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** While `sending`: when the worker's claim runs out and another worker may take it over. */
+    leaseUntil: timestamp("lease_until", { withTimezone: true, precision: 3 }),
+    lastError: text("last_error"),
+    createdAt: createdAt(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, precision: 3 }),
+  },
+  (t) => [
+    uniqueIndex("webhook_delivery_endpoint_key").on(t.eventId, t.endpointId),
+    index("webhook_delivery_due_idx").on(t.nextAttemptAt).where(sql`state in ('pending', 'sending')`),
+    index("webhook_delivery_stream_idx").on(t.stream, t.eventId).where(sql`state in ('pending', 'sending')`),
+    index("webhook_delivery_target_idx").on(t.target).where(sql`state = 'sending'`),
+    index("webhook_delivery_endpoint_idx").on(t.endpointId, t.state, t.eventId),
+  ],
+);
+
+export const attemptOutcomes = ["succeeded", "failed"] as const;
+
+/** One request of a delivery, as the receiver answered it: the log users read. */
+export const webhookAttempt = pgTable(
+  "webhook_attempt",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    deliveryId: uuid("delivery_id")
+      .notNull()
+      .references(() => webhookDelivery.id, { onDelete: "cascade" }),
+    eventId: uuid("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    endpointId: uuid("endpoint_id"),
+    url: text("url").notNull(),
+    attempt: integer("attempt").notNull(),
+    trigger: text("trigger", { enum: attemptTriggers }).notNull(),
+    outcome: text("outcome", { enum: attemptOutcomes }).notNull(),
+    /** The HTTP status; null when no answer came (refused, timed out, blocked by the SSRF guard). */
+    responseStatus: integer("response_status"),
+    /** The first bytes of the answer's body. */
+    responseBody: text("response_body"),
+    durationMs: integer("duration_ms").notNull(),
+    error: text("error"),
+    attemptedAt: timestamp("attempted_at", { withTimezone: true, precision: 3 }).notNull(),
+  },
+  (t) => [
+    index("webhook_attempt_endpoint_idx").on(t.endpointId, t.id),
+    index("webhook_attempt_event_idx").on(t.eventId, t.id),
+  ],
+);
+
+/** A background job that re-sends an endpoint's failed deliveries since a time. */
+export const webhookRecovery = pgTable(
+  "webhook_recovery",
+  {
+    id: id(),
+    workspaceId: workspaceId(),
+    endpointId: uuid("endpoint_id")
+      .notNull()
+      .references(() => webhookEndpoint.id, { onDelete: "cascade" }),
+    since: timestamp("since", { withTimezone: true, precision: 3 }).notNull(),
+    until: timestamp("until", { withTimezone: true, precision: 3 }),
+    state: text("state", { enum: ["running", "done"] })
+      .notNull()
+      .default("running"),
+    /** Failed deliveries found in the window, and how many were queued again so far. */
+    total: integer("total").notNull().default(0),
+    queued: integer("queued").notNull().default(0),
+    createdAt: createdAt(),
+    finishedAt: timestamp("finished_at", { withTimezone: true, precision: 3 }),
+  },
+  (t) => [index("webhook_recovery_endpoint_idx").on(t.endpointId, t.id)],
+);

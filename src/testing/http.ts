@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes, randomUUID } from "node:crypto";
 import type { ErrorCode } from "../errors/catalogue.ts";
+import { recordEvent } from "../pipeline/webhooks/events.ts";
+import { newSigningSecret } from "../pipeline/webhooks/signature.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import type { ContactEvent } from "../store/repositories/contact-activity.ts";
@@ -8,6 +10,14 @@ import { type ContactWithIdentities, createContact } from "../store/repositories
 import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
 import { type Message, recordMessage } from "../store/repositories/messages.ts";
 import { createTemplate, type Template } from "../store/repositories/templates.ts";
+import {
+  createEndpoint,
+  requireEvent,
+  startRecovery,
+  type WebhookEndpoint,
+  type WebhookEvent,
+  type WebhookRecovery,
+} from "../store/repositories/webhooks.ts";
 import { contactEvent as contactEventTable } from "../store/schema.ts";
 import type { TestHub, TestResponse } from "./hub.ts";
 
@@ -77,6 +87,10 @@ export interface Fixture {
   apiKey: { id: string; secret: string };
   /** The channel's token, which must never appear in an answer. */
   channelSecret: string;
+  /** A webhook endpoint (on a port nobody listens on), a test event queued for it, a recovery. */
+  webhook: WebhookEndpoint;
+  event: WebhookEvent;
+  recovery: WebhookRecovery;
 }
 
 /** Seeds a channel with credentials, a contact, a conversation and a spare key into a workspace. */
@@ -128,6 +142,23 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     fallback: { text: "Hello, {{name}}!", keyboard: null },
   });
   const { key, secret } = await createApiKey(db, { workspaceId, name: "spare key" });
+  const webhook = await createEndpoint(db, workspaceId, {
+    url: "http://127.0.0.1:9/hooks",
+    sealedSecret: hub.box.seal(newSigningSecret()),
+  });
+  const eventId = await recordEvent(
+    db,
+    {
+      type: "webhook.test",
+      workspaceId,
+      data: { endpoint_id: webhook.id, message: "fixture" },
+      orderingKey: null,
+      channelId: null,
+    },
+    { onlyEndpointId: webhook.id },
+  );
+  const event = await requireEvent(db, workspaceId, eventId);
+  const recovery = await startRecovery(db, webhook, new Date(0), null);
   return {
     workspaceId,
     channel,
@@ -138,6 +169,9 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     template,
     apiKey: { id: key.id, secret },
     channelSecret,
+    webhook,
+    event,
+    recovery,
   };
 }
 

@@ -3,6 +3,7 @@ import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
+import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
@@ -21,6 +22,7 @@ export interface TestHub {
   box: SecretBox;
   /** The send service of the API, for workers (the dispatcher) to share. */
   sender: SendService;
+  egress: Egress;
   /** The admin of the first workspace. */
   admin: Caller;
   /** A plain key of a second workspace, to prove isolation. */
@@ -58,13 +60,15 @@ export async function createTestHub(
   overrides: Partial<Record<SettingName, unknown>> = {},
   options: TestHubOptions = {},
 ): Promise<TestHub> {
-  const config = loadConfig({ env: {}, flags: overrides });
+  // Test receivers and file servers listen on loopback, which a real hub refuses by default.
+  const config = loadConfig({ env: {}, flags: { egressAllow: ["127.0.0.1"], ...overrides } });
+  const egress = configureProcessEgress({ allow: config.egressAllow });
   const box = options.box ?? new SecretBox(randomBytes(32));
   const logger = pino({ level: "silent" });
   const sender =
     options.sender?.({ db: store.db, box, logger, config }) ??
     createSendService({ db: store.db, box, logger, retryWindowMs: config.sendRetryWindow * 1000 });
-  const app = createApp({ config, store, box, logger, sender });
+  const app = createApp({ config, store, box, logger, egress, sender });
   const caller = async (name: string, admin: boolean): Promise<Caller> => {
     const workspace = await createWorkspace(store.db, name);
     const { secret } = await createApiKey(store.db, {
@@ -81,6 +85,7 @@ export async function createTestHub(
     store,
     box,
     sender,
+    egress,
     admin,
     stranger,
     fetch: (request) => app.fetch(request),

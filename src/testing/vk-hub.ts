@@ -65,7 +65,14 @@ export async function serveTestHub(store: Store, options: ServeOptions = {}): Pr
   const workerOptions = options.workers === false ? undefined : (options.workers ?? fastWorkers);
   const start = () =>
     startWorkers(
-      { store, box: hub.box, logger: silentLogger, sender: hub.sender },
+      {
+        store,
+        box: hub.box,
+        logger: silentLogger,
+        egress: hub.egress,
+        config: hub.config,
+        sender: hub.sender,
+      },
       workerOptions ?? fastWorkers,
     );
   const served: ServedHub = {

@@ -77,6 +77,13 @@ export function parseVkEvent(envelope: VkEnvelope): InboundEvent {
         editedAt: object.update_time ? new Date(Number(object.update_time) * 1000) : new Date(),
       };
     }
+    case "message_read":
+      if (isChat(object)) return unsupported("messages in group chats are not supported");
+      return {
+        type: "read",
+        userId: String(object.from_id ?? object.peer_id),
+        upToExternalId: String(object.read_message_id),
+      };
     case "message_allow":
       return { type: "consent", userId: String(object.user_id), state: "allowed" };
     case "message_deny":
@@ -154,7 +161,20 @@ function toMessage(m: Obj, user: "from" | "peer"): PlatformMessage {
     attachments: toAttachments(m.attachments),
     sentAt: new Date(Number(m.date ?? 0) * 1000),
     payload: parsePayload(m.payload),
+    replyToExternalId: replyIdOf(m),
   };
+}
+
+/** The id of the message a VK message quotes (`reply_message`), in the form `toMessage` stores. */
+function replyIdOf(m: Obj): string | null {
+  const reply = m.reply_message;
+  if (typeof reply !== "object" || reply === null) return null;
+  const quoted = reply as Obj;
+  const id = Number(quoted.id ?? 0);
+  if (id) return String(id);
+  return quoted.conversation_message_id
+    ? `${quoted.peer_id ?? m.peer_id}:${quoted.conversation_message_id}`
+    : null;
 }
 
 function parseComment(type: string, c: Obj): InboundEvent {

@@ -63,6 +63,7 @@ export const vkHubEvents = [
   "message_edit",
   "message_allow",
   "message_deny",
+  "message_read",
   "message_event",
   "wall_reply_new",
   "wall_reply_edit",

@@ -145,6 +145,23 @@ for (const kind of storeKinds) {
       vk.control.removeFault(vkError.id);
       await waitFor("the channel online again", async () => (await channel(id)).state === "online");
       assert.equal((await channel(id)).state_code, null);
+      // Each change the loop made is an event, recorded with it, for webhooks.
+      const events = await hub.request("GET", "/v1/events?type=channel.status_changed&limit=200");
+      const changes = events.body.items
+        .map(
+          (e: { payload: { data: { channel: { id: string; state: string }; previous_state: string } } }) =>
+            e.payload.data,
+        )
+        .filter((d: { channel: { id: string } }) => d.channel.id === id)
+        .map((d: { channel: { state: string }; previous_state: string }) => [
+          d.previous_state,
+          d.channel.state,
+        ])
+        .reverse();
+      assert.deepEqual(changes, [
+        ["online", "failing"],
+        ["failing", "online"],
+      ]);
       vk.control.writeMessage(shop.id, { userId: user.id, text: "after the outage" });
       await delivered(id, "after the outage");
     });

@@ -21,6 +21,7 @@ import { AppError } from "../../errors/app-error.ts";
 import type { Store } from "../../store/database.ts";
 import {
   type ChannelAccount,
+  type ChannelStateChanged,
   mergeChannelSettings,
   transitionChannelState,
 } from "../../store/repositories/channel-accounts.ts";
@@ -55,6 +56,8 @@ export interface LongPollDeps {
   store: Store;
   box: SecretBox;
   logger: Logger;
+  /** Told of every state change the loop makes (the hub records `channel.status_changed`). */
+  onStateChanged?: ChannelStateChanged;
 }
 
 type CheckAnswer = { ts: string; updates: unknown[] } | { failed: number; ts?: string | number };
@@ -222,13 +225,12 @@ export class VkLongPoller {
 
   /** Polling works: `connecting`, or `failing` because of polling, becomes `online`. */
   async #recovered(): Promise<boolean> {
-    const changed = await transitionChannelState(this.#deps.store.db, this.#channel.id, {
-      state: "online",
-      reason: null,
-      problem: null,
-      from: ["connecting"],
-      failingWith: ownProblems,
-    });
+    const changed = await transitionChannelState(
+      this.#deps.store.db,
+      this.#channel.id,
+      { state: "online", reason: null, problem: null, from: ["connecting"], failingWith: ownProblems },
+      this.#deps.onStateChanged,
+    );
     if (changed) this.#log.info("VK channel online (Long Poll)");
     return true;
   }
@@ -236,12 +238,12 @@ export class VkLongPoller {
   /** Polling keeps failing: an `online` or `connecting` channel becomes `failing` with the reason. */
   async #failing(error: AppError): Promise<void> {
     const problem = { code: "vk_long_poll_failing", params: { reason: error.message } };
-    const changed = await transitionChannelState(this.#deps.store.db, this.#channel.id, {
-      state: "failing",
-      reason: reasonText(problem),
-      problem,
-      from: ["online", "connecting"],
-    }).catch((err) => {
+    const changed = await transitionChannelState(
+      this.#deps.store.db,
+      this.#channel.id,
+      { state: "failing", reason: reasonText(problem), problem, from: ["online", "connecting"] },
+      this.#deps.onStateChanged,
+    ).catch((err) => {
       this.#log.error({ err }, "could not record the channel's state");
       return false;
     });

@@ -16,6 +16,7 @@ import type { Logger } from "pino";
 import type { Store } from "../../store/database.ts";
 import {
   type ChannelAccount,
+  type ChannelStateChanged,
   channelsChangedChannel,
   findChannelAccount,
   listActiveChannelAccounts,
@@ -56,6 +57,8 @@ export interface VkRunnerDeps {
   store: Store;
   box: SecretBox;
   logger: Logger;
+  /** Told of every state change the runners make (the hub records `channel.status_changed`). */
+  onStateChanged?: ChannelStateChanged;
 }
 
 interface Running {
@@ -287,14 +290,19 @@ export class VkCallbackWatch {
     problem: { code: string; params: Record<string, string | number> } | null,
     from: ("online" | "connecting")[],
   ): Promise<void> {
-    const changed = await transitionChannelState(this.#deps.store.db, this.#channel.id, {
-      state,
-      reason: problem ? reasonText(problem) : null,
-      problem,
-      from,
-      failingWith:
-        state === "online" ? callbackProblems : callbackProblems.filter((c) => c !== problem?.code),
-    });
+    const changed = await transitionChannelState(
+      this.#deps.store.db,
+      this.#channel.id,
+      {
+        state,
+        reason: problem ? reasonText(problem) : null,
+        problem,
+        from,
+        failingWith:
+          state === "online" ? callbackProblems : callbackProblems.filter((c) => c !== problem?.code),
+      },
+      this.#deps.onStateChanged,
+    );
     if (changed)
       this.#log.info({ state, problem: problem?.code }, "VK channel state changed (callback server)");
   }

@@ -1,11 +1,10 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { vkSettingsSchema } from "../../channels/vk/channel.ts";
+import { presentChannel } from "../../channels/present.ts";
 import { connectVkChannel, disconnectVkChannel, updateVkChannel } from "../../channels/vk/connect.ts";
-import { AppError, describeError } from "../../errors/app-error.ts";
-import { catalogue, type ErrorCode, type Language } from "../../errors/catalogue.ts";
+import { AppError } from "../../errors/app-error.ts";
 import { sendLimitFields } from "../../pipeline/send/limits.ts";
+import { channelStatusEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
-  type ChannelAccount,
   channelsChangedChannel,
   listChannelAccounts,
   requireChannelAccount,
@@ -19,7 +18,6 @@ import {
   apiRoute,
   errorResponses,
   IdParam,
-  iso,
   jsonBody,
   jsonContent,
   PageQuery,
@@ -71,53 +69,6 @@ export const ChannelSchema = z
     updated_at: Timestamp,
   })
   .openapi("Channel");
-
-interface Notice {
-  code: string;
-  params?: Record<string, string | number>;
-}
-
-const isNotice = (value: unknown): value is Notice =>
-  typeof value === "object" && value !== null && typeof (value as Notice).code === "string";
-
-function renderNotice(notice: Notice, language: Language) {
-  if (!Object.hasOwn(catalogue, notice.code)) return { code: notice.code, message: notice.code, remedy: "" };
-  return { code: notice.code, ...describeError(notice.code as ErrorCode, language, notice.params ?? {}) };
-}
-
-// Credentials never leave the hub: only whether there are any. Catalogued notices kept in the
-// settings (`problem`, `warnings`) are shown in the caller's language, not as raw settings.
-export const presentChannel = (a: ChannelAccount, language: Language = "en") => {
-  const { problem, warnings, ...settings } = a.settings;
-  const vk = a.kind === "vk" ? vkSettingsSchema.safeParse(a.settings) : undefined;
-  const stateProblem =
-    isNotice(problem) && (a.state === "connecting" || a.state === "failing")
-      ? renderNotice(problem, language)
-      : undefined;
-  return {
-    id: a.id,
-    kind: a.kind,
-    external_id: a.externalId,
-    name: a.name,
-    mode: vk?.success ? vk.data.mode : typeof settings.mode === "string" ? settings.mode : null,
-    webhook_url:
-      vk?.success && vk.data.mode === "callback" && a.credentials !== null
-        ? (vk.data.callbackUrl ?? null)
-        : null,
-    state: a.state,
-    state_code: stateProblem?.code ?? null,
-    state_reason: stateProblem?.message ?? a.stateReason,
-    state_remedy: stateProblem?.remedy ?? null,
-    state_changed_at: iso(a.stateChangedAt) as string,
-    last_event_at: iso(a.lastEventAt),
-    warnings: Array.isArray(warnings) ? warnings.filter(isNotice).map((w) => renderNotice(w, language)) : [],
-    has_credentials: a.credentials !== null,
-    settings,
-    limits: a.limits,
-    created_at: iso(a.createdAt) as string,
-    updated_at: iso(a.updatedAt) as string,
-  };
-};
 
 const Mode = z.enum(["callback", "long_poll"]).openapi({
   description:
@@ -341,13 +292,15 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
       async (c) => {
         const reason =
           action === "disable" ? `disabled through the API by key ${c.get("apiKey").prefix}…` : null;
-        const account = await setChannelState(
-          db,
-          c.get("apiKey").workspaceId,
-          c.req.valid("param").id,
-          state,
-          reason,
-        );
+        const account = await db.transaction(async (tx) => {
+          const workspaceId = c.get("apiKey").workspaceId;
+          const before = await requireChannelAccount(tx, workspaceId, c.req.valid("param").id);
+          const after = await setChannelState(tx, workspaceId, before.id, state, reason);
+          if (before.state !== after.state) {
+            await recordEvent(tx, channelStatusEvent(after, before.state));
+          }
+          return after;
+        });
         // The channel's runner (Long Poll, callback watch) stops or starts, in whichever process.
         await announce();
         return c.json(presentChannel(account, c.get("language")), 200);

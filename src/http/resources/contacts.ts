@@ -1,7 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { toE164 } from "../../core/phone.ts";
+import { presentContact } from "../../pipeline/objects.ts";
+import { contactEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
-  type ContactWithIdentities,
   createContact,
   listContacts,
   mergeContacts,
@@ -15,7 +16,6 @@ import {
   apiRoute,
   errorResponses,
   IdParam,
-  iso,
   jsonBody,
   jsonContent,
   PageQuery,
@@ -52,23 +52,6 @@ export const ContactSchema = z
     updated_at: Timestamp,
   })
   .openapi("Contact");
-
-export const presentContact = (c: ContactWithIdentities) => ({
-  id: c.id,
-  name: c.name,
-  phone: c.phone,
-  email: c.email,
-  custom_fields: c.customFields,
-  identities: c.identities.map((i) => ({
-    id: i.id,
-    channel_kind: i.channelKind,
-    external_id: i.externalId,
-    display_name: i.displayName,
-    created_at: iso(i.createdAt) as string,
-  })),
-  created_at: iso(c.createdAt) as string,
-  updated_at: iso(c.updatedAt) as string,
-});
 
 const fields = {
   name: z.string().trim().min(1).max(500).nullable().optional(),
@@ -180,12 +163,16 @@ export function contactRoutes({ store, config }: AppDeps) {
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const created = await createContact(db, c.get("apiKey").workspaceId, {
-        name: input.name,
-        phone: phone(input.phone, "phone"),
-        email: input.email,
-        customFields: input.custom_fields,
-        identities: identities(input.identities),
+      const created = await db.transaction(async (tx) => {
+        const contact = await createContact(tx, c.get("apiKey").workspaceId, {
+          name: input.name,
+          phone: phone(input.phone, "phone"),
+          email: input.email,
+          customFields: input.custom_fields,
+          identities: identities(input.identities),
+        });
+        await recordEvent(tx, contactEvent("contact.created", contact));
+        return contact;
       });
       return c.json(presentContact(created), 201);
     },
@@ -221,12 +208,16 @@ export function contactRoutes({ store, config }: AppDeps) {
     }),
     async (c) => {
       const input = c.req.valid("json");
-      const updated = await updateContact(db, c.get("apiKey").workspaceId, c.req.valid("param").id, {
-        name: input.name,
-        phone: phone(input.phone, "phone"),
-        email: input.email,
-        customFields: input.custom_fields,
-        addIdentities: identities(input.add_identities),
+      const updated = await db.transaction(async (tx) => {
+        const contact = await updateContact(tx, c.get("apiKey").workspaceId, c.req.valid("param").id, {
+          name: input.name,
+          phone: phone(input.phone, "phone"),
+          email: input.email,
+          customFields: input.custom_fields,
+          addIdentities: identities(input.add_identities),
+        });
+        await recordEvent(tx, contactEvent("contact.updated", contact));
+        return contact;
       });
       return c.json(presentContact(updated), 200);
     },
@@ -246,12 +237,16 @@ export function contactRoutes({ store, config }: AppDeps) {
       },
     }),
     async (c) => {
-      const merged = await mergeContacts(
-        db,
-        c.get("apiKey").workspaceId,
-        c.req.valid("param").id,
-        c.req.valid("json").source_contact_id,
-      );
+      const merged = await db.transaction(async (tx) => {
+        const contact = await mergeContacts(
+          tx,
+          c.get("apiKey").workspaceId,
+          c.req.valid("param").id,
+          c.req.valid("json").source_contact_id,
+        );
+        await recordEvent(tx, contactEvent("contact.updated", contact));
+        return contact;
+      });
       return c.json(presentContact(merged), 200);
     },
   );

@@ -1,11 +1,12 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { presentConversation, presentMessage } from "../../pipeline/objects.ts";
+import { conversationEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
-  type Conversation,
   listConversations,
   requireConversation,
   updateConversation,
 } from "../../store/repositories/conversations.ts";
-import { listConversationMessages, type Message } from "../../store/repositories/messages.ts";
+import { listConversationMessages } from "../../store/repositories/messages.ts";
 import {
   authorKinds,
   conversationKinds,
@@ -20,7 +21,6 @@ import {
   apiRoute,
   errorResponses,
   IdParam,
-  iso,
   jsonBody,
   jsonContent,
   PageQuery,
@@ -51,20 +51,6 @@ export const ConversationSchema = z
   })
   .openapi("Conversation");
 
-const presentConversation = (v: Conversation) => ({
-  id: v.id,
-  channel_id: v.channelAccountId,
-  contact_id: v.contactId,
-  kind: v.kind,
-  external_ref: v.externalRef,
-  status: v.status,
-  assignee: v.assignee,
-  reply_window_ends_at: iso(v.replyWindowEndsAt),
-  last_message_at: iso(v.lastMessageAt),
-  created_at: iso(v.createdAt) as string,
-  updated_at: iso(v.updatedAt) as string,
-});
-
 export const MessageSchema = z
   .object({
     id: z.string(),
@@ -94,29 +80,6 @@ export const MessageSchema = z
     updated_at: Timestamp,
   })
   .openapi("Message");
-
-export const presentMessage = (m: Message) => ({
-  id: m.id,
-  conversation_id: m.conversationId,
-  channel_id: m.channelAccountId,
-  contact_id: m.contactId,
-  direction: m.direction,
-  author: { kind: m.authorKind, ref: m.authorRef },
-  text: m.text,
-  attachments: m.attachments as unknown as Record<string, unknown>[],
-  external_id: m.externalId,
-  link: m.link,
-  status: m.status,
-  error_code: m.errorCode,
-  priority: m.priority,
-  part: m.part,
-  part_of: m.partOf,
-  reply_to_message_id: m.replyToMessageId,
-  deleted_at: iso(m.deletedAt),
-  sent_at: iso(m.sentAt) as string,
-  created_at: iso(m.createdAt) as string,
-  updated_at: iso(m.updatedAt) as string,
-});
 
 const ConversationUpdate = z
   .object({
@@ -198,12 +161,17 @@ export function conversationRoutes({ store }: AppDeps) {
       },
     }),
     async (c) => {
-      const updated = await updateConversation(
-        db,
-        c.get("apiKey").workspaceId,
-        c.req.valid("param").id,
-        c.req.valid("json"),
-      );
+      const workspaceId = c.get("apiKey").workspaceId;
+      const id = c.req.valid("param").id;
+      const updated = await db.transaction(async (tx) => {
+        const before = await requireConversation(tx, workspaceId, id);
+        const after = await updateConversation(tx, workspaceId, id, c.req.valid("json"));
+        if (before.status === after.status && before.assignee === after.assignee) return after;
+        await recordEvent(tx, conversationEvent("conversation.updated", after));
+        if (after.status === "resolved" && before.status !== "resolved")
+          await recordEvent(tx, conversationEvent("conversation.resolved", after));
+        return after;
+      });
       return c.json(presentConversation(updated), 200);
     },
   );

@@ -1,11 +1,11 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { type Lead, listLeads } from "../../store/repositories/contact-activity.ts";
+import { presentLead } from "../../pipeline/objects.ts";
+import { listLeads } from "../../store/repositories/contact-activity.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
   apiRoute,
   errorResponses,
-  iso,
   jsonContent,
   PageQuery,
   pageOf,
@@ -26,18 +26,6 @@ export const LeadSchema = z
     received_at: Timestamp,
   })
   .openapi("Lead");
-
-const presentLead = (l: Lead) => ({
-  id: l.id,
-  channel_id: l.channelAccountId,
-  contact_id: l.contactId,
-  conversation_id: l.conversationId,
-  external_id: l.externalId,
-  form_id: l.formId,
-  form_name: l.formName,
-  answers: l.answers,
-  received_at: iso(l.receivedAt) as string,
-});
 
 /** Lead form submissions (VK `lead_forms_new`), each with the answers as the client gave them. */
 export function leadRoutes({ store }: AppDeps) {

@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ButtonAnswer } from "../../channels/adapter.ts";
 import type { Keyboard } from "../../channels/keyboard.ts";
+import { presentMessage } from "../../pipeline/objects.ts";
 import { isPassing } from "../../pipeline/send/retry.ts";
 import type { SendService } from "../../pipeline/send/service.ts";
 import { type ContactEvent, listContactEvents } from "../../store/repositories/contact-activity.ts";
@@ -22,7 +23,7 @@ import {
   presentPage,
   Timestamp,
 } from "../schemas.ts";
-import { MessageSchema, presentMessage } from "./conversations.ts";
+import { MessageSchema } from "./conversations.ts";
 import {
   AttachmentSchema,
   fromKeyboard,

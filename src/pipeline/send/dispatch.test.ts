@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { and, eq, inArray } from "drizzle-orm";
 import pino from "pino";
+import { Webhook } from "standardwebhooks";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { openStore } from "../../store/database.ts";
 import { setConsent } from "../../store/repositories/contact-activity.ts";
@@ -14,6 +15,8 @@ import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { waitFor } from "../../testing/vk-hub.ts";
 import { type VkWorld, vkWorld } from "../../testing/vk-world.ts";
+import { Receiver, testDeliveryWorker } from "../../testing/webhooks.ts";
+import { systemClock } from "../webhooks/worker.ts";
 import { Dispatcher, type DispatcherOptions } from "./dispatcher.ts";
 
 const silent = pino({ level: process.env.SWITCHBOARD_TEST_LOG ?? "silent" });
@@ -274,6 +277,57 @@ for (const kind of storeKinds) {
         sent(world).map((m) => m.text),
         ["Anna: Margarita"],
       );
+    });
+
+    it("posts Devino status callbacks to status_url, signed with the workspace's callback secret", async () => {
+      const world = await community();
+      const receiver = await Receiver.start();
+      try {
+        const rotated = await hub.request("POST", "/v1/webhook-settings/callback-secret");
+        assertStatus(rotated, 200);
+        const statusUrl = `${receiver.url}/status`;
+        const res = await post([
+          {
+            recipient: to(world, user(world)),
+            text: "дойдёт",
+            status_url: statusUrl,
+            callback_data: { order: 1 },
+          },
+          {
+            recipient: to(world, user(world, false)),
+            text: "не дойдёт",
+            status_url: statusUrl,
+            callback_data: { order: 2 },
+          },
+        ]);
+        const [sentId, refusedId] = res.body.results.map((r: { message_id: string }) => r.message_id);
+        await dispatchUntil("both settled", allSettled([sentId, refusedId]));
+        await testDeliveryWorker({ store, box: hub.box }, { clock: systemClock }).drain();
+        assert.equal(receiver.receipts.length, 2);
+        const byId = new Map<string, Record<string, unknown>>();
+        for (const receipt of receiver.receipts) {
+          assert.equal(receipt.path, "/status");
+          new Webhook(rotated.body.callback_secret).verify(
+            receipt.body,
+            receipt.headers as Record<string, string>,
+          );
+          const [status] = JSON.parse(receipt.body);
+          byId.set(status.messageId, status);
+        }
+        const sentStatus = byId.get(sentId);
+        assert.deepEqual(
+          [sentStatus?.channel, sentStatus?.status, sentStatus?.errorCode, sentStatus?.callbackData],
+          ["VK", "SENT", 0, { order: 1 }],
+        );
+        assert.equal(typeof sentStatus?.ts, "number");
+        const refused = byId.get(refusedId);
+        assert.deepEqual(
+          [refused?.status, refused?.errorCode, refused?.error, refused?.callbackData],
+          ["UNDELIVERABLE", 901, "vk_messages_not_allowed", { order: 2 }],
+        );
+      } finally {
+        await receiver.down();
+      }
     });
 
     it("refuses 1,001 messages as a whole", async () => {

@@ -39,11 +39,13 @@ import {
   notificationsSince,
   outboundChannel,
   requeue,
+  type UndeliveredStatus,
 } from "../../store/repositories/outbound-queue.ts";
 import { singleRecipients } from "../../store/repositories/recipients.ts";
 import { AccountPace, resolveLimits, type SendLimits } from "./limits.ts";
 import { isPassing } from "./retry.ts";
 import type { PreparedRoute, SendService } from "./service.ts";
+import { announceStatus } from "./status-events.ts";
 
 /** What a lane looked up for one claimed batch (see `AccountLane.#prepare`). */
 interface Batch {
@@ -224,7 +226,10 @@ class AccountLane {
       if (!channel || !adapter) return;
       if (now - sweptAt >= options.expirySweepMs) {
         sweptAt = now;
-        await expireOverdue(store.db, this.#accountId, new Date(now));
+        await store.db.transaction(async (tx) => {
+          for (const id of await expireOverdue(tx, this.#accountId, new Date(now)))
+            await announceStatus(tx, id, "queued", channel.kind);
+        });
       }
       const pace = this.#paceFor(channel, adapter);
       const room = Math.min(options.maxInFlight - this.#inFlight.size, pace.room(now));
@@ -348,14 +353,14 @@ class AccountLane {
       (await listParts(db, head.id)).filter((part) => !isOnPlatform(part)).map((part) => part.id);
     const now = options.now();
     if (head.expiresAt && head.expiresAt.getTime() <= now) {
-      await finishUndelivered(db, await unsent(), "expired", head.errorCode ?? "message_expired");
+      await this.#finish(await unsent(), "expired", head.errorCode ?? "message_expired", channel);
       return;
     }
     try {
       if (head.queueRank > 0 && head.contactId) this.#checkQuota(head, batch, now);
       await sender.attempt(head, this.#preparedRoute(head, channel, batch));
     } catch (error) {
-      await this.#failed(head, await unsent(), adapter, error);
+      await this.#failed(head, await unsent(), channel, adapter, error);
     }
   }
 
@@ -387,14 +392,20 @@ class AccountLane {
     batch.quotaHistory.set(contactId, [...sent, new Date(now)]);
   }
 
-  async #failed(head: Message, unsent: string[], adapter: OutboundAdapter, error: unknown) {
+  async #failed(
+    head: Message,
+    unsent: string[],
+    channel: ChannelAccount,
+    adapter: OutboundAdapter,
+    error: unknown,
+  ) {
     const { store, options, log } = this.#deps;
     const db = store.db;
     const now = options.now();
     if (!(error instanceof AppError)) {
       log.error({ err: error, message_id: head.id }, "sending failed unexpectedly");
       if (head.attempts >= options.maxUnexpectedAttempts)
-        await finishUndelivered(db, unsent, "failed", "internal_error");
+        await this.#finish(unsent, "failed", "internal_error", channel);
       else await requeue(db, unsent, new Date(now + this.#backoffMs(head)), "internal_error");
       return;
     }
@@ -403,15 +414,23 @@ class AccountLane {
     const withinTtl = !head.expiresAt || retryAt <= head.expiresAt.getTime();
     if ((isPassing(error) && !quota) || (quota && withinTtl)) {
       if (withinTtl) await requeue(db, unsent, new Date(retryAt), error.code);
-      else await finishUndelivered(db, unsent, "expired", error.code);
+      else await this.#finish(unsent, "expired", error.code, channel);
       return;
     }
     if (quota || routeFinalCodes.has(error.code) || adapter.isFinalForRoute(error)) {
       if (await this.#nextRoute(head, error.code)) return;
-      await finishUndelivered(db, unsent, quota ? "rate_limited" : "failed", error.code);
+      await this.#finish(unsent, quota ? "rate_limited" : "failed", error.code, channel);
       return;
     }
-    await finishUndelivered(db, unsent, "failed", error.code);
+    await this.#finish(unsent, "failed", error.code, channel);
+  }
+
+  /** Ends messages undelivered (leased by this lane: `sending`), announcing each. */
+  async #finish(ids: string[], status: UndeliveredStatus, code: string, channel: ChannelAccount) {
+    await this.#deps.store.db.transaction(async (tx) => {
+      await finishUndelivered(tx, ids, status, code);
+      for (const id of ids) await announceStatus(tx, id, "sending", channel.kind);
+    });
   }
 
   /** Moves the message to its next usable route; false when it has none left. */

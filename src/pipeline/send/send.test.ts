@@ -180,6 +180,29 @@ for (const kind of storeKinds) {
       assert.equal(page.body.items[0].status, "sent");
     });
 
+    it("marks the messages a client read as read (VK message_read), up to the one read", async () => {
+      const { world, client, relay } = await setup();
+      const first = await send(client.conversation.id, { text: "первое" });
+      const second = await send(client.conversation.id, { text: "второе" });
+      const third = await send(client.conversation.id, { text: "третье" });
+      vk.control.read(world.groupId, client.userId, Number(second.body.external_id));
+      await relay();
+      const status = async (id: string) => (await hub.request("GET", `/v1/messages/${id}`)).body;
+      assert.deepEqual(
+        [
+          (await status(first.body.id)).status,
+          (await status(second.body.id)).status,
+          (await status(third.body.id)).status,
+        ],
+        ["read", "read", "sent"],
+      );
+      const history = (await status(second.body.id)).status_history.map((h: { status: string }) => h.status);
+      assert.deepEqual(history, ["sending", "sent", "read"]);
+      vk.control.read(world.groupId, client.userId);
+      await relay();
+      assert.equal((await status(third.body.id)).status, "read");
+    });
+
     it("splits a long text into ordered parts, each its own VK message, with no admin-echo duplicates", async () => {
       const { world, client, relay } = await setup({ settings: { textLimit: 100 } });
       const text = words(60);

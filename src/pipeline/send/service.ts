@@ -22,7 +22,12 @@
  *   for a repeat to finish.
  */
 import { v7 as uuidv7 } from "uuid";
-import type { ButtonAnswer, OutboundAdapter, OutboundAttachmentKind } from "../../channels/adapter.ts";
+import type {
+  ButtonAnswer,
+  OutboundAdapter,
+  OutboundAttachmentKind,
+  SentMessage,
+} from "../../channels/adapter.ts";
 import type { Keyboard } from "../../channels/keyboard.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { type FetchedMedia, fetchMedia } from "../../media/fetch.ts";
@@ -58,7 +63,9 @@ import {
   setMessageDeleted,
 } from "../../store/repositories/messages.ts";
 import type { Attachment } from "../../store/schema.ts";
+import { messageEvent, recordEvent } from "../webhooks/events.ts";
 import { isPassing, type RetryClock, realClock, retryAfterMs, retrying } from "./retry.ts";
+import { announceStatus } from "./status-events.ts";
 
 export const sendDefaults = {
   /** How long one request keeps retrying passing failures before it answers. */
@@ -231,12 +238,16 @@ export class SendService {
         this.#deadline(),
         this.#clock,
       );
-      await recordHubEdit(this.#db, message.id, {
-        text,
-        attachments,
-        ...(input.keyboard ? { keyboard: input.keyboard as unknown as Record<string, unknown> } : {}),
+      return await this.#db.transaction(async (tx) => {
+        await recordHubEdit(tx, message.id, {
+          text,
+          attachments,
+          ...(input.keyboard ? { keyboard: input.keyboard as unknown as Record<string, unknown> } : {}),
+        });
+        const edited = await requireMessage(tx, workspaceId, messageId);
+        await recordEvent(tx, messageEvent("message.edited", edited));
+        return edited;
       });
-      return await requireMessage(this.#db, workspaceId, messageId);
     } finally {
       await this.#settle();
     }
@@ -266,7 +277,11 @@ export class SendService {
       let failure: AppError | undefined;
       for (const [index, result] of results.entries()) {
         const row = targets[index];
-        if (result.deleted && row) await setMessageDeleted(this.#db, row.id, now);
+        if (result.deleted && row)
+          await this.#db.transaction(async (tx) => {
+            await setMessageDeleted(tx, row.id, now);
+            await recordEvent(tx, messageEvent("message.deleted", { ...row, deletedAt: now }));
+          });
         else
           failure ??=
             result.error ?? new AppError("vk_unexpected_response", { reason: "the message was not deleted" });
@@ -377,7 +392,11 @@ export class SendService {
         const outcome = isPassing(error)
           ? { status: "queued" as const, retryAt: new Date(this.#clock.now() + retryAfterMs(error)) }
           : { status: "failed" as const };
-        await markUnsent(this.#db, rest, outcome, error.code);
+        await this.#db.transaction(async (tx) => {
+          await markUnsent(tx, rest, outcome, error.code);
+          if (outcome.status === "failed")
+            for (const id of rest) await announceStatus(tx, id, "sending", route.channel.kind);
+        });
         const after = await listParts(this.#db, head.id);
         return { ok: false, message: after[0] as Message, parts: after, error };
       }
@@ -405,7 +424,7 @@ export class SendService {
         replyTo: replyTo?.externalId ?? null,
         text: part.text ?? "",
       });
-      await markSent(this.#db, part, sent);
+      await this.#recordSent(part, sent, channel.kind);
       return;
     }
     const attachments = await this.#upload(route, target.peer, part.attachments, part.id);
@@ -418,7 +437,15 @@ export class SendService {
       ...(part.keyboard ? { keyboard: part.keyboard as unknown as Keyboard } : {}),
       ...(replyTo?.externalId ? { replyTo: replyTo.externalId } : {}),
     });
-    await markSent(this.#db, part, sent);
+    await this.#recordSent(part, sent, channel.kind);
+  }
+
+  /** The platform took a part: `sent`, announced in the same transaction. */
+  async #recordSent(part: Message, sent: SentMessage, kind: ChannelKind) {
+    await this.#db.transaction(async (tx) => {
+      await markSent(tx, part, sent);
+      await announceStatus(tx, part.id, "sending", kind);
+    });
   }
 
   /**

@@ -114,6 +114,16 @@ export async function setChannelState(
   return row as ChannelAccount;
 }
 
+/**
+ * Told, inside the transaction, that a channel moved from `previousState` to the state it has now
+ * (the hub records `channel.status_changed` this way without the store knowing of events).
+ */
+export type ChannelStateChanged = (
+  db: Db,
+  previousState: ConnectionState,
+  channel: ChannelAccount,
+) => Promise<unknown>;
+
 /** Notified when a channel is connected, changed, disabled or disconnected: its runners adjust. */
 export const channelsChangedChannel = "switchboard_channels";
 
@@ -238,28 +248,42 @@ export async function transitionChannelState(
     from: readonly ConnectionState[];
     failingWith?: readonly string[];
   },
+  onChanged?: ChannelStateChanged,
 ): Promise<boolean> {
   const settings =
     change.problem === null
       ? sql`${channelAccount.settings} - 'problem'`
       : sql`jsonb_set(${channelAccount.settings}, '{problem}', ${JSON.stringify(change.problem)}::jsonb)`;
   const problemCode = sql`${channelAccount.settings} -> 'problem' ->> 'code'`;
-  const rows = await db
-    .update(channelAccount)
-    .set({ state: change.state, stateReason: change.reason, stateChangedAt: new Date(), settings })
-    .where(
-      and(
-        eq(channelAccount.id, id),
-        or(
-          change.from.length > 0 ? inArray(channelAccount.state, [...change.from]) : sql`false`,
-          change.failingWith?.length
-            ? and(eq(channelAccount.state, "failing"), inArray(sql`${problemCode}`, [...change.failingWith]))
-            : undefined,
+  return db.transaction(async (tx) => {
+    const [before] = await tx
+      .select({ state: channelAccount.state })
+      .from(channelAccount)
+      .where(eq(channelAccount.id, id))
+      .for("update");
+    const rows = await tx
+      .update(channelAccount)
+      .set({ state: change.state, stateReason: change.reason, stateChangedAt: new Date(), settings })
+      .where(
+        and(
+          eq(channelAccount.id, id),
+          or(
+            change.from.length > 0 ? inArray(channelAccount.state, [...change.from]) : sql`false`,
+            change.failingWith?.length
+              ? and(
+                  eq(channelAccount.state, "failing"),
+                  inArray(sql`${problemCode}`, [...change.failingWith]),
+                )
+              : undefined,
+          ),
         ),
-      ),
-    )
-    .returning({ id: channelAccount.id });
-  return rows.length > 0;
+      )
+      .returning();
+    const after = rows[0];
+    if (!after) return false;
+    if (onChanged && before && before.state !== after.state) await onChanged(tx, before.state, after);
+    return true;
+  });
 }
 
 /** Every account of a workspace, oldest first: the order routes given by kind are tried in. */

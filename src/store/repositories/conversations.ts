@@ -21,13 +21,13 @@ export async function createConversation(db: Db, input: NewConversation): Promis
   return row as Conversation;
 }
 
-/** The client's open direct conversation on a channel, opened if there is none. */
+/** The client's open direct conversation on a channel, opened (`created`) if there is none. */
 export async function openDirectConversation(
   db: Db,
   workspaceId: string,
   channelAccountId: string,
   contactId: string,
-): Promise<Conversation> {
+): Promise<{ conversation: Conversation; created: boolean }> {
   const find = async () => {
     const [row] = await db
       .select()
@@ -43,13 +43,14 @@ export async function openDirectConversation(
     return row;
   };
   const existing = await find();
-  if (existing) return existing;
+  if (existing) return { conversation: existing, created: false };
   const [created] = await db
     .insert(conversation)
     .values({ workspaceId, channelAccountId, contactId, kind: "direct" })
     .onConflictDoNothing()
     .returning();
-  return created ?? ((await find()) as Conversation);
+  if (created) return { conversation: created, created: true };
+  return { conversation: (await find()) as Conversation, created: false };
 }
 
 /**
@@ -103,7 +104,7 @@ export async function openDirectConversations(
 export async function commentThread(
   db: Db,
   input: { workspaceId: string; channelAccountId: string; publicationRef: string; contactId: string | null },
-): Promise<Conversation> {
+): Promise<{ conversation: Conversation; created: boolean }> {
   const where = and(
     eq(conversation.channelAccountId, input.channelAccountId),
     eq(conversation.kind, "comments"),
@@ -120,7 +121,7 @@ export async function commentThread(
     })
     .onConflictDoNothing()
     .returning();
-  if (created) return created;
+  if (created) return { conversation: created, created: true };
   const [existing] = await db.select().from(conversation).where(where);
   if (existing && !existing.contactId && input.contactId) {
     const [updated] = await db
@@ -128,9 +129,9 @@ export async function commentThread(
       .set({ contactId: input.contactId, updatedAt: new Date() })
       .where(eq(conversation.id, existing.id))
       .returning();
-    return updated as Conversation;
+    return { conversation: updated as Conversation, created: false };
   }
-  return existing as Conversation;
+  return { conversation: existing as Conversation, created: false };
 }
 
 export async function getConversation(

@@ -166,6 +166,12 @@ export async function getMessage(db: Db, workspaceId: string, id: string): Promi
   return row;
 }
 
+/** A message by id alone, for pipeline code that already knows its workspace. */
+export async function findMessage(db: Db, id: string): Promise<Message | undefined> {
+  const [row] = await db.select().from(message).where(eq(message.id, id));
+  return row;
+}
+
 export async function requireMessage(db: Db, workspaceId: string, id: string): Promise<Message> {
   const row = await getMessage(db, workspaceId, id);
   if (!row) throw new AppError("message_not_found", { id });

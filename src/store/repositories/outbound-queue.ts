@@ -241,3 +241,50 @@ export async function listStatusChanges(db: Db, messageId: string): Promise<Mess
     .where(eq(messageStatusChange.messageId, messageId))
     .orderBy(asc(messageStatusChange.id));
 }
+
+/**
+ * The client read the channel's messages up to the one with platform id `upToExternalId`: that
+ * one and every earlier message the channel sent to the contact become `read`. Returns the ids
+ * changed with the status each had.
+ */
+export async function markRead(
+  db: Db,
+  channelAccountId: string,
+  contactId: string,
+  upToExternalId: string,
+): Promise<{ id: string; previous: Message["status"] }[]> {
+  const [last] = await db
+    .select({ dispatchedAt: message.dispatchedAt })
+    .from(message)
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        eq(message.direction, "outbound"),
+        eq(message.externalId, upToExternalId),
+      ),
+    );
+  if (!last?.dispatchedAt) return [];
+  const earlier = await db
+    .select({ id: message.id, previous: message.status })
+    .from(message)
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        eq(message.contactId, contactId),
+        eq(message.direction, "outbound"),
+        inArray(message.status, ["sent", "delivered"]),
+        lte(message.dispatchedAt, last.dispatchedAt),
+      ),
+    );
+  if (earlier.length === 0) return [];
+  await db
+    .update(message)
+    .set({ status: "read", updatedAt: new Date() })
+    .where(
+      inArray(
+        message.id,
+        earlier.map((row) => row.id),
+      ),
+    );
+  return earlier;
+}

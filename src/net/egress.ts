@@ -1,0 +1,240 @@
+/**
+ * Requests the hub makes to addresses its users give it (webhook endpoints, status callbacks,
+ * attachments by URL). A user could name an address inside the hub's own network (the database,
+ * a cloud metadata service at 169.254.169.254) and read or poke it through the hub: server-side
+ * request forgery. So every connection is checked after DNS resolution, on the address actually
+ * dialled (a name that resolves to a public address for the check and a private one for the
+ * connection gains nothing), and redirects are never followed blindly.
+ */
+import { lookup as dnsLookup, type LookupAddress } from "node:dns";
+import http from "node:http";
+import https from "node:https";
+import { BlockList, isIP, type LookupFunction } from "node:net";
+
+/** What may be reached besides the public internet: host names, IP addresses and CIDR ranges. */
+export interface EgressPolicy {
+  allow: readonly string[];
+}
+
+export const publicOnly: EgressPolicy = { allow: [] };
+
+/** Every range that is not the public internet (RFC 6890 and friends). */
+const nonPublic = new BlockList();
+for (const [network, prefix] of [
+  ["0.0.0.0", 8],
+  ["10.0.0.0", 8],
+  ["100.64.0.0", 10],
+  ["127.0.0.0", 8],
+  ["169.254.0.0", 16],
+  ["172.16.0.0", 12],
+  ["192.0.0.0", 24],
+  ["192.0.2.0", 24],
+  ["192.88.99.0", 24],
+  ["192.168.0.0", 16],
+  ["198.18.0.0", 15],
+  ["198.51.100.0", 24],
+  ["203.0.113.0", 24],
+  ["224.0.0.0", 4],
+  ["240.0.0.0", 4],
+] as const) {
+  nonPublic.addSubnet(network, prefix, "ipv4");
+}
+for (const [network, prefix] of [
+  ["::", 128],
+  ["::1", 128],
+  ["::ffff:0:0", 96],
+  ["64:ff9b::", 96],
+  ["100::", 64],
+  ["2001:db8::", 32],
+  ["fc00::", 7],
+  ["fe80::", 10],
+  ["ff00::", 8],
+] as const) {
+  nonPublic.addSubnet(network, prefix, "ipv6");
+}
+
+/** Thrown when the policy refuses an address; the message names the address and why. */
+export class EgressRefused extends Error {
+  override name = "EgressRefused";
+}
+
+export class Egress {
+  readonly #allowedHosts = new Set<string>();
+  readonly #allowedRanges = new BlockList();
+
+  constructor(policy: EgressPolicy) {
+    for (const entry of policy.allow) {
+      const [address, prefix] = entry.split("/");
+      const family = isIP(address ?? "");
+      if (family === 0) {
+        this.#allowedHosts.add(entry.toLowerCase());
+      } else if (prefix === undefined) {
+        this.#allowedRanges.addAddress(address as string, family === 4 ? "ipv4" : "ipv6");
+      } else {
+        this.#allowedRanges.addSubnet(address as string, Number(prefix), family === 4 ? "ipv4" : "ipv6");
+      }
+    }
+  }
+
+  /** Why `address` may not be dialled for `host`, or undefined when it may. */
+  refusal(host: string, address: string): string | undefined {
+    if (this.#allowedHosts.has(host.toLowerCase())) return undefined;
+    const family = isIP(address) === 6 ? "ipv6" : "ipv4";
+    if (this.#allowedRanges.check(address, family)) return undefined;
+    const mapped = family === "ipv6" ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
+    if (mapped) return this.refusal(host, mapped);
+    if (nonPublic.check(address, family))
+      return `${host} resolves to ${address}, which is not a public address`;
+    return undefined;
+  }
+
+  /**
+   * Why requests to `url` would be refused now, or undefined: to turn a bad address away when it
+   * is given, not only when it is first used. Every request checks again (DNS may change).
+   */
+  async refusalOf(url: URL): Promise<string | undefined> {
+    if (url.protocol !== "http:" && url.protocol !== "https:")
+      return "only http and https addresses are accepted";
+    const host = url.hostname.replace(/^\[|\]$/g, "");
+    if (isIP(host)) return this.refusal(host, host);
+    const addresses = await new Promise<LookupAddress[]>((resolve) =>
+      dnsLookup(host, { all: true }, (error, found) => resolve(error ? [] : found)),
+    );
+    if (addresses.length === 0) return `${host} does not resolve to any address`;
+    for (const { address } of addresses) {
+      const refused = this.refusal(host, address);
+      if (refused) return refused;
+    }
+    return undefined;
+  }
+
+  /** A DNS lookup that fails for addresses the policy refuses, for `http.request({ lookup })`. */
+  readonly lookup: LookupFunction = (hostname, options, callback) => {
+    dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
+      if (error) return callback(error, "", 4);
+      for (const { address } of addresses) {
+        const refused = this.refusal(hostname, address);
+        if (refused) return callback(new EgressRefused(refused), "", 4);
+      }
+      if (options.all) return callback(null, addresses as unknown as string);
+      const first = addresses[0] as LookupAddress;
+      callback(null, first.address, first.family);
+    });
+  };
+
+  /**
+   * One HTTP request, never following redirects (a 3xx is returned as it is). Refuses what the
+   * policy refuses before any byte is sent. The body read is capped at `maxBodyBytes`.
+   */
+  request(url: string | URL, options: EgressRequest): Promise<EgressResponse> {
+    const target = typeof url === "string" ? new URL(url) : url;
+    if (target.protocol !== "http:" && target.protocol !== "https:")
+      return Promise.reject(new EgressRefused("only http and https addresses are accepted"));
+    const host = target.hostname.replace(/^\[|\]$/g, "");
+    // Node dials an IP literal without a lookup, so literals are checked here.
+    if (isIP(host)) {
+      const refused = this.refusal(host, host);
+      if (refused) return Promise.reject(new EgressRefused(refused));
+    }
+    const client = target.protocol === "https:" ? https : http;
+    return new Promise((resolve, reject) => {
+      const request = client.request(
+        target,
+        {
+          method: options.method ?? "GET",
+          headers: options.headers,
+          lookup: this.lookup,
+          agent: false,
+          ...(options.signal ? { signal: options.signal } : {}),
+        },
+        (response) => {
+          const chunks: Buffer[] = [];
+          let size = 0;
+          let truncated = false;
+          response.on("data", (chunk: Buffer) => {
+            if (truncated) return;
+            size += chunk.length;
+            if (size > options.maxBodyBytes) {
+              truncated = true;
+              chunks.push(chunk.subarray(0, options.maxBodyBytes - (size - chunk.length)));
+              if (options.failOverLimit) {
+                response.destroy();
+                resolveWith();
+              }
+              return;
+            }
+            chunks.push(chunk);
+          });
+          const resolveWith = () => {
+            clearTimeout(deadline);
+            resolve({
+              status: response.statusCode ?? 0,
+              headers: response.headers,
+              body: Buffer.concat(chunks),
+              truncated,
+            });
+          };
+          response.on("end", resolveWith);
+          response.on("error", fail);
+        },
+      );
+      // The whole exchange, not only each silence, must fit in the time allowed.
+      const deadline = setTimeout(
+        () => request.destroy(new EgressTimeout(`no answer within ${options.timeoutMs / 1000} s`)),
+        options.timeoutMs,
+      );
+      const fail = (error: Error) => {
+        clearTimeout(deadline);
+        reject(error);
+      };
+      request.on("error", fail);
+      request.end(options.body);
+    });
+  }
+}
+
+let configured = new Egress(publicOnly);
+
+/**
+ * The guard of this process, as the hub's configuration (`egressAllow`) set it: for callers that
+ * are handed no guard of their own (attachments fetched by the send pipeline).
+ */
+export function processEgress(): Egress {
+  return configured;
+}
+
+export function configureProcessEgress(policy: EgressPolicy): Egress {
+  configured = new Egress(policy);
+  return configured;
+}
+
+export class EgressTimeout extends Error {
+  override name = "EgressTimeout";
+}
+
+export interface EgressRequest {
+  method?: string;
+  headers?: Record<string, string>;
+  body?: string | Buffer;
+  timeoutMs: number;
+  /** Bytes of the answer kept; the rest is read and dropped, or, with `failOverLimit`, cut off. */
+  maxBodyBytes: number;
+  failOverLimit?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface EgressResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** The answer was longer than `maxBodyBytes`. */
+  truncated: boolean;
+}
+
+/** Why a request failed, in a line a person can act on (no stack, no upstream blob). */
+export function describeNetworkError(error: unknown): string {
+  if (error instanceof EgressRefused || error instanceof EgressTimeout) return error.message;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === "string") return `the connection failed (${code})`;
+  return error instanceof Error ? error.message.slice(0, 200) : "the connection failed";
+}

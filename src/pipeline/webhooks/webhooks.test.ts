@@ -1,0 +1,674 @@
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { after, before, describe, it, type TestContext } from "node:test";
+import { and, eq } from "drizzle-orm";
+import { Webhook } from "standardwebhooks";
+import { eventSchemaName } from "../../http/resources/webhooks.ts";
+import { Egress } from "../../net/egress.ts";
+import { createApiKey } from "../../store/repositories/api-keys.ts";
+import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import { type Conversation, createConversation } from "../../store/repositories/conversations.ts";
+import { createEndpoint } from "../../store/repositories/webhooks.ts";
+import { webhookDelivery, workspace } from "../../store/schema.ts";
+import { assertError, assertStatus, unique } from "../../testing/http.ts";
+import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
+import { storeKinds } from "../../testing/stores.ts";
+import { Receiver, TestClock, testDeliveryWorker } from "../../testing/webhooks.ts";
+import { conversationEvent, enqueueCallback, eventTypes, recordEvent } from "./events.ts";
+import { newSigningSecret } from "./signature.ts";
+import type { DeliveryOptions } from "./worker.ts";
+
+const second = 1000;
+const minute = 60 * second;
+const hour = 60 * minute;
+
+for (const kind of storeKinds) {
+  describe(`Webhook delivery on ${kind.name}`, () => {
+    let store: Awaited<ReturnType<typeof kind.open>>;
+    let hub: TestHub;
+
+    before(async () => {
+      store = await kind.open();
+      hub = await createTestHub(store);
+    });
+    after(() => store.drop());
+
+    /** A workspace of its own for each test (its endpoints see only its events), gone afterwards. */
+    async function space(t: TestContext) {
+      const db = store.db;
+      const [ws] = await db
+        .insert(workspace)
+        .values({ name: unique("ws ") })
+        .returning();
+      const workspaceId = (ws as { id: string }).id;
+      t.after(() => db.delete(workspace).where(eq(workspace.id, workspaceId)));
+      const { secret: key } = await createApiKey(db, { workspaceId, name: "key" });
+      const channel: ChannelAccount = await createChannelAccount(db, hub.box, {
+        workspaceId,
+        kind: "vk",
+        externalId: unique("group-"),
+        name: "VK group",
+        credentials: { tokens: ["t"] },
+      });
+      const call = (method: string, path: string, body?: unknown) =>
+        hub.request(method, path, { key, ...(body === undefined ? {} : { body }) });
+      const clock = new TestClock();
+      return {
+        workspaceId,
+        channel,
+        call,
+        clock,
+        worker: (options: Partial<DeliveryOptions> = {}, egress?: Egress) =>
+          testDeliveryWorker({ store, box: hub.box, ...(egress ? { egress } : {}) }, { clock, ...options }),
+        async subscribe(url: string, extra: Record<string, unknown> = {}) {
+          const res = await call("POST", "/v1/webhooks", { url, ...extra });
+          assertStatus(res, 201);
+          return res.body as { id: string; secret: string };
+        },
+        /** A conversation of its own: events keyed by it reach a receiver in order. */
+        async conversation(): Promise<Conversation> {
+          return createConversation(db, {
+            workspaceId,
+            channelAccountId: channel.id,
+            contactId: null,
+            kind: "comments",
+            externalRef: unique("wall-"),
+          });
+        },
+        emit: (conversation: Conversation) =>
+          recordEvent(db, conversationEvent("conversation.updated", conversation)),
+      };
+    }
+
+    const attemptsOf = async (call: (m: string, p: string) => Promise<TestResponse>, path: string) => {
+      const res = await call("GET", path);
+      assertStatus(res, 200);
+      return res.body.items as Record<string, unknown>[];
+    };
+
+    it("signs every request per Standard Webhooks, as the reference library verifies", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const endpoint = await s.subscribe(`${receiver.url}/hooks`, { headers: { "X-Receiver-Token": "abc" } });
+      const conversation = await s.conversation();
+      const eventId = await s.emit(conversation);
+      await s.worker().drain();
+
+      assert.equal(receiver.receipts.length, 1);
+      const [receipt] = receiver.receipts;
+      assert.ok(receipt);
+      const verified = new Webhook(endpoint.secret).verify(
+        receipt.body,
+        receipt.headers as Record<string, string>,
+      );
+      assert.deepEqual(verified, JSON.parse(receipt.body));
+      const payload = verified as {
+        id: string;
+        type: string;
+        workspace_id: string;
+        data: { conversation: { id: string } };
+      };
+      assert.equal(payload.id, eventId);
+      assert.equal(receipt.headers["webhook-id"], eventId);
+      assert.equal(receipt.headers["webhook-attempt"], "1");
+      assert.equal(receipt.headers["x-receiver-token"], "abc");
+      assert.match(String(receipt.headers["content-type"]), /^application\/json/);
+      assert.equal(payload.type, "conversation.updated");
+      assert.equal(payload.workspace_id, s.workspaceId);
+      assert.equal(payload.data.conversation.id, conversation.id);
+      // The full object, as the API shows it: no second call needed.
+      const api = await s.call("GET", `/v1/conversations/${conversation.id}`);
+      assert.deepEqual(payload.data.conversation, api.body);
+      assert.throws(
+        () =>
+          new Webhook(endpoint.secret).verify(
+            receipt.body.replace("updated", "created"),
+            receipt.headers as Record<string, string>,
+          ),
+        /signature/i,
+      );
+    });
+
+    it("signs with both secrets while a rotation overlaps, then with the new one only", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const old = await s.subscribe(receiver.url);
+      const rotated = await s.call("POST", `/v1/webhooks/${old.id}/rotate-secret`);
+      assertStatus(rotated, 200);
+      const fresh = rotated.body.secret as string;
+      assert.notEqual(fresh, old.secret);
+      const conversation = await s.conversation();
+      const worker = s.worker();
+      await s.emit(conversation);
+      await worker.drain();
+      const during = receiver.receipts[0];
+      assert.ok(during);
+      assert.equal(String(during.headers["webhook-signature"]).split(" ").length, 2);
+      for (const secret of [old.secret, fresh])
+        new Webhook(secret).verify(during.body, during.headers as Record<string, string>);
+
+      s.clock.advance(25 * hour);
+      await s.emit(conversation);
+      await worker.drain();
+      const afterwards = receiver.receipts[1];
+      assert.ok(afterwards);
+      const signatures = String(afterwards.headers["webhook-signature"]).split(" ");
+      const id = String(afterwards.headers["webhook-id"]);
+      const at = new Date(Number(afterwards.headers["webhook-timestamp"]) * 1000);
+      // The timestamp is a day ahead of the real clock, past the library's tolerance: compare signatures.
+      assert.deepEqual(signatures, [new Webhook(fresh).sign(id, at, afterwards.body)]);
+      assert.ok(!signatures.includes(new Webhook(old.secret).sign(id, at, afterwards.body)));
+    });
+
+    it("retries on the schedule with a stable webhook-id, then gives up; every attempt is logged", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      receiver.answer = () => ({ status: 503, body: "x".repeat(3000) });
+      const endpoint = await s.subscribe(receiver.url);
+      const eventId = await s.emit(await s.conversation());
+      const worker = s.worker();
+      const schedule = [5, 300, 1800, 7200, 18000, 36000, 36000];
+      await worker.drain();
+      for (const [i, delay] of schedule.entries()) {
+        s.clock.advance(delay * second - second);
+        await worker.drain();
+        assert.equal(receiver.receipts.length, i + 1, `attempt ${i + 2} waits for its time`);
+        s.clock.advance(second);
+        await worker.drain();
+        assert.equal(receiver.receipts.length, i + 2);
+      }
+      s.clock.advance(100 * hour);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 8, "8 attempts, then no more");
+      assert.deepEqual(
+        receiver.receipts.map((r) => r.headers["webhook-attempt"]),
+        ["1", "2", "3", "4", "5", "6", "7", "8"],
+      );
+      assert.ok(receiver.receipts.every((r) => r.headers["webhook-id"] === eventId));
+
+      const attempts = await attemptsOf(s.call, `/v1/webhooks/${endpoint.id}/attempts`);
+      assert.deepEqual(
+        attempts.map((a) => a.attempt),
+        [8, 7, 6, 5, 4, 3, 2, 1],
+      );
+      const first = attempts.at(-1) as Record<string, unknown>;
+      assert.equal(first.status, "failed");
+      assert.equal(first.response_status, 503);
+      assert.equal((first.response_body as string).length, 1024, "the first 1024 bytes of the answer");
+      assert.equal(first.error, "the receiver answered 503");
+      assert.equal(first.event_id, eventId);
+      assert.equal(first.trigger, "scheduled");
+      assert.equal(typeof first.duration_ms, "number");
+      const times = attempts.map((a) => Date.parse(a.attempted_at as string)).reverse();
+      assert.deepEqual(
+        times.slice(1).map((time, i) => (time - (times[i] as number)) / second),
+        schedule,
+      );
+      const event = await s.call("GET", `/v1/events/${eventId}`);
+      assert.deepEqual(
+        event.body.deliveries.map((d: { state: string; attempts: number }) => [d.state, d.attempts]),
+        [["failed", 8]],
+      );
+    });
+
+    it("honours Retry-After", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      receiver.answer = () =>
+        receiver.receipts.length === 1 ? { status: 429, headers: { "Retry-After": "120" } } : { status: 204 };
+      await s.subscribe(receiver.url);
+      await s.emit(await s.conversation());
+      const worker = s.worker();
+      await worker.drain();
+      s.clock.advance(5 * second);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 1, "not at 5 s: the receiver asked for 120");
+      s.clock.advance(115 * second);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 2);
+    });
+
+    it("disables an endpoint answering 410 at once, and tells the other endpoints", async (t) => {
+      const s = await space(t);
+      const gone = await Receiver.start();
+      const watcher = await Receiver.start();
+      t.after(() => Promise.all([gone.down(), watcher.down()]));
+      gone.answer = () => ({ status: 410 });
+      const endpoint = await s.subscribe(gone.url);
+      await s.subscribe(watcher.url, { event_types: ["webhook.endpoint_disabled"] });
+      const conversation = await s.conversation();
+      await s.emit(conversation);
+      const worker = s.worker();
+      await worker.drain();
+      const state = await s.call("GET", `/v1/webhooks/${endpoint.id}`);
+      assert.equal(state.body.enabled, false);
+      assert.match(state.body.disabled_reason, /410/);
+      const notices = watcher.events();
+      assert.deepEqual(
+        notices.map((n) => n.type),
+        ["webhook.endpoint_disabled"],
+      );
+      assert.equal((notices[0]?.data.endpoint as { id: string } | undefined)?.id, endpoint.id);
+
+      await s.emit(conversation);
+      s.clock.advance(hour);
+      await worker.drain();
+      assert.equal(gone.receipts.length, 1, "a disabled endpoint gets nothing more");
+      assertError(await s.call("POST", `/v1/webhooks/${endpoint.id}/test`), 409, "webhook_endpoint_disabled");
+    });
+
+    it("disables an endpoint that failed every attempt for the workspace's period, with a notice", async (t) => {
+      const s = await space(t);
+      const failing = await Receiver.start();
+      const watcher = await Receiver.start();
+      t.after(() => Promise.all([failing.down(), watcher.down()]));
+      failing.answer = () => ({ status: 500 });
+      assertStatus(
+        await s.call("PATCH", "/v1/webhook-settings", {
+          disable_after_hours: 1,
+          retry_schedule: Array(10).fill(600),
+        }),
+        200,
+      );
+      const endpoint = await s.subscribe(failing.url);
+      await s.subscribe(watcher.url, { event_types: ["webhook.endpoint_disabled"] });
+      await s.emit(await s.conversation());
+      const worker = s.worker();
+      await worker.drain();
+      for (let elapsed = 600; elapsed < 3600; elapsed += 600) {
+        s.clock.advance(600 * second);
+        await worker.drain();
+        assert.equal((await s.call("GET", `/v1/webhooks/${endpoint.id}`)).body.enabled, true, `${elapsed} s`);
+      }
+      s.clock.advance(600 * second);
+      await worker.drain();
+      const state = await s.call("GET", `/v1/webhooks/${endpoint.id}`);
+      assert.equal(state.body.enabled, false);
+      assert.match(state.body.disabled_reason, /every attempt failed for 1 hours/);
+      assert.equal(failing.receipts.length, 7);
+      assert.deepEqual(
+        watcher.events().map((e) => [e.type, (e.data.endpoint as { id: string }).id]),
+        [["webhook.endpoint_disabled", endpoint.id]],
+      );
+    });
+
+    it("delivers a conversation's events in order while one is retried; other conversations go on", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const a = await s.conversation();
+      const b = await s.conversation();
+      await s.subscribe(receiver.url);
+      const a1 = await s.emit(a);
+      const a2 = await s.emit(a);
+      const b1 = await s.emit(b);
+      // a1's first attempt fails; everything else succeeds.
+      receiver.answer = (r) =>
+        r.headers["webhook-id"] === a1 && r.headers["webhook-attempt"] === "1"
+          ? { status: 500 }
+          : { status: 200 };
+      const worker = s.worker();
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.map((r) => r.headers["webhook-id"]).sort(),
+        [a1, b1].sort(),
+        "a2 waits for a1; b1 does not",
+      );
+      s.clock.advance(5 * second);
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.slice(2).map((r) => r.headers["webhook-id"]),
+        [a1, a2],
+      );
+    });
+
+    it("lets order yield after the hold: a later event stops waiting for one that keeps failing", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const conversation = await s.conversation();
+      await s.subscribe(receiver.url);
+      const first = await s.emit(conversation);
+      const next = await s.emit(conversation);
+      receiver.answer = (r) => (r.headers["webhook-id"] === first ? { status: 500 } : { status: 200 });
+      const worker = s.worker({ orderHoldAttempts: 2 });
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.map((r) => r.headers["webhook-id"]),
+        [first],
+      );
+      s.clock.advance(5 * second);
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.map((r) => r.headers["webhook-id"]),
+        [first, first, next],
+      );
+    });
+
+    it("delivers every event exactly once, in order per conversation, to a receiver that was down", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      await s.subscribe(receiver.url);
+      await receiver.down();
+      const conversations = [await s.conversation(), await s.conversation(), await s.conversation()];
+      const sent = new Map<string, string[]>();
+      for (let round = 0; round < 4; round++) {
+        for (const conversation of conversations) {
+          const id = await s.emit(conversation);
+          sent.set(conversation.id, [...(sent.get(conversation.id) ?? []), id]);
+        }
+      }
+      // Order holds however long the outage; nothing yields to delivery here.
+      const worker = s.worker({ orderHoldAttempts: 30 });
+      await worker.drain();
+      s.clock.advance(5 * second);
+      await worker.drain();
+      // Back, but flaky at first: some requests arrive and are refused, so it sees repeats.
+      await receiver.up();
+      let calls = 0;
+      receiver.answer = () => (calls++ % 3 === 0 ? { status: 503 } : { status: 200 });
+      for (let round = 0; round < 8; round++) {
+        s.clock.advance(10 * hour);
+        await worker.drain();
+      }
+      const accepted = new Map<string, string>();
+      calls = 0;
+      for (const receipt of receiver.receipts) {
+        const id = String(receipt.headers["webhook-id"]);
+        // The receiver's own view: what it answered 2xx, deduplicated by webhook-id.
+        if (calls++ % 3 !== 0 && !accepted.has(id))
+          accepted.set(id, JSON.parse(receipt.body).data.conversation.id);
+      }
+      assert.equal(accepted.size, 12);
+      for (const conversation of conversations) {
+        assert.deepEqual(
+          [...accepted].filter(([, c]) => c === conversation.id).map(([id]) => id),
+          sent.get(conversation.id),
+        );
+      }
+      const succeeded = await store.db.$count(
+        webhookDelivery,
+        and(eq(webhookDelivery.workspaceId, s.workspaceId), eq(webhookDelivery.state, "succeeded")),
+      );
+      assert.equal(succeeded, 12);
+    });
+
+    it("logs refused connections, and filters the attempt log", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      await receiver.down();
+      const endpoint = await s.subscribe(receiver.url);
+      const eventId = await s.emit(await s.conversation());
+      const worker = s.worker();
+      await worker.drain();
+      await receiver.up();
+      t.after(() => receiver.down());
+      s.clock.advance(5 * second);
+      await worker.drain();
+      const log = await attemptsOf(s.call, `/v1/events/${eventId}/attempts`);
+      assert.deepEqual(
+        log.map((a) => [a.attempt, a.status, a.response_status]),
+        [
+          [2, "succeeded", 200],
+          [1, "failed", null],
+        ],
+      );
+      assert.match(String(log[1]?.error), /ECONNREFUSED/);
+      const path = `/v1/webhooks/${endpoint.id}/attempts`;
+      assert.deepEqual(
+        (await attemptsOf(s.call, `${path}?status=failed`)).map((a) => a.attempt),
+        [1],
+      );
+      assert.equal((await attemptsOf(s.call, `${path}?event_type=contact.created`)).length, 0);
+      assert.equal((await attemptsOf(s.call, `${path}?event_type=conversation.updated`)).length, 2);
+      const secondAt = encodeURIComponent(String(log[0]?.attempted_at));
+      assert.deepEqual(
+        (await attemptsOf(s.call, `${path}?since=${secondAt}`)).map((a) => a.attempt),
+        [2],
+      );
+      assert.deepEqual(
+        (await attemptsOf(s.call, `${path}?until=${secondAt}`)).map((a) => a.attempt),
+        [1],
+      );
+      const page = await s.call("GET", `${path}?limit=1`);
+      const next = await s.call("GET", `${path}?limit=1&cursor=${page.body.next_cursor}`);
+      assert.deepEqual(
+        [...page.body.items, ...next.body.items].map((a: { attempt: number }) => a.attempt),
+        [2, 1],
+      );
+      assertError(await s.call("GET", `${path}?cursor=nonsense`), 400, "invalid_cursor");
+    });
+
+    it("replays one event to one endpoint, and recovers every failed event since a time", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
+      receiver.answer = () => ({ status: 500 });
+      const endpoint = await s.subscribe(receiver.url);
+      const conversation = await s.conversation();
+      const since = new Date().toISOString();
+      const ids = [await s.emit(conversation), await s.emit(conversation), await s.emit(conversation)];
+      const worker = s.worker();
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 3, "no retries: each failed for good");
+      receiver.answer = () => ({ status: 200 });
+
+      const replay = await s.call("POST", `/v1/events/${ids[0]}/replay`, { endpoint_id: endpoint.id });
+      assertStatus(replay, 202);
+      await worker.drain();
+      assert.deepEqual(
+        [receiver.receipts[3]?.headers["webhook-id"], receiver.receipts[3]?.headers["webhook-attempt"]],
+        [ids[0], "2"],
+      );
+      const [replayed] = await attemptsOf(s.call, `/v1/events/${ids[0]}/attempts`);
+      assert.deepEqual([replayed?.trigger, replayed?.status], ["manual", "succeeded"]);
+
+      const recovery = await s.call("POST", `/v1/webhooks/${endpoint.id}/recover`, { since });
+      assertStatus(recovery, 202);
+      assert.deepEqual([recovery.body.total, recovery.body.queued, recovery.body.state], [2, 0, "running"]);
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.slice(4).map((r) => r.headers["webhook-id"]),
+        ids.slice(1),
+      );
+      const progress = await s.call("GET", `/v1/webhook-recoveries/${recovery.body.id}`);
+      assert.deepEqual([progress.body.state, progress.body.queued], ["done", 2]);
+      assertError(
+        await s.call("POST", `/v1/events/${ids[0]}/replay`, { endpoint_id: "nope" }),
+        404,
+        "webhook_endpoint_not_found",
+      );
+    });
+
+    it("refuses private addresses, and never follows a redirect", async (t) => {
+      const s = await space(t);
+      const strict = await createTestHub(store, { egressAllow: [] });
+      const { secret: key } = await createApiKey(store.db, { workspaceId: s.workspaceId, name: "strict" });
+      for (const url of [
+        "http://10.1.2.3/hook",
+        "http://169.254.169.254/latest",
+        "http://localhost:8080/",
+        "http://[::1]/",
+      ]) {
+        const res = await strict.request("POST", "/v1/webhooks", { key, body: { url } });
+        assertError(res, 400, "webhook_url_refused", ["url"]);
+        assert.match(res.body.error.details[0].detail, /not a public address/);
+      }
+      // Subscribed where loopback was allowed, delivered by a worker that allows it no longer.
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const endpoint = await s.subscribe(receiver.url);
+      await s.emit(await s.conversation());
+      await s.worker({}, new Egress({ allow: [] })).drain();
+      assert.equal(receiver.receipts.length, 0);
+      const [refused] = await attemptsOf(s.call, `/v1/webhooks/${endpoint.id}/attempts`);
+      assert.match(String(refused?.error), /127\.0\.0\.1.*not a public address/);
+
+      // `localhost` is allowed by name; its redirect to 127.0.0.1 is not followed.
+      // Stored directly: whether `localhost` passes the API's check depends on the machine's resolver.
+      const named = await createEndpoint(store.db, s.workspaceId, {
+        url: `${receiver.url.replace("127.0.0.1", "localhost")}/hook`,
+        eventTypes: ["conversation.created"],
+        sealedSecret: hub.box.seal(newSigningSecret()),
+      });
+      receiver.answer = (r) =>
+        r.path === "/hook"
+          ? { status: 302, headers: { location: `${receiver.url}/landing` } }
+          : { status: 200 };
+      await recordEvent(store.db, conversationEvent("conversation.created", await s.conversation()));
+      await s.worker({}, new Egress({ allow: ["localhost"] })).drain();
+      assert.deepEqual(
+        receiver.receipts.map((r) => r.path),
+        ["/hook"],
+      );
+      const [redirected] = await attemptsOf(s.call, `/v1/webhooks/${named.id}/attempts`);
+      assert.deepEqual([redirected?.status, redirected?.response_status], ["failed", 302]);
+    });
+
+    it("delivers a status callback to an ad hoc URL, signed with the workspace's callback secret", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const rotated = await s.call("POST", "/v1/webhook-settings/callback-secret");
+      assertStatus(rotated, 200);
+      receiver.answer = () => (receiver.receipts.length === 1 ? { status: 502 } : { status: 200 });
+      const body = { message_id: "m-1", status: "delivered", data: { order: 7 } };
+      const callbackId = await enqueueCallback(store.db, {
+        workspaceId: s.workspaceId,
+        url: `${receiver.url}/status?tag=1`,
+        body,
+        orderingKey: "m-1",
+      });
+      const worker = s.worker();
+      await worker.drain();
+      s.clock.advance(5 * second);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 2);
+      const delivered = receiver.receipts[1];
+      assert.ok(delivered);
+      assert.equal(delivered.path, "/status?tag=1");
+      assert.equal(delivered.headers["webhook-id"], callbackId);
+      assert.deepEqual(JSON.parse(delivered.body), body);
+      // The signature is checked against the real clock's tolerance; the clock moved 5 s.
+      new Webhook(rotated.body.callback_secret).verify(
+        delivered.body,
+        delivered.headers as Record<string, string>,
+      );
+      const log = await attemptsOf(s.call, `/v1/events/${callbackId}/attempts`);
+      assert.deepEqual(
+        log.map((a) => [a.attempt, a.response_status, a.endpoint_id]),
+        [
+          [2, 200, null],
+          [1, 502, null],
+        ],
+      );
+      const listed = await s.call("GET", "/v1/events?type=callback");
+      assert.deepEqual(
+        listed.body.items.map((e: { id: string }) => e.id),
+        [callbackId],
+      );
+    });
+
+    it("keeps at most the configured requests in flight, per endpoint and in all", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      receiver.answer = () => ({ status: 200, afterMs: 60 });
+      await s.subscribe(`${receiver.url}/a`);
+      await s.subscribe(`${receiver.url}/b`);
+      for (let i = 0; i < 8; i++) await s.emit(await s.conversation());
+      // Two per endpoint bind before eight in all do.
+      await s.worker({ concurrency: 8, perTarget: 2 }).drain();
+      assert.equal(receiver.receipts.length, 16);
+      assert.deepEqual(
+        [receiver.maxOpenByPath.get("/a"), receiver.maxOpenByPath.get("/b"), receiver.maxOpen],
+        [2, 2, 4],
+      );
+      // Two in all bind before eight per endpoint do.
+      for (let i = 0; i < 8; i++) await s.emit(await s.conversation());
+      receiver.maxOpen = 0;
+      await s.worker({ concurrency: 2, perTarget: 8 }).drain();
+      assert.equal(receiver.receipts.length, 32);
+      assert.equal(receiver.maxOpen, 2);
+    });
+
+    it("lets an endpoint be deleted while a request to it is in flight", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const doomed = await s.subscribe(`${receiver.url}/doomed`);
+      const kept = await s.subscribe(`${receiver.url}/kept`);
+      let deleted: Promise<unknown> = Promise.resolve();
+      receiver.answer = (r) => {
+        if (r.path === "/doomed") deleted = s.call("DELETE", `/v1/webhooks/${doomed.id}`);
+        return { status: 200, afterMs: 100 };
+      };
+      await s.emit(await s.conversation());
+      await s.worker().drain();
+      assertStatus((await deleted) as TestResponse, 200);
+      // The other endpoint's attempt, written in the same batch, is logged.
+      const log = await attemptsOf(s.call, `/v1/webhooks/${kept.id}/attempts`);
+      assert.deepEqual(
+        log.map((a) => a.status),
+        ["succeeded"],
+      );
+    });
+
+    it("sends only the types and channels an endpoint asked for; a test event only to its endpoint", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const byType = await s.subscribe(`${receiver.url}/type`, { event_types: ["conversation.resolved"] });
+      await s.subscribe(`${receiver.url}/elsewhere`, { channel_ids: [crypto.randomUUID()] });
+      const conversation = await s.conversation();
+      await s.emit(conversation);
+      assertStatus(
+        await s.call("PATCH", `/v1/conversations/${conversation.id}`, { status: "resolved" }),
+        200,
+      );
+      const test = await s.call("POST", `/v1/webhooks/${byType.id}/test`);
+      assertStatus(test, 202);
+      await s.worker().drain();
+      assert.deepEqual(
+        receiver.receipts.map((r) => [r.path, JSON.parse(r.body).type]),
+        [
+          ["/type", "conversation.resolved"],
+          ["/type", "webhook.test"],
+        ],
+      );
+      const types = (await s.call("GET", "/v1/events?limit=10")).body.items.map(
+        (e: { type: string }) => e.type,
+      );
+      assert.deepEqual(types, [
+        "webhook.test",
+        "conversation.resolved",
+        "conversation.updated",
+        "conversation.updated",
+      ]);
+    });
+  });
+}
+
+describe("The event catalogue", () => {
+  it("publishes every event type in the OpenAPI document and in docs/webhooks.md", async (t) => {
+    const [kind] = storeKinds;
+    const store = await (kind as (typeof storeKinds)[number]).open();
+    t.after(() => store.drop());
+    const hub = await createTestHub(store);
+    const doc = (await hub.request("GET", "/openapi.json", { key: null })).body;
+    const docs = readFileSync("docs/webhooks.md", "utf8");
+    for (const type of eventTypes) {
+      const webhook = doc.webhooks?.[type]?.post;
+      assert.ok(webhook, `${type} is under webhooks`);
+      assert.ok(doc.components.schemas[eventSchemaName(type)], `${type} has a component schema`);
+      assert.ok(docs.includes(`| \`${type}\` |`), `${type} is in the catalogue of docs/webhooks.md`);
+    }
+    assert.deepEqual(Object.keys(doc.webhooks).sort(), [...eventTypes].sort());
+  });
+});

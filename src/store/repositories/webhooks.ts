@@ -1,0 +1,611 @@
+import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { AppError } from "../../errors/app-error.ts";
+import { type Db, queryRows } from "../database.ts";
+import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
+import {
+  type attemptOutcomes,
+  webhookAttempt,
+  webhookDelivery,
+  webhookEndpoint,
+  webhookEvent,
+  webhookRecovery,
+  webhookSettings,
+} from "../schema.ts";
+
+export type WebhookEndpoint = typeof webhookEndpoint.$inferSelect;
+export type WebhookEvent = typeof webhookEvent.$inferSelect;
+export type WebhookDelivery = typeof webhookDelivery.$inferSelect;
+export type WebhookAttempt = typeof webhookAttempt.$inferSelect;
+export type WebhookRecovery = typeof webhookRecovery.$inferSelect;
+export type WebhookSettings = typeof webhookSettings.$inferSelect;
+
+/** Notified (at commit) when deliveries become due, so delivery workers in every process wake. */
+export const webhookDeliveriesChannel = "switchboard_webhooks";
+
+// ── Endpoints ────────────────────────────────────────────────────────────────
+
+export interface EndpointInput {
+  url?: string | undefined;
+  description?: string | null | undefined;
+  eventTypes?: string[] | null | undefined;
+  channelIds?: string[] | null | undefined;
+  headers?: Record<string, string> | undefined;
+  enabled?: boolean | undefined;
+}
+
+export async function createEndpoint(
+  db: Db,
+  workspaceId: string,
+  input: EndpointInput & { url: string; sealedSecret: string },
+): Promise<WebhookEndpoint> {
+  const [row] = await db
+    .insert(webhookEndpoint)
+    .values({
+      workspaceId,
+      url: input.url,
+      description: input.description ?? null,
+      eventTypes: input.eventTypes ?? null,
+      channelIds: input.channelIds ?? null,
+      headers: input.headers ?? {},
+      enabled: input.enabled ?? true,
+      secret: input.sealedSecret,
+    })
+    .returning();
+  return row as WebhookEndpoint;
+}
+
+export async function requireEndpoint(db: Db, workspaceId: string, id: string): Promise<WebhookEndpoint> {
+  const [row] = isUuid(id)
+    ? await db
+        .select()
+        .from(webhookEndpoint)
+        .where(and(eq(webhookEndpoint.workspaceId, workspaceId), eq(webhookEndpoint.id, id)))
+    : [];
+  if (!row) throw new AppError("webhook_endpoint_not_found", { id });
+  return row;
+}
+
+export async function listEndpoints(db: Db, workspaceId: string, page: PageRequest) {
+  const list = newestFirst("webhooks", webhookEndpoint.id, page);
+  const rows = await db
+    .select()
+    .from(webhookEndpoint)
+    .where(and(eq(webhookEndpoint.workspaceId, workspaceId), list.after))
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
+}
+
+/** Changes an endpoint; enabling it again forgets why it was disabled and its failing streak. */
+export async function updateEndpoint(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  input: EndpointInput,
+): Promise<WebhookEndpoint> {
+  await requireEndpoint(db, workspaceId, id);
+  const [row] = await db
+    .update(webhookEndpoint)
+    .set({
+      ...(input.url !== undefined ? { url: input.url } : {}),
+      ...(input.description !== undefined ? { description: input.description } : {}),
+      ...(input.eventTypes !== undefined ? { eventTypes: input.eventTypes } : {}),
+      ...(input.channelIds !== undefined ? { channelIds: input.channelIds } : {}),
+      ...(input.headers !== undefined ? { headers: input.headers } : {}),
+      ...(input.enabled === true
+        ? { enabled: true, disabledReason: null, disabledAt: null, failingSince: null }
+        : {}),
+      ...(input.enabled === false
+        ? { enabled: false, disabledReason: "disabled through the API", disabledAt: new Date() }
+        : {}),
+      updatedAt: new Date(),
+    })
+    .where(eq(webhookEndpoint.id, id))
+    .returning();
+  if (input.enabled === true) await notifyDeliveries(db);
+  return row as WebhookEndpoint;
+}
+
+/** Deletes an endpoint with its deliveries and attempts; returns it as it was. */
+export async function deleteEndpoint(db: Db, workspaceId: string, id: string): Promise<WebhookEndpoint> {
+  const endpoint = await requireEndpoint(db, workspaceId, id);
+  await db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, id));
+  return endpoint;
+}
+
+/** The new secret signs from now on; the current one keeps signing too until `overlapEndsAt`. */
+export async function rotateEndpointSecret(
+  db: Db,
+  workspaceId: string,
+  id: string,
+  sealedSecret: string,
+  overlapEndsAt: Date,
+): Promise<WebhookEndpoint> {
+  await requireEndpoint(db, workspaceId, id);
+  const [row] = await db
+    .update(webhookEndpoint)
+    .set({
+      previousSecret: sql`${webhookEndpoint.secret}`,
+      previousSecretExpiresAt: overlapEndsAt,
+      secret: sealedSecret,
+      updatedAt: new Date(),
+    })
+    .where(eq(webhookEndpoint.id, id))
+    .returning();
+  return row as WebhookEndpoint;
+}
+
+/**
+ * Disables an endpoint for `reason` unless it is disabled already; true when this call did it
+ * (so exactly one notice is recorded however many workers see the endpoint fail).
+ */
+export async function disableEndpoint(db: Db, id: string, reason: string, at: Date): Promise<boolean> {
+  const rows = await db
+    .update(webhookEndpoint)
+    .set({ enabled: false, disabledReason: reason, disabledAt: at, updatedAt: at })
+    .where(and(eq(webhookEndpoint.id, id), eq(webhookEndpoint.enabled, true)))
+    .returning({ id: webhookEndpoint.id });
+  return rows.length > 0;
+}
+
+export async function findEndpoints(db: Db, ids: string[]): Promise<WebhookEndpoint[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(webhookEndpoint).where(inArray(webhookEndpoint.id, ids));
+}
+
+// ── Workspace settings ───────────────────────────────────────────────────────
+
+/** The workspace's webhook settings, made (with a new callback secret) on first use. */
+export async function webhookSettingsOf(
+  db: Db,
+  workspaceId: string,
+  newSealedSecret: () => string,
+): Promise<WebhookSettings> {
+  const [existing] = await db
+    .select()
+    .from(webhookSettings)
+    .where(eq(webhookSettings.workspaceId, workspaceId));
+  if (existing) return existing;
+  await db
+    .insert(webhookSettings)
+    .values({ workspaceId, callbackSecret: newSealedSecret() })
+    .onConflictDoNothing();
+  const [row] = await db.select().from(webhookSettings).where(eq(webhookSettings.workspaceId, workspaceId));
+  return row as WebhookSettings;
+}
+
+export async function updateWebhookSettings(
+  db: Db,
+  workspaceId: string,
+  changes: { retrySchedule?: number[] | null | undefined; disableAfterHours?: number | null | undefined },
+): Promise<WebhookSettings> {
+  const [row] = await db
+    .update(webhookSettings)
+    .set({
+      ...(changes.retrySchedule !== undefined ? { retrySchedule: changes.retrySchedule } : {}),
+      ...(changes.disableAfterHours !== undefined ? { disableAfterHours: changes.disableAfterHours } : {}),
+      updatedAt: new Date(),
+    })
+    .where(eq(webhookSettings.workspaceId, workspaceId))
+    .returning();
+  return row as WebhookSettings;
+}
+
+export async function rotateCallbackSecret(
+  db: Db,
+  workspaceId: string,
+  sealedSecret: string,
+  overlapEndsAt: Date,
+): Promise<WebhookSettings> {
+  const [row] = await db
+    .update(webhookSettings)
+    .set({
+      previousCallbackSecret: sql`${webhookSettings.callbackSecret}`,
+      previousCallbackSecretExpiresAt: overlapEndsAt,
+      callbackSecret: sealedSecret,
+      updatedAt: new Date(),
+    })
+    .where(eq(webhookSettings.workspaceId, workspaceId))
+    .returning();
+  return row as WebhookSettings;
+}
+
+export async function findWebhookSettings(db: Db, workspaceIds: string[]): Promise<WebhookSettings[]> {
+  if (workspaceIds.length === 0) return [];
+  return db.select().from(webhookSettings).where(inArray(webhookSettings.workspaceId, workspaceIds));
+}
+
+// ── Events and their deliveries ──────────────────────────────────────────────
+
+export interface NewWebhookEvent {
+  id: string;
+  workspaceId: string;
+  type: string;
+  orderingKey: string | null;
+  channelId: string | null;
+  payload: unknown;
+}
+
+/**
+ * Stores an event and one delivery to each enabled endpoint of its workspace that wants it (by
+ * type and channel), or to `onlyEndpointId`, in one statement each; and wakes the delivery
+ * workers when the caller's transaction commits (NOTIFY is delivered at commit).
+ */
+export async function insertEvent(
+  db: Db,
+  event: NewWebhookEvent,
+  options: { onlyEndpointId?: string } = {},
+): Promise<void> {
+  await db.insert(webhookEvent).values(event);
+  const matching = options.onlyEndpointId
+    ? sql`e.id = ${options.onlyEndpointId}`
+    : sql`e.enabled
+        and (e.event_types is null or e.event_types ? ${event.type})
+        and (e.channel_ids is null or e.channel_ids ? ${event.channelId ?? ""})`;
+  await db.execute(sql`
+    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
+    select e.workspace_id, ${event.id}::uuid, e.id, e.id::text,
+      ${event.orderingKey === null ? sql`null` : sql`e.id::text || ':' || ${event.orderingKey}::text`}
+    from webhook_endpoint e
+    where e.workspace_id = ${event.workspaceId} and ${matching}`);
+  await notifyDeliveries(db);
+}
+
+/** One delivery of a stored event to an ad hoc URL (a message's `status_url`). */
+export async function insertCallbackDelivery(db: Db, event: NewWebhookEvent, url: string): Promise<void> {
+  await db.insert(webhookEvent).values(event);
+  await db.insert(webhookDelivery).values({
+    workspaceId: event.workspaceId,
+    eventId: event.id,
+    url,
+    target: url,
+    stream: event.orderingKey === null ? null : `callback:${event.workspaceId}:${url}:${event.orderingKey}`,
+  });
+  await notifyDeliveries(db);
+}
+
+async function notifyDeliveries(db: Db) {
+  await db.execute(sql`select pg_notify(${webhookDeliveriesChannel}, '')`);
+}
+
+export interface ClaimedDelivery {
+  id: string;
+  workspaceId: string;
+  eventId: string;
+  endpointId: string | null;
+  url: string | null;
+  attempts: number;
+  trigger: "scheduled" | "manual";
+}
+
+/**
+ * Takes due deliveries for one attempt each: `sending`, one more attempt, leased until
+ * `leaseUntil` (a worker that dies mid-request leaves its deliveries to be taken over when the
+ * lease runs out). Skips rows other workers hold, deliveries to disabled endpoints, deliveries
+ * that must wait for an earlier event of their stream (until that one has made `holdAttempts`
+ * attempts), and keeps at most `perTarget` requests in flight to one receiver across processes.
+ */
+export async function claimDeliveries(
+  db: Db,
+  options: { now: Date; leaseUntil: Date; limit: number; perTarget: number; holdAttempts: number },
+): Promise<ClaimedDelivery[]> {
+  // The database stamps new deliveries with its own clock; a worker's clock (a test's) may only
+  // be ahead of it, never behind, or a delivery just stored would not be due yet.
+  const now = sql`greatest(${options.now.toISOString()}::timestamptz, now())`;
+  return queryRows<ClaimedDelivery>(
+    db,
+    sql`
+    with locked as (
+      select d.id, d.target, d.event_id
+      from webhook_delivery d
+      where ((d.state = 'pending' and d.next_attempt_at <= ${now})
+          or (d.state = 'sending' and d.lease_until < ${now}))
+        and (d.endpoint_id is null
+          or exists (select 1 from webhook_endpoint e where e.id = d.endpoint_id and e.enabled))
+        and (d.stream is null or not exists (
+          select 1 from webhook_delivery p
+          where p.stream = d.stream and p.event_id < d.event_id and p.state in ('pending', 'sending')
+            and p.attempts < ${options.holdAttempts}))
+      order by d.next_attempt_at, d.event_id
+      limit ${options.limit * 4}
+      for update of d skip locked
+    ),
+    ranked as (
+      select l.id,
+        row_number() over (partition by l.target order by l.event_id) as rank,
+        (select count(*) from webhook_delivery s
+          where s.target = l.target and s.state = 'sending' and s.lease_until >= ${now}) as busy
+      from locked l
+    ),
+    chosen as (
+      select id from ranked where rank + busy <= ${options.perTarget}
+      order by rank limit ${options.limit}
+    )
+    update webhook_delivery d
+    set state = 'sending', attempts = d.attempts + 1, lease_until = ${options.leaseUntil.toISOString()}::timestamptz
+    from chosen where d.id = chosen.id
+    returning d.id, d.workspace_id as "workspaceId", d.event_id as "eventId", d.endpoint_id as "endpointId",
+      d.url, d.attempts, d.trigger`,
+  );
+}
+
+export async function findEvents(db: Db, ids: string[]): Promise<WebhookEvent[]> {
+  if (ids.length === 0) return [];
+  return db.select().from(webhookEvent).where(inArray(webhookEvent.id, ids));
+}
+
+export interface AttemptRecord {
+  delivery: ClaimedDelivery;
+  eventType: string;
+  url: string;
+  outcome: (typeof attemptOutcomes)[number];
+  responseStatus: number | null;
+  responseBody: string | null;
+  durationMs: number;
+  error: string | null;
+  attemptedAt: Date;
+  /** After a failure: when to try again, or null when the delivery has failed for good. */
+  retryAt: Date | null;
+}
+
+/**
+ * Logs attempts and moves their deliveries on (done, failed for good, or due again at `retryAt`),
+ * many in three statements: the delivery worker writes what finished meanwhile as one batch.
+ */
+export async function recordAttempts(db: Db, records: readonly AttemptRecord[]): Promise<void> {
+  // A delivery deleted meanwhile (its endpoint or workspace was) has nothing left to record.
+  const alive = new Set(
+    (
+      await db
+        .select({ id: webhookDelivery.id })
+        .from(webhookDelivery)
+        .where(
+          inArray(
+            webhookDelivery.id,
+            records.map((record) => record.delivery.id),
+          ),
+        )
+    ).map((row) => row.id),
+  );
+  const kept = records.filter((record) => alive.has(record.delivery.id));
+  if (kept.length === 0) return;
+  await db.insert(webhookAttempt).values(
+    kept.map((record) => ({
+      workspaceId: record.delivery.workspaceId,
+      deliveryId: record.delivery.id,
+      eventId: record.delivery.eventId,
+      eventType: record.eventType,
+      endpointId: record.delivery.endpointId,
+      url: record.url,
+      attempt: record.delivery.attempts,
+      trigger: record.delivery.trigger,
+      outcome: record.outcome,
+      responseStatus: record.responseStatus,
+      responseBody: record.responseBody,
+      durationMs: record.durationMs,
+      error: record.error,
+      attemptedAt: record.attemptedAt,
+    })),
+  );
+  const moves = kept.map((record) => {
+    const finished = record.outcome === "succeeded" || record.retryAt === null;
+    return {
+      id: record.delivery.id,
+      state: record.outcome === "succeeded" ? "succeeded" : finished ? "failed" : "pending",
+      error: record.error,
+      next: finished ? null : (record.retryAt as Date).toISOString(),
+      finished: finished ? record.attemptedAt.toISOString() : null,
+    };
+  });
+  await db.execute(sql`
+    update webhook_delivery d
+    set state = m.state, lease_until = null, last_error = m.error,
+      next_attempt_at = coalesce(m.next, d.next_attempt_at), finished_at = m.finished
+    from jsonb_to_recordset(${JSON.stringify(moves)}::jsonb)
+      as m(id uuid, state text, error text, next timestamptz, finished timestamptz)
+    where d.id = m.id`);
+}
+
+/** Endpoints that answered 2xx: their failing streaks end. */
+export async function markEndpointsHealthy(db: Db, endpointIds: readonly string[]): Promise<void> {
+  if (endpointIds.length === 0) return;
+  await db
+    .update(webhookEndpoint)
+    .set({ failingSince: null })
+    .where(
+      and(inArray(webhookEndpoint.id, [...endpointIds]), sql`${webhookEndpoint.failingSince} is not null`),
+    );
+}
+
+/** An endpoint failed an attempt: returns since when it has failed without a success between. */
+export async function markEndpointFailing(db: Db, endpointId: string, at: Date): Promise<Date> {
+  const [row] = await db
+    .update(webhookEndpoint)
+    .set({ failingSince: sql`coalesce(${webhookEndpoint.failingSince}, ${at.toISOString()}::timestamptz)` })
+    .where(eq(webhookEndpoint.id, endpointId))
+    .returning({ failingSince: webhookEndpoint.failingSince });
+  return row?.failingSince ?? at;
+}
+
+/**
+ * Sends an event to an endpoint again now (a person asked): its delivery is queued as `manual`,
+ * or made when the endpoint never had one (it subscribed later, or filtered the type out).
+ */
+export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: WebhookEndpoint): Promise<void> {
+  await db
+    .insert(webhookDelivery)
+    .values({
+      workspaceId: event.workspaceId,
+      eventId: event.id,
+      endpointId: endpoint.id,
+      target: endpoint.id,
+      trigger: "manual",
+    })
+    .onConflictDoUpdate({
+      target: [webhookDelivery.eventId, webhookDelivery.endpointId],
+      set: { state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null },
+      // A delivery on its way now is left to finish; replaying it would send it twice at once.
+      setWhere: sql`${webhookDelivery.state} <> 'sending'`,
+    });
+  await notifyDeliveries(db);
+}
+
+// ── Recovery ─────────────────────────────────────────────────────────────────
+
+/** Starts re-sending an endpoint's failed deliveries of events since `since` (and before `until`). */
+export async function startRecovery(
+  db: Db,
+  endpoint: WebhookEndpoint,
+  since: Date,
+  until: Date | null,
+): Promise<WebhookRecovery> {
+  const total = await db.$count(webhookDelivery, recoverable(endpoint.id, since, until, new Date()));
+  const [row] = await db
+    .insert(webhookRecovery)
+    .values({ workspaceId: endpoint.workspaceId, endpointId: endpoint.id, since, until, total })
+    .returning();
+  await notifyDeliveries(db);
+  return row as WebhookRecovery;
+}
+
+function recoverable(endpointId: string, since: Date, until: Date | null, startedAt: Date): SQL | undefined {
+  return and(
+    eq(webhookDelivery.endpointId, endpointId),
+    eq(webhookDelivery.state, "failed"),
+    // Only what had failed when the recovery began: one that fails again is not re-queued forever.
+    lt(webhookDelivery.finishedAt, startedAt),
+    inArray(
+      webhookDelivery.eventId,
+      sql`(select id from webhook_event where created_at >= ${since.toISOString()}::timestamptz
+        ${until ? sql`and created_at < ${until.toISOString()}::timestamptz` : sql``})`,
+    ),
+  );
+}
+
+/**
+ * Queues the next `batch` failed deliveries of each running recovery; a recovery that finds
+ * fewer is done. Returns how many deliveries were queued.
+ */
+export async function advanceRecoveries(db: Db, batch: number): Promise<number> {
+  const running = await db.select().from(webhookRecovery).where(eq(webhookRecovery.state, "running"));
+  let queued = 0;
+  for (const recovery of running) {
+    const picked = db
+      .select({ id: webhookDelivery.id })
+      .from(webhookDelivery)
+      .where(recoverable(recovery.endpointId, recovery.since, recovery.until, recovery.createdAt))
+      .orderBy(webhookDelivery.eventId)
+      .limit(batch);
+    const rows = await db
+      .update(webhookDelivery)
+      .set({ state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null })
+      .where(inArray(webhookDelivery.id, picked))
+      .returning({ id: webhookDelivery.id });
+    queued += rows.length;
+    await db
+      .update(webhookRecovery)
+      .set({
+        queued: sql`${webhookRecovery.queued} + ${rows.length}`,
+        ...(rows.length < batch ? { state: "done" as const, finishedAt: new Date() } : {}),
+      })
+      .where(eq(webhookRecovery.id, recovery.id));
+  }
+  return queued;
+}
+
+export async function requireRecovery(db: Db, workspaceId: string, id: string): Promise<WebhookRecovery> {
+  const [row] = isUuid(id)
+    ? await db
+        .select()
+        .from(webhookRecovery)
+        .where(and(eq(webhookRecovery.workspaceId, workspaceId), eq(webhookRecovery.id, id)))
+    : [];
+  if (!row) throw new AppError("webhook_recovery_not_found", { id });
+  return row;
+}
+
+/** How the deliveries of an endpoint stand, for its page in the API. */
+export async function deliveryCounts(db: Db, endpointId: string): Promise<Record<string, number>> {
+  const rows = await db
+    .select({ state: webhookDelivery.state, count: sql<number>`count(*)::int` })
+    .from(webhookDelivery)
+    .where(eq(webhookDelivery.endpointId, endpointId))
+    .groupBy(webhookDelivery.state);
+  return Object.fromEntries(rows.map((row) => [row.state, Number(row.count)]));
+}
+
+// ── Lists ────────────────────────────────────────────────────────────────────
+
+export interface EventFilter {
+  type?: string | undefined;
+  since?: Date | undefined;
+  until?: Date | undefined;
+}
+
+export async function listEvents(db: Db, workspaceId: string, filter: EventFilter, page: PageRequest) {
+  const list = newestFirst("events", webhookEvent.id, page);
+  const rows = await db
+    .select()
+    .from(webhookEvent)
+    .where(
+      and(
+        eq(webhookEvent.workspaceId, workspaceId),
+        filter.type ? eq(webhookEvent.type, filter.type) : undefined,
+        filter.since ? gte(webhookEvent.createdAt, filter.since) : undefined,
+        filter.until ? lt(webhookEvent.createdAt, filter.until) : undefined,
+        list.after,
+      ),
+    )
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
+}
+
+export async function requireEvent(db: Db, workspaceId: string, id: string): Promise<WebhookEvent> {
+  const [row] = isUuid(id)
+    ? await db
+        .select()
+        .from(webhookEvent)
+        .where(and(eq(webhookEvent.workspaceId, workspaceId), eq(webhookEvent.id, id)))
+    : [];
+  if (!row) throw new AppError("webhook_event_not_found", { id });
+  return row;
+}
+
+export interface AttemptFilter extends EventFilter {
+  endpointId?: string | undefined;
+  eventId?: string | undefined;
+  outcome?: (typeof attemptOutcomes)[number] | undefined;
+}
+
+/** Attempts, newest first, of one endpoint or one event. */
+export async function listAttempts(db: Db, workspaceId: string, filter: AttemptFilter, page: PageRequest) {
+  const list = newestFirst("attempts", webhookAttempt.id, page);
+  const rows = await db
+    .select()
+    .from(webhookAttempt)
+    .where(
+      and(
+        eq(webhookAttempt.workspaceId, workspaceId),
+        idIs(webhookAttempt.endpointId, filter.endpointId),
+        idIs(webhookAttempt.eventId, filter.eventId),
+        filter.outcome ? eq(webhookAttempt.outcome, filter.outcome) : undefined,
+        filter.type ? eq(webhookAttempt.eventType, filter.type) : undefined,
+        filter.since ? gte(webhookAttempt.attemptedAt, filter.since) : undefined,
+        filter.until ? lt(webhookAttempt.attemptedAt, filter.until) : undefined,
+        list.after,
+      ),
+    )
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
+}
+
+/** The deliveries of an event, to show where it went and how each stands. */
+export async function listEventDeliveries(db: Db, eventId: string): Promise<WebhookDelivery[]> {
+  return db
+    .select()
+    .from(webhookDelivery)
+    .where(eq(webhookDelivery.eventId, eventId))
+    .orderBy(desc(webhookDelivery.createdAt));
+}
