@@ -10,7 +10,8 @@
  *   SWITCHBOARD_TEST_DATABASE_URL=postgres://postgres@127.0.0.1:55432/postgres npm run bench:send
  *
  * Knobs: BENCH_SEND_MESSAGES (default 100,000), BENCH_SEND_CONCURRENCY (batches in flight,
- * default 2), BENCH_PRECISION_SECONDS (default 60, 0 skips the precision run).
+ * default 2), BENCH_PRECISION_SECONDS (default 60, 0 skips the precision run), BENCH_STORES
+ * (e.g. `postgres`; default both when a server URL is set).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -147,7 +148,8 @@ async function throughHub(vk: VkEmulator, where: Where, count: number): Promise<
     };
     await Promise.all(Array.from({ length: concurrency }, post));
     const accepted = performance.now() - started;
-    await until(() => world.sent() - before >= count, 30 * 60_000);
+    const progress = setInterval(() => console.error(`  … ${world.sent() - before} delivered`), 5_000);
+    await until(() => world.sent() - before >= count, 30 * 60_000).finally(() => clearInterval(progress));
     const delivered = performance.now() - started;
     return { accepted: (count / accepted) * 1000, delivered: (count / delivered) * 1000 };
   } finally {
@@ -315,7 +317,7 @@ async function until(done: () => boolean, timeoutMs: number) {
   const deadline = performance.now() + timeoutMs;
   while (!done()) {
     if (performance.now() > deadline) throw new Error("timed out");
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
   }
 }
 
@@ -343,7 +345,8 @@ async function withStore<T>(
 
 async function main(): Promise<number> {
   const adminUrl = process.env.SWITCHBOARD_BENCH_DATABASE_URL || process.env.SWITCHBOARD_TEST_DATABASE_URL;
-  const stores: ("pglite" | "postgres")[] = adminUrl ? ["pglite", "postgres"] : ["pglite"];
+  const stores = (process.env.BENCH_STORES?.split(",") ??
+    (adminUrl ? ["pglite", "postgres"] : ["pglite"])) as ("pglite" | "postgres")[];
   console.log("Switchboard send benchmark (bench/send.ts)");
   console.log(`  date        ${new Date().toISOString()}`);
   console.log(
@@ -356,7 +359,7 @@ async function main(): Promise<number> {
     "  note        hub (child process), this process, the emulator and PostgreSQL share these cores",
   );
   console.log("");
-  const vk = await startVkEmulator({ rateLimit: { perSecond: 1_000_000 } });
+  const vk = await startVkEmulator({ rateLimit: { perSecond: 1_000_000 }, logLimit: 10_000_000 });
   const rows: string[] = [];
   let failed = 0;
   try {

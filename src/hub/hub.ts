@@ -126,14 +126,24 @@ export async function startHub(
       retryWindowMs: config.sendRetryWindow * 1000,
       ttlMs: config.sendDefaultTtl * 1000,
       onTokenInvalid: (channel, token, error) =>
-        handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
+        handleVkTokenInvalid(
+          { store, box, logger, onStateChanged: recordChannelStatus },
+          channel.id,
+          token,
+          error,
+        ),
     });
     const app = createApp({ config, store, box, logger, sender, egress });
     const server = createAdaptorServer({ fetch: app.fetch });
     const port = await listen(server, config.port, config.host);
     // Name look-ups get clients of their own: they run beside sends, never in their way.
     const profileClients = new VkClients(box, (channel, token, error) =>
-      handleVkTokenInvalid({ store, box, logger }, channel.id, token, error),
+      handleVkTokenInvalid(
+        { store, box, logger, onStateChanged: recordChannelStatus },
+        channel.id,
+        token,
+        error,
+      ),
     );
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
     const workers = await startWorkers(

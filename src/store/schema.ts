@@ -306,6 +306,8 @@ export const message = pgTable(
     index("message_queue_idx")
       .on(t.channelAccountId, t.queueRank, t.notBefore, t.id)
       .where(sql`status in ('queued', 'sending')`),
+    // Sends whose dispatcher died are taken over first, as soon as their lease ends.
+    index("message_leased_idx").on(t.channelAccountId, t.notBefore).where(sql`status = 'sending'`),
     index("message_quota_idx")
       .on(t.channelAccountId, t.contactId, t.dispatchedAt)
       .where(sql`dispatched_at is not null and queue_rank > 0`),

@@ -31,6 +31,7 @@ import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
 import type { Store } from "../../store/database.ts";
 import {
   type ChannelAccount,
+  type ChannelStateChanged,
   type ConnectionState,
   channelsChangedChannel,
   createOrFindChannelAccount,
@@ -759,7 +760,7 @@ export async function reconfirmCallbackServer(
  * every process are told, so they rebuild their clients.
  */
 export async function handleVkTokenInvalid(
-  deps: Pick<VkConnectDeps, "store" | "box" | "logger">,
+  deps: Pick<VkConnectDeps, "store" | "box" | "logger"> & { onStateChanged?: ChannelStateChanged },
   channelId: string,
   token: VkTokenRef,
   error: AppError,
@@ -781,6 +782,7 @@ export async function handleVkTokenInvalid(
     { channel_id: channelId, token: token.fingerprint, code: error.code, failing: failingNow },
     "VK refused a community token",
   );
+  if (failingNow && before) await deps.onStateChanged?.(db, before.state, updated);
   await announce(deps);
 }
 

@@ -330,6 +330,27 @@ for (const kind of storeKinds) {
       }
     });
 
+    it("rejects a recipient no route can reach, and a phone number no contact has", async () => {
+      await community();
+      const bare = await hub.request("POST", "/v1/contacts", {
+        body: { name: "Без каналов", phone: "+79161110022" },
+      });
+      assertStatus(bare, 201);
+      const res = await post([
+        { recipient: { contact_id: bare.body.id }, text: "x" },
+        { recipient: { phone: "+79161110022" }, text: "x" },
+        { recipient: { phone: "+79161110033" }, text: "x" },
+      ]);
+      const reasons = res.body.results.map(
+        (r: { reasons: { key: string; message: string }[] }) => r.reasons[0],
+      );
+      assert.deepEqual(
+        reasons.map((r: { key: string }) => r.key),
+        ["no_usable_route", "no_usable_route", "no_usable_route"],
+      );
+      assert.match(reasons[2].message, /no contact has the phone number \+79161110033/);
+    });
+
     it("refuses 1,001 messages as a whole", async () => {
       const world = await community();
       const recipient = to(world, user(world));

@@ -187,6 +187,8 @@ class AccountLane {
   readonly #inFlight = new Map<string, Promise<void>>();
   #stopping = false;
   #pace: { key: string; pace: AccountPace } | undefined;
+  /** The queue of sends waiting for the pace (see `#admit`). */
+  #turns: Promise<void> = Promise.resolve();
 
   constructor(accountId: string, lock: HeldLock, deps: LaneDeps) {
     this.#accountId = accountId;
@@ -232,7 +234,9 @@ class AccountLane {
         });
       }
       const pace = this.#paceFor(channel, adapter);
-      const room = Math.min(options.maxInFlight - this.#inFlight.size, pace.room(now));
+      // Claim when half the slots are free, not after every send: a claim is a round trip.
+      const free = options.maxInFlight - this.#inFlight.size;
+      const room = free >= options.maxInFlight / 2 ? Math.min(free, pace.room(now)) : 0;
       if (room <= 0) {
         await this.#whenRoom(pace);
         continue;
@@ -251,15 +255,7 @@ class AccountLane {
       }
       idleSince = now;
       const batch = await this.#prepare(claimed, channel, pace.limits, now);
-      for (const row of claimed) {
-        const notification = row.queueRank > 0;
-        for (let wait = pace.waitMs(notification, options.now()); wait > 0; ) {
-          await sleep(wait);
-          wait = pace.waitMs(notification, options.now());
-        }
-        pace.record(notification, options.now());
-        this.#start(row, channel, adapter, batch);
-      }
+      for (const row of claimed) this.#start(row, channel, adapter, batch);
     }
   }
 
@@ -272,7 +268,7 @@ class AccountLane {
   }
 
   async #whenRoom(pace: AccountPace) {
-    if (this.#inFlight.size >= this.#deps.options.maxInFlight) {
+    if (this.#inFlight.size > this.#deps.options.maxInFlight / 2) {
       await Promise.race(this.#inFlight.values());
       return;
     }
@@ -358,10 +354,31 @@ class AccountLane {
     }
     try {
       if (head.queueRank > 0 && head.contactId) this.#checkQuota(head, batch, now);
-      await sender.attempt(head, this.#preparedRoute(head, channel, batch));
+      const notification = head.queueRank > 0;
+      await sender.attempt(head, {
+        prepared: this.#preparedRoute(head, channel, batch),
+        admit: () => this.#admit(notification),
+      });
     } catch (error) {
       await this.#failed(head, await unsent(), channel, adapter, error);
     }
+  }
+
+  /**
+   * One more platform message may leave when the account's pace allows it; turns are taken in
+   * the order asked, so a wait never lets a later message overtake.
+   */
+  #admit(notification: boolean): Promise<void> {
+    const pace = this.#pace?.pace;
+    const now = this.#deps.options.now;
+    const turn = this.#turns.then(async () => {
+      if (!pace) return;
+      for (let wait = pace.waitMs(notification, now()); wait > 0; wait = pace.waitMs(notification, now()))
+        await sleep(wait);
+      pace.record(notification, now());
+    });
+    this.#turns = turn.catch(() => {});
+    return turn;
   }
 
   /** The batch's look-ups for a message of the send API, when it has them all. */

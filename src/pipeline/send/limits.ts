@@ -27,8 +27,8 @@ export interface SendLimits {
 
 /** The overrides an account may store in `limits`, by name as the API spells them. */
 export const sendLimitFields = {
-  per_second: z.number().positive().max(100_000),
-  notifications_per_second: z.number().positive().max(100_000),
+  per_second: z.number().int().min(1).max(100_000),
+  notifications_per_second: z.number().int().min(1).max(100_000),
   per_recipient_per_day: z.number().int().min(0).max(100_000),
   min_interval_ms: z.number().int().min(0).max(3_600_000),
   jitter_ms: z.number().int().min(0).max(3_600_000),
@@ -101,11 +101,16 @@ export class SlidingWindow {
 /** How much longer than a second the per-second windows are (see SlidingWindow). */
 export const windowMarginMs = 15;
 
+/** How early a start may come on its grid slot (see `AccountPace.record`). */
+const slotTolerance = 5;
+
 /** The per-second limits and pacing of one account, in the dispatcher's memory. */
 export class AccountPace {
   readonly #all: SlidingWindow;
   readonly #notifications: SlidingWindow;
   #nextAllowedAt = 0;
+  #nextAt = 0;
+  #nextNotificationAt = 0;
 
   constructor(
     readonly limits: SendLimits,
@@ -121,13 +126,25 @@ export class AccountPace {
       this.#all.waitMs(now),
       notification ? this.#notifications.waitMs(now) : 0,
       this.#nextAllowedAt - now,
+      (notification ? this.#nextNotificationAt : 0) - now - slotTolerance,
+      this.#nextAt - now - slotTolerance,
     );
   }
 
-  /** Counts a message that starts now. */
+  /**
+   * Counts a message that starts now. Besides the windows, starts are spread evenly on a grid of
+   * one per 1/N s (a cell-rate schedule): a window alone admits N at once, and a burst that meets
+   * network jitter on the way can land more than N in some second at the platform. A start a
+   * little late keeps the grid, so timer delays do not pull the mean rate down.
+   */
   record(notification: boolean, now: number): void {
     this.#all.record(now);
-    if (notification) this.#notifications.record(now);
+    this.#nextAt = Math.max(this.#nextAt, now) + 1000 / this.limits.perSecond;
+    if (notification) {
+      this.#notifications.record(now);
+      this.#nextNotificationAt =
+        Math.max(this.#nextNotificationAt, now) + 1000 / this.limits.notificationsPerSecond;
+    }
     if (this.limits.minIntervalMs > 0 || this.limits.jitterMs > 0)
       this.#nextAllowedAt =
         now + this.limits.minIntervalMs + Math.round(this.random() * this.limits.jitterMs);

@@ -52,7 +52,6 @@ import {
   listParts,
   type Message,
   markSending,
-  markSent,
   markUnsent,
   type NewMessage,
   outboundRecipient,
@@ -65,6 +64,7 @@ import {
 import type { Attachment } from "../../store/schema.ts";
 import { messageEvent, recordEvent } from "../webhooks/events.ts";
 import { isPassing, type RetryClock, realClock, retryAfterMs, retrying } from "./retry.ts";
+import { SentWrites } from "./sent-writes.ts";
 import { announceStatus } from "./status-events.ts";
 
 export const sendDefaults = {
@@ -131,6 +131,15 @@ export interface PreparedRoute {
   single: boolean;
 }
 
+export interface AttemptOptions {
+  prepared?: PreparedRoute | undefined;
+  /**
+   * Waits until the account's limits let one more platform message leave, and counts it: called
+   * right before each platform call, so the limits hold where the platform counts, on the wire.
+   */
+  admit?: () => Promise<void>;
+}
+
 type Target =
   | { kind: "message"; peer: string }
   | { kind: "comment"; publicationRef: string; peer: string | null };
@@ -150,6 +159,7 @@ export class SendService {
   readonly #retryWindowMs: number;
   readonly #ttlMs: number;
   readonly #leaseMs: number;
+  readonly #sentWrites: SentWrites;
   readonly #clock: RetryClock;
   readonly #fetch: (url: string) => Promise<FetchedMedia>;
   readonly #settle: () => Promise<void>;
@@ -165,6 +175,7 @@ export class SendService {
     this.#retryWindowMs = options.retryWindowMs ?? sendDefaults.retryWindowMs;
     this.#ttlMs = options.ttlMs ?? sendDefaults.ttlMs;
     this.#leaseMs = options.leaseMs ?? sendLeaseMs;
+    this.#sentWrites = new SentWrites(db);
     this.#clock = options.clock ?? realClock;
     this.#fetch = options.fetchMedia ?? ((url) => fetchMedia(url));
     this.#settle = options.settle ?? (async () => {});
@@ -195,14 +206,15 @@ export class SendService {
    * channel: the same rows and random ids, so nothing reaches the client twice. The first
    * failure is thrown as it came; the dispatcher decides what it means.
    */
-  async attempt(head: Message, prepared?: PreparedRoute): Promise<void> {
+  async attempt(head: Message, options: AttemptOptions = {}): Promise<void> {
+    const { prepared, admit } = options;
     try {
       const route = prepared ? this.#preparedRoute(prepared) : await this.#routeOf(head);
       // The dispatcher took the head row (leased, its attempt counted); other parts are marked here.
       const parts = prepared?.single ? [head] : await listParts(this.#db, head.id);
       for (const part of parts) {
         if (!isOnPlatform(part))
-          await this.#sendPart(route, head, part.id === head.id && prepared ? part : part.id);
+          await this.#sendPart(route, head, part.id === head.id && prepared ? part : part.id, admit);
       }
     } finally {
       await this.#settle();
@@ -409,7 +421,12 @@ export class SendService {
    * Sends one part: by id (read again, since an earlier attempt may have uploaded some of its
    * attachments, and marked `sending`), or as a row the dispatcher has just taken (already leased).
    */
-  async #sendPart(route: Route, head: Message, which: string | Message): Promise<void> {
+  async #sendPart(
+    route: Route,
+    head: Message,
+    which: string | Message,
+    admit: () => Promise<void> = async () => {},
+  ): Promise<void> {
     const { adapter, channel, target } = route;
     const part = typeof which === "string" ? await requireMessage(this.#db, head.workspaceId, which) : which;
     if (typeof which === "string") await markSending(this.#db, part.id, this.#leaseMs);
@@ -417,6 +434,7 @@ export class SendService {
       ? await getMessage(this.#db, head.workspaceId, part.replyToMessageId)
       : undefined;
     if (target.kind === "comment") {
+      await admit();
       const sent = await adapter.replyToComment(channel, {
         messageId: head.id,
         part: part.part,
@@ -428,6 +446,7 @@ export class SendService {
       return;
     }
     const attachments = await this.#upload(route, target.peer, part.attachments, part.id);
+    await admit();
     const sent = await adapter.send(channel, {
       messageId: head.id,
       part: part.part,
@@ -440,12 +459,9 @@ export class SendService {
     await this.#recordSent(part, sent, channel.kind);
   }
 
-  /** The platform took a part: `sent`, announced in the same transaction. */
+  /** The platform took a part: `sent`, announced in the same transaction (grouped with others). */
   async #recordSent(part: Message, sent: SentMessage, kind: ChannelKind) {
-    await this.#db.transaction(async (tx) => {
-      await markSent(tx, part, sent);
-      await announceStatus(tx, part.id, "sending", kind);
-    });
+    await this.#sentWrites.record(part, sent, kind);
   }
 
   /**

@@ -11,8 +11,8 @@
 import { catalogue, isErrorCode } from "../../errors/catalogue.ts";
 import type { Db } from "../../store/database.ts";
 import type { ChannelKind } from "../../store/repositories/channel-accounts.ts";
-import { findMessage, type Message } from "../../store/repositories/messages.ts";
-import { enqueueCallback, messageEvent, recordEvent, statusChangedEvent } from "../webhooks/events.ts";
+import { findMessages, type Message } from "../../store/repositories/messages.ts";
+import { enqueueCallback, messageEvent, recordEvents, statusChangedEvent } from "../webhooks/events.ts";
 
 const announced = new Set<Message["status"]>([
   "sent",
@@ -37,26 +37,35 @@ const devinoStatus: Partial<Record<Message["status"], string>> = {
 const devinoChannel: Partial<Record<ChannelKind, string>> = { vk: "VK", ok: "OK" };
 
 /**
- * Announces the status `messageId` has now (read again, inside `db`'s transaction) after
+ * Announces the status each of `messageIds` has now (read again, inside `db`'s transaction) after
  * `previous`. Nothing is announced for statuses that are not in the list above.
  */
 export async function announceStatus(
   db: Db,
-  messageId: string,
+  messageIds: string | readonly string[],
   previous: Message["status"],
   channelKind: ChannelKind,
 ): Promise<void> {
-  const row = await findMessage(db, messageId);
-  if (!row || row.status === previous || !announced.has(row.status)) return;
-  if (row.status === "sent") await recordEvent(db, messageEvent("message.sent", row));
-  await recordEvent(db, statusChangedEvent(row, previous));
-  if (row.callbackUrl)
-    await enqueueCallback(db, {
-      workspaceId: row.workspaceId,
-      url: row.callbackUrl,
-      body: statusCallback(row, channelKind),
-      orderingKey: row.partOf ?? row.id,
-    });
+  const ids = typeof messageIds === "string" ? [messageIds] : messageIds;
+  if (ids.length === 0) return;
+  const rows = (await findMessages(db, ids)).filter(
+    (row) => row.status !== previous && announced.has(row.status),
+  );
+  await recordEvents(
+    db,
+    rows.flatMap((row) => [
+      ...(row.status === "sent" ? [messageEvent("message.sent", row)] : []),
+      statusChangedEvent(row, previous),
+    ]),
+  );
+  for (const row of rows)
+    if (row.callbackUrl)
+      await enqueueCallback(db, {
+        workspaceId: row.workspaceId,
+        url: row.callbackUrl,
+        body: statusCallback(row, channelKind),
+        orderingKey: row.partOf ?? row.id,
+      });
 }
 
 /**

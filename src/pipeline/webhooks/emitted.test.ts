@@ -5,15 +5,21 @@ import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { and, asc, eq, gt } from "drizzle-orm";
 import pino from "pino";
+import { handleVkTokenInvalid } from "../../channels/vk/connect.ts";
+import { AppError } from "../../errors/app-error.ts";
 import { eventSchemas } from "../../http/resources/webhooks.ts";
-import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import {
+  type ChannelAccount,
+  createChannelAccount,
+  secretFingerprint,
+} from "../../store/repositories/channel-accounts.ts";
 import { recordMessage } from "../../store/repositories/messages.ts";
 import { message, webhookEvent } from "../../store/schema.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { IntakeWorker } from "../intake/worker.ts";
-import type { EventType } from "./events.ts";
+import { type EventType, recordChannelStatus } from "./events.ts";
 
 const secret = "s3cr3t";
 
@@ -268,6 +274,20 @@ for (const kind of storeKinds) {
       assert.deepEqual(
         [events[2]?.payload.data.channel?.state, events[2]?.payload.data.previous_state],
         ["disabled", "connecting"],
+      );
+    });
+
+    it("records the channel failing when VK refuses its last token", async () => {
+      const onlyToken = { index: 0, fingerprint: secretFingerprint("vk1.a.token") };
+      const refusal = new AppError("vk_auth_failed", { vkCode: 5, vkMessage: "invalid access_token" });
+      const deps = { store, box: hub.box, onStateChanged: recordChannelStatus };
+      await handleVkTokenInvalid(deps, channel.id, onlyToken, refusal);
+      await handleVkTokenInvalid(deps, channel.id, onlyToken, refusal);
+      const events = await recorded();
+      assert.deepEqual(
+        events.map((e) => [e.type, e.payload.data.channel?.state, e.payload.data.previous_state]),
+        [["channel.status_changed", "failing", "connecting"]],
+        "reported once",
       );
     });
   });

@@ -166,10 +166,13 @@ export async function getMessage(db: Db, workspaceId: string, id: string): Promi
   return row;
 }
 
-/** A message by id alone, for pipeline code that already knows its workspace. */
-export async function findMessage(db: Db, id: string): Promise<Message | undefined> {
-  const [row] = await db.select().from(message).where(eq(message.id, id));
-  return row;
+/** Messages by id alone, for pipeline code that already knows their workspace. */
+export async function findMessages(db: Db, ids: readonly string[]): Promise<Message[]> {
+  if (ids.length === 0) return [];
+  return db
+    .select()
+    .from(message)
+    .where(inArray(message.id, [...ids]));
 }
 
 export async function requireMessage(db: Db, workspaceId: string, id: string): Promise<Message> {
@@ -256,36 +259,51 @@ export async function setAttachments(db: Db, id: string, attachments: Attachment
 }
 
 /**
- * The platform took the part: `sent`, with its platform id (unless its echo already set one) and
- * link. A comment's echo carries nothing of ours, so when intake stored it first as the
+ * The platform took these parts: `sent`, each with its platform id (unless its echo already set
+ * one) and link. A comment's echo carries nothing of ours, so when intake stored it first as the
  * community's own comment, that copy gives way to this row.
  */
 export async function markSent(
   db: Db,
-  row: Pick<Message, "id" | "channelAccountId">,
-  sent: { externalId: string | null; link?: string | undefined },
+  rows: readonly { row: Pick<Message, "id" | "channelAccountId">; sent: SentOnPlatform }[],
 ): Promise<void> {
+  if (rows.length === 0) return;
   const now = new Date().toISOString();
-  // One statement: a send's bookkeeping is on the dispatcher's hot path.
+  const values = sql.join(
+    rows.map(
+      ({ row, sent }) =>
+        sql`(${row.id}::uuid, ${row.channelAccountId}::uuid, ${sent.externalId}::text, ${sent.link ?? null}::text)`,
+    ),
+    sql`, `,
+  );
+  // One statement for the whole batch: a send's bookkeeping is on the dispatcher's hot path.
   await db.execute(sql`
-    with copy as (
-      delete from message
-      where ${sent.externalId !== null && row.channelAccountId !== null}
-        and channel_account_id = ${row.channelAccountId}
-        and direction = 'outbound'
-        and external_id = ${sent.externalId}
-        and author_kind = 'platform_admin'
-        and id <> ${row.id}
+    with sent(id, channel_account_id, external_id, link) as (values ${values}),
+    copies as (
+      delete from message m using sent
+      where sent.external_id is not null
+        and m.channel_account_id = sent.channel_account_id
+        and m.direction = 'outbound'
+        and m.external_id = sent.external_id
+        and m.author_kind = 'platform_admin'
+        and m.id <> sent.id
     )
     update message set
       status = 'sent',
       error_code = null,
       not_before = null,
       dispatched_at = ${now}::timestamptz,
-      external_id = coalesce(external_id, ${sent.externalId}),
-      link = coalesce(${sent.link ?? null}, link),
+      external_id = coalesce(message.external_id, sent.external_id),
+      link = coalesce(sent.link, message.link),
       updated_at = ${now}::timestamptz
-    where id = ${row.id}`);
+    from sent
+    where message.id = sent.id`);
+}
+
+/** What the platform's answer to a send tells (the adapter's `SentMessage`). */
+export interface SentOnPlatform {
+  externalId: string | null;
+  link?: string | undefined;
 }
 
 /**

@@ -66,20 +66,42 @@ export async function claimDue(
   channelAccountId: string,
   options: { limit: number; now: Date; leaseUntil: Date },
 ): Promise<Message[]> {
+  // Sends whose dispatcher died come first: they were taken before anything queued now.
+  const orphans = await claimWhere(db, "sending", channelAccountId, options);
+  const queued =
+    orphans.length < options.limit
+      ? await claimWhere(db, "queued", channelAccountId, {
+          ...options,
+          limit: options.limit - orphans.length,
+        })
+      : [];
+  // RETURNING keeps no order: serve them as the queue ranks them (ids grow with acceptance time).
+  return [...orphans, ...queued.sort((a, b) => a.queueRank - b.queueRank || (a.id < b.id ? -1 : 1))];
+}
+
+async function claimWhere(
+  db: Db,
+  status: "queued" | "sending",
+  channelAccountId: string,
+  options: { limit: number; now: Date; leaseUntil: Date },
+): Promise<Message[]> {
   const due = db
     .select({ id: message.id })
     .from(message)
     .where(
       and(
         eq(message.channelAccountId, channelAccountId),
-        inArray(message.status, ["queued", "sending"]),
+        eq(message.status, status),
         lte(message.notBefore, options.now),
       ),
     )
-    .orderBy(asc(message.queueRank), asc(message.notBefore), asc(message.id))
+    .orderBy(
+      ...(status === "queued" ? [asc(message.queueRank), asc(message.notBefore)] : [asc(message.notBefore)]),
+      asc(message.id),
+    )
     .limit(options.limit)
     .for("update", { skipLocked: true });
-  const claimed = await db
+  return db
     .update(message)
     .set({
       status: "sending",
@@ -89,8 +111,6 @@ export async function claimDue(
     })
     .where(inArray(message.id, due))
     .returning();
-  // RETURNING keeps no order: serve them as the queue ranks them (ids grow with acceptance time).
-  return claimed.sort((a, b) => a.queueRank - b.queueRank || (a.id < b.id ? -1 : 1));
 }
 
 /** When the account's next queued message is due, if it has one. */

@@ -251,6 +251,32 @@ export async function insertEvent(
   await notifyDeliveries(db);
 }
 
+/**
+ * `insertEvent` for many events at once (no `onlyEndpointId`): three statements whatever their
+ * number, for the send pipeline's batches.
+ */
+export async function insertEvents(db: Db, events: readonly NewWebhookEvent[]): Promise<void> {
+  if (events.length === 0) return;
+  await db.insert(webhookEvent).values([...events]);
+  const rows = sql.join(
+    events.map(
+      (event) =>
+        sql`(${event.id}::uuid, ${event.workspaceId}::uuid, ${event.type}::text, ${event.channelId ?? ""}::text, ${event.orderingKey ?? null}::text)`,
+    ),
+    sql`, `,
+  );
+  await db.execute(sql`
+    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
+    select e.workspace_id, v.id, e.id, e.id::text,
+      case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
+    from (values ${rows}) as v(id, workspace_id, type, channel_id, ordering_key)
+    join webhook_endpoint e on e.workspace_id = v.workspace_id
+    where e.enabled
+      and (e.event_types is null or e.event_types ? v.type)
+      and (e.channel_ids is null or e.channel_ids ? v.channel_id)`);
+  await notifyDeliveries(db);
+}
+
 /** One delivery of a stored event to an ad hoc URL (a message's `status_url`). */
 export async function insertCallbackDelivery(db: Db, event: NewWebhookEvent, url: string): Promise<void> {
   await db.insert(webhookEvent).values(event);

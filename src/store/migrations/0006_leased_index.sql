@@ -1,0 +1,1 @@
+CREATE INDEX "message_leased_idx" ON "message" USING btree ("channel_account_id","not_before") WHERE status = 'sending';
