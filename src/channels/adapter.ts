@@ -1,5 +1,4 @@
 import type { AppError } from "../errors/app-error.ts";
-import type { SendLimits } from "../pipeline/send/limits.ts";
 import type { ChannelAccount } from "../store/repositories/channel-accounts.ts";
 import type { InboundEvent } from "./events.ts";
 import type { Keyboard } from "./keyboard.ts";
@@ -56,6 +55,20 @@ export interface OutboundCapabilities {
   commentReplies: boolean;
   /** Callback button presses can be answered (a snackbar, a link). */
   buttonAnswers: boolean;
+}
+
+/**
+ * How fast a platform lets one account send (the dispatcher's defaults for it, which the
+ * account's own `limits` may override): platform messages per second, of which notifications
+ * and bulk; notifications to one recipient in any 24 hours (0: none); a pause between two sends
+ * plus up to `jitterMs` at random (anti-ban pacing).
+ */
+export interface SendLimits {
+  perSecond: number;
+  notificationsPerSecond: number;
+  perRecipientPerDay: number;
+  minIntervalMs: number;
+  jitterMs: number;
 }
 
 /** A file to attach, already downloaded. */

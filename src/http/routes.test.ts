@@ -265,10 +265,17 @@ const routes: RouteCase[] = [
     adminOnly: true,
     status: 200,
     target: workspaceTarget,
-    happy: async (w) => ({ path: `/v1/workspaces/${w.mine.workspaceId}`, body: { name: "Renamed" } }),
-    check: (res, w) => assert.deepEqual([res.body.id, res.body.name], [w.mine.workspaceId, "Renamed"]),
+    happy: async (w) => ({
+      path: `/v1/workspaces/${w.mine.workspaceId}`,
+      body: { name: "Renamed", route_order: ["telegram", "vk"] },
+    }),
+    check: (res, w) =>
+      assert.deepEqual(
+        [res.body.id, res.body.name, res.body.route_order],
+        [w.mine.workspaceId, "Renamed", ["telegram", "vk"]],
+      ),
     body: () => ({ name: unique("Renamed ") }),
-    invalid: { body: { name: 42 }, paths: ["name"] },
+    invalid: { body: { name: 42, route_order: ["vk", "fax"] }, paths: ["name", "route_order.1"] },
   },
 
   // ── API keys ───────────────────────────────────────────────────────────────

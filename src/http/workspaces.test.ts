@@ -40,7 +40,21 @@ for (const kind of storeKinds) {
         assertStatus(res, 201);
         const { workspace, api_key: key } = res.body;
         assert.equal(workspace.name, "Acme", "the name is trimmed");
-        assert.deepEqual(Object.keys(workspace).sort(), ["created_at", "id", "name", "updated_at"]);
+        assert.deepEqual(Object.keys(workspace).sort(), [
+          "created_at",
+          "id",
+          "name",
+          "route_order",
+          "updated_at",
+        ]);
+        assert.deepEqual(workspace.route_order, [
+          "whatsapp_cloud",
+          "whatsapp_web",
+          "telegram",
+          "vk",
+          "ok",
+          "email",
+        ]);
         assert.equal(key.workspace_id, workspace.id);
         assert.equal(key.admin, false);
         assert.ok(key.key.startsWith(key.prefix));

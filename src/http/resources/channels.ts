@@ -102,6 +102,16 @@ const LimitsPatch = z
       "The dispatcher's limits for this account; each replaces the platform's default, `null` restores it. `per_second`: messages per second, all priorities (VK: 20 × tokens); `notifications_per_second`: of which `notification` and `bulk` (VK: 50); `per_recipient_per_day`: notifications to one client in 24 hours (VK: 5; 0 = no quota); `min_interval_ms` + up to `jitter_ms` at random between two sends (anti-ban pacing). See docs/sending.md.",
   });
 
+/** The stored limit overrides after a patch: given values replace, `null` removes. */
+function patchLimits(current: Record<string, unknown>, patch: Record<string, number | null | undefined>) {
+  const limits: Record<string, unknown> = { ...current };
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete limits[name];
+    else if (value !== undefined) limits[name] = value;
+  }
+  return limits;
+}
+
 const ConnectVkSchema = z
   .object({
     kind: z.literal("vk"),
@@ -241,22 +251,17 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
       refuseForeignApiAddress(c.get("apiKey"), body.api_base_url);
       const workspaceId = c.get("apiKey").workspaceId;
       const id = c.req.valid("param").id;
-      if (body.limits) {
-        const current = await requireChannelAccount(db, workspaceId, id);
-        const limits: Record<string, unknown> = { ...current.limits };
-        for (const [name, value] of Object.entries(body.limits)) {
-          if (value === null) delete limits[name];
-          else limits[name] = value;
-        }
-        await updateChannelAccount(db, box, id, { limits });
-      }
-      const channel = await updateVkChannel(vkDeps, workspaceId, id, {
+      const changed = await updateVkChannel(vkDeps, workspaceId, id, {
         name: body.name,
         tokens: body.tokens,
         mode: body.mode,
         apiBaseUrl: body.api_base_url,
         textLimit: body.text_limit,
       });
+      // Limits change only once the rest of the patch went through.
+      const channel = body.limits
+        ? await updateChannelAccount(db, box, id, { limits: patchLimits(changed.limits, body.limits) })
+        : changed;
       return c.json(presentChannel(channel, c.get("language")), 200);
     },
   );

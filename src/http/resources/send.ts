@@ -37,7 +37,7 @@ const RecipientSchema = z
   ])
   .openapi("Recipient");
 
-export const MessageRequestSchema = z
+const MessageRequestSchema = z
   .object({
     recipient: RecipientSchema,
     routes: z.array(z.string().min(1)).min(1).max(20).optional().openapi({
@@ -77,6 +77,14 @@ export const MessageRequestSchema = z
       .openapi({ description: "A repeat with the same key and content answers the same message id" }),
   })
   .strict()
+  .refine((m) => !(m.template && m.text !== undefined), {
+    path: ["text"],
+    message: "Give either a text or a template, not both",
+  })
+  .refine((m) => m.template !== undefined || m.data === undefined, {
+    path: ["data"],
+    message: "`data` fills a template; give `template` too",
+  })
   .openapi("MessageRequest");
 
 const ReasonSchema = z.object({
@@ -110,7 +118,7 @@ const SendBody = z
 
 // ── Conversion ───────────────────────────────────────────────────────────────
 
-export type MessageRequestBody = z.infer<typeof MessageRequestSchema>;
+type MessageRequestBody = z.infer<typeof MessageRequestSchema>;
 
 /**
  * Accepts the items of a send request: each is checked against its schema (`read`), the valid
@@ -147,7 +155,7 @@ function readItem(item: unknown): { ok: true; request: MessageRequest } | { ok: 
     : { ok: false, error: validationError(parsed.error) };
 }
 
-export function toRequest(body: MessageRequestBody): MessageRequest {
+function toRequest(body: MessageRequestBody): MessageRequest {
   const r = body.recipient;
   return {
     recipient:
@@ -173,7 +181,7 @@ function validationError(error: z.ZodError): AppError {
   return new AppError("validation_failed", {}, { details: toDetails(error, "json") });
 }
 
-export function presentAcceptance(result: Acceptance, language: Language) {
+function presentAcceptance(result: Acceptance, language: Language) {
   if (result.ok) return { code: "OK" as const, message_id: result.messageId };
   return {
     code: "REJECTED" as const,

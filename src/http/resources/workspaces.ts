@@ -5,9 +5,10 @@ import {
   createWorkspace,
   getWorkspace,
   listWorkspaces,
-  renameWorkspace,
+  updateWorkspace,
   type Workspace,
 } from "../../store/repositories/workspaces.ts";
+import { channelKinds } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import { requireAdmin } from "../middleware/auth.ts";
@@ -26,17 +27,37 @@ import {
 import { ApiKeyCreatedSchema, presentCreatedKey } from "./api-keys.ts";
 
 export const WorkspaceSchema = z
-  .object({ id: z.string(), name: z.string(), created_at: Timestamp, updated_at: Timestamp })
+  .object({
+    id: z.string(),
+    name: z.string(),
+    route_order: z.array(z.string()).openapi({
+      description:
+        "The channel kinds a message of the send API tries, in this order, when it names no routes (docs/sending.md)",
+    }),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
   .openapi("Workspace");
 
 export const presentWorkspace = (w: Workspace) => ({
   id: w.id,
   name: w.name,
+  route_order: w.routeOrder,
   created_at: iso(w.createdAt) as string,
   updated_at: iso(w.updatedAt) as string,
 });
 
 const WorkspaceInput = z.object({ name: z.string().trim().min(1).max(200) }).openapi("WorkspaceInput");
+const WorkspacePatch = z
+  .object({
+    name: z.string().trim().min(1).max(200).optional(),
+    route_order: z
+      .array(z.enum(channelKinds))
+      .min(1)
+      .refine((kinds) => new Set(kinds).size === kinds.length, "Name each kind once")
+      .optional(),
+  })
+  .openapi("WorkspacePatch");
 const tag = "Workspaces";
 
 /** Workspaces are tenants. Listing, creating and renaming them needs an admin key. */
@@ -111,9 +132,9 @@ export function workspaceRoutes({ store }: AppDeps) {
     apiRoute(tag, {
       method: "patch",
       path: "/workspaces/{id}",
-      summary: "Rename a workspace (admin)",
+      summary: "Rename a workspace or set its default route order (admin)",
       middleware: [requireAdmin],
-      request: { params: IdParam, body: jsonBody(WorkspaceInput) },
+      request: { params: IdParam, body: jsonBody(WorkspacePatch) },
       responses: {
         200: jsonContent(WorkspaceSchema, "The workspace"),
         ...errorResponses(400, 403, 404, 413, 415),
@@ -121,7 +142,8 @@ export function workspaceRoutes({ store }: AppDeps) {
     }),
     async (c) => {
       const { id } = c.req.valid("param");
-      const workspace = await renameWorkspace(db, id, c.req.valid("json").name);
+      const body = c.req.valid("json");
+      const workspace = await updateWorkspace(db, id, { name: body.name, routeOrder: body.route_order });
       if (!workspace) throw new AppError("workspace_not_found", { id });
       return c.json(presentWorkspace(workspace), 200);
     },

@@ -190,6 +190,8 @@ for (const kind of storeKinds) {
         { recipient, template: name, data: { pizza: "Пепперони" } },
         { recipient, template: name, data: { name: "Анна", size: "XL" } },
         { recipient, template: "no_such_template", data: {} },
+        { recipient, template: name, data: { name: "Анна" }, text: "и текст" },
+        { recipient, text: "без шаблона", data: { name: "Анна" } },
       ]);
       const keys = res.body.results.map(
         (r: { code: string; reasons?: { key: string }[] }) => r.reasons?.[0]?.key ?? r.code,
@@ -200,6 +202,8 @@ for (const kind of storeKinds) {
         "template_variable_missing",
         "template_variable_unknown",
         "template_not_found",
+        "validation_failed",
+        "validation_failed",
       ]);
       const ids = res.body.results.slice(0, 2).map((r: { message_id: string }) => r.message_id);
       assert.equal((await statusOf(ids[0])).template, name);

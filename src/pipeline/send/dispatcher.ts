@@ -21,7 +21,7 @@
  *   a message the quota delays past its time to live ends `rate_limited` (Devino's RATELIMIT).
  */
 import type { Logger } from "pino";
-import type { OutboundAdapter } from "../../channels/adapter.ts";
+import type { OutboundAdapter, SendLimits } from "../../channels/adapter.ts";
 import { AppError } from "../../errors/app-error.ts";
 import type { ErrorCode } from "../../errors/catalogue.ts";
 import type { HeldLock, Store } from "../../store/database.ts";
@@ -42,7 +42,7 @@ import {
   type UndeliveredStatus,
 } from "../../store/repositories/outbound-queue.ts";
 import { singleRecipients } from "../../store/repositories/recipients.ts";
-import { AccountPace, resolveLimits, type SendLimits } from "./limits.ts";
+import { AccountPace, resolveLimits } from "./limits.ts";
 import { isPassing } from "./retry.ts";
 import type { PreparedRoute, SendService } from "./service.ts";
 import { announceStatus } from "./status-events.ts";
@@ -87,6 +87,9 @@ export const dispatcherDefaults: DispatcherOptions = {
 };
 
 const day = 86_400_000;
+
+/** A claim takes what the account's pace lets out in this long (see `AccountPace.admits`). */
+const claimAheadMs = 300;
 
 /** Failures after which this route will never deliver the message, whatever the platform. */
 const routeFinalCodes = new Set<ErrorCode>([
@@ -236,9 +239,10 @@ class AccountLane {
       const pace = this.#paceFor(channel, adapter);
       // Claim when half the slots are free, not after every send: a claim is a round trip.
       const free = options.maxInFlight - this.#inFlight.size;
-      const room = free >= options.maxInFlight / 2 ? Math.min(free, pace.room(now)) : 0;
+      const room = free >= options.maxInFlight / 2 ? Math.min(free, pace.admits(claimAheadMs)) : 0;
       if (room <= 0) {
-        await this.#whenRoom(pace);
+        // More than half the slots are busy: wait for one to finish.
+        await Promise.race(this.#inFlight.values());
         continue;
       }
       const claimed = await claimDue(store.db, this.#accountId, {
@@ -265,14 +269,6 @@ class AccountLane {
     const key = JSON.stringify(limits);
     if (this.#pace?.key !== key) this.#pace = { key, pace: new AccountPace(limits) };
     return this.#pace.pace;
-  }
-
-  async #whenRoom(pace: AccountPace) {
-    if (this.#inFlight.size > this.#deps.options.maxInFlight / 2) {
-      await Promise.race(this.#inFlight.values());
-      return;
-    }
-    await sleep(Math.max(1, pace.waitMs(false, this.#deps.options.now())));
   }
 
   /**
@@ -357,7 +353,12 @@ class AccountLane {
       const notification = head.queueRank > 0;
       await sender.attempt(head, {
         prepared: this.#preparedRoute(head, channel, batch),
-        admit: () => this.#admit(notification),
+        admit: async () => {
+          await this.#admit(notification);
+          // The pace may have held it past its time to live.
+          if (head.expiresAt && head.expiresAt.getTime() <= options.now())
+            throw new AppError("message_expired", { expiresAt: head.expiresAt.toISOString() });
+        },
       });
     } catch (error) {
       await this.#failed(head, await unsent(), channel, adapter, error);
@@ -424,6 +425,10 @@ class AccountLane {
       if (head.attempts >= options.maxUnexpectedAttempts)
         await this.#finish(unsent, "failed", "internal_error", channel);
       else await requeue(db, unsent, new Date(now + this.#backoffMs(head)), "internal_error");
+      return;
+    }
+    if (error.code === "message_expired") {
+      await this.#finish(unsent, "expired", head.errorCode ?? error.code, channel);
       return;
     }
     const quota = error.code === "recipient_daily_quota";

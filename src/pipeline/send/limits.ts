@@ -16,14 +16,7 @@
  * admits the next send the moment the oldest leaves it, so utilisation stays close to N.
  */
 import { z } from "zod";
-
-export interface SendLimits {
-  perSecond: number;
-  notificationsPerSecond: number;
-  perRecipientPerDay: number;
-  minIntervalMs: number;
-  jitterMs: number;
-}
+import type { SendLimits } from "../../channels/adapter.ts";
 
 /** The overrides an account may store in `limits`, by name as the API spells them. */
 export const sendLimitFields = {
@@ -77,12 +70,6 @@ export class SlidingWindow {
     this.#starts.push(now);
   }
 
-  /** How many events fit now. */
-  room(now: number): number {
-    this.#forget(now);
-    return Math.max(0, Math.floor(this.limit) - this.#count());
-  }
-
   #count() {
     return this.#starts.length - this.#head;
   }
@@ -99,7 +86,7 @@ export class SlidingWindow {
 }
 
 /** How much longer than a second the per-second windows are (see SlidingWindow). */
-export const windowMarginMs = 15;
+export const windowMarginMs = 20;
 
 /** How early a start may come on its grid slot (see `AccountPace.record`). */
 const slotTolerance = 5;
@@ -150,8 +137,13 @@ export class AccountPace {
         now + this.limits.minIntervalMs + Math.round(this.random() * this.limits.jitterMs);
   }
 
-  /** How many messages could start now (at least what the all-priorities window admits). */
-  room(now: number): number {
-    return this.#all.room(now);
+  /**
+   * How many messages the account can start within `ms` at its slowest rate (at least one): what
+   * a dispatcher may take from the queue at once without making a reply queued behind them wait
+   * longer than that.
+   */
+  admits(ms: number): number {
+    const rate = Math.min(this.limits.perSecond, this.limits.notificationsPerSecond);
+    return Math.max(1, Math.ceil((rate * ms) / 1000));
   }
 }

@@ -33,6 +33,7 @@ import { createTestHub, type TestHub, type TestResponse } from "../../testing/hu
 import { storeKinds } from "../../testing/stores.ts";
 import { waitFor } from "../../testing/vk-hub.ts";
 import { type VkClient, type VkWorld, vkClient, vkRelay, vkWorld } from "../../testing/vk-world.ts";
+import { Receiver, TestClock, testDeliveryWorker } from "../../testing/webhooks.ts";
 import { IntakeWorker } from "../intake/worker.ts";
 import { botInfoFollowUp } from "./bot-info.ts";
 import { createSendService } from "./create.ts";
@@ -201,6 +202,44 @@ for (const kind of storeKinds) {
       vk.control.read(world.groupId, client.userId);
       await relay();
       assert.equal((await status(third.body.id)).status, "read");
+    });
+
+    it("posts a message's status callbacks in order, SENT before READ, even when the first delivery fails", async () => {
+      const { world, client, relay } = await setup();
+      const receiver = await Receiver.start();
+      try {
+        // The receiver fails its first request: READ must wait until SENT got through.
+        receiver.answer = () => (receiver.receipts.length === 1 ? { status: 502 } : { status: 200 });
+        const res = await hub.request("POST", "/v1/messages", {
+          body: {
+            recipient: { contact_id: client.contact.id },
+            routes: [world.channel.id],
+            text: "статусы по порядку",
+            status_url: `${receiver.url}/status`,
+          },
+        });
+        const id = res.body.results[0].message_id;
+        await deliverQueued(world);
+        vk.control.read(world.groupId, client.userId);
+        await relay();
+        assert.equal((await hub.request("GET", `/v1/messages/${id}`)).body.status, "read");
+        const clock = new TestClock();
+        const deliveries = testDeliveryWorker({ store, box: hub.box }, { clock });
+        await deliveries.drain();
+        clock.advance(6_000);
+        await deliveries.drain();
+        const statuses = receiver.receipts.map((r) => [
+          r.headers["webhook-attempt"],
+          JSON.parse(r.body)[0].status,
+        ]);
+        assert.deepEqual(statuses, [
+          ["1", "SENT"],
+          ["2", "SENT"],
+          ["1", "READ"],
+        ]);
+      } finally {
+        await receiver.down();
+      }
     });
 
     it("splits a long text into ordered parts, each its own VK message, with no admin-echo duplicates", async () => {

@@ -18,8 +18,8 @@
  * - **Everything else is final**: `failed` with the catalogued code. A dead token (VK 5, 27) is
  *   recorded on the channel by the adapter's client (`markTokenDead`) and the call goes on with
  *   the next live token.
- * - Anything that is not an AppError (a bug, a crash) leaves the rows as they are, `sending`,
- *   for a repeat to finish.
+ * - Anything that is not an AppError (a bug, a crash) leaves the rows as they are, `sending`:
+ *   a repeat with the key finishes them, else the dispatcher takes them over when the lease ends.
  */
 import { v7 as uuidv7 } from "uuid";
 import type {

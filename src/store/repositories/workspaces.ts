@@ -21,11 +21,19 @@ export async function listWorkspaces(db: Db, page: PageRequest) {
   return list.page(await db.select().from(workspace).where(list.after).orderBy(list.order).limit(list.limit));
 }
 
-export async function renameWorkspace(db: Db, id: string, name: string): Promise<Workspace | undefined> {
+export async function updateWorkspace(
+  db: Db,
+  id: string,
+  changes: { name?: string | undefined; routeOrder?: string[] | undefined },
+): Promise<Workspace | undefined> {
   if (!isUuid(id)) return undefined;
   const [row] = await db
     .update(workspace)
-    .set({ name, updatedAt: new Date() })
+    .set({
+      ...(changes.name === undefined ? {} : { name: changes.name }),
+      ...(changes.routeOrder === undefined ? {} : { routeOrder: changes.routeOrder }),
+      updatedAt: new Date(),
+    })
     .where(eq(workspace.id, id))
     .returning();
   return row;
