@@ -27,9 +27,7 @@ export const sendLimitFields = {
   jitter_ms: z.number().int().min(0).max(3_600_000),
 };
 
-export const sendLimitsSchema = z.object(sendLimitFields).partial().strict();
-
-export type SendLimitsOverride = z.infer<typeof sendLimitsSchema>;
+const sendLimitsSchema = z.object(sendLimitFields).partial().strict();
 
 /** The adapter's defaults with the account's overrides (as stored in `channel_account.limits`). */
 export function resolveLimits(defaults: SendLimits, stored: Record<string, unknown>): SendLimits {
@@ -86,7 +84,7 @@ export class SlidingWindow {
 }
 
 /** How much longer than a second the per-second windows are (see SlidingWindow). */
-export const windowMarginMs = 20;
+const windowMarginMs = 20;
 
 /** How early a start may come on its grid slot (see `AccountPace.record`). */
 const slotTolerance = 5;

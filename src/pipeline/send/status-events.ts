@@ -73,7 +73,7 @@ export async function announceStatus(
  * `errorCode` is 0 without an error, the platform's own code when the error mirrors one (VK 901),
  * else 1; `error` adds the hub's catalogue code, which Devino's format has no room for.
  */
-export function statusCallback(row: Message, channelKind: ChannelKind) {
+function statusCallback(row: Message, channelKind: ChannelKind) {
   const code = row.errorCode && row.status !== "sent" ? row.errorCode : null;
   const upstream = code && isErrorCode(code) ? Number(catalogue[code].upstream) : Number.NaN;
   return [
