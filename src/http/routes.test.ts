@@ -369,10 +369,19 @@ const routes: RouteCase[] = [
     status: 200,
     target: channelTarget,
     // A new name or text limit is stored without asking VK (new tokens: connect.test.ts).
-    happy: async (w) => ({ path: `/v1/channels/${w.mine.channel.id}`, body: { name: "Renamed channel" } }),
-    check: (res) => assert.equal(res.body.name, "Renamed channel"),
+    happy: async (w) => ({
+      path: `/v1/channels/${w.mine.channel.id}`,
+      body: { name: "Renamed channel", limits: { per_second: 10, jitter_ms: null } },
+    }),
+    check: (res) => {
+      assert.equal(res.body.name, "Renamed channel");
+      assert.deepEqual(res.body.limits, { per_second: 10 });
+    },
     body: () => ({ name: unique("Channel ") }),
-    invalid: { body: { name: "", mode: "push", tokens: [""] }, paths: ["name", "mode", "tokens.0"] },
+    invalid: {
+      body: { name: "", mode: "push", tokens: [""], limits: { per_second: 0.5, burst: 3 } },
+      paths: ["name", "mode", "tokens.0", "limits.per_second", "limits"],
+    },
   },
   {
     method: "DELETE",

@@ -31,8 +31,10 @@ import {
   outboundChannel,
 } from "../../store/repositories/outbound-queue.ts";
 import {
+  contactsByIdentity,
   contactsByPhone,
   existingContacts,
+  identityKey,
   type RecipientReach,
   recipientReach,
 } from "../../store/repositories/recipients.ts";
@@ -91,8 +93,6 @@ export async function acceptMessages(
   author: { kind: "api"; ref: string | null },
   requests: readonly MessageRequest[],
 ): Promise<Acceptance[]> {
-  if (requests.length > maxMessagesPerRequest)
-    throw new AppError("too_many_messages", { limit: maxMessagesPerRequest, count: requests.length });
   const db = deps.store.db;
   const now = new Date(deps.now?.() ?? Date.now());
   const workspace = await getWorkspace(db, workspaceId);
@@ -197,6 +197,16 @@ async function resolveRecipients(
     workspaceId,
     phones.filter((p): p is string => typeof p === "string"),
   );
+  const identities = await contactsByIdentity(
+    db,
+    workspaceId,
+    requests.flatMap((r) => {
+      if (!("channelId" in r.recipient)) return [];
+      const { channelId, userId } = r.recipient;
+      const channel = channels.find((c) => c.id === channelId);
+      return channel ? [{ channelKind: channel.kind, externalId: userId }] : [];
+    }),
+  );
   const results: RecipientResult[] = [];
   for (const [index, request] of requests.entries()) {
     const recipient = request.recipient;
@@ -224,10 +234,15 @@ async function resolveRecipients(
         continue;
       }
       // A platform user the hub has not met yet becomes a contact, as intake would make them.
-      const { contactId } = await contactForIdentity(db, workspaceId, {
-        channelKind: channel.kind,
-        externalId: recipient.userId,
-      });
+      const contactId =
+        identities.get(identityKey(channel.kind, recipient.userId)) ??
+        (
+          await contactForIdentity(db, workspaceId, {
+            channelKind: channel.kind,
+            externalId: recipient.userId,
+          })
+        ).contactId;
+      identities.set(identityKey(channel.kind, recipient.userId), contactId);
       results.push({ ok: true, contactId });
     }
   }
