@@ -14,7 +14,8 @@
  *   e2e/<store>        100 messages written one by one by an emulator user: time until each is in
  *                      GET /v1/conversations/{id}/messages
  * The intake worker runs meanwhile, as in production: every acknowledged event is also processed.
- * Knobs as in bench/support/load.ts, and BENCH_E2E_MESSAGES (default 100).
+ * Knobs as in bench/support/load.ts, BENCH_E2E_MESSAGES (default 100), and BENCH_INTAKE_WORKER=0
+ * to measure acknowledgements alone (the worker stopped, no e2e).
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -38,6 +39,8 @@ import { benchmark, type Served, serveBare, startChild } from "./support/servers
 
 const benchFile = fileURLToPath(import.meta.url);
 const e2eMessages = Number(process.env.BENCH_E2E_MESSAGES ?? 100);
+/** BENCH_INTAKE_WORKER=0 measures acknowledgements alone: the worker is stopped, and there is no e2e. */
+const processes = process.env.BENCH_INTAKE_WORKER !== "0";
 const secret = "bench-secret";
 
 type Spec =
@@ -82,6 +85,7 @@ async function serve(spec: Spec): Promise<Served<Ready>> {
     },
   });
   const hub = await startHub(config, { say: () => {} });
+  if (!processes) await hub.workers.intake.stop();
   const workspace = await oldestWorkspace(hub.store.db);
   if (!workspace) throw new Error("startHub created no default workspace");
   const { secret: key } = await createApiKey(hub.store.db, { workspaceId: workspace.id, name: "bench" });
@@ -118,6 +122,11 @@ async function main(): Promise<number> {
   const community = vk.control.createCommunity({ name: "Bench community" });
   const token = community.tokens[0]?.value as string;
   const user = vk.control.createUser({ firstName: "Bench", allowsMessages: true });
+  // Real senders have names: the hub looks each new one up once.
+  const senders = Array.from(
+    { length: 500 },
+    (_, i) => vk.control.createUser({ lastName: `Sender ${i}` }).id,
+  );
   const code = vk.control.setConfirmationCode(community.id).code;
 
   let sequence = 0;
@@ -133,8 +142,8 @@ async function main(): Promise<number> {
         message: {
           id: 1_000_000 + sequence,
           date: Math.floor(Date.now() / 1000),
-          from_id: 1 + (sequence % 500),
-          peer_id: 1 + (sequence % 500),
+          from_id: senders[sequence % senders.length],
+          peer_id: senders[sequence % senders.length],
           out: 0,
           text: `Здравствуйте, это сообщение номер ${sequence}`,
           conversation_message_id: sequence,
@@ -195,6 +204,7 @@ async function main(): Promise<number> {
           results.push(result);
           console.log(line(result.measured, result.bare));
         }
+        if (!processes) continue;
         const drained = performance.now();
         await backlogDrained(hub.url);
         console.log(

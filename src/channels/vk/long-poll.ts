@@ -1,8 +1,8 @@
 /**
  * Bots Long Poll for one VK channel (reference §2): `groups.getLongPollServer`, then
  * `GET {server}?act=a_check&key&ts&wait` in a loop. Each update is stored exactly as a callback
- * delivery is (`storeInboundEvent` under its `event_id`, then a notification), so the same intake
- * worker processes both and a repeat is stored once.
+ * delivery is (`storeInboundEvents` under its `event_id`), so the same intake worker processes both
+ * and a repeat is stored once.
  *
  * - `failed: 1`: history lost in part; go on from the `ts` VK gives.
  * - `failed: 2`: the key expired; get a new key, keep `ts`.
@@ -25,7 +25,7 @@ import {
   mergeChannelSettings,
   transitionChannelState,
 } from "../../store/repositories/channel-accounts.ts";
-import { inboundEventsChannel, storeInboundEvent } from "../../store/repositories/inbound-events.ts";
+import { storeInboundEvents } from "../../store/repositories/inbound-events.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { eventIdOf, isEnvelope } from "./callback.ts";
 import { vkCredentials, vkSettingsSchema } from "./channel.ts";
@@ -192,29 +192,24 @@ export class VkLongPoller {
     return { ts: String(body.ts), updates: body.updates };
   }
 
-  /** Stores each update as a callback delivery would be stored; returns how many were new. */
+  /** Stores the updates as callback deliveries would be stored, in one statement; returns how many were new. */
   async #store(updates: readonly unknown[]): Promise<number> {
-    const { store } = this.#deps;
-    let stored = 0;
-    for (const update of updates) {
+    const events = updates.flatMap((update) => {
       if (!isEnvelope(update) || String(update.group_id) !== this.#channel.externalId) {
         this.#log.warn({ update }, "skipped a Long Poll update that is not this community's event");
-        continue;
+        return [];
       }
-      const isNew = await storeInboundEvent(store.db, {
-        channelAccountId: this.#channel.id,
-        externalEventId: eventIdOf(update, JSON.stringify(update)),
-        eventType: update.type,
-        payload: update,
-        retryCounter: null,
-      });
-      if (isNew) stored += 1;
-    }
-    if (stored > 0)
-      store
-        .notify(inboundEventsChannel)
-        .catch((err) => this.#log.warn({ err }, "could not notify intake workers"));
-    return stored;
+      return [
+        {
+          channelAccountId: this.#channel.id,
+          externalEventId: eventIdOf(update, JSON.stringify(update)),
+          eventType: update.type,
+          payload: update,
+          retryCounter: null,
+        },
+      ];
+    });
+    return (await storeInboundEvents(this.#deps.store.db, events)).size;
   }
 
   async #saveTs(previous: string | undefined, next: string): Promise<string> {

@@ -8,21 +8,20 @@ import {
   setConsent,
 } from "../../store/repositories/contact-activity.ts";
 import {
-  contactForIdentity,
+  contactsForIdentities,
+  type IdentifiedUser,
   requireContact,
-  setIdentityCapabilities,
 } from "../../store/repositories/contacts.ts";
 import {
+  type Conversation,
   commentThread,
   createConversation,
-  openDirectConversation,
+  openDirectConversations,
 } from "../../store/repositories/conversations.ts";
 import type { InboundOutcome } from "../../store/repositories/inbound-events.ts";
 import {
   findMessageByExternalId,
-  type Message,
   matchEcho,
-  type NewMessage,
   recordEdit,
   recordMessage,
   requireMessage,
@@ -32,7 +31,8 @@ import {
 import { markRead } from "../../store/repositories/outbound-queue.ts";
 import { presentContact, presentConversation, presentLead, presentMessage } from "../objects.ts";
 import { announceStatus } from "../send/status-events.ts";
-import { contactEvent, conversationEvent, type EventInput, recordEvent } from "../webhooks/events.ts";
+import { contactEvent, conversationEvent, type EventInput, recordEvents } from "../webhooks/events.ts";
+import { applyClientMessages, messageArrived } from "./apply-messages.ts";
 
 /** What an event is applied in: one transaction, one channel, the stored event it came from. */
 export interface IntakeContext {
@@ -42,19 +42,32 @@ export interface IntakeContext {
   receivedAt: Date;
 }
 
+/** The context while an event is applied: the events it causes gather here, recorded together at the end. */
+interface Applying extends IntakeContext {
+  emitted: EventInput[];
+}
+
 /** The event refers to something not stored yet (an edit before its message): try again later. */
 export class NotYetApplicable extends Error {}
 
 /**
  * Applies one inbound event to the store, recording the events it causes for webhooks in the same
- * transaction (an event applied twice changes nothing and records nothing the second time).
- * Idempotent: applying the same event twice, or the same
- * message arriving as two events (two callback servers), changes nothing the second time.
+ * transaction. Idempotent: applying the same event twice, or the same message arriving as two
+ * events (two callback servers), changes nothing and records nothing the second time.
  */
 export async function applyEvent(ctx: IntakeContext, event: InboundEvent): Promise<InboundOutcome> {
+  const applying: Applying = { ...ctx, emitted: [] };
+  const outcome = await apply(applying, event);
+  await recordEvents(ctx.db, applying.emitted);
+  return outcome;
+}
+
+async function apply(ctx: Applying, event: InboundEvent): Promise<InboundOutcome> {
   switch (event.type) {
-    case "message":
-      return applyMessage(ctx, event.message, event.capabilities);
+    case "message": {
+      const [outcome] = await applyClientMessages(ctx.db, ctx.channel, [event]);
+      return outcome as InboundOutcome;
+    }
     case "message_echo":
       return applyEcho(ctx, event.message, event.sendKey, event.adminId);
     case "message_edited": {
@@ -77,7 +90,7 @@ export async function applyEvent(ctx: IntakeContext, event: InboundEvent): Promi
       await setConsent(ctx.db, who.identityId, ctx.channel.id, event.state, ctx.receivedAt);
       await activity(ctx, who.contactId, "consent_changed", { state: event.state });
       const contact = await requireContact(ctx.db, ctx.channel.workspaceId, who.contactId);
-      await emit(ctx, {
+      emit(ctx, {
         type: "contact.consent_changed",
         workspaceId: contact.workspaceId,
         data: { contact: presentContact(contact), channel_id: ctx.channel.id, consent: event.state },
@@ -113,91 +126,45 @@ export async function applyEvent(ctx: IntakeContext, event: InboundEvent): Promi
   }
 }
 
-async function applyMessage(
-  ctx: IntakeContext,
-  message: PlatformMessage,
-  capabilities?: Record<string, unknown>,
-) {
-  const who = await identify(ctx, message.userId);
-  if (capabilities) await setIdentityCapabilities(ctx.db, who.identityId, capabilities);
-  // A reply quoting a message the hub sent names it (as Devino's `message_tag`).
-  const quoted = message.replyToExternalId
-    ? await findMessageByExternalId(ctx.db, ctx.channel.id, message.replyToExternalId)
-    : undefined;
-  const repliesTo = quoted?.direction === "outbound" ? quoted.id : null;
-  return recordDirect(ctx, who.contactId, message, {
-    direction: "inbound",
-    authorKind: "contact",
-    authorRef: message.userId,
-    status: "received",
-    replyToMessageId: repliesTo,
-  });
-}
-
-/** A message the community sent: ours when it carries our send key, else written on the platform. */
+/**
+ * A message the community sent: ours when it carries our send key, else one an admin wrote on
+ * the platform, stored in the client's open conversation (opened if needed).
+ */
 async function applyEcho(
-  ctx: IntakeContext,
+  ctx: Applying,
   message: PlatformMessage,
   sendKey: string | null,
   adminId: string | null,
 ) {
   if (sendKey && (await matchEcho(ctx.db, ctx.channel.id, sendKey, message.externalId))) return "duplicate";
-  const who = await identify(ctx, message.userId);
-  return recordDirect(ctx, who.contactId, message, {
+  const { contactId } = await identify(ctx, message.userId);
+  const opened = await openDirectConversations(ctx.db, ctx.channel.workspaceId, ctx.channel.id, [contactId]);
+  const conversation = opened.byContact.get(contactId) as Conversation;
+  if (opened.created.has(contactId)) emit(ctx, conversationEvent("conversation.created", conversation));
+  const { message: stored, created } = await recordMessage(ctx.db, {
+    workspaceId: ctx.channel.workspaceId,
+    channelAccountId: ctx.channel.id,
+    conversationId: conversation.id,
+    contactId,
     direction: "outbound",
     authorKind: "platform_admin",
     authorRef: adminId,
     status: "sent",
     sendKey,
-  });
-}
-
-/** Stores a direct message in the client's open conversation, opening it if needed. */
-async function recordDirect(
-  ctx: IntakeContext,
-  contactId: string,
-  message: PlatformMessage,
-  written: Pick<
-    NewMessage,
-    "direction" | "authorKind" | "authorRef" | "status" | "sendKey" | "replyToMessageId"
-  >,
-) {
-  const opened = await openDirectConversation(ctx.db, ctx.channel.workspaceId, ctx.channel.id, contactId);
-  if (opened.created) await emit(ctx, conversationEvent("conversation.created", opened.conversation));
-  const { message: stored, created } = await recordMessage(ctx.db, {
-    ...messageRow(ctx, message),
-    ...written,
-    conversationId: opened.conversation.id,
-    contactId,
+    text: message.text,
+    attachments: message.attachments,
+    externalId: message.externalId,
+    sentAt: message.sentAt,
   });
   if (!created) return "duplicate";
-  await emit(ctx, messageArrived(stored));
+  emit(ctx, messageArrived(stored));
   return "applied";
 }
 
-/**
- * The event of a message that arrived: a client's message, or one the community wrote on the
- * platform (not through the hub), which the hub reports as sent.
- */
-function messageArrived(stored: Message): EventInput {
-  const base = {
-    workspaceId: stored.workspaceId,
-    orderingKey: stored.conversationId,
-    channelId: stored.channelAccountId,
-  };
-  if (stored.direction === "outbound")
-    return { ...base, type: "message.sent", data: { message: presentMessage(stored) } };
-  return {
-    ...base,
-    type: "message.received",
-    data: { message: presentMessage(stored), in_reply_to_message_id: stored.replyToMessageId },
-  };
-}
-
 /** A stored message changed (edited, deleted, restored): its event, with the message as it is now. */
-async function messageChanged(ctx: IntakeContext, type: "message.edited" | "message.deleted", id: string) {
+async function messageChanged(ctx: Applying, type: "message.edited" | "message.deleted", id: string) {
   const row = await requireMessage(ctx.db, ctx.channel.workspaceId, id);
-  await emit(ctx, {
+  emit(ctx, {
     type,
     workspaceId: row.workspaceId,
     data: { message: presentMessage(row) },
@@ -206,7 +173,7 @@ async function messageChanged(ctx: IntakeContext, type: "message.edited" | "mess
   });
 }
 
-async function applyComment(ctx: IntakeContext, event: Extract<InboundEvent, { type: "comment" }>) {
+async function applyComment(ctx: Applying, event: Extract<InboundEvent, { type: "comment" }>) {
   const { comment, publication } = event;
   if (event.action !== "new") {
     const existing = await findMessageByExternalId(ctx.db, ctx.channel.id, comment.externalId);
@@ -235,7 +202,7 @@ async function applyComment(ctx: IntakeContext, event: Extract<InboundEvent, { t
     publicationRef: publication.ref,
     contactId: who?.contactId ?? null,
   });
-  if (opened) await emit(ctx, conversationEvent("conversation.created", thread));
+  if (opened) emit(ctx, conversationEvent("conversation.created", thread));
   const { message: stored, created } = await recordMessage(ctx.db, {
     workspaceId: ctx.channel.workspaceId,
     channelAccountId: ctx.channel.id,
@@ -252,7 +219,7 @@ async function applyComment(ctx: IntakeContext, event: Extract<InboundEvent, { t
     sentAt: comment.sentAt,
   });
   if (!created) return "duplicate";
-  await emit(
+  emit(
     ctx,
     who
       ? {
@@ -267,7 +234,7 @@ async function applyComment(ctx: IntakeContext, event: Extract<InboundEvent, { t
   return "applied";
 }
 
-async function applyLead(ctx: IntakeContext, event: Extract<InboundEvent, { type: "lead" }>) {
+async function applyLead(ctx: Applying, event: Extract<InboundEvent, { type: "lead" }>) {
   const who = await identify(ctx, event.userId);
   const lead = await recordLead(ctx.db, {
     workspaceId: ctx.channel.workspaceId,
@@ -287,8 +254,8 @@ async function applyLead(ctx: IntakeContext, event: Extract<InboundEvent, { type
     externalRef: `lead${event.leadId}`,
   });
   await linkLeadConversation(ctx.db, lead.id, conversation.id);
-  await emit(ctx, conversationEvent("conversation.created", conversation));
-  await emit(ctx, {
+  emit(ctx, conversationEvent("conversation.created", conversation));
+  emit(ctx, {
     type: "lead.received",
     workspaceId: lead.workspaceId,
     data: { lead: presentLead({ ...lead, conversationId: conversation.id }) },
@@ -310,29 +277,25 @@ async function applyLead(ctx: IntakeContext, event: Extract<InboundEvent, { type
     status: "received",
     sentAt: ctx.receivedAt,
   });
-  await emit(ctx, messageArrived(answers));
+  emit(ctx, messageArrived(answers));
   return "applied";
 }
 
 /** The contact behind a platform user; a new one is announced as `contact.created`. */
-async function identify(ctx: IntakeContext, userId: string) {
-  const who = await contactForIdentity(ctx.db, ctx.channel.workspaceId, {
-    channelKind: ctx.channel.kind,
-    externalId: userId,
-  });
-  if (who.created) {
-    const contact = await requireContact(ctx.db, ctx.channel.workspaceId, who.contactId);
-    await emit(ctx, contactEvent("contact.created", contact));
-  }
-  return who;
+async function identify(ctx: Applying, userId: string) {
+  const { users, created } = await contactsForIdentities(ctx.db, ctx.channel.workspaceId, ctx.channel.kind, [
+    userId,
+  ]);
+  for (const contact of created) emit(ctx, contactEvent("contact.created", contact));
+  return users.get(userId) as IdentifiedUser;
 }
 
-function emit(ctx: IntakeContext, event: EventInput) {
-  return recordEvent(ctx.db, event);
+function emit(ctx: Applying, event: EventInput) {
+  ctx.emitted.push(event);
 }
 
 function activity(
-  ctx: IntakeContext,
+  ctx: Applying,
   contactId: string,
   kind: Parameters<typeof recordContactEvent>[1]["kind"],
   data: Record<string, unknown>,
@@ -346,15 +309,4 @@ function activity(
     inboundEventId: ctx.inboundEventId,
     occurredAt: ctx.receivedAt,
   });
-}
-
-function messageRow(ctx: IntakeContext, message: PlatformMessage) {
-  return {
-    workspaceId: ctx.channel.workspaceId,
-    channelAccountId: ctx.channel.id,
-    text: message.text,
-    attachments: message.attachments,
-    externalId: message.externalId,
-    sentAt: message.sentAt,
-  };
 }

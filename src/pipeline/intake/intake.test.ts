@@ -1,22 +1,25 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
+import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import pino from "pino";
 import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import {
   contactConsent,
   contactEvent,
+  contactIdentity,
   conversation,
   inboundEvent,
   lead,
   message,
   messageVersion,
+  webhookEvent,
 } from "../../store/schema.ts";
 import { assertError } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { IntakeWorker } from "./worker.ts";
+import { InboundWriter } from "./writer.ts";
 
 const silent = pino({ level: "silent" });
 const secret = "s3cr3t";
@@ -89,7 +92,11 @@ for (const kind of storeKinds) {
       while ((await worker.runOnce()) > 0) {}
     };
     const events = () =>
-      store.db.select().from(inboundEvent).where(eq(inboundEvent.channelAccountId, channel.id));
+      store.db
+        .select()
+        .from(inboundEvent)
+        .where(eq(inboundEvent.channelAccountId, channel.id))
+        .orderBy(asc(inboundEvent.id));
     const messages = () => store.db.select().from(message).where(eq(message.channelAccountId, channel.id));
     const conversations = () =>
       store.db.select().from(conversation).where(eq(conversation.channelAccountId, channel.id));
@@ -460,6 +467,125 @@ for (const kind of storeKinds) {
       assert.equal((await messages()).length, 30);
       assert.equal((await conversations()).length, 3);
       assert.ok((await events()).every((e) => e.outcome === "applied" && e.attempts === 1));
+    });
+
+    it("applies a run of messages together, recording what applying them one by one records", async () => {
+      const from = (user: number, fields: Record<string, unknown> = {}) =>
+        envelope("message_new", { message: vkMessage({ from_id: user, peer_id: user, ...fields }) });
+      await deliver(from(7));
+      await drain();
+      const known = (await conversations())[0];
+      const since = new Date();
+      const a = from(61);
+      const b = from(7);
+      const c = from(61, { text: "before the edit" });
+      const d = envelope("message_new", {
+        message: vkMessage({ from_id: 62, peer_id: 62 }),
+        client_info: { keyboard: false },
+      });
+      const e = from(62);
+      const cMessage = (c.object as { message: Record<string, unknown> }).message;
+      for (const event of [a, b, c, d, { ...b, event_id: randomBytes(20).toString("hex") }])
+        await deliver(event);
+      // Any other event ends the run: the edit must see the message before it.
+      await deliver(
+        envelope("message_edit", { ...cMessage, text: "after the edit", update_time: 1_700_000_500 }),
+      );
+      await deliver(e);
+      assert.equal(await worker.runOnce(), 7, "one batch");
+
+      assert.deepEqual(
+        (await events()).slice(1).map((event) => event.outcome),
+        ["applied", "applied", "applied", "applied", "duplicate", "applied", "applied"],
+      );
+      const stored = await messages();
+      assert.equal(stored.length, 6);
+      const threads = await conversations();
+      assert.equal(threads.length, 3, "one conversation per client");
+      const threadOf = (user: string) =>
+        threads.find((t) => stored.some((m) => m.authorRef === user && m.conversationId === t.id));
+      assert.equal(threadOf("7")?.id, known?.id, "a known client's open conversation is reused");
+      const edited = stored.find((m) => m.externalId === String(cMessage.id));
+      assert.equal(edited?.text, "after the edit");
+      const identities = await store.db
+        .select()
+        .from(contactIdentity)
+        .where(inArray(contactIdentity.externalId, ["61", "62"]));
+      assert.equal(identities.length, 2, "one contact per new client");
+      assert.deepEqual(identities.find((i) => i.externalId === "62")?.capabilities, { keyboard: false });
+
+      const recorded = await store.db
+        .select()
+        .from(webhookEvent)
+        .where(and(eq(webhookEvent.workspaceId, hub.admin.workspaceId), gt(webhookEvent.createdAt, since)))
+        .orderBy(asc(webhookEvent.id));
+      const about = (event: (typeof recorded)[number]) => {
+        const data = event.payload as { data: Record<string, { id: string; text?: string }> };
+        return `${event.type} ${data.data.message?.text ?? data.data.conversation?.id ?? data.data.contact?.id}`;
+      };
+      const text = (event: Record<string, unknown>) =>
+        (event.object as { message: { text: string } }).message.text;
+      const conv = (user: string) => threadOf(user)?.id;
+      const contactOf = (user: string) => identities.find((i) => i.externalId === user)?.contactId;
+      assert.deepEqual(recorded.map(about), [
+        `contact.created ${contactOf("61")}`,
+        `conversation.created ${conv("61")}`,
+        `message.received ${text(a)}`,
+        `message.received ${text(b)}`,
+        `message.received ${text(c)}`,
+        `contact.created ${contactOf("62")}`,
+        `conversation.created ${conv("62")}`,
+        `message.received ${text(d)}`,
+        "message.edited after the edit",
+        `message.received ${text(e)}`,
+      ]);
+    });
+
+    it("sets aside a message that cannot be applied without holding up the others of its run", async () => {
+      const strict = new IntakeWorker(store, silent, { maxAttempts: 1 });
+      await deliver(envelope("message_new", { message: vkMessage({ from_id: 31, peer_id: 31 }) }));
+      await deliver(
+        envelope("message_new", { message: vkMessage({ from_id: 32, peer_id: 32, date: 1e20 }) }),
+      );
+      await deliver(envelope("message_new", { message: vkMessage({ from_id: 33, peer_id: 33 }) }));
+      while ((await strict.runOnce()) > 0) {}
+      const stored = await events();
+      assert.deepEqual(
+        stored.map((event) => event.outcome),
+        ["applied", "failed", "applied"],
+      );
+      assert.match(stored[1]?.lastError ?? "", /Invalid time value/);
+      assert.deepEqual((await messages()).map((m) => m.authorRef).sort(), ["31", "33"]);
+    });
+
+    it("stores and applies an event holding U+0000, without it", async () => {
+      await deliver(
+        envelope("message_new", { message: vkMessage({ text: "nul\u0000here" }) }, { event_id: "e\u00001" }),
+      );
+      await drain();
+      assert.equal((await events())[0]?.externalEventId, "e1");
+      assert.equal((await messages())[0]?.text, "nulhere");
+    });
+
+    it("writes an event the store refuses alone, so the others written with it are kept", async () => {
+      const writer = new InboundWriter(store);
+      const event = (channelAccountId: string) => ({
+        channelAccountId,
+        externalEventId: randomBytes(8).toString("hex"),
+        eventType: "message_new",
+        payload: {},
+        retryCounter: null,
+      });
+      const results = await Promise.allSettled([
+        writer.write(event(channel.id)),
+        writer.write(event("0193a5b0-0000-7000-8000-000000000000")),
+        writer.write(event(channel.id)),
+      ]);
+      assert.deepEqual(
+        results.map((r) => r.status),
+        ["fulfilled", "rejected", "fulfilled"],
+      );
+      assert.equal((await events()).length, 2);
     });
 
     it("acknowledges a burst of concurrent events, storing each once", async () => {

@@ -1,23 +1,34 @@
 import type { InboundEvent } from "../../channels/events.ts";
 import type { VkClients } from "../../channels/vk/channel.ts";
 import type { Db } from "../../store/database.ts";
-import { identityNeedsName, nameIdentity } from "../../store/repositories/contacts.ts";
+import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import { identitiesWithoutName, nameIdentity } from "../../store/repositories/contacts.ts";
 import type { IntakeFollowUp } from "./worker.ts";
 
 /**
- * Names new clients: the first event from a platform user without a name asks the platform for
- * it once (VK `users.get`) and fills the identity's display name and, when empty, the contact's
- * name. A failed look-up is tried again on the user's next event.
+ * Names new clients: platform users of a batch's events that have no name yet are looked up
+ * with one VK `users.get` per channel, which fills each identity's display name and, when empty,
+ * its contact's name. A failed look-up is tried again on the user's next event.
  */
 export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
-  return async ({ channel, event }) => {
-    const userId = userOf(event);
-    if (channel.kind !== "vk" || !userId || !/^\d+$/.test(userId)) return;
-    if (!(await identityNeedsName(db, channel.workspaceId, channel.kind, userId))) return;
-    const [user] = await vk.for(channel).getUsers([Number(userId)]);
-    if (!user || user.deactivated) return;
-    const name = `${user.first_name} ${user.last_name}`.trim();
-    if (name) await nameIdentity(db, channel.workspaceId, channel.kind, userId, name);
+  return async (applied) => {
+    const users = new Map<string, { channel: ChannelAccount; ids: Set<string> }>();
+    for (const { channel, event } of applied) {
+      const userId = userOf(event);
+      if (channel.kind !== "vk" || !userId || !/^\d+$/.test(userId)) continue;
+      const entry = users.get(channel.id) ?? { channel, ids: new Set<string>() };
+      entry.ids.add(userId);
+      users.set(channel.id, entry);
+    }
+    for (const { channel, ids } of users.values()) {
+      const unnamed = await identitiesWithoutName(db, channel.workspaceId, channel.kind, [...ids]);
+      if (unnamed.length === 0) continue;
+      for (const user of await vk.for(channel).getUsers(unnamed.map(Number))) {
+        const name = `${user.first_name} ${user.last_name}`.trim();
+        if (!user.deactivated && name)
+          await nameIdentity(db, channel.workspaceId, channel.kind, String(user.id), name);
+      }
+    }
   };
 }
 

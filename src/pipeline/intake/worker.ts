@@ -9,12 +9,14 @@ import {
 } from "../../store/repositories/channel-accounts.ts";
 import {
   claimInboundEvents,
-  finishInboundEvent,
+  finishInboundEvents,
   type InboundEventRow,
+  type InboundOutcome,
   inboundEventsChannel,
   retryInboundEventLater,
 } from "../../store/repositories/inbound-events.ts";
 import { applyEvent, NotYetApplicable } from "./apply.ts";
+import { applyClientMessages } from "./apply-messages.ts";
 
 /** An event applied and committed: what a follow-up (such as the `::bot_info` answer) gets. */
 export interface AppliedEvent {
@@ -24,19 +26,23 @@ export interface AppliedEvent {
 }
 
 /**
- * Work that reacts to an applied event after its transaction committed. Intake never waits for
- * it and never fails because of it (a failure is logged); it is best effort: a crash in between
- * loses it.
+ * Work that reacts to the events of a batch once they are applied and committed, given all of
+ * them at once so that it can look things up (and call platforms) once per batch. Intake never
+ * waits for it and never fails because of it (a failure is logged); it is best effort: a crash
+ * in between loses it.
  */
-export type IntakeFollowUp = (applied: AppliedEvent) => Promise<void>;
+export type IntakeFollowUp = (applied: readonly AppliedEvent[]) => Promise<void>;
 
 /** Runs several follow-ups side by side; one failing does not stop the others. */
 export function allFollowUps(...list: IntakeFollowUp[]): IntakeFollowUp {
-  return async (applied) => {
-    const results = await Promise.allSettled(list.map((followUp) => followUp(applied)));
-    const failed = results.find((result) => result.status === "rejected");
-    if (failed) throw failed.reason;
-  };
+  return (applied) => settleAll(list.map((followUp) => followUp(applied)));
+}
+
+/** Waits for every task, then throws the first failure, if any. */
+export async function settleAll(tasks: readonly Promise<unknown>[]): Promise<void> {
+  const results = await Promise.allSettled(tasks);
+  const failed = results.find((result) => result.status === "rejected");
+  if (failed) throw failed.reason;
 }
 
 export interface IntakeOptions {
@@ -47,10 +53,22 @@ export interface IntakeOptions {
   pollMs: number;
   /** Attempts before an event that keeps failing is set aside as `failed`. */
   maxAttempts: number;
+  /**
+   * After a batch of several events but not full, how long to let more gather before the next:
+   * under a steady flow, batches (and their transactions) grow with the rate instead of holding
+   * an event or two each. A lone event is taken the moment it is stored.
+   */
+  gatherMs: number;
   followUp?: IntakeFollowUp;
 }
 
-const defaults: IntakeOptions = { batchSize: 100, leaseMs: 30_000, pollMs: 1_000, maxAttempts: 8 };
+const defaults: IntakeOptions = {
+  batchSize: 100,
+  leaseMs: 30_000,
+  pollMs: 1_000,
+  maxAttempts: 8,
+  gatherMs: 20,
+};
 
 /**
  * Processes stored platform events: claims a batch, applies each in its own transaction, and
@@ -65,6 +83,7 @@ export class IntakeWorker {
   #loop: Promise<void> | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   readonly #followUps = new Set<Promise<void>>();
+  readonly #lastEventWritten = new Map<string, Date>();
 
   constructor(store: Store, logger: Logger, options: Partial<IntakeOptions> = {}) {
     this.#store = store;
@@ -99,25 +118,68 @@ export class IntakeWorker {
   async runOnce(): Promise<number> {
     const events = await claimInboundEvents(this.#store.db, this.#options.batchSize, this.#options.leaseMs);
     const channels = new Map<string, ChannelAccount | undefined>();
-    const lastEvents = new Map<string, Date>();
+    for (const id of new Set(events.map((event) => event.channelAccountId)))
+      channels.set(id, await findChannelAccount(this.#store.db, id));
     const applied: AppliedEvent[] = [];
-    for (const event of events) {
-      if (!channels.has(event.channelAccountId)) {
-        channels.set(
-          event.channelAccountId,
-          await findChannelAccount(this.#store.db, event.channelAccountId),
-        );
-      }
-      const channel = channels.get(event.channelAccountId);
-      const done = channel ? await this.#process(event, channel) : undefined;
-      if (done) applied.push(done);
-      const last = lastEvents.get(event.channelAccountId);
-      if (!last || last < event.receivedAt) lastEvents.set(event.channelAccountId, event.receivedAt);
-    }
-    await touchChannelEvents(this.#store.db, lastEvents);
+    for (const run of runsOf(events, channels)) applied.push(...(await this.#processRun(run)));
+    await this.#touchChannels(events);
     // Follow-ups see the batch fully recorded (the channel's last event time included).
-    for (const event of applied) this.#followUp(event);
+    if (applied.length > 0) this.#followUp(applied);
     return events.length;
+  }
+
+  /**
+   * Keeps each channel's last event time, to the second: a steady flow of events moves it once
+   * a second, not once a batch.
+   */
+  async #touchChannels(events: readonly InboundEventRow[]) {
+    const due = new Map<string, Date>();
+    for (const { channelAccountId, receivedAt } of events) {
+      const written = this.#lastEventWritten.get(channelAccountId);
+      const pending = due.get(channelAccountId);
+      if (
+        (!written || receivedAt.getTime() - written.getTime() >= 1_000) &&
+        (!pending || pending < receivedAt)
+      )
+        due.set(channelAccountId, receivedAt);
+    }
+    await touchChannelEvents(this.#store.db, due);
+    for (const [id, at] of due) this.#lastEventWritten.set(id, at);
+  }
+
+  /**
+   * Applies a run of client messages in one transaction; any other event alone. When a run
+   * fails, its events are applied one by one, so that only the one at fault waits for a retry.
+   */
+  async #processRun(run: Run): Promise<AppliedEvent[]> {
+    if (run.kind === "single" || run.events.length === 1) {
+      const [event] = run.events;
+      const done = run.channel ? await this.#process(event, run.channel) : undefined;
+      return done ? [done] : [];
+    }
+    const { channel, events } = run;
+    try {
+      const outcomes = await this.#store.db.transaction(async (tx) => {
+        const outcomes = await applyClientMessages(tx, channel, run.messages);
+        await finishInboundEvents(
+          tx,
+          events.map((event, i) => ({ id: event.id, outcome: outcomes[i] as InboundOutcome })),
+        );
+        return outcomes;
+      });
+      return events.flatMap((event, i) =>
+        outcomes[i] === "applied"
+          ? [{ channel, event: run.messages[i] as ClientMessageEvent, inboundEventId: event.id }]
+          : [],
+      );
+    } catch {
+      const applied: AppliedEvent[] = [];
+      for (const event of events) {
+        const done = await this.#process(event, channel);
+        if (done) applied.push(done);
+      }
+      return applied;
+    }
   }
 
   /** Applies one event; returns it when it was applied (for the follow-ups). */
@@ -132,7 +194,8 @@ export class IntakeWorker {
           { db: tx, channel, inboundEventId: event.id, receivedAt: event.receivedAt },
           parsed,
         );
-        await finishInboundEvent(tx, event.id, outcome, parsed.type === "unsupported" ? parsed.reason : null);
+        const error = parsed.type === "unsupported" ? parsed.reason : null;
+        await finishInboundEvents(tx, [{ id: event.id, outcome, error }]);
         return outcome;
       });
       return outcome === "applied" ? { channel, event: parsed, inboundEventId: event.id } : undefined;
@@ -143,7 +206,7 @@ export class IntakeWorker {
           { err: error, event_id: event.id, type: event.eventType },
           "inbound event failed for good",
         );
-        await finishInboundEvent(db, event.id, "failed", reason);
+        await finishInboundEvents(db, [{ id: event.id, outcome: "failed", error: reason }]);
         return undefined;
       }
       // Out-of-order events wait a moment; real failures back off exponentially.
@@ -159,12 +222,12 @@ export class IntakeWorker {
     }
   }
 
-  #followUp(applied: AppliedEvent) {
+  #followUp(applied: readonly AppliedEvent[]) {
     const followUp = this.#options.followUp;
     if (!followUp) return;
     const task: Promise<void> = followUp(applied)
       .catch((error) =>
-        this.#log.warn({ err: error, event_id: applied.inboundEventId }, "a follow-up of an event failed"),
+        this.#log.warn({ err: error, events: applied.length }, "a follow-up of events failed"),
       )
       .finally(() => this.#followUps.delete(task));
     this.#followUps.add(task);
@@ -180,6 +243,10 @@ export class IntakeWorker {
       }
       // A full batch means more are waiting: go again at once.
       if (handled >= this.#options.batchSize || !this.#running) continue;
+      if (handled > 1) {
+        await new Promise((resolve) => setTimeout(resolve, this.#options.gatherMs));
+        continue;
+      }
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, this.#options.pollMs);
         this.#wake = () => {
@@ -189,5 +256,45 @@ export class IntakeWorker {
       });
       this.#wake = undefined;
     }
+  }
+}
+
+type ClientMessageEvent = Extract<InboundEvent, { type: "message" }>;
+
+/** Events applied together: consecutive client messages of one channel, or a single other event. */
+type Run =
+  | {
+      kind: "messages";
+      channel: ChannelAccount;
+      events: [InboundEventRow, ...InboundEventRow[]];
+      messages: ClientMessageEvent[];
+    }
+  | { kind: "single"; channel: ChannelAccount | undefined; events: [InboundEventRow] };
+
+/** Splits claimed events, in order, into runs; an event that cannot be parsed is left to `#process`. */
+function runsOf(
+  events: readonly InboundEventRow[],
+  channels: ReadonlyMap<string, ChannelAccount | undefined>,
+) {
+  const runs: Run[] = [];
+  for (const event of events) {
+    const channel = channels.get(event.channelAccountId);
+    const parsed = channel ? parseQuietly(channel, event) : undefined;
+    const last = runs[runs.length - 1];
+    if (channel && parsed?.type === "message") {
+      if (last?.kind === "messages" && last.channel.id === channel.id) {
+        last.events.push(event);
+        last.messages.push(parsed);
+      } else runs.push({ kind: "messages", channel, events: [event], messages: [parsed] });
+    } else runs.push({ kind: "single", channel, events: [event] });
+  }
+  return runs;
+}
+
+function parseQuietly(channel: ChannelAccount, event: InboundEventRow): InboundEvent | undefined {
+  try {
+    return inboundAdapters[channel.kind]?.parseEvent(event.payload);
+  } catch {
+    return undefined;
   }
 }

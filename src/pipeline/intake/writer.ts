@@ -1,7 +1,6 @@
 import type { Store } from "../../store/database.ts";
 import {
   inboundEventKey,
-  inboundEventsChannel,
   type NewInboundEvent,
   storeInboundEvents,
 } from "../../store/repositories/inbound-events.ts";
@@ -17,6 +16,10 @@ interface Pending {
  * together into one INSERT: under load a commit is paid per batch, not per event (principle 4).
  * Batches form by themselves: events queue while a write is under way and go in the next one,
  * so a lone event waits for nothing but its own write.
+ *
+ * A write starts on the event loop's next turn, after the requests already received have been
+ * read: PGlite runs a statement synchronously, so requests that arrive meanwhile are parsed only
+ * once it returns, and a write started at once would find a queue of one every time.
  */
 export class InboundWriter {
   readonly #store: Store;
@@ -24,6 +27,7 @@ export class InboundWriter {
   readonly #maxInFlight: number;
   #queue: Pending[] = [];
   #inFlight = 0;
+  #pumpScheduled = false;
 
   constructor(store: Store, options: { maxBatch?: number; maxInFlight?: number } = {}) {
     this.#store = store;
@@ -36,6 +40,15 @@ export class InboundWriter {
   write(event: NewInboundEvent): Promise<boolean> {
     return new Promise((done, failed) => {
       this.#queue.push({ event, done, failed });
+      this.#schedulePump();
+    });
+  }
+
+  #schedulePump() {
+    if (this.#pumpScheduled) return;
+    this.#pumpScheduled = true;
+    setImmediate(() => {
+      this.#pumpScheduled = false;
       this.#pump();
     });
   }
@@ -46,7 +59,7 @@ export class InboundWriter {
       this.#inFlight += 1;
       this.#flush(batch).finally(() => {
         this.#inFlight -= 1;
-        this.#pump();
+        this.#schedulePump();
       });
     }
   }
@@ -58,10 +71,12 @@ export class InboundWriter {
         batch.map((item) => item.event),
       );
       for (const item of batch) item.done(inserted.has(inboundEventKey(item.event)));
-      // One wake-up per batch, sent after the answers: workers need not hold up the platform.
-      if (inserted.size > 0) this.#store.notify(inboundEventsChannel).catch(() => {});
     } catch (error) {
-      for (const item of batch) item.failed(error);
+      const [only] = batch;
+      if (only && batch.length === 1) return only.failed(error);
+      // One event the store refuses (its channel deleted meanwhile) must not fail the events
+      // written with it: each is written alone, and only it fails.
+      for (const item of batch) await this.#flush([item]);
     }
   }
 }

@@ -23,7 +23,7 @@ import {
   type ChannelKind,
   channelsOfWorkspace,
 } from "../../store/repositories/channel-accounts.ts";
-import { contactForIdentity } from "../../store/repositories/contacts.ts";
+import { contactsForIdentities, type IdentifiedUser } from "../../store/repositories/contacts.ts";
 import type { NewMessage } from "../../store/repositories/messages.ts";
 import {
   enqueueMessages,
@@ -31,10 +31,8 @@ import {
   outboundChannel,
 } from "../../store/repositories/outbound-queue.ts";
 import {
-  contactsByIdentity,
   contactsByPhone,
   existingContacts,
-  identityKey,
   type RecipientReach,
   recipientReach,
 } from "../../store/repositories/recipients.ts";
@@ -197,16 +195,16 @@ async function resolveRecipients(
     workspaceId,
     phones.filter((p): p is string => typeof p === "string"),
   );
-  const identities = await contactsByIdentity(
-    db,
-    workspaceId,
-    requests.flatMap((r) => {
-      if (!("channelId" in r.recipient)) return [];
-      const { channelId, userId } = r.recipient;
-      const channel = channels.find((c) => c.id === channelId);
-      return channel ? [{ channelKind: channel.kind, externalId: userId }] : [];
-    }),
-  );
+  // Platform users the hub has not met yet become contacts, as intake would make them.
+  const usersByKind = new Map<ChannelKind, string[]>();
+  for (const { recipient } of requests) {
+    const channel = "channelId" in recipient ? channels.find((c) => c.id === recipient.channelId) : undefined;
+    if (channel && "userId" in recipient)
+      usersByKind.set(channel.kind, [...(usersByKind.get(channel.kind) ?? []), recipient.userId]);
+  }
+  const users = new Map<ChannelKind, Map<string, IdentifiedUser>>();
+  for (const [kind, ids] of usersByKind)
+    users.set(kind, (await contactsForIdentities(db, workspaceId, kind, ids)).users);
   const results: RecipientResult[] = [];
   for (const [index, request] of requests.entries()) {
     const recipient = request.recipient;
@@ -233,16 +231,7 @@ async function resolveRecipients(
         results.push({ ok: false, error: new AppError("channel_not_found", { id: recipient.channelId }) });
         continue;
       }
-      // A platform user the hub has not met yet becomes a contact, as intake would make them.
-      const contactId =
-        identities.get(identityKey(channel.kind, recipient.userId)) ??
-        (
-          await contactForIdentity(db, workspaceId, {
-            channelKind: channel.kind,
-            externalId: recipient.userId,
-          })
-        ).contactId;
-      identities.set(identityKey(channel.kind, recipient.userId), contactId);
+      const contactId = users.get(channel.kind)?.get(recipient.userId)?.contactId as string;
       results.push({ ok: true, contactId });
     }
   }

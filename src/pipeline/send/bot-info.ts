@@ -13,7 +13,7 @@ import type { Db } from "../../store/database.ts";
 import { type ChannelAccount, findChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../../store/repositories/inbound-events.ts";
 import { countOutboundInFlight, findMessageByExternalId } from "../../store/repositories/messages.ts";
-import type { AppliedEvent, IntakeFollowUp } from "../intake/worker.ts";
+import { type AppliedEvent, type IntakeFollowUp, settleAll } from "../intake/worker.ts";
 import type { SendService } from "./service.ts";
 
 export const defaultBotInfoCommand = "::bot_info";
@@ -26,7 +26,7 @@ export function botInfoCommand(channel: ChannelAccount): string {
 
 /** The follow-up that answers the command; pass it to the intake worker as `followUp`. */
 export function botInfoFollowUp(db: Db, sender: SendService): IntakeFollowUp {
-  return async ({ channel, event }: AppliedEvent) => {
+  const answer = async ({ channel, event }: AppliedEvent) => {
     if (event.type !== "message") return;
     const command = botInfoCommand(channel);
     if (command === "" || event.message.text?.trim() !== command) return;
@@ -40,6 +40,7 @@ export function botInfoFollowUp(db: Db, sender: SendService): IntakeFollowUp {
     });
     if (!result.ok) throw result.error;
   };
+  return (applied) => settleAll(applied.map(answer));
 }
 
 /** The answer's text: plain lines, the same for every platform. */

@@ -9,7 +9,7 @@ import { Webhook } from "standardwebhooks";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { openStore } from "../../store/database.ts";
 import { setConsent } from "../../store/repositories/contact-activity.ts";
-import { contactIdentity, message } from "../../store/schema.ts";
+import { contactIdentity, message, webhookEvent } from "../../store/schema.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
@@ -353,6 +353,26 @@ for (const kind of storeKinds) {
         ["no_usable_route", "no_usable_route", "no_usable_route"],
       );
       assert.match(reasons[2].message, /no contact has the phone number \+79161110033/);
+    });
+
+    it("opens a conversation for the first message to a client, announced once, and reuses it", async () => {
+      const world = await community();
+      const client = user(world);
+      const first = await post({ recipient: to(world, client), text: "Первое" });
+      const second = await post({ recipient: to(world, client), text: "Второе" });
+      const ids = [first, second].map((res) => res.body.results[0].message_id as string);
+      await dispatchUntil("both messages sent", allSettled(ids));
+      const [a, b] = await Promise.all(ids.map(statusOf));
+      assert.equal(a.status, "sent");
+      assert.ok(a.conversation_id);
+      assert.equal(b.conversation_id, a.conversation_id);
+      const announced = await store.db
+        .select()
+        .from(webhookEvent)
+        .where(
+          and(eq(webhookEvent.type, "conversation.created"), eq(webhookEvent.orderingKey, a.conversation_id)),
+        );
+      assert.equal(announced.length, 1);
     });
 
     it("refuses 1,001 messages as a whole", async () => {

@@ -42,6 +42,7 @@ import {
   type UndeliveredStatus,
 } from "../../store/repositories/outbound-queue.ts";
 import { singleRecipients } from "../../store/repositories/recipients.ts";
+import { conversationEvent, recordEvents } from "../webhooks/events.ts";
 import { AccountPace, resolveLimits } from "./limits.ts";
 import { isPassing } from "./retry.ts";
 import type { PreparedRoute, SendService } from "./service.ts";
@@ -287,25 +288,37 @@ class AccountLane {
     const heads = claimed.filter((row) => row.partOf === null && row.contactId !== null);
     const contactIds = heads.map((row) => row.contactId as string);
     const unassigned = heads.filter((row) => row.conversationId === null);
-    const opened = await openDirectConversations(
-      db,
-      channel.workspaceId,
-      channel.id,
-      unassigned.map((row) => row.contactId as string),
-    );
-    await assignConversations(
-      db,
-      unassigned.flatMap((row) => {
-        const conversation = opened.get(row.contactId as string);
-        return conversation
-          ? [{ messageId: row.id, conversationId: conversation.id, sentAt: row.sentAt }]
-          : [];
-      }),
-    );
     const conversations = new Map<string, Conversation>();
-    for (const row of unassigned) {
-      const conversation = opened.get(row.contactId as string);
-      if (conversation) conversations.set(row.id, conversation);
+    if (unassigned.length > 0) {
+      // A message to a contact with no open conversation opens one, announced like any other.
+      const opened = await db.transaction(async (tx) => {
+        const opened = await openDirectConversations(
+          tx,
+          channel.workspaceId,
+          channel.id,
+          unassigned.map((row) => row.contactId as string),
+        );
+        await assignConversations(
+          tx,
+          unassigned.flatMap((row) => {
+            const conversation = opened.byContact.get(row.contactId as string);
+            return conversation
+              ? [{ messageId: row.id, conversationId: conversation.id, at: row.sentAt }]
+              : [];
+          }),
+        );
+        await recordEvents(
+          tx,
+          [...opened.created].map((contactId) =>
+            conversationEvent("conversation.created", opened.byContact.get(contactId) as Conversation),
+          ),
+        );
+        return opened.byContact;
+      });
+      for (const row of unassigned) {
+        const conversation = opened.get(row.contactId as string);
+        if (conversation) conversations.set(row.id, conversation);
+      }
     }
     const recipients = await singleRecipients(db, channel, contactIds);
     const quotaHistory =

@@ -13,7 +13,7 @@ import type { ContactWithIdentities } from "../../store/repositories/contacts.ts
 import type { Conversation } from "../../store/repositories/conversations.ts";
 import type { Message } from "../../store/repositories/messages.ts";
 import type { WebhookEndpoint } from "../../store/repositories/webhooks.ts";
-import { insertCallbackDelivery, insertEvent, insertEvents } from "../../store/repositories/webhooks.ts";
+import { insertCallbackDelivery, insertEvents } from "../../store/repositories/webhooks.ts";
 import type { ContactJson, ConversationJson, LeadJson, MessageJson } from "../objects.ts";
 import { presentContact, presentConversation, presentMessage } from "../objects.ts";
 
@@ -63,7 +63,7 @@ export const eventCatalogue: Record<EventType, string> = {
   "message.deleted": "A message (a comment) was deleted or restored on the platform.",
   "comment.received": "A comment was written under a publication (one conversation per publication).",
   "conversation.created":
-    "A conversation was opened: a client's first message, a publication's first comment, a lead.",
+    "A conversation was opened: a client's first message, a publication's first comment, a lead, the hub's first message to a contact on a channel.",
   "conversation.updated": "A conversation's status or assignee changed.",
   "conversation.resolved": "A conversation was resolved (sent besides `conversation.updated`).",
   "lead.received": "A client filled in a lead form.",
@@ -109,31 +109,16 @@ export interface RecordOptions {
  * transaction that makes the change. Returns the event's id (its `webhook-id`).
  */
 export async function recordEvent(db: Db, input: EventInput, options: RecordOptions = {}): Promise<string> {
-  const id = uuidv7();
-  const envelope = {
-    id,
-    type: input.type,
-    timestamp: new Date().toISOString(),
-    workspace_id: input.workspaceId,
-    data: input.data,
-  };
-  await insertEvent(
-    db,
-    {
-      id,
-      workspaceId: input.workspaceId,
-      type: input.type,
-      orderingKey: input.orderingKey,
-      channelId: input.channelId,
-      payload: envelope,
-    },
-    options,
-  );
-  return id;
+  const [id] = await recordEvents(db, [input], options);
+  return id as string;
 }
 
-/** `recordEvent` for many events at once, in a handful of statements. Returns their ids. */
-export async function recordEvents(db: Db, inputs: readonly EventInput[]): Promise<string[]> {
+/** `recordEvent` for many events at once, in a handful of statements. Returns their ids, in order. */
+export async function recordEvents(
+  db: Db,
+  inputs: readonly EventInput[],
+  options: RecordOptions = {},
+): Promise<string[]> {
   const events = inputs.map((input) => {
     const id = uuidv7();
     return {
@@ -151,7 +136,7 @@ export async function recordEvents(db: Db, inputs: readonly EventInput[]): Promi
       },
     };
   });
-  await insertEvents(db, events);
+  await insertEvents(db, events, options);
   return events.map((event) => event.id);
 }
 

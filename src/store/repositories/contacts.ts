@@ -1,4 +1,4 @@
-import { and, eq, ilike, inArray, isNull, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, isNotNull, isNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -79,75 +79,122 @@ async function addIdentities(db: Db, workspaceId: string, contactId: string, ide
   }
 }
 
+/** Who a platform user is in the hub: their contact, and the identity that links them. */
+export interface IdentifiedUser {
+  contactId: string;
+  identityId: string;
+  /** What the user's app can show, as last stored. */
+  capabilities: Record<string, unknown> | null;
+}
+
 /**
- * The contact behind a platform identity; a new platform user gets a new contact with that
- * identity. Safe under concurrency: two workers meeting the same new user make one contact.
+ * The contacts behind users of one platform, by their platform id; each new platform user gets
+ * a new contact with that identity, listed in `created`. A handful of statements however many
+ * users. Safe under concurrency: two workers meeting the same new user make one contact.
  */
-export async function contactForIdentity(
+export async function contactsForIdentities(
   db: Db,
   workspaceId: string,
-  identity: IdentityInput,
-): Promise<{ contactId: string; identityId: string; created: boolean }> {
-  const find = async () => {
-    const [row] = await db
-      .select({ contactId: contactIdentity.contactId, identityId: contactIdentity.id })
+  channelKind: ChannelKind,
+  externalIds: readonly string[],
+): Promise<{ users: Map<string, IdentifiedUser>; created: ContactWithIdentities[] }> {
+  const users = new Map<string, IdentifiedUser>();
+  const find = async (ids: string[]) => {
+    const rows = await db
+      .select({
+        externalId: contactIdentity.externalId,
+        contactId: contactIdentity.contactId,
+        identityId: contactIdentity.id,
+        capabilities: contactIdentity.capabilities,
+      })
       .from(contactIdentity)
       .where(
         and(
           eq(contactIdentity.workspaceId, workspaceId),
-          eq(contactIdentity.channelKind, identity.channelKind),
-          eq(contactIdentity.externalId, identity.externalId),
+          eq(contactIdentity.channelKind, channelKind),
+          inArray(contactIdentity.externalId, ids),
         ),
       );
-    return row;
+    for (const { externalId, ...user } of rows) users.set(externalId, user);
   };
-  const existing = await find();
-  if (existing) return { ...existing, created: false };
-  const created = await db
-    .transaction(async (tx) => {
-      const [row] = await tx
-        .insert(contact)
-        .values({ workspaceId, name: identity.displayName ?? null })
-        .returning();
-      const [linked] = await tx
-        .insert(contactIdentity)
-        .values({ workspaceId, contactId: (row as Contact).id, ...identity })
-        .onConflictDoNothing()
-        .returning({ contactId: contactIdentity.contactId, identityId: contactIdentity.id });
-      // Another worker linked the identity first: undo our contact and use theirs.
-      if (!linked) throw new IdentityRace();
-      return linked;
-    })
-    .catch((error) => {
-      if (error instanceof IdentityRace) return undefined;
-      throw error;
+  const wanted = [...new Set(externalIds)];
+  if (wanted.length === 0) return { users, created: [] };
+  await find(wanted);
+  const missing = wanted.filter((id) => !users.has(id));
+  if (missing.length === 0) return { users, created: [] };
+  const contacts = await db
+    .insert(contact)
+    .values(missing.map(() => ({ workspaceId, name: null })))
+    .returning();
+  const linked = await db
+    .insert(contactIdentity)
+    .values(
+      missing.map((externalId, i) => ({
+        workspaceId,
+        contactId: (contacts[i] as Contact).id,
+        channelKind,
+        externalId,
+      })),
+    )
+    .onConflictDoNothing()
+    .returning();
+  const created = linked.map((identity) => {
+    users.set(identity.externalId, {
+      contactId: identity.contactId,
+      identityId: identity.id,
+      capabilities: identity.capabilities,
     });
-  if (created) return { ...created, created: true };
-  const winner = await find();
-  if (!winner) throw new Error("identity vanished while linking it");
-  return { ...winner, created: false };
+    return { ...(contacts.find((row) => row.id === identity.contactId) as Contact), identities: [identity] };
+  });
+  // Another worker linked some of these users first: drop our contacts for them and use theirs.
+  const raced = missing.filter((id) => !linked.some((identity) => identity.externalId === id));
+  if (raced.length > 0) {
+    const unused = contacts.filter((row) => !created.some((c) => c.id === row.id)).map((row) => row.id);
+    await db.delete(contact).where(inArray(contact.id, unused));
+    await find(raced);
+    if (raced.some((id) => !users.has(id))) throw new Error("an identity vanished while linking it");
+  }
+  return { users, created };
 }
 
-class IdentityRace extends Error {}
+/** Keeps what each identity's platform says the client's app can show (VK `client_info`). */
+export async function setIdentitiesCapabilities(
+  db: Db,
+  capabilities: ReadonlyMap<string, Record<string, unknown>>,
+) {
+  if (capabilities.size === 0) return;
+  const rows = sql.join(
+    [...capabilities].map(([id, value]) => sql`(${id}::uuid, ${JSON.stringify(value)}::jsonb)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update contact_identity set capabilities = v.capabilities
+    from (values ${rows}) as v(id, capabilities)
+    where contact_identity.id = v.id`);
+}
 
-/** Is this platform user still without a name? True also when the identity is not stored. */
-export async function identityNeedsName(
+/** Which of these platform users are still without a name (those not stored yet included). */
+export async function identitiesWithoutName(
   db: Db,
   workspaceId: string,
   channelKind: ChannelKind,
-  externalId: string,
-) {
-  const [row] = await db
-    .select({ displayName: contactIdentity.displayName })
+  externalIds: readonly string[],
+): Promise<string[]> {
+  if (externalIds.length === 0) return [];
+  const named = await db
+    .select({ externalId: contactIdentity.externalId })
     .from(contactIdentity)
     .where(
       and(
         eq(contactIdentity.workspaceId, workspaceId),
         eq(contactIdentity.channelKind, channelKind),
-        eq(contactIdentity.externalId, externalId),
+        inArray(contactIdentity.externalId, [...externalIds]),
+        isNotNull(contactIdentity.displayName),
+        ne(contactIdentity.displayName, ""),
       ),
     );
-  return !row?.displayName;
+  const hasName = new Set(named.map((row) => row.externalId));
+  return externalIds.filter((id) => !hasName.has(id));
 }
 
 /** Gives a platform identity its display name, and its contact that name when it has none. */
@@ -174,15 +221,6 @@ export async function nameIdentity(
     .update(contact)
     .set({ name, updatedAt: new Date() })
     .where(and(eq(contact.id, identity.contactId), isNull(contact.name)));
-}
-
-/** Remembers what the client's app can show (VK `client_info`). */
-export async function setIdentityCapabilities(
-  db: Db,
-  identityId: string,
-  capabilities: Record<string, unknown>,
-) {
-  await db.update(contactIdentity).set({ capabilities }).where(eq(contactIdentity.id, identityId));
 }
 
 export async function getContact(

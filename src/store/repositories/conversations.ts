@@ -1,4 +1,4 @@
-import { and, eq, inArray, ne, type SQL } from "drizzle-orm";
+import { and, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -21,51 +21,21 @@ export async function createConversation(db: Db, input: NewConversation): Promis
   return row as Conversation;
 }
 
-/** The client's open direct conversation on a channel, opened (`created`) if there is none. */
-export async function openDirectConversation(
-  db: Db,
-  workspaceId: string,
-  channelAccountId: string,
-  contactId: string,
-): Promise<{ conversation: Conversation; created: boolean }> {
-  const find = async () => {
-    const [row] = await db
-      .select()
-      .from(conversation)
-      .where(
-        and(
-          eq(conversation.channelAccountId, channelAccountId),
-          eq(conversation.contactId, contactId),
-          eq(conversation.kind, "direct"),
-          ne(conversation.status, "resolved"),
-        ),
-      );
-    return row;
-  };
-  const existing = await find();
-  if (existing) return { conversation: existing, created: false };
-  const [created] = await db
-    .insert(conversation)
-    .values({ workspaceId, channelAccountId, contactId, kind: "direct" })
-    .onConflictDoNothing()
-    .returning();
-  if (created) return { conversation: created, created: true };
-  return { conversation: (await find()) as Conversation, created: false };
-}
-
 /**
  * The open direct conversation of each contact on a channel, opening those that are missing:
- * `openDirectConversation` for many contacts in three statements. By contact id.
+ * three statements at most, however many contacts. `created` names the contacts whose
+ * conversation this call opened.
  */
 export async function openDirectConversations(
   db: Db,
   workspaceId: string,
   channelAccountId: string,
   contactIds: readonly string[],
-): Promise<Map<string, Conversation>> {
+): Promise<{ byContact: Map<string, Conversation>; created: Set<string> }> {
   const wanted = [...new Set(contactIds)];
   const byContact = new Map<string, Conversation>();
-  if (wanted.length === 0) return byContact;
+  const created = new Set<string>();
+  if (wanted.length === 0) return { byContact, created };
   const find = async (ids: string[]) => {
     const rows = await db
       .select()
@@ -82,19 +52,43 @@ export async function openDirectConversations(
   };
   await find(wanted);
   const missing = wanted.filter((id) => !byContact.has(id));
-  if (missing.length === 0) return byContact;
-  const created = await db
+  if (missing.length === 0) return { byContact, created };
+  const inserted = await db
     .insert(conversation)
     .values(
       missing.map((contactId) => ({ workspaceId, channelAccountId, contactId, kind: "direct" as const })),
     )
     .onConflictDoNothing()
     .returning();
-  for (const row of created) byContact.set(row.contactId as string, row);
-  // Opened meanwhile by intake or another dispatcher.
+  for (const row of inserted) {
+    byContact.set(row.contactId as string, row);
+    created.add(row.contactId as string);
+  }
+  // Opened meanwhile by intake or a dispatcher elsewhere.
   const raced = missing.filter((id) => !byContact.has(id));
   if (raced.length > 0) await find(raced);
-  return byContact;
+  return { byContact, created };
+}
+
+/** Moves each conversation's last-message time forward to its newest message's time. */
+export async function advanceLastMessageAt(
+  db: Db,
+  messages: readonly { conversationId: string | null; at: Date }[],
+) {
+  const newest = new Map<string, Date>();
+  for (const { conversationId, at } of messages) {
+    const current = conversationId ? newest.get(conversationId) : undefined;
+    if (conversationId && (!current || current < at)) newest.set(conversationId, at);
+  }
+  if (newest.size === 0) return;
+  const rows = sql.join(
+    [...newest].map(([id, at]) => sql`(${id}::uuid, ${at.toISOString()}::timestamptz)`),
+    sql`, `,
+  );
+  await db.execute(sql`
+    update conversation set last_message_at = greatest(last_message_at, v.at)
+    from (values ${rows}) as v(id, at)
+    where conversation.id = v.id`);
 }
 
 /**

@@ -2,14 +2,8 @@ import { and, asc, desc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { decodeCursor, invalidCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
-import {
-  type Attachment,
-  contactConsent,
-  contactIdentity,
-  conversation,
-  message,
-  messageVersion,
-} from "../schema.ts";
+import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
+import { advanceLastMessageAt } from "./conversations.ts";
 
 export type Message = typeof message.$inferSelect;
 export type NewMessage = typeof message.$inferInsert;
@@ -44,14 +38,46 @@ export async function recordMessage(
         );
       return { message: existing as Message, created: false };
     }
-    if (inserted.conversationId) {
-      await tx
-        .update(conversation)
-        .set({ lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${inserted.sentAt})` })
-        .where(eq(conversation.id, inserted.conversationId));
-    }
+    await advanceLastMessageAt(tx, [{ conversationId: inserted.conversationId, at: inserted.sentAt }]);
     return { message: inserted, created: true };
   });
+}
+
+/**
+ * Stores platform messages in two statements, each once: a message whose platform id is already
+ * stored (or appears earlier in `inputs`) is skipped. Returns the rows stored, in input order.
+ */
+export async function recordMessages(db: Db, inputs: readonly NewMessage[]): Promise<Message[]> {
+  if (inputs.length === 0) return [];
+  const inserted = await db
+    .insert(message)
+    .values([...inputs])
+    .onConflictDoNothing()
+    .returning();
+  await advanceLastMessageAt(
+    db,
+    inserted.map((row) => ({ conversationId: row.conversationId, at: row.sentAt })),
+  );
+  return inserted.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/** The messages of a channel with these platform ids, by platform id. */
+export async function messagesByExternalIds(
+  db: Db,
+  channelAccountId: string,
+  externalIds: readonly string[],
+): Promise<Map<string, Message>> {
+  if (externalIds.length === 0) return new Map();
+  const rows = await db
+    .select()
+    .from(message)
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        inArray(message.externalId, [...new Set(externalIds)]),
+      ),
+    );
+  return new Map(rows.map((row) => [row.externalId as string, row]));
 }
 
 export async function findMessageByExternalId(
@@ -214,12 +240,7 @@ export async function insertOutboundMessage(
       return { head: existing, created: false };
     }
     if (rest.length > 0) await tx.insert(message).values(rest);
-    if (head.conversationId) {
-      await tx
-        .update(conversation)
-        .set({ lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${head.sentAt})` })
-        .where(eq(conversation.id, head.conversationId));
-    }
+    await advanceLastMessageAt(tx, [{ conversationId: head.conversationId, at: head.sentAt }]);
     return { head, created: true };
   });
 }

@@ -8,6 +8,7 @@
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { message, messageStatusChange } from "../schema.ts";
+import { advanceLastMessageAt } from "./conversations.ts";
 import type { Message, NewMessage } from "./messages.ts";
 
 /** Wakes dispatchers in every hub process: new messages are queued. */
@@ -202,23 +203,17 @@ export async function moveToRoute(
  */
 export async function assignConversations(
   db: Db,
-  assignments: readonly { messageId: string; conversationId: string; sentAt: Date }[],
+  assignments: readonly { messageId: string; conversationId: string; at: Date }[],
 ) {
   if (assignments.length === 0) return;
   const rows = sql.join(
-    assignments.map(
-      (a) => sql`(${a.messageId}::uuid, ${a.conversationId}::uuid, ${a.sentAt.toISOString()}::timestamptz)`,
-    ),
+    assignments.map((a) => sql`(${a.messageId}::uuid, ${a.conversationId}::uuid)`),
     sql`, `,
   );
-  await db.transaction(async (tx) => {
-    await tx.execute(
-      sql`update message set conversation_id = v.conversation_id from (values ${rows}) as v(message_id, conversation_id, sent_at) where message.id = v.message_id`,
-    );
-    await tx.execute(
-      sql`update conversation set last_message_at = greatest(last_message_at, v.sent_at) from (select conversation_id, max(sent_at) as sent_at from (values ${rows}) as w(message_id, conversation_id, sent_at) group by conversation_id) as v where conversation.id = v.conversation_id`,
-    );
-  });
+  await db.execute(
+    sql`update message set conversation_id = v.conversation_id from (values ${rows}) as v(message_id, conversation_id) where message.id = v.message_id`,
+  );
+  await advanceLastMessageAt(db, assignments);
 }
 
 /**

@@ -37,41 +37,6 @@ export async function contactsByPhone(
   return byPhone;
 }
 
-/** How `contactsByIdentity` keys its answer. */
-export const identityKey = (channelKind: string, externalId: string) => `${channelKind}:${externalId}`;
-
-/** The contact of each platform identity the hub already knows, by `identityKey`. */
-export async function contactsByIdentity(
-  db: Db,
-  workspaceId: string,
-  identities: readonly {
-    channelKind: (typeof contactIdentity.$inferSelect)["channelKind"];
-    externalId: string;
-  }[],
-): Promise<Map<string, string>> {
-  const byIdentity = new Map<string, string>();
-  if (identities.length === 0) return byIdentity;
-  const rows = await db
-    .select({
-      contactId: contactIdentity.contactId,
-      channelKind: contactIdentity.channelKind,
-      externalId: contactIdentity.externalId,
-    })
-    .from(contactIdentity)
-    .where(
-      and(
-        eq(contactIdentity.workspaceId, workspaceId),
-        inArray(contactIdentity.externalId, [...new Set(identities.map((i) => i.externalId))]),
-      ),
-    );
-  const wanted = new Set(identities.map((i) => identityKey(i.channelKind, i.externalId)));
-  for (const row of rows) {
-    const key = identityKey(row.channelKind, row.externalId);
-    if (wanted.has(key)) byIdentity.set(key, row.contactId);
-  }
-  return byIdentity;
-}
-
 export interface RecipientReach {
   /** The platforms on which each contact has an identity. */
   kinds: Map<string, Set<string>>;

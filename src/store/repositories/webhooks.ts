@@ -227,35 +227,16 @@ export interface NewWebhookEvent {
 }
 
 /**
- * Stores an event and one delivery to each enabled endpoint of its workspace that wants it (by
- * type and channel), or to `onlyEndpointId`, in one statement each; and wakes the delivery
- * workers when the caller's transaction commits (NOTIFY is delivered at commit).
+ * Stores events with a delivery for every enabled endpoint of their workspace that wants each
+ * (by type and channel), or for `onlyEndpointId` only (a test event), in two statements whatever
+ * their number; and wakes the delivery workers when the caller's transaction commits (NOTIFY is
+ * delivered at commit).
  */
-export async function insertEvent(
+export async function insertEvents(
   db: Db,
-  event: NewWebhookEvent,
-  options: { onlyEndpointId?: string } = {},
+  events: readonly NewWebhookEvent[],
+  options: { onlyEndpointId?: string | undefined } = {},
 ): Promise<void> {
-  await db.insert(webhookEvent).values(event);
-  const matching = options.onlyEndpointId
-    ? sql`e.id = ${options.onlyEndpointId}`
-    : sql`e.enabled
-        and (e.event_types is null or e.event_types ? ${event.type})
-        and (e.channel_ids is null or e.channel_ids ? ${event.channelId ?? ""})`;
-  await db.execute(sql`
-    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
-    select e.workspace_id, ${event.id}::uuid, e.id, e.id::text,
-      ${event.orderingKey === null ? sql`null` : sql`e.id::text || ':' || ${event.orderingKey}::text`}
-    from webhook_endpoint e
-    where e.workspace_id = ${event.workspaceId} and ${matching}`);
-  await notifyDeliveries(db);
-}
-
-/**
- * `insertEvent` for many events at once (no `onlyEndpointId`): three statements whatever their
- * number, for the send pipeline's batches.
- */
-export async function insertEvents(db: Db, events: readonly NewWebhookEvent[]): Promise<void> {
   if (events.length === 0) return;
   await db.insert(webhookEvent).values([...events]);
   const rows = sql.join(
@@ -265,16 +246,23 @@ export async function insertEvents(db: Db, events: readonly NewWebhookEvent[]): 
     ),
     sql`, `,
   );
+  const wanted = options.onlyEndpointId
+    ? sql`e.id = ${options.onlyEndpointId}`
+    : sql`e.enabled
+        and (e.event_types is null or e.event_types ? v.type)
+        and (e.channel_ids is null or e.channel_ids ? v.channel_id)`;
+  // Delivery workers are woken only when some endpoint wants one of the events.
   await db.execute(sql`
-    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
-    select e.workspace_id, v.id, e.id, e.id::text,
-      case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
-    from (values ${rows}) as v(id, workspace_id, type, channel_id, ordering_key)
-    join webhook_endpoint e on e.workspace_id = v.workspace_id
-    where e.enabled
-      and (e.event_types is null or e.event_types ? v.type)
-      and (e.channel_ids is null or e.channel_ids ? v.channel_id)`);
-  await notifyDeliveries(db);
+    with queued as (
+      insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
+      select e.workspace_id, v.id, e.id, e.id::text,
+        case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
+      from (values ${rows}) as v(id, workspace_id, type, channel_id, ordering_key)
+      join webhook_endpoint e on e.workspace_id = v.workspace_id
+      where ${wanted}
+      returning 1
+    )
+    select pg_notify(${webhookDeliveriesChannel}, '') from (select 1 from queued limit 1) as any_queued`);
 }
 
 /** One delivery of a stored event to an ad hoc URL (a message's `status_url`). */
