@@ -1,8 +1,8 @@
 import { createAdaptorServer } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { VkClients } from "../channels/vk/channel.ts";
-import { handleVkTokenInvalid } from "../channels/vk/connect.ts";
 import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.ts";
+import { handleVkTokenInvalid } from "../channels/vk/tokens.ts";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";

@@ -13,7 +13,7 @@ import { assertError, assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { channelMessages, type ServedHub, serveTestHub, waitFor } from "../../testing/vk-hub.ts";
-import { vkHubEvents } from "./connect.ts";
+import { vkHubEvents } from "./community-setup.ts";
 
 for (const kind of storeKinds) {
   describe(`connecting a VK community in callback mode on ${kind.name}`, () => {

@@ -14,7 +14,7 @@ import { assertStatus } from "../../testing/http.ts";
 import type { TestHub } from "../../testing/hub.ts";
 import { createScratchDatabase, serverUrl, storeKinds } from "../../testing/stores.ts";
 import { channelMessages, type ServedHub, serveTestHub, waitFor } from "../../testing/vk-hub.ts";
-import { vkHubEvents } from "./connect.ts";
+import { vkHubEvents } from "./community-setup.ts";
 import { backoffDelay } from "./long-poll.ts";
 
 const emulatorOptions = { callback: { retryDelaysMs: [20, 40], timeoutMs: 1_000 } };

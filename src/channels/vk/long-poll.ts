@@ -29,8 +29,9 @@ import { storeInboundEvents } from "../../store/repositories/inbound-events.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { eventIdOf, isEnvelope } from "./callback.ts";
 import { vkCredentials, vkSettingsSchema } from "./channel.ts";
-import { handleVkTokenInvalid, managementClient, reasonText } from "./connect.ts";
 import { classifyVkError } from "./errors.ts";
+import { managementClient, reasonText } from "./management.ts";
+import { handleVkTokenInvalid } from "./tokens.ts";
 
 export interface LongPollOptions {
   /** Seconds VK may hold a check open: 25 is VK's advice (proxies), 90 its maximum. */

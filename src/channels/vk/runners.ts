@@ -24,15 +24,11 @@ import {
 } from "../../store/repositories/channel-accounts.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { vkCredentials, vkSettingsSchema } from "./channel.ts";
-import {
-  handleVkTokenInvalid,
-  managementClient,
-  reasonText,
-  reconfirmCallbackServer,
-  serverStatus,
-} from "./connect.ts";
+import { reconfirmCallbackServer, serverStatus } from "./community-setup.ts";
 import { classifyVkError } from "./errors.ts";
 import { type LongPollOptions, sleep, VkLongPoller } from "./long-poll.ts";
+import { managementClient, reasonText } from "./management.ts";
+import { handleVkTokenInvalid } from "./tokens.ts";
 
 export interface VkRunnerOptions {
   longPoll: Partial<LongPollOptions>;

@@ -5,7 +5,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { and, asc, eq, gt } from "drizzle-orm";
 import pino from "pino";
-import { handleVkTokenInvalid } from "../../channels/vk/connect.ts";
+import { handleVkTokenInvalid } from "../../channels/vk/tokens.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { eventSchemas } from "../../http/resources/webhooks.ts";
 import {
