@@ -144,6 +144,8 @@ export interface OutboundAdapter {
   checkKeyboard(channel: ChannelAccount, keyboard: Keyboard): void;
   /** Throws the catalogued refusal when comments of this publication cannot be answered here. */
   checkCommentReply(channel: ChannelAccount, publicationRef: string): void;
+  /** Throws the catalogued error when `userId` cannot name a user of the platform. */
+  checkUserId(userId: string): void;
   /**
    * The value the platform echoes back with this part (VK: `peer:random_id`), derived from the
    * message id so it is the same for every attempt; stored before the send so the echo is

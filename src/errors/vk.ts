@@ -973,6 +973,18 @@ export const vkEntries = {
       "Ответьте на этот комментарий во ВКонтакте (ссылка на него есть в диалоге) или напишите клиенту в личные сообщения.",
     ],
   ),
+  vk_user_id_invalid: entry(
+    400,
+    "invalid_input",
+    [
+      '"{id}" is not a VK user id.',
+      "Give the user's numeric id, as in vk.com/id123456 (123456); a short name such as vk.com/durov is not an id.",
+    ],
+    [
+      "«{id}» — не идентификатор пользователя ВКонтакте.",
+      "Укажите числовой id пользователя, как в адресе vk.com/id123456 (123456); короткое имя вроде vk.com/durov — не id.",
+    ],
+  ),
   vk_too_many_attachments: entry(
     422,
     "invalid_input",

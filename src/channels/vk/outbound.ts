@@ -72,6 +72,12 @@ export function createVkOutbound(clients: VkClients): OutboundAdapter {
         });
     },
 
+    checkUserId(userId) {
+      // Users are positive ids below the range VK gives chats (2e9 and up); communities are negative.
+      if (!/^[1-9]\d{0,9}$/.test(userId) || Number(userId) >= 2_000_000_000)
+        throw new AppError("vk_user_id_invalid", { id: userId });
+    },
+
     sendKey(_channel, peer, messageId, part) {
       return sendKeyFor(peer, randomIdFor(messageId, part));
     },

@@ -39,6 +39,7 @@ import {
 import { findTemplatesByName, type Template } from "../../store/repositories/templates.ts";
 import { getWorkspace } from "../../store/repositories/workspaces.ts";
 import { channelKinds, messagePriorities } from "../../store/schema.ts";
+import { contactEvent, recordEvents } from "../webhooks/events.ts";
 import { renderForKinds } from "./templates.ts";
 
 /** The most messages one request may carry (Devino's limit too). */
@@ -195,16 +196,37 @@ async function resolveRecipients(
     workspaceId,
     phones.filter((p): p is string => typeof p === "string"),
   );
-  // Platform users the hub has not met yet become contacts, as intake would make them.
-  const usersByKind = new Map<ChannelKind, string[]>();
-  for (const { recipient } of requests) {
+  // Platform users the hub has not met yet become contacts, as intake would make them, and are
+  // announced like them; an id the platform could not have given is refused before that.
+  const userIdErrors = requests.map(({ recipient }) => {
     const channel = "channelId" in recipient ? channels.find((c) => c.id === recipient.channelId) : undefined;
-    if (channel && "userId" in recipient)
+    if (!channel || !("userId" in recipient)) return undefined;
+    try {
+      deps.adapter(channel.kind)?.checkUserId(recipient.userId);
+      return undefined;
+    } catch (error) {
+      if (error instanceof AppError) return error;
+      throw error;
+    }
+  });
+  const usersByKind = new Map<ChannelKind, string[]>();
+  for (const [index, { recipient }] of requests.entries()) {
+    const channel = "channelId" in recipient ? channels.find((c) => c.id === recipient.channelId) : undefined;
+    if (channel && "userId" in recipient && !userIdErrors[index])
       usersByKind.set(channel.kind, [...(usersByKind.get(channel.kind) ?? []), recipient.userId]);
   }
   const users = new Map<ChannelKind, Map<string, IdentifiedUser>>();
-  for (const [kind, ids] of usersByKind)
-    users.set(kind, (await contactsForIdentities(db, workspaceId, kind, ids)).users);
+  for (const [kind, ids] of usersByKind) {
+    const found = await db.transaction(async (tx) => {
+      const { users, created } = await contactsForIdentities(tx, workspaceId, kind, ids);
+      await recordEvents(
+        tx,
+        created.map((contact) => contactEvent("contact.created", contact)),
+      );
+      return users;
+    });
+    users.set(kind, found);
+  }
   const results: RecipientResult[] = [];
   for (const [index, request] of requests.entries()) {
     const recipient = request.recipient;
@@ -229,6 +251,11 @@ async function resolveRecipients(
       const channel = channels.find((c) => c.id === recipient.channelId);
       if (!channel) {
         results.push({ ok: false, error: new AppError("channel_not_found", { id: recipient.channelId }) });
+        continue;
+      }
+      const invalid = userIdErrors[index];
+      if (invalid) {
+        results.push({ ok: false, error: invalid });
         continue;
       }
       const contactId = users.get(channel.kind)?.get(recipient.userId)?.contactId as string;

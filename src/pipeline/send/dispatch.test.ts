@@ -373,6 +373,30 @@ for (const kind of storeKinds) {
           and(eq(webhookEvent.type, "conversation.created"), eq(webhookEvent.orderingKey, a.conversation_id)),
         );
       assert.equal(announced.length, 1);
+      const contactCreated = await store.db
+        .select()
+        .from(webhookEvent)
+        .where(and(eq(webhookEvent.type, "contact.created"), eq(webhookEvent.orderingKey, a.contact_id)));
+      assert.equal(contactCreated.length, 1, "the new client is announced once, as intake would");
+    });
+
+    it("refuses a user id the platform could not have given, and makes no contact of it", async () => {
+      const world = await community();
+      const res = await post([
+        { recipient: { channel_id: world.channel.id, user_id: "durov" }, text: "x" },
+        { recipient: { channel_id: world.channel.id, user_id: "-12345" }, text: "x" },
+        { recipient: { channel_id: world.channel.id, user_id: "2000000001" }, text: "x" },
+        { recipient: to(world, user(world)), text: "x" },
+      ]);
+      const keys = res.body.results.map((r: { code: string; reasons?: { key: string }[] }) =>
+        r.code === "OK" ? "OK" : r.reasons?.[0]?.key,
+      );
+      assert.deepEqual(keys, ["vk_user_id_invalid", "vk_user_id_invalid", "vk_user_id_invalid", "OK"]);
+      const made = await store.db
+        .select()
+        .from(contactIdentity)
+        .where(inArray(contactIdentity.externalId, ["durov", "-12345", "2000000001"]));
+      assert.equal(made.length, 0);
     });
 
     it("refuses 1,001 messages as a whole", async () => {
