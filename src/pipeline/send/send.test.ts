@@ -21,6 +21,7 @@ import { randomIdFor } from "../../channels/vk/random-id.ts";
 import type { ErrorCode } from "../../errors/catalogue.ts";
 import { findChannelAccount, readCredentials } from "../../store/repositories/channel-accounts.ts";
 import { recordEdit, recordHubEdit } from "../../store/repositories/messages.ts";
+import { claimDue } from "../../store/repositories/outbound-queue.ts";
 import {
   contactEvent,
   conversation,
@@ -661,6 +662,34 @@ for (const kind of storeKinds) {
         assert.equal(sentTo(world, client).length, 1);
       });
     }
+
+    it("keeps the lease of a send slower than a lease, so no dispatcher takes it over", async () => {
+      const { world, client } = await setup();
+      const leaseMs = 300;
+      const slow = createSendService({ db: store.db, box: hub.box, logger: silent, leaseMs });
+      const fault = vk.control.addFault({ target: "messages.send", groupId: world.groupId, delayMs: 1_200 });
+      try {
+        const sending = slow.send(hub.admin.workspaceId, client.conversation.id, {
+          text: "медленно",
+          author: { kind: "api", ref: null },
+        });
+        // Four leases later, a dispatcher looking for sends whose sender died finds none.
+        await new Promise((done) => setTimeout(done, 4 * leaseMs));
+        const now = new Date();
+        const orphans = await claimDue(store.db, world.channel.id, {
+          limit: 10,
+          now,
+          leaseUntil: new Date(now.getTime() + 60_000),
+        });
+        assert.deepEqual(orphans, []);
+        const result = await sending;
+        assert.equal(result.ok, true);
+        assert.equal(sentTo(world, client).length, 1);
+      } finally {
+        vk.control.removeFault(fault.id);
+        slow.close();
+      }
+    });
 
     it("leaves a failure that outlasts the window to the dispatcher, which sends it once", async () => {
       const { world, client } = await setup();

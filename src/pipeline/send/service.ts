@@ -63,6 +63,7 @@ import {
 } from "../../store/repositories/messages.ts";
 import type { Attachment } from "../../store/schema.ts";
 import { messageEvent, recordEvent } from "../webhooks/events.ts";
+import { LeaseKeeper } from "./leases.ts";
 import { isPassing, type RetryClock, realClock, retryAfterMs, retrying } from "./retry.ts";
 import { SentWrites } from "./sent-writes.ts";
 import { announceStatus } from "./status-events.ts";
@@ -160,6 +161,7 @@ export class SendService {
   readonly #ttlMs: number;
   readonly #leaseMs: number;
   readonly #sentWrites: SentWrites;
+  readonly #leases: LeaseKeeper;
   readonly #clock: RetryClock;
   readonly #fetch: (url: string) => Promise<FetchedMedia>;
   readonly #settle: () => Promise<void>;
@@ -176,6 +178,7 @@ export class SendService {
     this.#ttlMs = options.ttlMs ?? sendDefaults.ttlMs;
     this.#leaseMs = options.leaseMs ?? sendLeaseMs;
     this.#sentWrites = new SentWrites(db);
+    this.#leases = new LeaseKeeper(db, this.#leaseMs);
     this.#clock = options.clock ?? realClock;
     this.#fetch = options.fetchMedia ?? ((url) => fetchMedia(url));
     this.#settle = options.settle ?? (async () => {});
@@ -183,6 +186,7 @@ export class SendService {
   }
 
   close(): void {
+    this.#leases.close();
     this.#close();
   }
 
@@ -212,10 +216,14 @@ export class SendService {
       const route = prepared ? this.#preparedRoute(prepared) : await this.#routeOf(head);
       // The dispatcher took the head row (leased, its attempt counted); other parts are marked here.
       const parts = prepared?.single ? [head] : await listParts(this.#db, head.id);
-      for (const part of parts) {
-        if (!isOnPlatform(part))
-          await this.#sendPart(route, head, part.id === head.id && prepared ? part : part.id, admit);
-      }
+      const unsent = parts.filter((part) => !isOnPlatform(part));
+      await this.#leases.holding(
+        unsent.map((part) => part.id),
+        async () => {
+          for (const part of unsent)
+            await this.#sendPart(route, head, part.id === head.id && prepared ? part : part.id, admit);
+        },
+      );
     } finally {
       await this.#settle();
     }
@@ -390,10 +398,18 @@ export class SendService {
     return this.#deliver(route, head);
   }
 
-  /** Sends the parts not yet on the platform, in order; stops at the first that does not go. */
+  /**
+   * Sends the parts not yet on the platform, in order, keeping their leases meanwhile; stops at
+   * the first that does not go.
+   */
   async #deliver(route: Route, head: Message): Promise<SendResult> {
     const deadline = this.#deadline();
     const parts = await listParts(this.#db, head.id);
+    const unsent = parts.filter((part) => !isOnPlatform(part)).map((part) => part.id);
+    return this.#leases.holding(unsent, () => this.#deliverParts(route, head, parts, deadline));
+  }
+
+  async #deliverParts(route: Route, head: Message, parts: Message[], deadline: number): Promise<SendResult> {
     for (const part of parts) {
       if (isOnPlatform(part)) continue;
       try {

@@ -275,6 +275,15 @@ export async function markSending(db: Db, id: string, leaseMs = sendLeaseMs): Pr
     .where(eq(message.id, id));
 }
 
+/** Extends the leases of messages still `sending` by `leaseMs` from now. */
+export async function renewLeases(db: Db, ids: readonly string[], leaseMs = sendLeaseMs): Promise<void> {
+  if (ids.length === 0) return;
+  await db
+    .update(message)
+    .set({ notBefore: new Date(Date.now() + leaseMs) })
+    .where(and(inArray(message.id, [...ids]), eq(message.status, "sending")));
+}
+
 export async function setAttachments(db: Db, id: string, attachments: Attachment[]): Promise<void> {
   await db.update(message).set({ attachments, updatedAt: new Date() }).where(eq(message.id, id));
 }
