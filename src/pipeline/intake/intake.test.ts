@@ -285,6 +285,21 @@ for (const kind of storeKinds) {
       assert.equal(admin?.authorRef, "55");
     });
 
+    it("marks what a community admin wrote in VK as read when the client reads it", async () => {
+      await deliver(envelope("message_new", { message: vkMessage({ from_id: 71, peer_id: 71 }) }));
+      const admin = (text: string, date: number) =>
+        vkMessage({ from_id: -groupId, peer_id: 71, out: 1, text, admin_author_id: 55, random_id: 0, date });
+      const first = admin("admin one", 1_800_000_000);
+      const second = admin("admin two", 1_800_000_010);
+      await deliver(envelope("message_reply", first));
+      await deliver(envelope("message_reply", second));
+      await deliver(envelope("message_read", { from_id: 71, peer_id: 71, read_message_id: first.id }));
+      await drain();
+      const byText = new Map((await messages()).map((m) => [m.text, m.status]));
+      assert.equal(byText.get("admin one"), "read");
+      assert.equal(byText.get("admin two"), "sent");
+    });
+
     it("records consent changes, button presses and membership as contact events", async () => {
       await deliver(envelope("message_deny", { user_id: 9 }));
       await deliver(

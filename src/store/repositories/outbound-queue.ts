@@ -259,8 +259,9 @@ export async function listStatusChanges(db: Db, messageId: string): Promise<Mess
 
 /**
  * The client read the channel's messages up to the one with platform id `upToExternalId`: that
- * one and every earlier message the channel sent to the contact become `read`. Returns the ids
- * changed with the status each had.
+ * one and every earlier message the channel sent to the contact become `read`. "Earlier" is by
+ * when each reached the platform: the hub's sends when they were dispatched, messages an admin
+ * wrote on the platform by the platform's own time. Returns the ids changed with the status each had.
  */
 export async function markRead(
   db: Db,
@@ -268,8 +269,9 @@ export async function markRead(
   contactId: string,
   upToExternalId: string,
 ): Promise<{ id: string; previous: Message["status"] }[]> {
+  const reachedPlatform = sql`coalesce(${message.dispatchedAt}, ${message.sentAt})`;
   const [last] = await db
-    .select({ dispatchedAt: message.dispatchedAt })
+    .select({ at: sql<string>`${reachedPlatform}` })
     .from(message)
     .where(
       and(
@@ -278,7 +280,7 @@ export async function markRead(
         eq(message.externalId, upToExternalId),
       ),
     );
-  if (!last?.dispatchedAt) return [];
+  if (!last?.at) return [];
   const earlier = await db
     .select({ id: message.id, previous: message.status })
     .from(message)
@@ -288,7 +290,7 @@ export async function markRead(
         eq(message.contactId, contactId),
         eq(message.direction, "outbound"),
         inArray(message.status, ["sent", "delivered"]),
-        lte(message.dispatchedAt, last.dispatchedAt),
+        sql`${reachedPlatform} <= ${last.at}::timestamptz`,
       ),
     );
   if (earlier.length === 0) return [];
