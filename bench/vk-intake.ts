@@ -13,6 +13,8 @@
  *   intake@1k/<store>  1,000 events/s, for the p99 at that rate (target: under 20 ms)
  *   e2e/<store>        100 messages written one by one by an emulator user: time until each is in
  *                      GET /v1/conversations/{id}/messages
+ * and postgres-split: the same on PostgreSQL with the loaded hub in the role `api` (it only
+ * acknowledges and answers) and a second hub process in the role `all` doing the background work.
  * The intake worker runs meanwhile, as in production: every acknowledged event is also processed.
  * Knobs as in bench/support/load.ts, BENCH_E2E_MESSAGES (default 100), and BENCH_INTAKE_WORKER=0
  * to measure acknowledgements alone (the worker stopped, no e2e).
@@ -38,6 +40,8 @@ import {
 import { benchmark, type Served, serveBare, startChild } from "./support/servers.ts";
 
 const benchFile = fileURLToPath(import.meta.url);
+/** postgres-split: the loaded hub has the role `api`, and a second process (`all`) does the work. */
+type Store = "pglite" | "postgres" | "postgres-split";
 const e2eMessages = Number(process.env.BENCH_E2E_MESSAGES ?? 100);
 /** BENCH_INTAKE_WORKER=0 measures acknowledgements alone: the worker is stopped, and there is no e2e. */
 const processes = process.env.BENCH_INTAKE_WORKER !== "0";
@@ -47,7 +51,10 @@ type Spec =
   | { kind: "bare" }
   | {
       kind: "hub";
-      store: { dataDir: string } | { databaseUrl: string };
+      store: { dataDir: string } | { databaseUrl: string; secretKey: string };
+      role: "all" | "api";
+      /** The hub under load gets the API key and the channel; a second `all` process only works. */
+      seed: boolean;
       groupId: number;
       token: string;
       apiBaseUrl: string;
@@ -79,13 +86,15 @@ async function serve(spec: Spec): Promise<Served<Ready>> {
       logLevel: "silent",
       rateLimit: 1_000_000,
       rateLimitBurst: 1_000_000,
+      role: spec.role,
       ...("dataDir" in spec.store
         ? { dataDir: spec.store.dataDir }
-        : { databaseUrl: spec.store.databaseUrl, secretKey: randomBytes(32).toString("base64") }),
+        : { databaseUrl: spec.store.databaseUrl, secretKey: spec.store.secretKey }),
     },
   });
   const hub = await startHub(config, { say: () => {} });
-  if (!processes) await hub.workers.intake.stop();
+  if (!processes) await hub.workers?.intake.stop();
+  if (!spec.seed) return { ready: { url: hub.url, key: "", channelId: "" }, close: () => hub.close() };
   const workspace = await oldestWorkspace(hub.store.db);
   if (!workspace) throw new Error("startHub created no default workspace");
   const { secret: key } = await createApiKey(hub.store.db, { workspaceId: workspace.id, name: "bench" });
@@ -105,7 +114,7 @@ const startServer = (spec: Spec) =>
 
 async function main(): Promise<number> {
   const adminUrl = process.env.SWITCHBOARD_BENCH_DATABASE_URL || process.env.SWITCHBOARD_TEST_DATABASE_URL;
-  const stores: ("pglite" | "postgres")[] = adminUrl ? ["pglite", "postgres"] : ["pglite"];
+  const stores: Store[] = adminUrl ? ["pglite", "postgres", "postgres-split"] : ["pglite"];
   console.log("Switchboard VK intake benchmark (bench/vk-intake.ts)");
   console.log(`  date        ${new Date().toISOString()}`);
   console.log(
@@ -175,7 +184,7 @@ async function main(): Promise<number> {
   try {
     for (const store of stores) {
       let cleanup: () => Promise<void> = async () => {};
-      let where: { dataDir: string } | { databaseUrl: string };
+      let where: { dataDir: string } | { databaseUrl: string; secretKey: string };
       if (store === "pglite") {
         const dataDir = mkdtempSync(join(tmpdir(), "switchboard-bench-"));
         where = { dataDir };
@@ -183,17 +192,21 @@ async function main(): Promise<number> {
       } else {
         const { createScratchDatabase } = await import("../src/testing/stores.ts");
         const scratch = await createScratchDatabase(adminUrl as string);
-        where = { databaseUrl: scratch.url };
+        where = { databaseUrl: scratch.url, secretKey: randomBytes(32).toString("base64") };
         cleanup = () => scratch.drop();
       }
-      const hub = await startServer({
-        kind: "hub",
+      const split = store === "postgres-split";
+      const hubSpec = {
+        kind: "hub" as const,
         store: where,
         groupId: community.id,
         token,
         apiBaseUrl: vk.apiBaseUrl,
         confirmationCode: code,
-      });
+      };
+      const hub = await startServer({ ...hubSpec, role: split ? "api" : "all", seed: true });
+      // postgres-split: the hub under load only serves; a second process does the background work.
+      const worker = split ? await startServer({ ...hubSpec, role: "all", seed: false }) : undefined;
       try {
         const hook = `${hub.url}/hooks/vk/${hub.channelId}`;
         for (const [name, rate] of [
@@ -223,6 +236,7 @@ async function main(): Promise<number> {
         );
       } finally {
         await hub.stop();
+        await worker?.stop();
         await cleanup();
       }
     }

@@ -68,6 +68,20 @@ describe("configuration", () => {
     failsWith(() => loadConfig({ env: { SWITCHBOARD_DEFAULT_COUNTRY: "russia" } }), "config_invalid");
   });
 
+  it("takes the role api only with a PostgreSQL server", () => {
+    assert.equal(loadConfig({ env: {} }).role, "all");
+    assert.equal(
+      loadConfig({ env: { SWITCHBOARD_ROLE: "api", DATABASE_URL: "postgres://h/db" } }).role,
+      "api",
+    );
+    failsWith(
+      () => loadConfig({ env: {}, flags: { role: "api" } }),
+      "config_invalid",
+      (error) => assert.match(error.message, /`role` \(from flag --role\).*needs DATABASE_URL/),
+    );
+    failsWith(() => loadConfig({ env: { SWITCHBOARD_ROLE: "workers" } }), "config_invalid");
+  });
+
   it("never prints a secret value back", () => {
     failsWith(
       () => loadConfig({ env: { SWITCHBOARD_SECRET_KEY: "too-short-secret" } }),

@@ -24,6 +24,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   const file = filePath ? readConfigFile(filePath) : {};
 
   const config: Record<string, unknown> = {};
+  const origins = new Map<SettingName, string>();
   for (const name of Object.keys(settings) as SettingName[]) {
     const spec = settings[name];
     const [raw, source] = pick(name, [
@@ -51,6 +52,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       );
     }
     config[name] = parsed.data;
+    origins.set(name, source);
+  }
+  // A process that only serves needs others that work, and the embedded store is one process.
+  if (config.role === "api" && !config.databaseUrl) {
+    throw new AppError("config_invalid", {
+      setting: "role",
+      source: origins.get("role") ?? "default of role",
+      value: '"api"',
+      expected: "`all` with the embedded store (`api` needs DATABASE_URL and another process with `all`)",
+    });
   }
   return config as Config;
 }

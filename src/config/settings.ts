@@ -71,6 +71,14 @@ export const settings = {
     expected: "a URL like postgres://user:password@host:5432/database",
     help: "PostgreSQL server to use instead of the embedded store (server mode, several hub processes).",
   }),
+  role: setting({
+    env: "SWITCHBOARD_ROLE",
+    flag: "role",
+    schema: z.enum(["all", "api"]),
+    expected: "all or api",
+    help: "`all`: serve the API and platform webhooks and do the background work (intake, sending, webhook delivery, VK Long Poll). `api`: only serve, beside at least one `all` process on the same PostgreSQL server, so that acknowledging webhooks and answering the API never wait for that work.",
+    default: "all",
+  }),
   poolSize: setting({
     env: "SWITCHBOARD_POOL_SIZE",
     flag: "pool-size",

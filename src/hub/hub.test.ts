@@ -6,9 +6,13 @@ import { describe, it } from "node:test";
 import { loadConfig } from "../config/load-config.ts";
 import { AppError } from "../errors/app-error.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
-import { countWorkspaces } from "../store/repositories/workspaces.ts";
+import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
+import { countWorkspaces, oldestWorkspace } from "../store/repositories/workspaces.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
+import { waitFor } from "../testing/vk-hub.ts";
 import { startHub } from "./hub.ts";
+import { secretBoxFor } from "./open-store.ts";
 
 const quiet = { say: () => {} };
 const secretKey = Buffer.alloc(32, 3).toString("base64");
@@ -64,6 +68,64 @@ describe("hub", () => {
       assert.equal(announced.filter((line) => line.trim().startsWith("sbk_")).length, 1);
     } finally {
       for (const hub of hubs) await hub.close();
+      await scratch.drop();
+    }
+  });
+
+  it("leaves the background work to the processes with the role all", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const config = {
+      ...loadConfig({
+        env: {},
+        flags: { databaseUrl: scratch.url, port: 0, logLevel: "silent", poolSize: 3 },
+      }),
+      secretKey,
+    };
+    const api = await startHub({ ...config, role: "api" }, quiet);
+    let worker: Awaited<ReturnType<typeof startHub>> | undefined;
+    try {
+      assert.equal(api.workers, undefined);
+      const workspace = await oldestWorkspace(api.store.db);
+      const channel = await createChannelAccount(api.store.db, secretBoxFor(config), {
+        workspaceId: workspace?.id as string,
+        kind: "vk",
+        externalId: "4242",
+        name: "Shop",
+        credentials: { tokens: ["vk1.a.token"], callbackSecret: "s" },
+        settings: { mode: "callback" },
+      });
+      const deliver = async (id: number) => {
+        const body = {
+          type: "message_new",
+          group_id: 4242,
+          event_id: `e${id}`,
+          v: "5.199",
+          secret: "s",
+          object: { message: { id, date: 1_700_000_000, from_id: 7, peer_id: 7, out: 0, text: `m${id}` } },
+        };
+        const res = await fetch(`${api.url}/hooks/vk/${channel.id}`, {
+          method: "POST",
+          body: JSON.stringify(body),
+        });
+        assert.equal(await res.text(), "ok");
+      };
+      await deliver(1);
+      await new Promise((done) => setTimeout(done, 1_500));
+      assert.equal(
+        await countPendingInboundEvents(api.store.db),
+        1,
+        "the api process stores, never processes",
+      );
+      worker = await startHub(config, quiet);
+      await waitFor(
+        "the all process applying the event",
+        async () => (await countPendingInboundEvents(api.store.db)) === 0,
+      );
+    } finally {
+      await worker?.close();
+      await api.close();
       await scratch.drop();
     }
   });

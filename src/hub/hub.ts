@@ -23,7 +23,8 @@ export interface Hub {
   /** Where the API answers, e.g. http://127.0.0.1:8080 */
   url: string;
   store: Store;
-  workers: Workers;
+  /** The background work; none in a process with the role `api`. */
+  workers: Workers | undefined;
   close(): Promise<void>;
 }
 
@@ -146,28 +147,34 @@ export async function startHub(
       ),
     );
     // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
-    const workers = await startWorkers(
-      { store, box, logger, egress, config, sender },
-      {
-        ...options.workers,
-        intake: {
-          followUp: allFollowUps(
-            botInfoFollowUp(store.db, sender),
-            profileFollowUp(store.db, profileClients),
-          ),
-          ...options.workers?.intake,
-        },
-      },
-    );
+    const workers =
+      config.role === "api"
+        ? undefined
+        : await startWorkers(
+            { store, box, logger, egress, config, sender },
+            {
+              ...options.workers,
+              intake: {
+                followUp: allFollowUps(
+                  botInfoFollowUp(store.db, sender),
+                  profileFollowUp(store.db, profileClients),
+                ),
+                ...options.workers?.intake,
+              },
+            },
+          );
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
-    logger.info({ url, store: store.mode, location: store.location }, "switchboard is listening");
+    logger.info(
+      { url, store: store.mode, location: store.location, role: config.role },
+      "switchboard is listening",
+    );
     return {
       url,
       store,
       workers,
       async close() {
         await new Promise<void>((done) => server.close(() => done()));
-        await workers.stop();
+        await workers?.stop();
         sender.close();
         profileClients.close();
         await store.close();
