@@ -71,8 +71,9 @@ const defaults: IntakeOptions = {
 };
 
 /**
- * Processes stored platform events: claims a batch, applies each in its own transaction, and
- * marks it done. Any number of workers, in any number of processes, may run at once.
+ * Processes stored platform events: claims a batch, applies its runs of client messages together
+ * and any other event alone, each in a transaction that also marks them done. Any number of
+ * workers, in any number of processes, may run at once.
  */
 export class IntakeWorker {
   readonly #store: Store;
