@@ -523,6 +523,47 @@ for (const kind of storeKinds) {
       assert.equal(sent(world).length, delivered, "expired messages never reached VK");
     });
 
+    it("reaches every account with due messages, however few one scan takes", async () => {
+      const busy = await community();
+      const quiet = await community();
+      assert.ok(busy.channel.id < quiet.channel.id, "the busy account comes first in a scan");
+      // VK answers the busy community slowly, and its lane sends one at a time: its other
+      // messages stay due all along.
+      const slow = vk.control.addFault({
+        target: "messages.send",
+        groupId: busy.groupId,
+        delayMs: 700,
+        always: true,
+      });
+      try {
+        await post(Array.from({ length: 6 }, (_, i) => ({ recipient: to(busy, user(busy)), text: `b${i}` })));
+        await post({ recipient: to(quiet, user(quiet)), text: "тихо" });
+        let busySentMeanwhile = 0;
+        await dispatchUntil(
+          "the quiet account's message sent",
+          async () => {
+            busySentMeanwhile = sent(busy).length;
+            return sent(quiet).length === 1;
+          },
+          { scanLimit: 1, maxInFlight: 1 },
+        );
+        assert.ok(
+          busySentMeanwhile <= 2,
+          `the quiet account waited for ${busySentMeanwhile} of the busy one's sends`,
+        );
+      } finally {
+        vk.control.removeFault(slow.id);
+        await store.db
+          .delete(message)
+          .where(
+            and(
+              eq(message.channelAccountId, busy.channel.id),
+              inArray(message.status, ["queued", "sending"]),
+            ),
+          );
+      }
+    });
+
     it("holds notifications to one client to the daily quota; replies are not counted", async () => {
       const world = await community({ per_recipient_per_day: 2 });
       const recipient = to(world, user(world));

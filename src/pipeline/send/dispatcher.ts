@@ -73,6 +73,8 @@ export interface DispatcherOptions {
   maxBackoffMs: number;
   /** A failure that is not catalogued (a bug) is retried this many times, then the message fails. */
   maxUnexpectedAttempts: number;
+  /** Accounts with due messages looked at per poll; the next poll goes on from the last. */
+  scanLimit: number;
   now: () => number;
 }
 
@@ -84,6 +86,7 @@ export const dispatcherDefaults: DispatcherOptions = {
   expirySweepMs: 5_000,
   maxBackoffMs: 300_000,
   maxUnexpectedAttempts: 5,
+  scanLimit: 1_000,
   now: () => Date.now(),
 };
 
@@ -107,6 +110,8 @@ export class Dispatcher {
   readonly #log: Logger;
   readonly #options: DispatcherOptions;
   readonly #lanes = new Map<string, AccountLane>();
+  /** Where the next scan for accounts with due messages starts (see `#startLanes`). */
+  #scannedUpTo: string | undefined;
   readonly #idle = new Wait();
   #running = false;
   #loop: Promise<void> | undefined;
@@ -154,10 +159,17 @@ export class Dispatcher {
     }
   }
 
-  /** Starts a lane for each account with due messages whose lock this process can take. */
+  /**
+   * Starts a lane for each account with due messages whose lock this process can take. With more
+   * such accounts than one scan takes, each scan goes on where the last stopped, so accounts that
+   * stay busy (here or in other processes) never keep the others from being seen.
+   */
   async #startLanes() {
     const now = new Date(this.#options.now());
-    for (const accountId of await accountsWithDueMessages(this.#store.db, now, 1_000)) {
+    const { scanLimit } = this.#options;
+    const due = await accountsWithDueMessages(this.#store.db, now, scanLimit, this.#scannedUpTo);
+    this.#scannedUpTo = due.length < scanLimit ? undefined : due[due.length - 1];
+    for (const accountId of due) {
       if (!this.#running || this.#lanes.has(accountId)) continue;
       const lock = await this.#store.tryLock(`dispatch:${accountId}`);
       if (!lock) continue;

@@ -5,7 +5,7 @@
  * whose dispatcher died is taken again when its lease ends. Every status change is recorded by
  * the `message_status_change` trigger.
  */
-import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { message, messageStatusChange } from "../schema.ts";
 import { advanceLastMessageAt } from "./conversations.ts";
@@ -47,12 +47,27 @@ export async function messagesByIdempotencyKey(
   return new Map(rows.map((row) => [row.key as string, { id: row.id, requestHash: row.requestHash }]));
 }
 
-/** Channel accounts with messages due now, at most `limit` of them. */
-export async function accountsWithDueMessages(db: Db, now: Date, limit: number): Promise<string[]> {
+/**
+ * Channel accounts with messages due now, at most `limit` of them, in id order after `after`:
+ * a caller that pages through them all in turn sees every account, however many are due.
+ */
+export async function accountsWithDueMessages(
+  db: Db,
+  now: Date,
+  limit: number,
+  after?: string,
+): Promise<string[]> {
   const rows = await db
     .selectDistinct({ channelAccountId: message.channelAccountId })
     .from(message)
-    .where(and(inArray(message.status, ["queued", "sending"]), lte(message.notBefore, now)))
+    .where(
+      and(
+        inArray(message.status, ["queued", "sending"]),
+        lte(message.notBefore, now),
+        after ? gt(message.channelAccountId, after) : undefined,
+      ),
+    )
+    .orderBy(asc(message.channelAccountId))
     .limit(limit);
   return rows.flatMap((row) => (row.channelAccountId ? [row.channelAccountId] : []));
 }
