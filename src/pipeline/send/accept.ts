@@ -198,23 +198,21 @@ async function resolveRecipients(
   );
   // Platform users the hub has not met yet become contacts, as intake would make them, and are
   // announced like them; an id the platform could not have given is refused before that.
+  const usersByKind = new Map<ChannelKind, string[]>();
   const userIdErrors = requests.map(({ recipient }) => {
     const channel = "channelId" in recipient ? channels.find((c) => c.id === recipient.channelId) : undefined;
     if (!channel || !("userId" in recipient)) return undefined;
     try {
       deps.adapter(channel.kind)?.checkUserId(recipient.userId);
-      return undefined;
     } catch (error) {
       if (error instanceof AppError) return error;
       throw error;
     }
+    const ids = usersByKind.get(channel.kind) ?? [];
+    ids.push(recipient.userId);
+    usersByKind.set(channel.kind, ids);
+    return undefined;
   });
-  const usersByKind = new Map<ChannelKind, string[]>();
-  for (const [index, { recipient }] of requests.entries()) {
-    const channel = "channelId" in recipient ? channels.find((c) => c.id === recipient.channelId) : undefined;
-    if (channel && "userId" in recipient && !userIdErrors[index])
-      usersByKind.set(channel.kind, [...(usersByKind.get(channel.kind) ?? []), recipient.userId]);
-  }
   const users = new Map<ChannelKind, Map<string, IdentifiedUser>>();
   for (const [kind, ids] of usersByKind) {
     const found = await db.transaction(async (tx) => {
