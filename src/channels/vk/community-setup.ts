@@ -4,6 +4,7 @@
  * the channel (the hub's leftovers deleted, foreign ones reported) and its confirmation awaited;
  * in long poll mode, Bots Long Poll switched on and the hub's own callback servers removed.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../../errors/app-error.ts";
 import {
   type ChannelAccount,
@@ -267,7 +268,7 @@ async function awaitServerStatus(
     const status = await serverStatus(client, serverId);
     if (status === "ok" || status === "failed" || status === "missing" || Date.now() >= deadline)
       return status;
-    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
+    await sleep(Math.min(pause, Math.max(0, deadline - Date.now())));
     pause = Math.min(1000, pause * 1.5);
   }
 }

@@ -3,6 +3,7 @@
  * doctor: the dependencies and timing, the management client, patience with VK's rate limit,
  * notices as text, and telling the channel runners.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { type AppError, describeError } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
@@ -102,7 +103,7 @@ export function patient(client: VkClient): VkClient {
             const error = classifyVkError(thrown);
             if (error.code !== "vk_too_many_requests" || attempt >= tooManyRequestsAttempts) throw error;
             const pause = (error.retryAfter ?? 1) * 1000 * (1 + Math.random() / 4);
-            await new Promise((resolve) => setTimeout(resolve, pause));
+            await sleep(pause);
           }
         }
       };

@@ -18,6 +18,7 @@ import {
 import { assertError } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
+import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
 import { IntakeWorker } from "./worker.ts";
 import { InboundWriter } from "./writer.ts";
 
@@ -51,31 +52,9 @@ for (const kind of storeKinds) {
       });
     });
 
-    let counter = 0;
-    const envelope = (type: string, object: unknown, overrides: Record<string, unknown> = {}) => ({
-      type,
-      group_id: groupId,
-      event_id: randomBytes(20).toString("hex"),
-      v: "5.199",
-      secret,
-      object,
-      ...overrides,
-    });
-    const vkMessage = (fields: Record<string, unknown> = {}) => {
-      counter += 1;
-      return {
-        id: 1000 + counter,
-        date: 1_700_000_000 + counter,
-        from_id: 7,
-        peer_id: 7,
-        out: 0,
-        text: `hello ${counter}`,
-        conversation_message_id: counter,
-        attachments: [],
-        version: 1,
-        ...fields,
-      };
-    };
+    const envelope = (type: string, object: unknown, overrides: Record<string, unknown> = {}) =>
+      vkEnvelope(groupId, secret, type, object, overrides);
+    const vkMessage = vkMessageMaker(1000);
     const post = (body: unknown, headers: Record<string, string> = {}) =>
       hub.request("POST", `/hooks/vk/${channel.id}`, {
         key: null,

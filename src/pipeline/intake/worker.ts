@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { InboundEvent } from "../../channels/events.ts";
 import { inboundAdapters } from "../../channels/registry.ts";
@@ -15,6 +16,7 @@ import {
   inboundEventsChannel,
   retryInboundEventLater,
 } from "../../store/repositories/inbound-events.ts";
+import { Wait } from "../wait.ts";
 import { applyEvent, NotYetApplicable } from "./apply.ts";
 import { applyClientMessages } from "./apply-messages.ts";
 
@@ -80,7 +82,7 @@ export class IntakeWorker {
   readonly #log: Logger;
   readonly #options: IntakeOptions;
   #running = false;
-  #wake: (() => void) | undefined;
+  readonly #idle = new Wait();
   #loop: Promise<void> | undefined;
   #unlisten: (() => Promise<void>) | undefined;
   readonly #followUps = new Set<Promise<void>>();
@@ -95,7 +97,7 @@ export class IntakeWorker {
   async start() {
     this.#running = true;
     try {
-      this.#unlisten = await this.#store.listen(inboundEventsChannel, () => this.#wake?.());
+      this.#unlisten = await this.#store.listen(inboundEventsChannel, () => this.#idle.wake());
     } catch (error) {
       this.#log.warn({ err: error }, "no notifications; intake falls back to polling");
     }
@@ -104,7 +106,7 @@ export class IntakeWorker {
 
   async stop() {
     this.#running = false;
-    this.#wake?.();
+    this.#idle.wake();
     await this.#loop;
     await this.#unlisten?.();
     await this.settle();
@@ -244,18 +246,7 @@ export class IntakeWorker {
       }
       // A full batch means more are waiting: go again at once.
       if (handled >= this.#options.batchSize || !this.#running) continue;
-      if (handled > 1) {
-        await new Promise((resolve) => setTimeout(resolve, this.#options.gatherMs));
-        continue;
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      await (handled > 1 ? sleep(this.#options.gatherMs) : this.#idle.for(this.#options.pollMs));
     }
   }
 }

@@ -20,6 +20,7 @@
  *   next route; anything else fails it. The per-recipient daily quota is checked before a send:
  *   a message the quota delays past its time to live ends `rate_limited` (Devino's RATELIMIT).
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import type { OutboundAdapter, SendLimits } from "../../channels/adapter.ts";
 import { AppError } from "../../errors/app-error.ts";
@@ -42,6 +43,7 @@ import {
   type UndeliveredStatus,
 } from "../../store/repositories/outbound-queue.ts";
 import { singleRecipients } from "../../store/repositories/recipients.ts";
+import { Wait } from "../wait.ts";
 import { conversationEvent, recordEvents } from "../webhooks/events.ts";
 import { AccountPace, resolveLimits } from "./limits.ts";
 import { isPassing } from "./retry.ts";
@@ -502,30 +504,4 @@ class AccountLane {
     );
     return Math.round(Math.max(exponential * (0.8 + 0.4 * Math.random()), (error?.retryAfter ?? 0) * 1000));
   }
-}
-
-/** A pause that ends early when woken. */
-class Wait {
-  #wake: (() => void) | undefined;
-
-  for(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, ms);
-      const self = this;
-      function done() {
-        clearTimeout(timer);
-        if (self.#wake === done) self.#wake = undefined;
-        resolve();
-      }
-      this.#wake = done;
-    });
-  }
-
-  wake() {
-    this.#wake?.();
-  }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

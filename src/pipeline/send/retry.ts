@@ -6,6 +6,7 @@
  * `retryAfter` when that is longer, and only while the wait still ends before the deadline.
  * Anything else, and anything that is not an AppError (a bug, a crash), is thrown at once.
  */
+import { setTimeout as sleep } from "node:timers/promises";
 import { AppError } from "../../errors/app-error.ts";
 
 export const retryDefaults = {
@@ -21,7 +22,9 @@ export interface RetryClock {
 
 export const realClock: RetryClock = {
   now: () => Date.now(),
-  sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  sleep: async (ms) => {
+    await sleep(ms);
+  },
 };
 
 /** Worth another attempt through the same channel later. */

@@ -1,7 +1,6 @@
 // Which events the hub records, and that each carries the object as the API shows it: intake of
 // VK webhooks (through the real callback route and intake worker), and changes made through the API.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { and, asc, eq, gt } from "drizzle-orm";
 import pino from "pino";
@@ -18,6 +17,7 @@ import { message, webhookEvent } from "../../store/schema.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
+import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
 import { IntakeWorker } from "../intake/worker.ts";
 import { type EventType, recordChannelStatus } from "./events.ts";
 
@@ -83,14 +83,7 @@ for (const kind of storeKinds) {
     }
 
     const deliver = async (type: string, object: unknown) => {
-      const body = {
-        type,
-        group_id: groupId,
-        event_id: randomBytes(20).toString("hex"),
-        v: "5.199",
-        secret,
-        object,
-      };
+      const body = vkEnvelope(groupId, secret, type, object);
       const res = await hub.request("POST", `/hooks/vk/${channel.id}`, {
         key: null,
         rawBody: JSON.stringify(body),
@@ -99,21 +92,7 @@ for (const kind of storeKinds) {
       assert.equal(res.body, "ok");
       while ((await worker.runOnce()) > 0) {}
     };
-    let counter = 0;
-    const vkMessage = (fields: Record<string, unknown> = {}) => {
-      counter += 1;
-      return {
-        id: 5000 + counter,
-        date: 1_700_000_000 + counter,
-        from_id: 7,
-        peer_id: 7,
-        out: 0,
-        text: `hello ${counter}`,
-        conversation_message_id: counter,
-        attachments: [],
-        ...fields,
-      };
-    };
+    const vkMessage = vkMessageMaker(5000);
 
     /** Every field of the event's object equals what the API answers for it. */
     async function assertSameAsApi(object: Record<string, unknown>, path: string) {

@@ -21,6 +21,7 @@ import {
   webhookSettingsOf,
 } from "../../store/repositories/webhooks.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
+import { Wait } from "../wait.ts";
 import { presentEndpoint, recordEvent } from "./events.ts";
 import { newSigningSecret, signatureHeader } from "./signature.ts";
 
@@ -82,7 +83,7 @@ export class DeliveryWorker {
   readonly #options: DeliveryOptions;
   readonly #inFlight = new Set<Promise<void>>();
   #running = false;
-  #wake: (() => void) | undefined;
+  readonly #idle = new Wait();
   /** Set when woken while busy, so a notification during a round is not lost. */
   #woken = false;
   #recoveriesCheckedAt = 0;
@@ -334,7 +335,7 @@ export class DeliveryWorker {
 
   #signal() {
     this.#woken = true;
-    this.#wake?.();
+    this.#idle.wake();
   }
 
   async #run() {
@@ -349,14 +350,7 @@ export class DeliveryWorker {
       if (!this.#running) break;
       // Something was started and slots remain: more may be due at once.
       if ((started > 0 || this.#woken) && this.#inFlight.size < this.#options.concurrency) continue;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, this.#options.pollMs);
-        this.#wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.#wake = undefined;
+      await this.#idle.for(this.#options.pollMs);
     }
   }
 }

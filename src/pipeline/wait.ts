@@ -1,0 +1,22 @@
+/** A pause that ends early when woken: how the workers sleep between polls and NOTIFYs. */
+export class Wait {
+  #wake: (() => void) | undefined;
+
+  for(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        if (self.#wake === done) self.#wake = undefined;
+        resolve();
+      }
+      this.#wake = done;
+    });
+  }
+
+  /** Ends the pause under way, if any; a wake with none under way is not remembered. */
+  wake() {
+    this.#wake?.();
+  }
+}
