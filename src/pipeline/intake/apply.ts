@@ -102,7 +102,13 @@ async function apply(ctx: Applying, event: InboundEvent): Promise<InboundOutcome
     case "read": {
       const who = await identify(ctx, event.userId);
       const read = await markRead(ctx.db, ctx.channel.id, who.contactId, event.upToExternalId);
-      for (const { id, previous } of read) await announceStatus(ctx.db, id, previous, ctx.channel.kind);
+      for (const previous of new Set(read.map((row) => row.previous)))
+        await announceStatus(
+          ctx.db,
+          read.filter((row) => row.previous === previous).map((row) => row.id),
+          previous,
+          ctx.channel.kind,
+        );
       return read.length > 0 ? "applied" : "duplicate";
     }
     case "button": {

@@ -247,8 +247,8 @@ class AccountLane {
       if (now - sweptAt >= options.expirySweepMs) {
         sweptAt = now;
         await store.db.transaction(async (tx) => {
-          for (const id of await expireOverdue(tx, this.#accountId, new Date(now)))
-            await announceStatus(tx, id, "queued", channel.kind);
+          const expired = await expireOverdue(tx, this.#accountId, new Date(now));
+          await announceStatus(tx, expired, "queued", channel.kind);
         });
       }
       const pace = this.#paceFor(channel, adapter);
@@ -478,7 +478,7 @@ class AccountLane {
   async #finish(ids: string[], status: UndeliveredStatus, code: string, channel: ChannelAccount) {
     await this.#deps.store.db.transaction(async (tx) => {
       await finishUndelivered(tx, ids, status, code);
-      for (const id of ids) await announceStatus(tx, id, "sending", channel.kind);
+      await announceStatus(tx, ids, "sending", channel.kind);
     });
   }
 

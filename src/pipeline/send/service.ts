@@ -422,8 +422,7 @@ export class SendService {
           : { status: "failed" as const };
         await this.#db.transaction(async (tx) => {
           await markUnsent(tx, rest, outcome, error.code);
-          if (outcome.status === "failed")
-            for (const id of rest) await announceStatus(tx, id, "sending", route.channel.kind);
+          if (outcome.status === "failed") await announceStatus(tx, rest, "sending", route.channel.kind);
         });
         const after = await listParts(this.#db, head.id);
         return { ok: false, message: after[0] as Message, parts: after, error };

@@ -12,7 +12,7 @@ import { catalogue, isErrorCode } from "../../errors/catalogue.ts";
 import type { Db } from "../../store/database.ts";
 import type { ChannelKind } from "../../store/repositories/channel-accounts.ts";
 import { findMessages, type Message } from "../../store/repositories/messages.ts";
-import { enqueueCallback, messageEvent, recordEvents, statusChangedEvent } from "../webhooks/events.ts";
+import { enqueueCallbacks, messageEvent, recordEvents, statusChangedEvent } from "../webhooks/events.ts";
 
 const announced = new Set<Message["status"]>([
   "sent",
@@ -58,14 +58,21 @@ export async function announceStatus(
       statusChangedEvent(row, previous),
     ]),
   );
-  for (const row of rows)
-    if (row.callbackUrl)
-      await enqueueCallback(db, {
-        workspaceId: row.workspaceId,
-        url: row.callbackUrl,
-        body: statusCallback(row, channelKind),
-        orderingKey: row.partOf ?? row.id,
-      });
+  await enqueueCallbacks(
+    db,
+    rows.flatMap((row) =>
+      row.callbackUrl
+        ? [
+            {
+              workspaceId: row.workspaceId,
+              url: row.callbackUrl,
+              body: statusCallback(row, channelKind),
+              orderingKey: row.partOf ?? row.id,
+            },
+          ]
+        : [],
+    ),
+  );
 }
 
 /**

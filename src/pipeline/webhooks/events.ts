@@ -13,7 +13,7 @@ import type { ContactWithIdentities } from "../../store/repositories/contacts.ts
 import type { Conversation } from "../../store/repositories/conversations.ts";
 import type { Message } from "../../store/repositories/messages.ts";
 import type { WebhookEndpoint } from "../../store/repositories/webhooks.ts";
-import { insertCallbackDelivery, insertEvents } from "../../store/repositories/webhooks.ts";
+import { insertCallbackDeliveries, insertEvents } from "../../store/repositories/webhooks.ts";
 import type { ContactJson, ConversationJson, LeadJson, MessageJson } from "../objects.ts";
 import { presentContact, presentConversation, presentMessage } from "../objects.ts";
 
@@ -216,26 +216,26 @@ export interface CallbackInput {
 }
 
 /**
- * Queues a signed POST of `body` to an ad hoc URL (a message's `status_url`), delivered, retried,
- * logged and replayable like an event: it is stored as an event of type `callback`, whose id is
- * the request's `webhook-id`. Signed with the workspace's callback secret
- * (`POST /v1/webhook-settings/callback-secret`). Call it inside the change's transaction.
+ * Queues signed POSTs of each `body` to its ad hoc URL (a message's `status_url`), delivered,
+ * retried, logged and replayable like events: each is stored as an event of type `callback`, whose
+ * id is the request's `webhook-id`. Signed with the workspace's callback secret
+ * (`POST /v1/webhook-settings/callback-secret`). Call it inside the change's transaction; three
+ * statements however many. Returns the ids, in order.
  */
-export async function enqueueCallback(db: Db, input: CallbackInput): Promise<string> {
-  const id = uuidv7();
-  await insertCallbackDelivery(
-    db,
-    {
-      id,
+export async function enqueueCallbacks(db: Db, inputs: readonly CallbackInput[]): Promise<string[]> {
+  const callbacks = inputs.map((input) => ({
+    url: input.url,
+    event: {
+      id: uuidv7(),
       workspaceId: input.workspaceId,
       type: "callback",
       orderingKey: input.orderingKey,
       channelId: null,
       payload: input.body,
     },
-    input.url,
-  );
-  return id;
+  }));
+  await insertCallbackDeliveries(db, callbacks);
+  return callbacks.map((callback) => callback.event.id);
 }
 
 export type EndpointJson = ReturnType<typeof presentEndpoint>;

@@ -14,7 +14,7 @@ import { assertError, assertStatus, unique } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { Receiver, TestClock, testDeliveryWorker } from "../../testing/webhooks.ts";
-import { conversationEvent, enqueueCallback, eventTypes, recordEvent } from "./events.ts";
+import { conversationEvent, enqueueCallbacks, eventTypes, recordEvent } from "./events.ts";
 import { newSigningSecret } from "./signature.ts";
 import type { DeliveryOptions } from "./worker.ts";
 
@@ -539,12 +539,9 @@ for (const kind of storeKinds) {
       assertStatus(rotated, 200);
       receiver.answer = () => (receiver.receipts.length === 1 ? { status: 502 } : { status: 200 });
       const body = { message_id: "m-1", status: "delivered", data: { order: 7 } };
-      const callbackId = await enqueueCallback(store.db, {
-        workspaceId: s.workspaceId,
-        url: `${receiver.url}/status?tag=1`,
-        body,
-        orderingKey: "m-1",
-      });
+      const [callbackId] = await enqueueCallbacks(store.db, [
+        { workspaceId: s.workspaceId, url: `${receiver.url}/status?tag=1`, body, orderingKey: "m-1" },
+      ]);
       const worker = s.worker();
       await worker.drain();
       s.clock.advance(5 * second);

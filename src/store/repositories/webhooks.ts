@@ -265,16 +265,22 @@ export async function insertEvents(
     select pg_notify(${webhookDeliveriesChannel}, '') from (select 1 from queued limit 1) as any_queued`);
 }
 
-/** One delivery of a stored event to an ad hoc URL (a message's `status_url`). */
-export async function insertCallbackDelivery(db: Db, event: NewWebhookEvent, url: string): Promise<void> {
-  await db.insert(webhookEvent).values(event);
-  await db.insert(webhookDelivery).values({
-    workspaceId: event.workspaceId,
-    eventId: event.id,
-    url,
-    target: url,
-    stream: event.orderingKey === null ? null : `callback:${event.workspaceId}:${url}:${event.orderingKey}`,
-  });
+/** Stored events, each with one delivery to its own ad hoc URL (a message's `status_url`). */
+export async function insertCallbackDeliveries(
+  db: Db,
+  callbacks: readonly { event: NewWebhookEvent; url: string }[],
+): Promise<void> {
+  if (callbacks.length === 0) return;
+  await db.insert(webhookEvent).values(callbacks.map((c) => c.event));
+  await db.insert(webhookDelivery).values(
+    callbacks.map(({ event, url }) => ({
+      workspaceId: event.workspaceId,
+      eventId: event.id,
+      url,
+      target: url,
+      stream: event.orderingKey === null ? null : `callback:${event.workspaceId}:${url}:${event.orderingKey}`,
+    })),
+  );
   await notifyDeliveries(db);
 }
 
