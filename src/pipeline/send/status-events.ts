@@ -12,16 +12,12 @@ import { catalogue, isErrorCode } from "../../errors/catalogue.ts";
 import type { Db } from "../../store/database.ts";
 import type { ChannelKind } from "../../store/repositories/channel-accounts.ts";
 import { findMessages, type Message } from "../../store/repositories/messages.ts";
+import { messageStatuses } from "../../store/schema.ts";
 import { enqueueCallbacks, messageEvent, recordEvents, statusChangedEvent } from "../webhooks/events.ts";
 
-const announced = new Set<Message["status"]>([
-  "sent",
-  "delivered",
-  "read",
-  "failed",
-  "expired",
-  "rate_limited",
-]);
+/** Not announced (see above); every other status is, a new one included. */
+const unannounced: readonly Message["status"][] = ["received", "queued", "sending"];
+const announced = new Set(messageStatuses.filter((status) => !unannounced.includes(status)));
 
 /** Devino's names of the statuses a callback reports. */
 const devinoStatus: Partial<Record<Message["status"], string>> = {
