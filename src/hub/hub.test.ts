@@ -45,6 +45,33 @@ describe("hub", () => {
     }
   });
 
+  it("limits request bodies over HTTP whether their length is announced or they come chunked", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const lines: string[] = [];
+    const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent", bodyLimit: 1024 } });
+    const hub = await startHub(config, { say: (line) => lines.push(line) });
+    try {
+      const key = lines.find((line) => line.trim().startsWith("sbk_"))?.trim();
+      const post = (body: string, chunked: boolean) =>
+        fetch(`${hub.url}/v1/contacts`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          // A stream has no length to announce, so fetch sends it chunked.
+          ...(chunked ? { body: new Blob([body]).stream(), duplex: "half" as const } : { body }),
+        });
+      const big = JSON.stringify({ name: "Big", custom_fields: { blob: "x".repeat(2000) } });
+      for (const chunked of [false, true]) {
+        const over = await post(big, chunked);
+        assert.equal(over.status, 413, `chunked: ${chunked}`);
+        assert.equal(((await over.json()) as { error: { code: string } }).error.code, "body_too_large");
+        const fits = await post(JSON.stringify({ name: `Fits ${chunked}` }), chunked);
+        assert.equal(fits.status, 201, `chunked: ${chunked}`);
+      }
+    } finally {
+      await hub.close();
+    }
+  });
+
   it("lets several hub processes start together on one empty PostgreSQL database", {
     skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
   }, async () => {
