@@ -18,7 +18,8 @@ export type WebhookVerdict =
       action: "store";
       eventId: string;
       eventType: string;
-      payload: unknown;
+      /** The event as JSON text, stored as it came (usually the request's body itself). */
+      payloadJson: string;
       retryCounter: number | null;
       answer: string;
     }

@@ -56,7 +56,7 @@ export function hookRoutes({ store, box, config }: AppDeps) {
       channelAccountId: channel.id,
       externalEventId: verdict.eventId,
       eventType: verdict.eventType,
-      payload: verdict.payload,
+      payloadJson: verdict.payloadJson,
       retryCounter: verdict.retryCounter,
     });
     return c.text(verdict.answer);

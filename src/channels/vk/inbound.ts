@@ -46,7 +46,7 @@ export const vkInbound: InboundAdapter = {
       action: "store",
       eventId: eventIdOf(envelope, request.body),
       eventType: envelope.type,
-      payload: envelope,
+      payloadJson: request.body,
       retryCounter: retry && /^\d+$/.test(retry) ? Number(retry) : null,
       answer: "ok",
     };

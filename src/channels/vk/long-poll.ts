@@ -200,12 +200,13 @@ export class VkLongPoller {
         this.#log.warn({ update }, "skipped a Long Poll update that is not this community's event");
         return [];
       }
+      const payloadJson = JSON.stringify(update);
       return [
         {
           channelAccountId: this.#channel.id,
-          externalEventId: eventIdOf(update, JSON.stringify(update)),
+          externalEventId: eventIdOf(update, payloadJson),
           eventType: update.type,
-          payload: update,
+          payloadJson,
           retryCounter: null,
         },
       ];

@@ -553,12 +553,12 @@ for (const kind of storeKinds) {
     });
 
     it("stores and applies an event holding U+0000, without it", async () => {
-      await deliver(
-        envelope("message_new", { message: vkMessage({ text: "nul\u0000here" }) }, { event_id: "e\u00001" }),
-      );
+      // The second is a backslash and the text "u0000", which stays.
+      const text = "nul\u0000here, \\u0000 there";
+      await deliver(envelope("message_new", { message: vkMessage({ text }) }, { event_id: "e\u00001" }));
       await drain();
       assert.equal((await events())[0]?.externalEventId, "e1");
-      assert.equal((await messages())[0]?.text, "nulhere");
+      assert.equal((await messages())[0]?.text, "nulhere, \\u0000 there");
     });
 
     it("writes an event the store refuses alone, so the others written with it are kept", async () => {
@@ -567,7 +567,7 @@ for (const kind of storeKinds) {
         channelAccountId,
         externalEventId: randomBytes(8).toString("hex"),
         eventType: "message_new",
-        payload: {},
+        payloadJson: "{}",
         retryCounter: null,
       });
       const results = await Promise.allSettled([
