@@ -407,6 +407,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/**
+ * Rows of a statement that each connection prepares once under `name` and then reuses, skipping
+ * the parse and plan that cost a hot statement as much as running it (PGlite ignores the name).
+ * `text` must be the same for every call with that name; its parameters are `$1`, `$2`, ...
+ */
+export async function queryPrepared<T>(db: Db, name: string, text: string, params: unknown[]): Promise<T[]> {
+  const prepared = db._.session.prepareQuery({ sql: text, params }, undefined, name, false);
+  const result = (await prepared.execute()) as { rows: T[] };
+  return result.rows;
+}
+
 /** Rows of a raw SQL query; both drivers answer with `{ rows }`. */
 export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };

@@ -1,6 +1,6 @@
 import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
-import { type Db, queryRows } from "../database.ts";
+import { type Db, queryPrepared } from "../database.ts";
 import { inboundEvent, type inboundOutcomes } from "../schema.ts";
 
 /**
@@ -22,32 +22,38 @@ export interface NewInboundEvent {
 }
 
 /**
+ * The webhooks' hot path: one prepared statement whatever the batch's size. The small columns come
+ * as arrays, and the payloads as one JSON array whose elements are the events' own JSON texts
+ * joined with commas; neither a many-row VALUES list nor an array literal of JSON texts (every
+ * quote escaped) is cheap to build and parse.
+ */
+const storeEventsStatement = `
+  insert into inbound_event (id, channel_account_id, external_event_id, event_type, payload, retry_counter)
+  select v.id, v.channel_account_id, v.external_event_id, v.event_type, p.payload, v.retry_counter
+  from unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int[]) with ordinality
+    as v(id, channel_account_id, external_event_id, event_type, retry_counter, n)
+  join jsonb_array_elements($6::jsonb) with ordinality as p(payload, n) on p.n = v.n
+  on conflict do nothing
+  returning channel_account_id, external_event_id`;
+
+/**
  * Stores platform events in one statement, each once: a repeat of a stored event id is skipped.
  * Returns the keys (`inboundEventKey`) of the events that were new.
  */
 export async function storeInboundEvents(db: Db, events: NewInboundEvent[]): Promise<Set<string>> {
   if (events.length === 0) return new Set();
-  // One statement of constant text whatever the batch's size, the small columns passed as arrays
-  // and the payloads as one JSON array, whose elements are the events' own JSON texts joined with
-  // commas: this is the webhooks' hot path, and neither a many-row VALUES list nor an array literal
-  // of JSON texts (every quote escaped) is cheap to build and parse.
-  const column = <T>(pick: (event: NewInboundEvent) => T) => sql.param(events.map(pick));
-  const payloads = `[${events.map((e) => storableJson(e.payloadJson)).join(",")}]`;
-  const rows = await queryRows<{ channel_account_id: string; external_event_id: string }>(
+  const rows = await queryPrepared<{ channel_account_id: string; external_event_id: string }>(
     db,
-    sql`
-    insert into inbound_event (id, channel_account_id, external_event_id, event_type, payload, retry_counter)
-    select v.id, v.channel_account_id, v.external_event_id, v.event_type, p.payload, v.retry_counter
-    from unnest(
-      ${column(() => uuidv7())}::uuid[],
-      ${column((e) => e.channelAccountId)}::uuid[],
-      ${column((e) => withoutNul(e.externalEventId))}::text[],
-      ${column((e) => withoutNul(e.eventType))}::text[],
-      ${column((e) => e.retryCounter)}::int[]
-    ) with ordinality as v(id, channel_account_id, external_event_id, event_type, retry_counter, n)
-    join jsonb_array_elements(${payloads}::jsonb) with ordinality as p(payload, n) on p.n = v.n
-    on conflict do nothing
-    returning channel_account_id, external_event_id`,
+    "store_inbound_events",
+    storeEventsStatement,
+    [
+      events.map(() => uuidv7()),
+      events.map((e) => e.channelAccountId),
+      events.map((e) => withoutNul(e.externalEventId)),
+      events.map((e) => withoutNul(e.eventType)),
+      events.map((e) => e.retryCounter),
+      `[${events.map((e) => storableJson(e.payloadJson)).join(",")}]`,
+    ],
   );
   return new Set(
     rows.map((row) =>
