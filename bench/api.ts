@@ -44,6 +44,7 @@ import {
   type Measured,
   measurePaired,
   report,
+  reportCpu,
   sliceSeconds,
   warmupSeconds,
 } from "./support/load.ts";
@@ -166,8 +167,8 @@ async function main(): Promise<number> {
   const results: { measured: Measured; bare: Measured }[] = [];
   const bare = await startServer({ kind: "bare" });
   const bareLoad: Load = { url: `${bare.url}/bare`, expect: 200 };
-  const run = async (name: string, load: Load) => {
-    const result = await measurePaired(name, load, bareLoad);
+  const run = async (name: string, load: Load, hubPid: number) => {
+    const result = await measurePaired(name, load, bareLoad, { load: [hubPid], bare: [bare.pid] });
     results.push(result);
     console.log(line(result.measured, result.bare));
   };
@@ -202,15 +203,24 @@ async function main(): Promise<number> {
         console.log(`  (${store}: hub started, migrated and seeded in ${setup} s)`);
         try {
           const auth = { authorization: `Bearer ${hub.key}` };
-          if (store === stores[0]) await run("healthz/hub", { url: `${hub.url}/healthz`, expect: 200 });
-          await run(`list/${store}`, { url: `${hub.url}/v1/contacts?limit=20`, headers: auth, expect: 200 });
-          await run(`create/${store}`, {
-            url: `${hub.url}/v1/contacts`,
-            method: "POST",
-            headers: { ...auth, "content-type": "application/json" },
-            body: newContact,
-            expect: 201,
-          });
+          if (store === stores[0])
+            await run("healthz/hub", { url: `${hub.url}/healthz`, expect: 200 }, hub.pid);
+          await run(
+            `list/${store}`,
+            { url: `${hub.url}/v1/contacts?limit=20`, headers: auth, expect: 200 },
+            hub.pid,
+          );
+          await run(
+            `create/${store}`,
+            {
+              url: `${hub.url}/v1/contacts`,
+              method: "POST",
+              headers: { ...auth, "content-type": "application/json" },
+              body: newContact,
+              expect: 201,
+            },
+            hub.pid,
+          );
         } finally {
           await hub.stop();
         }
@@ -222,7 +232,9 @@ async function main(): Promise<number> {
     await bare.stop();
   }
 
-  return report(results);
+  const code = report(results);
+  reportCpu(results);
+  return code;
 }
 
 benchmark(main, serve);

@@ -36,6 +36,7 @@ import {
   ms,
   percentile,
   report,
+  reportCpu,
 } from "./support/load.ts";
 import { benchmark, type Served, serveBare, startChild } from "./support/servers.ts";
 
@@ -213,7 +214,8 @@ async function main(): Promise<number> {
           [`intake/${store}`, undefined],
           [`intake@1k/${store}`, 1_000],
         ] as const) {
-          const result = await measurePaired(name, post(hook, rate), post(`${bare.url}/bare`, rate));
+          const servers = { load: worker ? [hub.pid, worker.pid] : [hub.pid], bare: [bare.pid] };
+          const result = await measurePaired(name, post(hook, rate), post(`${bare.url}/bare`, rate), servers);
           results.push(result);
           console.log(line(result.measured, result.bare));
         }
@@ -245,6 +247,7 @@ async function main(): Promise<number> {
     await vk.close();
   }
   const code1 = report(results);
+  reportCpu(results, "hub processes");
   console.log("");
   console.log("| End to end | messages | p50 (ms) | p99 (ms) | max (ms) |");
   console.log("| --- | ---: | ---: | ---: | ---: |");

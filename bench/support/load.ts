@@ -4,6 +4,7 @@
  * seconds per side, default 5), BENCH_WARMUP (default 1.5), BENCH_CONNECTIONS (default 10).
  */
 import autocannon from "autocannon";
+import { addCpu, type CpuUse, cpuNow, cpuSince } from "./cpu.ts";
 
 export const durationSeconds = Number(process.env.BENCH_DURATION ?? 5);
 export const warmupSeconds = Number(process.env.BENCH_WARMUP ?? 1.5);
@@ -30,6 +31,8 @@ export interface Measured {
   p99: number;
   requests: number;
   failures: string[];
+  /** CPU per answered request, in µs (Linux only). */
+  cpu?: CpuUse;
 }
 
 /** One bounded autocannon run; latencies are taken per response (autocannon's own histogram has 1 ms steps). */
@@ -81,6 +84,8 @@ export interface Sample {
   latencies: number[];
   seconds: number;
   failures: string[];
+  /** CPU used during the sample, in µs. */
+  cpu?: CpuUse;
 }
 
 export function summarise(name: string, sample: Sample): Measured {
@@ -92,6 +97,7 @@ export function summarise(name: string, sample: Sample): Measured {
     p99: percentile(sorted, 0.99),
     requests: sorted.length,
     failures: sample.failures,
+    ...(sample.cpu && sorted.length > 0 ? { cpu: perRequest(sample.cpu, sorted.length) } : {}),
   };
 }
 
@@ -104,6 +110,8 @@ export async function measurePaired(
   name: string,
   load: Load,
   bare: Load,
+  /** The processes serving each side, for the CPU figures. */
+  servers: { load: readonly number[]; bare: readonly number[] } = { load: [], bare: [] },
 ): Promise<{ measured: Measured; bare: Measured }> {
   await drive(bare, Math.min(0.5, warmupSeconds));
   await drive(load, warmupSeconds);
@@ -114,19 +122,31 @@ export async function measurePaired(
       ["bare", bare],
       ["load", load],
     ] as const) {
+      const before = cpuNow(servers[side]);
       const run = await drive(target, sliceSeconds);
+      // Let requests cut off at the end of the slice finish before the other side starts.
+      await new Promise((done) => setTimeout(done, 100));
+      const after = cpuNow(servers[side]);
       const total = totals[side];
       total.latencies.push(...run.latencies);
       total.seconds += run.seconds;
       total.failures.push(...run.failures);
-      // Let requests cut off at the end of the slice finish before the other side starts.
-      await new Promise((done) => setTimeout(done, 100));
+      if (before && after)
+        total.cpu = addCpu(total.cpu ?? { servers: 0, postgres: 0, generator: 0 }, cpuSince(before, after));
     }
   }
   const rate = load.rate ? { rate: load.rate } : {};
   return {
     measured: { ...summarise(name, totals.load), ...rate },
     bare: { ...summarise(`bare (beside ${name})`, totals.bare), ...rate },
+  };
+}
+
+function perRequest(cpu: CpuUse, requests: number): CpuUse {
+  return {
+    servers: cpu.servers / requests,
+    postgres: cpu.postgres / requests,
+    generator: cpu.generator / requests,
   };
 }
 
@@ -183,4 +203,29 @@ export function report(results: { measured: Measured; bare: Measured }[]): numbe
     return 1;
   }
   return 0;
+}
+
+/**
+ * The CPU table: µs per answered request of the server under test, PostgreSQL and the load
+ * generator, each side. Printed only when figures were taken (Linux).
+ */
+export function reportCpu(results: { measured: Measured; bare: Measured }[], server = "hub") {
+  const measured = results.filter((r) => r.measured.cpu && r.bare.cpu);
+  if (measured.length === 0) return;
+  const us = (n: number | undefined) => int(n ?? 0);
+  console.log("");
+  console.log(
+    `CPU per answered request (µs; ${server}, PostgreSQL's processes, load generator); bare route beside it:`,
+  );
+  console.log("");
+  console.log(
+    `| Scenario | ${server} | PostgreSQL | generator | total | bare server | bare generator | bare total |`,
+  );
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  for (const { measured: m, bare: b } of measured) {
+    const total = (c: CpuUse | undefined) => (c ? c.servers + c.postgres + c.generator : 0);
+    console.log(
+      `| ${m.name} | ${us(m.cpu?.servers)} | ${us(m.cpu?.postgres)} | ${us(m.cpu?.generator)} | ${us(total(m.cpu))} | ${us(b.cpu?.servers)} | ${us(b.cpu?.generator)} | ${us(total(b.cpu))} |`,
+    );
+  }
 }

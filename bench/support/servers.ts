@@ -16,7 +16,7 @@ export async function startChild<R>(
   file: string,
   spec: unknown,
   label: string,
-): Promise<R & { stop(): Promise<void> }> {
+): Promise<R & { pid: number; stop(): Promise<void> }> {
   const profileDir = process.env.BENCH_CPU_PROF;
   const child: ChildProcess = fork(file, ["--serve", JSON.stringify(spec)], {
     stdio: "inherit",
@@ -33,6 +33,7 @@ export async function startChild<R>(
   });
   return {
     ...ready,
+    pid: child.pid as number,
     async stop() {
       if (child.exitCode !== null) return;
       child.send("close");
