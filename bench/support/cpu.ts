@@ -44,11 +44,17 @@ export function addCpu(a: CpuUse, b: CpuUse): CpuUse {
   };
 }
 
-/** User plus system time of a process, in ticks; 0 once it has exited. */
+/**
+ * User plus system time of a process and of its children that have exited, in ticks; 0 once it
+ * has exited itself. Counting exited children keeps PostgreSQL's sum from going back when a
+ * backend ends: its time moves to the postmaster's.
+ */
 function ticks(pid: number): number {
   // The command name (field 2) may hold spaces; the fields after it are fixed.
   const fields = readOr(`/proc/${pid}/stat`, "").split(") ")[1]?.split(" ");
-  return fields ? Number(fields[11]) + Number(fields[12]) : 0;
+  if (!fields) return 0;
+  const [utime, stime, cutime, cstime] = fields.slice(11, 15).map(Number);
+  return (utime ?? 0) + (stime ?? 0) + (cutime ?? 0) + (cstime ?? 0);
 }
 
 function readOr(path: string, fallback: string): string {
