@@ -1,6 +1,6 @@
 import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
-import { type Db, queryRows } from "../database.ts";
+import { type Db, queryPrepared, queryRows } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import {
   type attemptOutcomes,
@@ -228,7 +228,7 @@ export interface NewWebhookEvent {
 
 /**
  * Stores events with a delivery for every enabled endpoint of their workspace that wants each
- * (by type and channel), or for `onlyEndpointId` only (a test event), in two statements whatever
+ * (by type and channel), or for `onlyEndpointId` only (a test event), in one statement whatever
  * their number; and wakes the delivery workers when the caller's transaction commits (NOTIFY is
  * delivered at commit).
  */
@@ -238,32 +238,47 @@ export async function insertEvents(
   options: { onlyEndpointId?: string | undefined } = {},
 ): Promise<void> {
   if (events.length === 0) return;
-  await db.insert(webhookEvent).values([...events]);
-  const rows = sql.join(
-    events.map(
-      (event) =>
-        sql`(${event.id}::uuid, ${event.workspaceId}::uuid, ${event.type}::text, ${event.channelId ?? ""}::text, ${event.orderingKey ?? null}::text)`,
-    ),
-    sql`, `,
-  );
-  const wanted = options.onlyEndpointId
-    ? sql`e.id = ${options.onlyEndpointId}`
-    : sql`e.enabled
-        and (e.event_types is null or e.event_types ? v.type)
-        and (e.channel_ids is null or e.channel_ids ? v.channel_id)`;
-  // Delivery workers are woken only when some endpoint wants one of the events.
-  await db.execute(sql`
-    with queued as (
-      insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
-      select e.workspace_id, v.id, e.id, e.id::text,
-        case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
-      from (values ${rows}) as v(id, workspace_id, type, channel_id, ordering_key)
-      join webhook_endpoint e on e.workspace_id = v.workspace_id
-      where ${wanted}
-      returning 1
-    )
-    select pg_notify(${webhookDeliveriesChannel}, '') from (select 1 from queued limit 1) as any_queued`);
+  await queryPrepared(db, "insert_webhook_events", insertEventsStatement, [
+    events.map((e) => e.id),
+    events.map((e) => e.workspaceId),
+    events.map((e) => e.type),
+    events.map((e) => e.channelId),
+    events.map((e) => e.orderingKey),
+    `[${events.map((e) => JSON.stringify(e.payload)).join(",")}]`,
+    options.onlyEndpointId ?? null,
+  ]);
 }
+
+/**
+ * Every event a worker applies records one, so this is prepared, and takes its columns as arrays
+ * and the payloads as one JSON array: Drizzle builds an INSERT row by row, parameter by parameter,
+ * which cost the intake worker more than running it. Delivery workers are woken only when some
+ * endpoint wants one of the events.
+ */
+const insertEventsStatement = `
+  with v as (
+    select v.*, p.payload
+    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) with ordinality
+      as v(id, workspace_id, type, channel_id, ordering_key, n)
+    join jsonb_array_elements($6::jsonb) with ordinality as p(payload, n) on p.n = v.n
+  ),
+  stored as (
+    insert into webhook_event (id, workspace_id, type, channel_id, ordering_key, payload)
+    select id, workspace_id, type, channel_id, ordering_key, payload from v
+  ),
+  queued as (
+    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
+    select e.workspace_id, v.id, e.id, e.id::text,
+      case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
+    from v join webhook_endpoint e on e.workspace_id = v.workspace_id
+    where case when $7::uuid is null
+      then e.enabled
+        and (e.event_types is null or e.event_types ? v.type)
+        and (e.channel_ids is null or e.channel_ids ? coalesce(v.channel_id::text, ''))
+      else e.id = $7::uuid end
+    returning 1
+  )
+  select pg_notify('${webhookDeliveriesChannel}', '') from (select 1 from queued limit 1) as any_queued`;
 
 /** Stored events, each with one delivery to its own ad hoc URL (a message's `status_url`). */
 export async function insertCallbackDeliveries(
