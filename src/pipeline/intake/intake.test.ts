@@ -561,6 +561,22 @@ for (const kind of storeKinds) {
       assert.equal((await messages())[0]?.text, "nulhere, \\u0000 there");
     });
 
+    it("stores and applies an event holding half an emoji, with U+FFFD in its place", async () => {
+      // Cut after the first half of 😀, as a truncated text would be.
+      const cut = vkMessage({ text: "улыбка \ud83d" });
+      await deliver(envelope("message_new", { message: cut }));
+      // The whole emoji, escaped as some JSON writers do, stays whole.
+      const whole = JSON.stringify(envelope("message_new", { message: vkMessage({ text: "улыбка 😀" }) }));
+      const escaped = await hub.request("POST", `/hooks/vk/${channel.id}`, {
+        key: null,
+        rawBody: whole.replace("😀", "\\ud83d\\ude00"),
+        headers: { "content-type": "application/json" },
+      });
+      assert.equal(escaped.status, 200);
+      await drain();
+      assert.deepEqual((await messages()).map((m) => m.text).sort(), ["улыбка 😀", "улыбка \ufffd"]);
+    });
+
     it("writes an event the store refuses alone, so the others written with it are kept", async () => {
       const writer = new InboundWriter(store);
       const event = (channelAccountId: string) => ({

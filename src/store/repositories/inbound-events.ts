@@ -68,12 +68,19 @@ function withoutNul(text: string): string {
 }
 
 /**
- * JSON text without U+0000 in its strings, which jsonb refuses. Only an escape `\u0000` can
- * carry it (JSON strings hold no raw control characters), and one is an escape when an even
- * number of backslashes stands before its own.
+ * JSON text that jsonb takes: jsonb refuses U+0000 and a lone half of a surrogate pair, both of
+ * which a platform may send (a text cut in the middle of an emoji). Both can only come as escapes
+ * (JSON strings hold no raw control characters, and UTF-8 has no lone surrogates). U+0000 is
+ * dropped, where its `\u0000` is an escape: an even number of backslashes stands before its own.
+ * A lone surrogate becomes U+FFFD; any surrogate escape sends the text through a parse for that,
+ * which is rare, since platforms send non-ASCII text as UTF-8.
  */
 function storableJson(json: string): string {
-  return json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1") : json;
+  const text = json.includes("\\u0000") ? json.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, "$1") : json;
+  if (!/\\u[dD][89a-fA-F]/.test(text)) return text;
+  return JSON.stringify(
+    JSON.parse(text, (_key, value) => (typeof value === "string" ? value.toWellFormed() : value)),
+  );
 }
 
 export function inboundEventKey(event: { channelAccountId: string; externalEventId: string }): string {
