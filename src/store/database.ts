@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
-import type { SQL } from "drizzle-orm";
+import { getTableColumns, type InferSelectModel, type SQL } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
-import type { PgDatabase, PgQueryResultHKT } from "drizzle-orm/pg-core";
+import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
@@ -416,6 +416,26 @@ export async function queryPrepared<T>(db: Db, name: string, text: string, param
   const prepared = db._.session.prepareQuery({ sql: text, params }, undefined, name, false);
   const result = (await prepared.execute()) as { rows: T[] };
   return result.rows;
+}
+
+/**
+ * A hand-written statement's rows of `table` (`returning *`) as Drizzle's own queries return
+ * them: field names for column names, and each value as its column maps it (timestamps, JSON).
+ */
+export function asTableRows<T extends PgTable>(
+  table: T,
+  rows: readonly Record<string, unknown>[],
+): InferSelectModel<T>[] {
+  const columns = Object.entries(getTableColumns(table));
+  return rows.map(
+    (row) =>
+      Object.fromEntries(
+        columns.map(([field, column]) => {
+          const value = row[column.name];
+          return [field, value === null || value === undefined ? null : column.mapFromDriverValue(value)];
+        }),
+      ) as InferSelectModel<T>,
+  );
 }
 
 /** Rows of a raw SQL query; both drivers answer with `{ rows }`. */

@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
+import { v7 as uuidv7 } from "uuid";
 import { AppError } from "../errors/app-error.ts";
 import { storeKinds } from "../testing/stores.ts";
 import type { Store } from "./database.ts";
@@ -32,9 +33,10 @@ import {
   listVersions,
   recordEdit,
   recordMessage,
+  recordMessages,
 } from "./repositories/messages.ts";
 import { createWorkspace } from "./repositories/workspaces.ts";
-import { channelAccount, conversation, inboundEvent } from "./schema.ts";
+import { channelAccount, conversation, inboundEvent, message } from "./schema.ts";
 import { SecretBox } from "./secret-box.ts";
 
 const rejectsWith = (promise: Promise<unknown>, code: string) =>
@@ -311,6 +313,41 @@ for (const kind of storeKinds) {
         assert.equal(new Set(results.map((r) => r.message.id)).size, 1);
         const page = await listConversationMessages(store.db, conv.id, { limit: 10 });
         assert.equal(page.items.length, 1);
+      });
+
+      it("records a run of platform messages once each, returning them as a query reads them", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const conv = await open(channel.id, c.id);
+        const arrived = (externalId: string, at: number) => ({
+          ...inbound(workspaceId, channel.id, conv.id, c.id, externalId),
+          id: uuidv7(),
+          authorRef: "42",
+          attachments: [{ kind: "photo", url: "https://example.com/p.jpg", size: 2048 }],
+          sentAt: new Date(Date.UTC(2026, 0, 1, 12, 0, at, 123)),
+          replyToMessageId: null,
+        });
+        await recordMessages(store.db, [arrived("r1", 0)]);
+        // A repeat of a stored message and a repeat within the run are skipped.
+        const run = [arrived("r1", 1), arrived("r2", 2), arrived("r3", 3), arrived("r2", 4)];
+        const stored = await recordMessages(store.db, run);
+        assert.deepEqual(
+          stored.map((m) => m.externalId),
+          ["r2", "r3"],
+        );
+        const read = await store.db
+          .select()
+          .from(message)
+          .where(
+            inArray(
+              message.id,
+              stored.map((m) => m.id),
+            ),
+          )
+          .orderBy(message.id);
+        assert.deepEqual(stored, read);
+        const [after] = await store.db.select().from(conversation).where(eq(conversation.id, conv.id));
+        assert.equal(after?.lastMessageAt?.getTime(), Date.UTC(2026, 0, 1, 12, 0, 3, 123));
       });
 
       it("lists messages newest first by platform time, with cursors that neither skip nor repeat", async () => {

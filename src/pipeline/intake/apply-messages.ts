@@ -11,9 +11,9 @@ import {
 import { openDirectConversations } from "../../store/repositories/conversations.ts";
 import type { InboundOutcome } from "../../store/repositories/inbound-events.ts";
 import {
+  type ArrivedMessage,
   type Message,
   messagesByExternalIds,
-  type NewMessage,
   recordMessages,
 } from "../../store/repositories/messages.ts";
 import { presentMessage } from "../objects.ts";
@@ -66,7 +66,7 @@ export async function applyClientMessages(
     channel.id,
     items.map((item) => userOf(item).contactId),
   );
-  const rows = items.map((item): NewMessage & { id: string } => {
+  const rows = items.map((item): ArrivedMessage => {
     const { contactId } = userOf(item);
     const repliesTo = item.message.replyToExternalId ? quoted.get(item.message.replyToExternalId) : undefined;
     return {
