@@ -67,5 +67,69 @@ for (const kind of storeKinds) {
         clients.close();
       }
     });
+
+    it("names a batch's new clients with one look-up, keeping names people gave and skipping deleted users", async () => {
+      const community = vk.control.createCommunity({ name: "Florist" });
+      const newcomer = vk.control.createUser({ firstName: "Борис", lastName: "Новиков" });
+      const regular = vk.control.createUser({ firstName: "Вера", lastName: "Постоянная" });
+      const deleted = vk.control.createUser({ firstName: "Глеб", deactivated: "deleted" });
+      const channel = await createChannelAccount(store.db, hub.box, {
+        workspaceId: hub.admin.workspaceId,
+        kind: "vk",
+        externalId: String(community.id),
+        name: "Florist",
+        credentials: { tokens: community.tokens.map((t) => t.value), callbackSecret: "s" },
+        settings: { apiBaseUrl: vk.apiBaseUrl },
+      });
+      // An operator already knew this client, by another name.
+      const known = await hub.request("POST", "/v1/contacts", {
+        body: {
+          name: "Вера из салона",
+          identities: [{ channel_kind: "vk", external_id: String(regular.id) }],
+        },
+      });
+      assert.equal(known.status, 201);
+      const clients = new VkClients(hub.box);
+      const worker = new IntakeWorker(store, silent, { followUp: profileFollowUp(store.db, clients) });
+      const asked = vk.control.requests({ method: "users.get" }).length;
+      try {
+        for (const [i, from] of [newcomer, regular, deleted].entries()) {
+          const envelope = {
+            type: "message_new",
+            group_id: community.id,
+            event_id: `batch${i}`,
+            v: "5.199",
+            secret: "s",
+            object: {
+              message: {
+                id: 100 + i,
+                date: 1_700_000_100 + i,
+                from_id: from.id,
+                peer_id: from.id,
+                out: 0,
+                text: "Добрый день",
+              },
+            },
+          };
+          const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
+          assert.equal(res.body, "ok");
+        }
+        while ((await worker.runOnce()) > 0) {}
+        await worker.settle();
+        assert.equal(
+          vk.control.requests({ method: "users.get" }).length,
+          asked + 1,
+          "one look-up for the batch",
+        );
+        const contactOf = async (id: number) =>
+          (await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${id}`)).body.items[0];
+        const [a, b, c] = await Promise.all([newcomer, regular, deleted].map((u) => contactOf(u.id)));
+        assert.deepEqual([a.name, a.identities[0].display_name], ["Борис Новиков", "Борис Новиков"]);
+        assert.deepEqual([b.name, b.identities[0].display_name], ["Вера из салона", "Вера Постоянная"]);
+        assert.deepEqual([c.name, c.identities[0].display_name], [null, null]);
+      } finally {
+        clients.close();
+      }
+    });
   });
 }

@@ -2,13 +2,13 @@ import type { InboundEvent } from "../../channels/events.ts";
 import type { VkClients } from "../../channels/vk/channel.ts";
 import type { Db } from "../../store/database.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
-import { identitiesWithoutName, nameIdentity } from "../../store/repositories/contacts.ts";
+import { identitiesWithoutName, nameIdentities } from "../../store/repositories/contacts.ts";
 import type { IntakeFollowUp } from "./worker.ts";
 
 /**
  * Names new clients: platform users of a batch's events that have no name yet are looked up
  * with one VK `users.get` per channel, which fills each identity's display name and, when empty,
- * its contact's name. A failed look-up is tried again on the user's next event.
+ * its contact's name, in one statement. A failed look-up is tried again on the user's next event.
  */
 export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
   return async (applied) => {
@@ -23,11 +23,12 @@ export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
     for (const { channel, ids } of users.values()) {
       const unnamed = await identitiesWithoutName(db, channel.workspaceId, channel.kind, [...ids]);
       if (unnamed.length === 0) continue;
-      for (const user of await vk.for(channel).getUsers(unnamed.map(Number))) {
+      const found = await vk.for(channel).getUsers(unnamed.map(Number));
+      const names = found.flatMap((user) => {
         const name = `${user.first_name} ${user.last_name}`.trim();
-        if (!user.deactivated && name)
-          await nameIdentity(db, channel.workspaceId, channel.kind, String(user.id), name);
-      }
+        return !user.deactivated && name ? [{ externalId: String(user.id), name }] : [];
+      });
+      await nameIdentities(db, channel.workspaceId, channel.kind, names);
     }
   };
 }

@@ -1,4 +1,4 @@
-import { and, eq, ilike, inArray, isNotNull, isNull, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -197,30 +197,31 @@ export async function identitiesWithoutName(
   return externalIds.filter((id) => !hasName.has(id));
 }
 
-/** Gives a platform identity its display name, and its contact that name when it has none. */
-export async function nameIdentity(
+/**
+ * Gives platform identities their display names, and each identity's contact that name when it
+ * has none, in one statement however many.
+ */
+export async function nameIdentities(
   db: Db,
   workspaceId: string,
   channelKind: ChannelKind,
-  externalId: string,
-  name: string,
+  names: readonly { externalId: string; name: string }[],
 ) {
-  const [identity] = await db
-    .update(contactIdentity)
-    .set({ displayName: name })
-    .where(
-      and(
-        eq(contactIdentity.workspaceId, workspaceId),
-        eq(contactIdentity.channelKind, channelKind),
-        eq(contactIdentity.externalId, externalId),
-      ),
+  if (names.length === 0) return;
+  await db.execute(sql`
+    with named as (
+      update contact_identity i set display_name = v.name
+      from unnest(
+        ${sql.param(names.map((n) => n.externalId))}::text[],
+        ${sql.param(names.map((n) => n.name))}::text[]
+      ) as v(external_id, name)
+      where i.workspace_id = ${workspaceId} and i.channel_kind = ${channelKind}
+        and i.external_id = v.external_id
+      returning i.contact_id, v.name
     )
-    .returning({ contactId: contactIdentity.contactId });
-  if (!identity) return;
-  await db
-    .update(contact)
-    .set({ name, updatedAt: new Date() })
-    .where(and(eq(contact.id, identity.contactId), isNull(contact.name)));
+    update contact c set name = named.name, updated_at = now()
+    from named
+    where c.id = named.contact_id and c.name is null`);
 }
 
 export async function getContact(
