@@ -450,6 +450,8 @@ export const idempotencyRecord = pgTable(
     /** Null while the first request is still being handled. */
     responseStatus: integer("response_status"),
     responseBody: text("response_body"),
+    /** Headers that belong to the answer (`Retry-After`), replayed with it. */
+    responseHeaders: jsonb("response_headers").$type<Record<string, string>>(),
     createdAt: createdAt(),
   },
   (t) => [

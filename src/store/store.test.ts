@@ -414,11 +414,12 @@ for (const kind of storeKinds) {
         assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h1"), {
           kind: "in_progress",
         });
-        await saveIdempotentResponse(store.db, workspaceId, key, 201, '{"id":1}');
+        await saveIdempotentResponse(store.db, workspaceId, key, 202, '{"id":1}', { "retry-after": "30" });
         assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h1"), {
           kind: "replay",
-          status: 201,
+          status: 202,
           body: '{"id":1}',
+          headers: { "retry-after": "30" },
         });
         assert.deepEqual(await claimIdempotencyKey(store.db, workspaceId, key, "h2"), { kind: "mismatch" });
       });

@@ -11,6 +11,11 @@ import {
 import type { AppEnv } from "../context.ts";
 
 const validKey = /^[\x21-\x7e]{1,255}$/;
+/**
+ * Headers that are part of an answer and are replayed with it: a 202's `Retry-After` says when
+ * the work should be done. The request's own (`X-Request-Id`, rate limits) are this request's.
+ */
+const answerHeaders = ["retry-after"];
 
 /**
  * `Idempotency-Key` on any POST: the first successful answer is stored and replayed for repeats
@@ -33,6 +38,7 @@ export function idempotency(db: Db) {
     if (claim.kind === "replay") {
       // Through the context, so the replay carries this request's X-Request-Id and rate-limit headers.
       return c.body(claim.body, claim.status as ContentfulStatusCode, {
+        ...claim.headers,
         "content-type": "application/json",
         "idempotent-replayed": "true",
       });
@@ -40,7 +46,13 @@ export function idempotency(db: Db) {
 
     await next();
     if (c.res.status >= 200 && c.res.status < 300) {
-      await saveIdempotentResponse(db, workspaceId, key, c.res.status, await c.res.clone().text());
+      const headers = Object.fromEntries(
+        answerHeaders.flatMap((name) => {
+          const value = c.res.headers.get(name);
+          return value === null ? [] : [[name, value]];
+        }),
+      );
+      await saveIdempotentResponse(db, workspaceId, key, c.res.status, await c.res.clone().text(), headers);
     } else {
       await releaseIdempotencyKey(db, workspaceId, key);
     }

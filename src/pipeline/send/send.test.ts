@@ -658,6 +658,8 @@ for (const kind of storeKinds) {
         const again = await send(client.conversation.id, { text: `ошибка ${code}` }, headers);
         assertStatus(again, 202);
         assert.equal(again.body.id, first.body.id, "the repeat answers the same message");
+        assert.equal(again.headers.get("idempotent-replayed"), "true");
+        assert.equal(again.headers.get("retry-after"), String(wait), "the replay says when, too");
         await deliverQueued(world);
         assert.equal(sentTo(world, client).length, 1);
       });

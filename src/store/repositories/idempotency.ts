@@ -9,7 +9,7 @@ const abandonedAfter = 60 * 1000;
 
 export type Claim =
   | { kind: "first" }
-  | { kind: "replay"; status: number; body: string }
+  | { kind: "replay"; status: number; body: string; headers: Record<string, string> }
   | { kind: "mismatch" }
   | { kind: "in_progress" };
 
@@ -40,7 +40,7 @@ export async function claimIdempotencyKey(
     // Taking over is conditional on the row being the one we read, so two repeats cannot both win.
     const [taken] = await db
       .update(idempotencyRecord)
-      .set({ requestHash, createdAt: now, responseStatus: null, responseBody: null })
+      .set({ requestHash, createdAt: now, responseStatus: null, responseBody: null, responseHeaders: null })
       .where(
         and(
           eq(idempotencyRecord.workspaceId, workspaceId),
@@ -53,7 +53,12 @@ export async function claimIdempotencyKey(
   }
   if (existing.requestHash !== requestHash) return { kind: "mismatch" };
   if (existing.responseStatus === null || existing.responseBody === null) return { kind: "in_progress" };
-  return { kind: "replay", status: existing.responseStatus, body: existing.responseBody };
+  return {
+    kind: "replay",
+    status: existing.responseStatus,
+    body: existing.responseBody,
+    headers: existing.responseHeaders ?? {},
+  };
 }
 
 export async function saveIdempotentResponse(
@@ -62,10 +67,11 @@ export async function saveIdempotentResponse(
   key: string,
   status: number,
   body: string,
+  headers: Record<string, string> = {},
 ) {
   await db
     .update(idempotencyRecord)
-    .set({ responseStatus: status, responseBody: body })
+    .set({ responseStatus: status, responseBody: body, responseHeaders: headers })
     .where(and(eq(idempotencyRecord.workspaceId, workspaceId), eq(idempotencyRecord.key, key)));
 }
 
