@@ -6,6 +6,7 @@ import { VkClients } from "../../channels/vk/channel.ts";
 import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
+import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
 import { profileFollowUp } from "./profiles.ts";
 import { IntakeWorker } from "./worker.ts";
 
@@ -27,60 +28,65 @@ for (const kind of storeKinds) {
       await store.drop();
     });
 
-    it("asks VK for a new client's name once and names the contact with it", async () => {
-      const community = vk.control.createCommunity({ name: "Shop" });
-      const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова" });
+    /** A community connected as a channel, and a worker that names new clients. */
+    const connect = async (name: string) => {
+      const community = vk.control.createCommunity({ name });
       const channel = await createChannelAccount(store.db, hub.box, {
         workspaceId: hub.admin.workspaceId,
         kind: "vk",
         externalId: String(community.id),
-        name: "Shop",
+        name,
         credentials: { tokens: community.tokens.map((t) => t.value), callbackSecret: "s" },
         settings: { apiBaseUrl: vk.apiBaseUrl },
       });
       const clients = new VkClients(hub.box);
       const worker = new IntakeWorker(store, silent, { followUp: profileFollowUp(store.db, clients) });
-      const deliver = async (id: number, text: string) => {
-        const envelope = {
-          type: "message_new",
-          group_id: community.id,
-          event_id: `e${id}`,
-          v: "5.199",
-          secret: "s",
-          object: {
-            message: { id, date: 1_700_000_000 + id, from_id: user.id, peer_id: user.id, out: 0, text },
-          },
-        };
-        const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
-        assert.equal(res.body, "ok");
-        while ((await worker.runOnce()) > 0) {}
-        await worker.settle();
+      const nextMessage = vkMessageMaker(community.id * 1000);
+      return {
+        /** A VK user's message reaching the hub's callback. */
+        async write(userId: number, text: string) {
+          const message = nextMessage({ from_id: userId, peer_id: userId, text });
+          const envelope = vkEnvelope(community.id, "s", "message_new", { message });
+          const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
+          assert.equal(res.body, "ok");
+        },
+        /** Applies what was written, in one batch, and waits for the naming. */
+        async process() {
+          while ((await worker.runOnce()) > 0) {}
+          await worker.settle();
+        },
+        close: () => clients.close(),
       };
+    };
+    const contactOf = async (userId: number) =>
+      (await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${userId}`)).body.items[0];
+    const lookUps = () => vk.control.requests({ method: "users.get" }).length;
+
+    it("asks VK for a new client's name once and names the contact with it", async () => {
+      const shop = await connect("Shop");
+      const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова" });
+      const asked = lookUps();
       try {
-        await deliver(1, "Здравствуйте");
-        await deliver(2, "Есть розы?");
-        const found = await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${user.id}`);
-        assert.equal(found.body.items[0].name, "Анна Клиентова");
-        assert.equal(found.body.items[0].identities[0].display_name, "Анна Клиентова");
-        assert.equal(vk.control.requests({ method: "users.get" }).length, 1, "asked once");
+        await shop.write(user.id, "Здравствуйте");
+        await shop.process();
+        await shop.write(user.id, "Есть розы?");
+        await shop.process();
+        const found = await contactOf(user.id);
+        assert.deepEqual(
+          [found.name, found.identities[0].display_name],
+          ["Анна Клиентова", "Анна Клиентова"],
+        );
+        assert.equal(lookUps(), asked + 1, "asked once");
       } finally {
-        clients.close();
+        shop.close();
       }
     });
 
     it("names a batch's new clients with one look-up, keeping names people gave and skipping deleted users", async () => {
-      const community = vk.control.createCommunity({ name: "Florist" });
+      const florist = await connect("Florist");
       const newcomer = vk.control.createUser({ firstName: "Борис", lastName: "Новиков" });
       const regular = vk.control.createUser({ firstName: "Вера", lastName: "Постоянная" });
       const deleted = vk.control.createUser({ firstName: "Глеб", deactivated: "deleted" });
-      const channel = await createChannelAccount(store.db, hub.box, {
-        workspaceId: hub.admin.workspaceId,
-        kind: "vk",
-        externalId: String(community.id),
-        name: "Florist",
-        credentials: { tokens: community.tokens.map((t) => t.value), callbackSecret: "s" },
-        settings: { apiBaseUrl: vk.apiBaseUrl },
-      });
       // An operator already knew this client, by another name.
       const known = await hub.request("POST", "/v1/contacts", {
         body: {
@@ -89,46 +95,17 @@ for (const kind of storeKinds) {
         },
       });
       assert.equal(known.status, 201);
-      const clients = new VkClients(hub.box);
-      const worker = new IntakeWorker(store, silent, { followUp: profileFollowUp(store.db, clients) });
-      const asked = vk.control.requests({ method: "users.get" }).length;
+      const asked = lookUps();
       try {
-        for (const [i, from] of [newcomer, regular, deleted].entries()) {
-          const envelope = {
-            type: "message_new",
-            group_id: community.id,
-            event_id: `batch${i}`,
-            v: "5.199",
-            secret: "s",
-            object: {
-              message: {
-                id: 100 + i,
-                date: 1_700_000_100 + i,
-                from_id: from.id,
-                peer_id: from.id,
-                out: 0,
-                text: "Добрый день",
-              },
-            },
-          };
-          const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
-          assert.equal(res.body, "ok");
-        }
-        while ((await worker.runOnce()) > 0) {}
-        await worker.settle();
-        assert.equal(
-          vk.control.requests({ method: "users.get" }).length,
-          asked + 1,
-          "one look-up for the batch",
-        );
-        const contactOf = async (id: number) =>
-          (await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${id}`)).body.items[0];
+        for (const user of [newcomer, regular, deleted]) await florist.write(user.id, "Добрый день");
+        await florist.process();
+        assert.equal(lookUps(), asked + 1, "one look-up for the batch");
         const [a, b, c] = await Promise.all([newcomer, regular, deleted].map((u) => contactOf(u.id)));
         assert.deepEqual([a.name, a.identities[0].display_name], ["Борис Новиков", "Борис Новиков"]);
         assert.deepEqual([b.name, b.identities[0].display_name], ["Вера из салона", "Вера Постоянная"]);
         assert.deepEqual([c.name, c.identities[0].display_name], [null, null]);
       } finally {
-        clients.close();
+        florist.close();
       }
     });
   });
