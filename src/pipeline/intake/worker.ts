@@ -155,12 +155,15 @@ export class IntakeWorker {
    * fails, its events are applied one by one, so that only the one at fault waits for a retry.
    */
   async #processRun(run: Run): Promise<AppliedEvent[]> {
-    if (run.kind === "single" || run.events.length === 1) {
-      const [event] = run.events;
-      const done = run.channel ? await this.#process(event, run.channel) : undefined;
+    if (run.kind === "single") {
+      const done = run.channel ? await this.#process(run.events[0], run.channel, run.parsed) : undefined;
       return done ? [done] : [];
     }
     const { channel, events } = run;
+    if (events.length === 1) {
+      const done = await this.#process(events[0], channel, run.messages[0]);
+      return done ? [done] : [];
+    }
     try {
       const outcomes = await this.#store.db.transaction(async (tx) => {
         const outcomes = await applyClientMessages(tx, channel, run.messages);
@@ -177,21 +180,28 @@ export class IntakeWorker {
       );
     } catch {
       const applied: AppliedEvent[] = [];
-      for (const event of events) {
-        const done = await this.#process(event, channel);
+      for (const [i, event] of events.entries()) {
+        const done = await this.#process(event, channel, run.messages[i]);
         if (done) applied.push(done);
       }
       return applied;
     }
   }
 
-  /** Applies one event; returns it when it was applied (for the follow-ups). */
-  async #process(event: InboundEventRow, channel: ChannelAccount): Promise<AppliedEvent | undefined> {
+  /**
+   * Applies one event, `known` already parsed by `runsOf`; returns it when it was applied (for the
+   * follow-ups). One `runsOf` could not parse is parsed again here, so that its error counts.
+   */
+  async #process(
+    event: InboundEventRow,
+    channel: ChannelAccount,
+    known?: InboundEvent,
+  ): Promise<AppliedEvent | undefined> {
     const adapter = inboundAdapters[channel.kind];
     const db = this.#store.db;
     try {
       if (!adapter) throw new Error(`no inbound adapter for ${channel.kind}`);
-      const parsed = adapter.parseEvent(event.payload);
+      const parsed = known ?? adapter.parseEvent(event.payload);
       const outcome = await db.transaction(async (tx) => {
         const outcome = await applyEvent(
           { db: tx, channel, inboundEventId: event.id, receivedAt: event.receivedAt },
@@ -261,7 +271,13 @@ type Run =
       events: [InboundEventRow, ...InboundEventRow[]];
       messages: ClientMessageEvent[];
     }
-  | { kind: "single"; channel: ChannelAccount | undefined; events: [InboundEventRow] };
+  | {
+      kind: "single";
+      channel: ChannelAccount | undefined;
+      events: [InboundEventRow];
+      /** Undefined when it could not be parsed (or has no channel). */
+      parsed: InboundEvent | undefined;
+    };
 
 /** Splits claimed events, in order, into runs; an event that cannot be parsed is left to `#process`. */
 function runsOf(
@@ -278,7 +294,7 @@ function runsOf(
         last.events.push(event);
         last.messages.push(parsed);
       } else runs.push({ kind: "messages", channel, events: [event], messages: [parsed] });
-    } else runs.push({ kind: "single", channel, events: [event] });
+    } else runs.push({ kind: "single", channel, events: [event], parsed });
   }
   return runs;
 }
