@@ -16,6 +16,7 @@ import {
 } from "./repositories/channel-accounts.ts";
 import { listLeads } from "./repositories/contact-activity.ts";
 import {
+  contactsForIdentities,
   createContact,
   getContact,
   listContacts,
@@ -155,6 +156,29 @@ for (const kind of storeKinds) {
     });
 
     describe("contacts", () => {
+      it("makes one contact per new platform user when callers meet the same users at once", async () => {
+        const alone = (await createWorkspace(store.db, "Identity race")).id;
+        const calls = await Promise.all(
+          [["1", "2", "3"], ["2", "3", "4"], ["3", "1"], ["4"]].map((ids) =>
+            contactsForIdentities(store.db, alone, "vk", ids),
+          ),
+        );
+        const contactOf = new Map<string, string>();
+        for (const { users } of calls)
+          for (const [externalId, user] of users) {
+            assert.equal(contactOf.get(externalId) ?? user.contactId, user.contactId, `user ${externalId}`);
+            contactOf.set(externalId, user.contactId);
+          }
+        assert.deepEqual([...contactOf.keys()].sort(), ["1", "2", "3", "4"]);
+        // Each new user is announced once, and no contact is left without its identity.
+        assert.equal(calls.flatMap((call) => call.created).length, 4);
+        const contacts = await listContacts(store.db, alone, {}, { limit: 50 });
+        assert.deepEqual(
+          contacts.items.map((c) => c.identities.length),
+          [1, 1, 1, 1],
+        );
+      });
+
       it("creates a contact with identities and refuses an identity owned by another", async () => {
         const created = await createContact(store.db, workspaceId, {
           name: "Анна",

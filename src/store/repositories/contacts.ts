@@ -138,19 +138,21 @@ export async function contactsForIdentities(
     )
     .onConflictDoNothing()
     .returning();
+  const ours = new Map(contacts.map((row) => [row.id, row]));
   const created = linked.map((identity) => {
     users.set(identity.externalId, {
       contactId: identity.contactId,
       identityId: identity.id,
       capabilities: identity.capabilities,
     });
-    return { ...(contacts.find((row) => row.id === identity.contactId) as Contact), identities: [identity] };
+    const linkedContact = ours.get(identity.contactId) as Contact;
+    ours.delete(identity.contactId);
+    return { ...linkedContact, identities: [identity] };
   });
-  // Another worker linked some of these users first: drop our contacts for them and use theirs.
-  const raced = missing.filter((id) => !linked.some((identity) => identity.externalId === id));
+  // Another worker linked some of these users first: drop our contacts left unlinked, use theirs.
+  const raced = missing.filter((id) => !users.has(id));
   if (raced.length > 0) {
-    const unused = contacts.filter((row) => !created.some((c) => c.id === row.id)).map((row) => row.id);
-    await db.delete(contact).where(inArray(contact.id, unused));
+    await db.delete(contact).where(inArray(contact.id, [...ours.keys()]));
     await find(raced);
     if (raced.some((id) => !users.has(id))) throw new Error("an identity vanished while linking it");
   }
