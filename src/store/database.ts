@@ -1,13 +1,14 @@
 import { createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { PGlite, type QueryOptions, type Transaction, types } from "@electric-sql/pglite";
+import { PGlite } from "@electric-sql/pglite";
 import { getTableColumns, type InferSelectModel, type SQL } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
 import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
+import { type CheckpointPolicy, pgliteParsers, startUpkeep, withoutQueryParsers } from "./pglite.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -48,17 +49,17 @@ export interface HeldLock {
 }
 
 export type StoreOptions =
-  | { mode: "embedded"; dataDir?: string }
+  | { mode: "embedded"; dataDir?: string; checkpoints?: CheckpointPolicy }
   | { mode: "server"; databaseUrl: string; poolSize?: number };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   return options.mode === "embedded"
-    ? openEmbedded(options.dataDir)
+    ? openEmbedded(options.dataDir, options.checkpoints)
     : openServer(options.databaseUrl, options.poolSize);
 }
 
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
-async function openEmbedded(dataDir: string | undefined): Promise<Store> {
+async function openEmbedded(dataDir: string | undefined, checkpoints?: CheckpointPolicy): Promise<Store> {
   const location = dataDir ? resolve(dataDir) : "memory";
   const releaseLock = dataDir ? lockDataDir(location) : () => {};
   let client: PGlite;
@@ -76,11 +77,7 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
   // Drizzle's PGlite session calls only `query` and `transaction`.
   const queries = withoutQueryParsers(client) as unknown as PGlite;
   const db = drizzlePglite({ client: queries, schema }) as unknown as Db;
-  // PGlite has no autovacuum: without statistics the planner sorts whole tables for a page of a
-  // list (bench/api measured lists 2-4x slower). Refresh them soon after start, then regularly.
-  const maintain = () => client.exec("vacuum analyze").catch(() => {});
-  const firstMaintenance = setTimeout(maintain, 30_000).unref();
-  const maintenance = setInterval(maintain, 15 * 60_000).unref();
+  const upkeep = startUpkeep(client, checkpoints);
   let queue: Promise<unknown> = Promise.resolve();
   const locks = new LocalLocks();
   return {
@@ -106,47 +103,12 @@ async function openEmbedded(dataDir: string | undefined): Promise<Store> {
       await client.query("select 1");
     },
     async close() {
-      clearTimeout(firstMaintenance);
-      clearInterval(maintenance);
+      await upkeep.stop();
       locks.loseAll();
       await client.close();
       releaseLock();
     },
   };
-}
-
-/**
- * The parsers Drizzle gives PGlite with every query: dates, times and numeric arrays stay text,
- * for Drizzle's columns to map.
- */
-export const pgliteParsers: Record<number, (text: string) => string> = Object.fromEntries(
-  [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map(
-    (oid) => [oid, (text: string) => text],
-  ),
-);
-
-interface PgliteQueries {
-  query: Transaction["query"];
-  transaction<T>(work: (tx: PgliteQueries) => Promise<T>): Promise<T>;
-}
-
-/**
- * PGlite merges a query's parsers into its own table of some 300 on every call (about 70 µs, a
- * sixth of a primary-key select through Drizzle). Its table already holds Drizzle's, given at
- * creation, so Drizzle talks to PGlite through this view, which leaves out the ones it has.
- */
-function withoutQueryParsers(client: PGlite | Transaction): PgliteQueries {
-  return {
-    query: (text, params, options) => client.query(text, params, options && withoutKnownParsers(options)),
-    transaction: (work) => (client as PGlite).transaction((tx) => work(withoutQueryParsers(tx))),
-  };
-}
-
-function withoutKnownParsers(options: QueryOptions): QueryOptions {
-  const { parsers, ...rest } = options;
-  if (!parsers) return options;
-  const unknown = Object.entries(parsers).filter(([oid]) => pgliteParsers[Number(oid)] === undefined);
-  return unknown.length === 0 ? rest : { ...rest, parsers: Object.fromEntries(unknown) };
 }
 
 async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {

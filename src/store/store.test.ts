@@ -1,13 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import type { PGlite, QueryOptions } from "@electric-sql/pglite";
-import { eq, inArray, sql } from "drizzle-orm";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { eq, inArray } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { AppError } from "../errors/app-error.ts";
 import { storeKinds } from "../testing/stores.ts";
-import { pgliteParsers, type Store } from "./database.ts";
+import type { Store } from "./database.ts";
 import { migrate, migrationStatus } from "./migrations.ts";
 import { createApiKey, findActiveKey, listApiKeys, revokeApiKey } from "./repositories/api-keys.ts";
 import {
@@ -39,7 +37,7 @@ import {
   recordMessages,
 } from "./repositories/messages.ts";
 import { createWorkspace } from "./repositories/workspaces.ts";
-import { channelAccount, conversation, inboundEvent, message, workspace } from "./schema.ts";
+import { channelAccount, conversation, inboundEvent, message } from "./schema.ts";
 import { SecretBox } from "./secret-box.ts";
 
 const rejectsWith = (promise: Promise<unknown>, code: string) =>
@@ -494,32 +492,6 @@ function inbound(
     status: "received" as const,
   };
 }
-
-// The embedded store gives PGlite Drizzle's parsers once and leaves them out of each query.
-// That is right only while Drizzle's per-query parsers are these, and each keeps its text.
-describe("Drizzle's parsers on PGlite", () => {
-  it("are the ones the embedded store gives PGlite at creation, each keeping its text", async () => {
-    const seen: QueryOptions[] = [];
-    const recorder = {
-      query: async (_text: string, _params: unknown[], options: QueryOptions) => {
-        seen.push(options);
-        return { rows: [], fields: [] };
-      },
-    };
-    const db = drizzlePglite({ client: recorder as unknown as PGlite });
-    await db.select().from(workspace);
-    await db.execute(sql`select 1`);
-    assert.equal(seen.length, 2);
-    for (const options of seen) {
-      const parsers = Object.entries(options.parsers ?? {});
-      assert.ok(parsers.length > 0);
-      for (const [oid, parse] of parsers) {
-        assert.ok(pgliteParsers[Number(oid)], `type ${oid} is parsed per query`);
-        assert.equal(parse("2026-01-01 12:00:00.123456+00", Number(oid)), "2026-01-01 12:00:00.123456+00");
-      }
-    }
-  });
-});
 
 function randomUuid() {
   return "0193a5b0-0000-7000-8000-000000000000";

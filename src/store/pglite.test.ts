@@ -1,0 +1,123 @@
+import assert from "node:assert/strict";
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { PGlite, QueryOptions } from "@electric-sql/pglite";
+import { sql } from "drizzle-orm";
+import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
+import { openStore, queryRows, type Store } from "./database.ts";
+import { type CheckpointPolicy, pgliteParsers } from "./pglite.ts";
+import { workspace } from "./schema.ts";
+
+// The embedded store gives PGlite Drizzle's parsers once and leaves them out of each query.
+// That is right only while Drizzle's per-query parsers are these, and each keeps its text.
+describe("Drizzle's parsers on PGlite", () => {
+  it("are the ones the embedded store gives PGlite at creation, each keeping its text", async () => {
+    const seen: QueryOptions[] = [];
+    const recorder = {
+      query: async (_text: string, _params: unknown[], options: QueryOptions) => {
+        seen.push(options);
+        return { rows: [], fields: [] };
+      },
+    };
+    const db = drizzlePglite({ client: recorder as unknown as PGlite });
+    await db.select().from(workspace);
+    await db.execute(sql`select 1`);
+    assert.equal(seen.length, 2);
+    for (const options of seen) {
+      const parsers = Object.entries(options.parsers ?? {});
+      assert.ok(parsers.length > 0);
+      for (const [oid, parse] of parsers) {
+        assert.ok(pgliteParsers[Number(oid)], `type ${oid} is parsed per query`);
+        assert.equal(parse("2026-01-01 12:00:00.123456+00", Number(oid)), "2026-01-01 12:00:00.123456+00");
+      }
+    }
+  });
+});
+
+// PGlite is PostgreSQL in single-user mode: nothing checkpoints unless the store does.
+describe("checkpoints of the embedded store", () => {
+  const dirs: string[] = [];
+  after(() => {
+    for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const open = async (checkpoints: Partial<CheckpointPolicy>) => {
+    const dir = mkdtempSync(join(tmpdir(), "switchboard-checkpoints-"));
+    dirs.push(dir);
+    const store = await openStore({
+      mode: "embedded",
+      dataDir: dir,
+      checkpoints: { walBytes: 2 ** 30, maxIntervalMs: 3_600_000, checkMs: 20, ...checkpoints },
+    });
+    await store.db.execute(sql`create table filler (id int, text text)`);
+    return { store, dir };
+  };
+  const redo = async (store: Store) =>
+    (
+      await queryRows<{ redo: string }>(
+        store.db,
+        sql`select redo_lsn::text as redo from pg_control_checkpoint()`,
+      )
+    )[0]?.redo;
+  /** About `megabytes` MB of WAL. */
+  const write = (store: Store, megabytes: number) =>
+    store.db.execute(
+      sql`insert into filler select g, repeat(md5(g::text), 32) from generate_series(1, ${megabytes * 800}) g`,
+    );
+  const waitForCheckpoint = async (store: Store, after: string | undefined) => {
+    for (let waited = 0; waited < 5_000; waited += 20) {
+      const now = await redo(store);
+      if (now !== after) return now;
+      await sleep(20);
+    }
+    assert.fail("no checkpoint within 5 s");
+  };
+
+  it("checkpoints once the WAL since the last checkpoint passes the policy's size, and not before", async () => {
+    const { store } = await open({ walBytes: 4 * 2 ** 20 });
+    try {
+      const start = await redo(store);
+      await write(store, 1);
+      await sleep(200);
+      assert.equal(await redo(store), start, "1 MB of WAL is under the 4 MB policy");
+      await write(store, 4);
+      const first = await waitForCheckpoint(store, start);
+      await sleep(200);
+      assert.equal(await redo(store), first, "nothing written since: no second checkpoint");
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("checkpoints after the policy's interval when anything was written, and never when nothing was", async () => {
+    const { store } = await open({ maxIntervalMs: 100 });
+    try {
+      const first = await waitForCheckpoint(store, await redo(store));
+      await sleep(300);
+      assert.equal(await redo(store), first, "an idle store is not checkpointed again");
+      await write(store, 0.1);
+      await waitForCheckpoint(store, first);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("keeps the data directory's WAL from growing while the store runs", async () => {
+    const { store, dir } = await open({ walBytes: 16 * 2 ** 20 });
+    const segments = () =>
+      readdirSync(join(dir, "pglite", "pg_wal")).filter((name) => /^[0-9A-F]{24}$/.test(name));
+    try {
+      for (let round = 0; round < 8; round++) {
+        await write(store, 16);
+        await sleep(100);
+      }
+      // 128 MB written: eight segments without checkpoints; with them, old ones are recycled.
+      assert.ok(segments().length <= 4, `${segments().length} WAL segments`);
+    } finally {
+      await store.close();
+    }
+  });
+});
