@@ -1,3 +1,5 @@
+import { setImmediate } from "node:timers/promises";
+
 /** A pause that ends early when woken: how the workers sleep between polls and NOTIFYs. */
 export class Wait {
   #wake: (() => void) | undefined;
@@ -19,4 +21,13 @@ export class Wait {
   wake() {
     this.#wake?.();
   }
+}
+
+/**
+ * Lets the event loop turn before a worker goes again at once. PGlite answers its queries in
+ * microtasks, never giving the loop a turn: a worker going from batch to batch would keep HTTP
+ * requests (VK's events waiting for their `ok`) and timers waiting until it ran out of work.
+ */
+export function nextTurn(): Promise<void> {
+  return setImmediate();
 }

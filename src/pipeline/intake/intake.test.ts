@@ -609,6 +609,33 @@ for (const kind of storeKinds) {
       assert.equal((await messages()).length, 80);
     });
 
+    it("lets other work run between the batches of a backlog", async () => {
+      for (let i = 0; i < 30; i++) await deliver(envelope("message_new", { message: vkMessage() }));
+      const running = new IntakeWorker(store, silent, { batchSize: 5, pollMs: 5_000 });
+      const handled: number[] = [];
+      const runOnce = running.runOnce.bind(running);
+      running.runOnce = async () => {
+        const count = await runOnce();
+        handled.push(count);
+        return count;
+      };
+      // PGlite answers in microtasks: without a turn between batches, this timer (like an HTTP
+      // request) would wait for the whole backlog.
+      const handledWhenTimerRan = new Promise<number>((resolve) =>
+        setTimeout(() => resolve(handled.reduce((sum, count) => sum + count, 0)), 0),
+      );
+      await running.start();
+      try {
+        assert.ok((await handledWhenTimerRan) < 30, "the timer ran before the backlog was done");
+        const deadline = Date.now() + 5_000;
+        while ((await messages()).length < 30 && Date.now() < deadline)
+          await new Promise((r) => setTimeout(r, 20));
+        assert.equal((await messages()).length, 30);
+      } finally {
+        await running.stop();
+      }
+    });
+
     it("processes stored events as they arrive when running", async () => {
       const running = new IntakeWorker(store, silent, { pollMs: 5_000 });
       await running.start();

@@ -16,7 +16,7 @@ import {
   inboundEventsChannel,
   retryInboundEventLater,
 } from "../../store/repositories/inbound-events.ts";
-import { Wait } from "../wait.ts";
+import { nextTurn, Wait } from "../wait.ts";
 import { applyEvent, NotYetApplicable } from "./apply.ts";
 import { applyClientMessages } from "./apply-messages.ts";
 
@@ -254,9 +254,10 @@ export class IntakeWorker {
       } catch (error) {
         this.#log.error({ err: error }, "intake batch failed");
       }
-      // A full batch means more are waiting: go again at once.
-      if (handled >= this.#options.batchSize || !this.#running) continue;
-      await (handled > 1 ? sleep(this.#options.gatherMs) : this.#idle.for(this.#options.pollMs));
+      if (!this.#running) break;
+      // A full batch means more are waiting: go again at once, once the event loop has turned.
+      if (handled >= this.#options.batchSize) await nextTurn();
+      else await (handled > 1 ? sleep(this.#options.gatherMs) : this.#idle.for(this.#options.pollMs));
     }
   }
 }
