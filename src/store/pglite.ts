@@ -95,7 +95,16 @@ export function startUpkeep(client: PGlite, checkpoints = defaultCheckpoints): {
     walAfterLastCheckpoint = (await client.query<{ at: string }>("select pg_current_wal_lsn()::text as at"))
       .rows[0]?.at;
   };
-  const checking = setInterval(() => run(checkpointIfDue), checkpoints.checkMs).unref();
+  // A look still waiting behind a long job needs no second one queued after it.
+  let lookQueued = false;
+  const checking = setInterval(() => {
+    if (lookQueued) return;
+    lookQueued = true;
+    run(() => {
+      lookQueued = false;
+      return checkpointIfDue();
+    });
+  }, checkpoints.checkMs).unref();
 
   return {
     async stop() {
