@@ -52,11 +52,12 @@ async function measure(name: string, store: Store): Promise<Figures> {
     settings: { confirmationCode: "bench" },
   });
   const worker = new IntakeWorker(store, pino({ level: "silent" }));
-  let messageId = 0;
   const storing: number[] = [];
   const processing: number[] = [];
   for (let round = 0; round <= rounds; round++) {
-    const events = Array.from({ length: eventsPerRound }, () => messageEvent(channel, (messageId += 1)));
+    const events = Array.from({ length: eventsPerRound }, (_, i) =>
+      messageEvent(channel, round * eventsPerRound + i + 1),
+    );
     let started = performance.now();
     for (let i = 0; i < events.length; i += storeBatch)
       await storeInboundEvents(store.db, events.slice(i, i + storeBatch));
