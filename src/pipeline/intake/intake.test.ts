@@ -636,6 +636,23 @@ for (const kind of storeKinds) {
       }
     });
 
+    it("lets other work run between the transactions of one batch", async () => {
+      // Other events than client messages are applied one transaction each.
+      for (let i = 0; i < 20; i++)
+        await deliver(envelope("group_join", { user_id: 500 + i, join_type: "join" }));
+      const joinsBefore = async () =>
+        (await store.db.select().from(contactEvent).where(eq(contactEvent.channelAccountId, channel.id)))
+          .length;
+      let appliedWhenTimerRan: Promise<number> | undefined;
+      setTimeout(() => {
+        appliedWhenTimerRan = joinsBefore();
+      }, 0);
+      assert.equal(await worker.runOnce(), 20);
+      assert.ok(appliedWhenTimerRan, "the timer ran while the batch was applied");
+      assert.ok((await appliedWhenTimerRan) < 20);
+      assert.equal(await joinsBefore(), 20);
+    });
+
     it("processes stored events as they arrive when running", async () => {
       const running = new IntakeWorker(store, silent, { pollMs: 5_000 });
       await running.start();

@@ -124,7 +124,10 @@ export class IntakeWorker {
     for (const id of new Set(events.map((event) => event.channelAccountId)))
       channels.set(id, await findChannelAccount(this.#store.db, id));
     const applied: AppliedEvent[] = [];
-    for (const run of runsOf(events, channels)) applied.push(...(await this.#processRun(run)));
+    for (const run of runsOf(events, channels)) {
+      applied.push(...(await this.#processRun(run)));
+      await nextTurn();
+    }
     await this.#touchChannels(events);
     // Follow-ups see the batch fully recorded (the channel's last event time included).
     if (applied.length > 0) this.#followUp(applied);
