@@ -20,11 +20,12 @@ import pino from "pino";
 import { IntakeWorker } from "../src/pipeline/intake/worker.ts";
 import { openStore, type Store } from "../src/store/database.ts";
 import { migrate } from "../src/store/migrations.ts";
-import { type ChannelAccount, createChannelAccount } from "../src/store/repositories/channel-accounts.ts";
+import type { ChannelAccount } from "../src/store/repositories/channel-accounts.ts";
 import { type NewInboundEvent, storeInboundEvents } from "../src/store/repositories/inbound-events.ts";
 import { createTestHub } from "../src/testing/hub.ts";
 import { createScratchDatabase } from "../src/testing/stores.ts";
 import { vkEnvelope } from "../src/testing/vk-events.ts";
+import { vkTestChannel } from "../src/testing/vk-world.ts";
 import { int, times } from "./support/load.ts";
 
 const eventsPerRound = Number(process.env.BENCH_WORKER_EVENTS ?? 6_000);
@@ -43,14 +44,7 @@ interface Figures {
 async function measure(name: string, store: Store): Promise<Figures> {
   await migrate(store);
   const hub = await createTestHub(store);
-  const channel = await createChannelAccount(store.db, hub.box, {
-    workspaceId: hub.admin.workspaceId,
-    kind: "vk",
-    externalId: String(groupId),
-    name: "Bench community",
-    credentials: { tokens: ["vk1.a.bench"], callbackSecret: secret },
-    settings: { confirmationCode: "bench" },
-  });
+  const channel = await vkTestChannel(hub, groupId, secret);
   const worker = new IntakeWorker(store, pino({ level: "silent" }));
   const storing: number[] = [];
   const processing: number[] = [];

@@ -50,6 +50,21 @@ export async function vkWorld(
   return { vk, groupId: community.id, channel, tokens };
 }
 
+/**
+ * A VK channel of the hub's first workspace for community `groupId`, with no emulator behind it:
+ * for suites that post Callback API events to the hub themselves.
+ */
+export function vkTestChannel(hub: TestHub, groupId: number, secret = vkTestSecret): Promise<ChannelAccount> {
+  return createChannelAccount(hub.store.db, hub.box, {
+    workspaceId: hub.admin.workspaceId,
+    kind: "vk",
+    externalId: String(groupId),
+    name: "Test community",
+    credentials: { tokens: ["vk1.a.token"], callbackSecret: secret },
+    settings: { confirmationCode: "ab12cd34" },
+  });
+}
+
 /** A VK user (allowing the community's messages unless told) as a contact with a direct conversation. */
 export async function vkClient(
   hub: TestHub,

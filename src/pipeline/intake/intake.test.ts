@@ -3,7 +3,7 @@ import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import pino from "pino";
-import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import {
   contactConsent,
   contactEvent,
@@ -19,6 +19,7 @@ import { assertError } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
+import { vkTestChannel } from "../../testing/vk-world.ts";
 import { IntakeWorker } from "./worker.ts";
 import { InboundWriter } from "./writer.ts";
 
@@ -42,14 +43,7 @@ for (const kind of storeKinds) {
 
     beforeEach(async () => {
       groupId = 100_000 + Math.floor(Math.random() * 900_000);
-      channel = await createChannelAccount(store.db, hub.box, {
-        workspaceId: hub.admin.workspaceId,
-        kind: "vk",
-        externalId: String(groupId),
-        name: "Test community",
-        credentials: { tokens: ["vk1.a.token"], callbackSecret: secret },
-        settings: { confirmationCode: "ab12cd34" },
-      });
+      channel = await vkTestChannel(hub, groupId, secret);
     });
 
     const envelope = (type: string, object: unknown, overrides: Record<string, unknown> = {}) =>

@@ -7,17 +7,14 @@ import pino from "pino";
 import { handleVkTokenInvalid } from "../../channels/vk/tokens.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { eventSchemas } from "../../http/resources/webhooks.ts";
-import {
-  type ChannelAccount,
-  createChannelAccount,
-  secretFingerprint,
-} from "../../store/repositories/channel-accounts.ts";
+import { type ChannelAccount, secretFingerprint } from "../../store/repositories/channel-accounts.ts";
 import { recordMessage } from "../../store/repositories/messages.ts";
 import { message, webhookEvent } from "../../store/schema.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
+import { vkTestChannel } from "../../testing/vk-world.ts";
 import { IntakeWorker } from "../intake/worker.ts";
 import { type EventType, recordChannelStatus } from "./events.ts";
 
@@ -47,13 +44,7 @@ for (const kind of storeKinds) {
 
     beforeEach(async () => {
       groupId = 100_000 + Math.floor(Math.random() * 900_000);
-      channel = await createChannelAccount(store.db, hub.box, {
-        workspaceId: hub.admin.workspaceId,
-        kind: "vk",
-        externalId: String(groupId),
-        name: "Community",
-        credentials: { tokens: ["vk1.a.token"], callbackSecret: secret },
-      });
+      channel = await vkTestChannel(hub, groupId, secret);
       mark = await newest();
     });
 
