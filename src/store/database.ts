@@ -8,7 +8,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
-import { type CheckpointPolicy, pgliteParsers, startUpkeep, withoutQueryParsers } from "./pglite.ts";
+import { pgliteParsers, startUpkeep, type UpkeepPolicy, withoutQueryParsers } from "./pglite.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -49,17 +49,20 @@ export interface HeldLock {
 }
 
 export type StoreOptions =
-  | { mode: "embedded"; dataDir?: string; checkpoints?: CheckpointPolicy }
+  | { mode: "embedded"; dataDir?: string; upkeep?: Partial<UpkeepPolicy> }
   | { mode: "server"; databaseUrl: string; poolSize?: number };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   return options.mode === "embedded"
-    ? openEmbedded(options.dataDir, options.checkpoints)
+    ? openEmbedded(options.dataDir, options.upkeep)
     : openServer(options.databaseUrl, options.poolSize);
 }
 
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
-async function openEmbedded(dataDir: string | undefined, checkpoints?: CheckpointPolicy): Promise<Store> {
+async function openEmbedded(
+  dataDir: string | undefined,
+  upkeepPolicy?: Partial<UpkeepPolicy>,
+): Promise<Store> {
   const location = dataDir ? resolve(dataDir) : "memory";
   const releaseLock = dataDir ? lockDataDir(location) : () => {};
   let client: PGlite;
@@ -77,7 +80,7 @@ async function openEmbedded(dataDir: string | undefined, checkpoints?: Checkpoin
   // Drizzle's PGlite session calls only `query` and `transaction`.
   const queries = withoutQueryParsers(client) as unknown as PGlite;
   const db = drizzlePglite({ client: queries, schema }) as unknown as Db;
-  const upkeep = startUpkeep(client, checkpoints);
+  const upkeep = startUpkeep(client, upkeepPolicy);
   let queue: Promise<unknown> = Promise.resolve();
   const locks = new LocalLocks();
   return {

@@ -8,7 +8,8 @@ import type { PGlite, QueryOptions } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { openStore, queryRows, type Store } from "./database.ts";
-import { type CheckpointPolicy, pgliteParsers } from "./pglite.ts";
+import { migrate } from "./migrations.ts";
+import { pgliteParsers, startUpkeep, type UpkeepPolicy } from "./pglite.ts";
 import { workspace } from "./schema.ts";
 
 // The embedded store gives PGlite Drizzle's parsers once and leaves them out of each query.
@@ -44,13 +45,19 @@ describe("checkpoints of the embedded store", () => {
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  const open = async (checkpoints: Partial<CheckpointPolicy>) => {
+  const open = async (upkeep: Partial<UpkeepPolicy>) => {
     const dir = mkdtempSync(join(tmpdir(), "switchboard-checkpoints-"));
     dirs.push(dir);
     const store = await openStore({
       mode: "embedded",
       dataDir: dir,
-      checkpoints: { walBytes: 2 ** 30, maxIntervalMs: 3_600_000, checkMs: 20, ...checkpoints },
+      upkeep: {
+        analyzeAfterMs: 3_600_000,
+        checkpointWalBytes: 2 ** 30,
+        checkpointMaxIntervalMs: 3_600_000,
+        checkpointCheckMs: 20,
+        ...upkeep,
+      },
     });
     await store.db.execute(sql`create table filler (id int, text text)`);
     return { store, dir };
@@ -77,7 +84,7 @@ describe("checkpoints of the embedded store", () => {
   };
 
   it("checkpoints once the WAL since the last checkpoint passes the policy's size, and not before", async () => {
-    const { store } = await open({ walBytes: 4 * 2 ** 20 });
+    const { store } = await open({ checkpointWalBytes: 4 * 2 ** 20 });
     try {
       const start = await redo(store);
       await write(store, 1);
@@ -93,7 +100,7 @@ describe("checkpoints of the embedded store", () => {
   });
 
   it("checkpoints after the policy's interval when anything was written, and never when nothing was", async () => {
-    const { store } = await open({ maxIntervalMs: 100 });
+    const { store } = await open({ checkpointMaxIntervalMs: 100 });
     try {
       const first = await waitForCheckpoint(store, await redo(store));
       await sleep(300);
@@ -106,7 +113,7 @@ describe("checkpoints of the embedded store", () => {
   });
 
   it("keeps the data directory's WAL from growing while the store runs", async () => {
-    const { store, dir } = await open({ walBytes: 16 * 2 ** 20 });
+    const { store, dir } = await open({ checkpointWalBytes: 16 * 2 ** 20 });
     const segments = () =>
       readdirSync(join(dir, "pglite", "pg_wal")).filter((name) => /^[0-9A-F]{24}$/.test(name));
     try {
@@ -116,6 +123,48 @@ describe("checkpoints of the embedded store", () => {
       }
       // 128 MB written: eight segments without checkpoints; with them, old ones are recycled.
       assert.ok(segments().length <= 4, `${segments().length} WAL segments`);
+    } finally {
+      await store.close();
+    }
+  });
+});
+
+describe("vacuum and analyze of the embedded store", () => {
+  it("goes a table at a time, letting the event loop turn between tables", async () => {
+    const log: string[] = [];
+    const client = {
+      query: async (text: string) => ({
+        rows: text.includes("pg_stat_user_tables") ? [{ name: "public.a" }, { name: "public.b" }] : [],
+      }),
+      exec: async (text: string) => {
+        log.push(text);
+        setImmediate(() => log.push("turn"));
+        return [];
+      },
+    };
+    const upkeep = startUpkeep(client as unknown as PGlite, {
+      analyzeAfterMs: 0,
+      checkpointCheckMs: 3_600_000,
+    });
+    while (log.length < 4) await sleep(5);
+    await upkeep.stop();
+    assert.deepEqual(log, ["vacuum (analyze) public.a", "turn", "vacuum (analyze) public.b", "turn"]);
+  });
+
+  it("vacuums and analyzes every table of the store", async () => {
+    const store = await openStore({ mode: "embedded", upkeep: { analyzeAfterMs: 0, analyzeEveryMs: 100 } });
+    try {
+      await migrate(store);
+      const unanalyzed = async () =>
+        (
+          await queryRows<{ count: number }>(
+            store.db,
+            sql`select count(*)::int as count from pg_stat_user_tables where last_analyze is null or last_vacuum is null`,
+          )
+        )[0]?.count;
+      // A round every 100 ms: one comes after the migrations made the tables.
+      for (let waited = 0; waited < 10_000 && (await unanalyzed()) !== 0; waited += 50) await sleep(50);
+      assert.equal(await unanalyzed(), 0);
     } finally {
       await store.close();
     }

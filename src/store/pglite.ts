@@ -2,6 +2,7 @@
  * What the embedded store does for PGlite that a PostgreSQL server does for itself (vacuum,
  * statistics, checkpoints), and the way Drizzle talks to it.
  */
+import { setImmediate } from "node:timers/promises";
 import type { PGlite, QueryOptions, Transaction } from "@electric-sql/pglite";
 import { types } from "@electric-sql/pglite";
 
@@ -39,42 +40,70 @@ function withoutKnownParsers(options: QueryOptions): QueryOptions {
   return unknown.length === 0 ? rest : { ...rest, parsers: Object.fromEntries(unknown) };
 }
 
-/** When the embedded store checkpoints. */
-export interface CheckpointPolicy {
-  /** After this much WAL since the last checkpoint. */
-  walBytes: number;
-  /** Or this long after the last one, when anything was written since. */
-  maxIntervalMs: number;
-  /** How often to look. */
-  checkMs: number;
+/** When the embedded store does its upkeep. */
+export interface UpkeepPolicy {
+  /** The first vacuum and analyze, this long after start… */
+  analyzeAfterMs: number;
+  /** …and then again this often. */
+  analyzeEveryMs: number;
+  /** A checkpoint after this much WAL since the last one… */
+  checkpointWalBytes: number;
+  /** …or this long after the last one, when anything was written since. */
+  checkpointMaxIntervalMs: number;
+  /** How often to look at the WAL. */
+  checkpointCheckMs: number;
 }
 
-/** PostgreSQL's own defaults for its checkpointer are 5 minutes and 1 GB; 64 MB keeps the data directory small. */
-const defaultCheckpoints: CheckpointPolicy = {
-  walBytes: 64 * 2 ** 20,
-  maxIntervalMs: 5 * 60_000,
-  checkMs: 10_000,
+/**
+ * PostgreSQL's checkpointer defaults to 5 minutes and 1 GB; 64 MB keeps the data directory small.
+ */
+const defaultUpkeep: UpkeepPolicy = {
+  analyzeAfterMs: 30_000,
+  analyzeEveryMs: 15 * 60_000,
+  checkpointWalBytes: 64 * 2 ** 20,
+  checkpointMaxIntervalMs: 5 * 60_000,
+  checkpointCheckMs: 10_000,
 };
 
 /**
  * Starts the store's upkeep; `stop` waits for work under way. Two jobs a server's background
  * processes do, and PGlite, PostgreSQL in single-user mode, has none of:
- * - statistics: without them the planner sorts whole tables for a page of a list (bench/api
- *   measured lists 2-4x slower). `vacuum analyze` soon after start, then every 15 minutes;
+ * - vacuum and statistics: without statistics the planner sorts whole tables for a page of a
+ *   list (bench/api measured lists 2-4x slower). A table at a time, with a turn of the event loop
+ *   between: PGlite holds the whole process while it works (the largest tables take 100-150 ms
+ *   after 20,000 messages; all of them at once took a second);
  * - checkpoints: without them the WAL grows for as long as the hub runs (some 5 KB for each
  *   message received), every 16 MB segment is created, zero-filled, in the middle of a request
  *   (a 50 ms stall), and a crash replays all of it at the next start. After a checkpoint, old
  *   segments are recycled.
  */
-export function startUpkeep(client: PGlite, checkpoints = defaultCheckpoints): { stop(): Promise<void> } {
+export function startUpkeep(
+  client: Pick<PGlite, "query" | "exec">,
+  policy: Partial<UpkeepPolicy> = {},
+): { stop(): Promise<void> } {
+  const { analyzeAfterMs, analyzeEveryMs, checkpointWalBytes, checkpointMaxIntervalMs, checkpointCheckMs } = {
+    ...defaultUpkeep,
+    ...policy,
+  };
   let work: Promise<unknown> = Promise.resolve();
+  let stopped = false;
   // One job at a time, and none after stop; a failure waits for the next turn.
   const run = (job: () => Promise<unknown>) => {
-    work = work.then(job).catch(() => {});
+    work = work.then(() => (stopped ? undefined : job())).catch(() => {});
   };
-  const analyze = () => run(() => client.exec("vacuum analyze"));
-  const firstAnalyze = setTimeout(analyze, 30_000).unref();
-  const analyzing = setInterval(analyze, 15 * 60_000).unref();
+
+  const vacuumAndAnalyze = async () => {
+    const { rows } = await client.query<{ name: string }>(
+      "select format('%I.%I', schemaname, relname) as name from pg_stat_user_tables order by 1",
+    );
+    for (const { name } of rows) {
+      if (stopped) return;
+      await client.exec(`vacuum (analyze) ${name}`);
+      await setImmediate();
+    }
+  };
+  const firstAnalyze = setTimeout(() => run(vacuumAndAnalyze), analyzeAfterMs).unref();
+  const analyzing = setInterval(() => run(vacuumAndAnalyze), analyzeEveryMs).unref();
 
   let lastCheckpointAt = Date.now();
   let walAfterLastCheckpoint: string | undefined;
@@ -87,8 +116,8 @@ export function startUpkeep(client: PGlite, checkpoints = defaultCheckpoints): {
     if (!wal) return;
     const written = wal.at !== walAfterLastCheckpoint;
     const due =
-      wal.since >= checkpoints.walBytes ||
-      (written && Date.now() - lastCheckpointAt >= checkpoints.maxIntervalMs);
+      wal.since >= checkpointWalBytes ||
+      (written && Date.now() - lastCheckpointAt >= checkpointMaxIntervalMs);
     if (!due) return;
     await client.exec("checkpoint");
     lastCheckpointAt = Date.now();
@@ -104,10 +133,11 @@ export function startUpkeep(client: PGlite, checkpoints = defaultCheckpoints): {
       lookQueued = false;
       return checkpointIfDue();
     });
-  }, checkpoints.checkMs).unref();
+  }, checkpointCheckMs).unref();
 
   return {
     async stop() {
+      stopped = true;
       clearTimeout(firstAnalyze);
       clearInterval(analyzing);
       clearInterval(checking);

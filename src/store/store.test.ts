@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
-import { eq, inArray } from "drizzle-orm";
+import { eq, inArray, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { AppError } from "../errors/app-error.ts";
 import { storeKinds } from "../testing/stores.ts";
-import type { Store } from "./database.ts";
+import { queryRows, type Store } from "./database.ts";
 import { migrate, migrationStatus } from "./migrations.ts";
 import { createApiKey, findActiveKey, listApiKeys, revokeApiKey } from "./repositories/api-keys.ts";
 import {
@@ -74,6 +74,19 @@ for (const kind of storeKinds) {
     it("lets concurrent migrations of one database finish without conflict", async () => {
       const results = await Promise.all([migrate(store), migrate(store), migrate(store)]);
       for (const status of results) assert.equal(status.applied, status.known);
+    });
+
+    it("keeps no statistics on the events' JSON, which no query filters or sorts on", async () => {
+      const columns = await queryRows<{ table: string; target: number | null }>(
+        store.db,
+        sql`select attrelid::regclass::text as table, attstattarget::int as target from pg_attribute
+            where attname = 'payload' and attrelid in ('inbound_event'::regclass, 'webhook_event'::regclass)
+            order by 1`,
+      );
+      assert.deepEqual(columns, [
+        { table: "inbound_event", target: 0 },
+        { table: "webhook_event", target: 0 },
+      ]);
     });
 
     describe("api keys", () => {
