@@ -123,13 +123,13 @@ export class IntakeWorker {
     const channels = new Map<string, ChannelAccount | undefined>();
     for (const id of new Set(events.map((event) => event.channelAccountId)))
       channels.set(id, await findChannelAccount(this.#store.db, id));
+    // Before the events are applied: whoever sees one applied also sees its channel's last event time.
+    await this.#touchChannels(events);
     const applied: AppliedEvent[] = [];
     for (const run of runsOf(events, channels)) {
       applied.push(...(await this.#processRun(run)));
       await nextTurn();
     }
-    await this.#touchChannels(events);
-    // Follow-ups see the batch fully recorded (the channel's last event time included).
     if (applied.length > 0) this.#followUp(applied);
     return events.length;
   }
