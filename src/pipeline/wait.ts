@@ -24,9 +24,10 @@ export class Wait {
 }
 
 /**
- * Lets the event loop turn before a worker goes again at once. PGlite answers its queries in
- * microtasks, never giving the loop a turn: a worker going from batch to batch would keep HTTP
- * requests (VK's events waiting for their `ok`) and timers waiting until it ran out of work.
+ * Lets the event loop turn between a worker's transactions. PGlite answers its queries in
+ * microtasks, never giving the loop a turn: a worker going from one transaction to the next would
+ * keep HTTP requests (VK's events waiting for their `ok`) and timers waiting until it ran out of
+ * work.
  */
 export function nextTurn(): Promise<void> {
   return setImmediate();

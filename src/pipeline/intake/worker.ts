@@ -128,6 +128,7 @@ export class IntakeWorker {
     const applied: AppliedEvent[] = [];
     for (const run of runsOf(events, channels)) {
       applied.push(...(await this.#processRun(run)));
+      // Between transactions, and so between batches too: PGlite would hold the event loop.
       await nextTurn();
     }
     if (applied.length > 0) this.#followUp(applied);
@@ -257,10 +258,9 @@ export class IntakeWorker {
       } catch (error) {
         this.#log.error({ err: error }, "intake batch failed");
       }
-      if (!this.#running) break;
-      // A full batch means more are waiting: go again at once, once the event loop has turned.
-      if (handled >= this.#options.batchSize) await nextTurn();
-      else await (handled > 1 ? sleep(this.#options.gatherMs) : this.#idle.for(this.#options.pollMs));
+      // A full batch means more are waiting: go again at once (`runOnce` let the event loop turn).
+      if (handled >= this.#options.batchSize || !this.#running) continue;
+      await (handled > 1 ? sleep(this.#options.gatherMs) : this.#idle.for(this.#options.pollMs));
     }
   }
 }
