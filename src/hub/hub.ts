@@ -116,7 +116,7 @@ export async function startHub(
   const logger = options.logger ?? createLogger(config);
   const box = secretBoxFor(config);
   const egress = configureProcessEgress({ allow: config.egressAllow });
-  const store = await openConfiguredStore(config, options.say);
+  const store = await openConfiguredStore(config, options.say, logger);
   try {
     await prepareStore(store, options.say);
     // One send service for the API and the `::bot_info` answers, so each VK token's pacing holds.

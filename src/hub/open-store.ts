@@ -1,5 +1,6 @@
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import { openStore, type Store } from "../store/database.ts";
 import { migrate } from "../store/migrations.ts";
@@ -9,8 +10,11 @@ import { resolveSecretKey, SecretBox } from "../store/secret-box.ts";
 
 export type Say = (line: string) => void;
 
-/** Opens the configured store: PostgreSQL when DATABASE_URL is set, else PGlite in the data dir. */
-export async function openConfiguredStore(config: Config, say: Say): Promise<Store> {
+/**
+ * Opens the configured store: PostgreSQL when DATABASE_URL is set, else PGlite in the data dir,
+ * whose upkeep failures go to `logger` (a short command has none to tell).
+ */
+export async function openConfiguredStore(config: Config, say: Say, logger?: Logger): Promise<Store> {
   if (config.databaseUrl) {
     return openStore({ mode: "server", databaseUrl: config.databaseUrl, poolSize: config.poolSize });
   }
@@ -18,7 +22,15 @@ export async function openConfiguredStore(config: Config, say: Say): Promise<Sto
   if (!existsSync(join(dataDir, "pglite", "PG_VERSION"))) {
     say(`Initialising the embedded store in ${dataDir} (first start; this takes a few seconds)…`);
   }
-  return openStore({ mode: "embedded", dataDir });
+  return openStore({
+    mode: "embedded",
+    dataDir,
+    onUpkeepFailure: (job, error) =>
+      logger?.warn(
+        { err: error, job },
+        "the embedded store's upkeep failed; it tries again at its next turn",
+      ),
+  });
 }
 
 export function secretBoxFor(config: Config): SecretBox {

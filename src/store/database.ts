@@ -8,7 +8,13 @@ import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
-import { pgliteParsers, startUpkeep, type UpkeepPolicy, withoutQueryParsers } from "./pglite.ts";
+import {
+  pgliteParsers,
+  startUpkeep,
+  type UpkeepFailureHandler,
+  type UpkeepPolicy,
+  withoutQueryParsers,
+} from "./pglite.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -49,12 +55,17 @@ export interface HeldLock {
 }
 
 export type StoreOptions =
-  | { mode: "embedded"; dataDir?: string; upkeep?: Partial<UpkeepPolicy> }
+  | {
+      mode: "embedded";
+      dataDir?: string;
+      upkeep?: Partial<UpkeepPolicy>;
+      onUpkeepFailure?: UpkeepFailureHandler;
+    }
   | { mode: "server"; databaseUrl: string; poolSize?: number };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   return options.mode === "embedded"
-    ? openEmbedded(options.dataDir, options.upkeep)
+    ? openEmbedded(options.dataDir, options.upkeep, options.onUpkeepFailure)
     : openServer(options.databaseUrl, options.poolSize);
 }
 
@@ -62,6 +73,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 async function openEmbedded(
   dataDir: string | undefined,
   upkeepPolicy?: Partial<UpkeepPolicy>,
+  onUpkeepFailure?: UpkeepFailureHandler,
 ): Promise<Store> {
   const location = dataDir ? resolve(dataDir) : "memory";
   const releaseLock = dataDir ? lockDataDir(location) : () => {};
@@ -80,7 +92,7 @@ async function openEmbedded(
   // Drizzle's PGlite session calls only `query` and `transaction`.
   const queries = withoutQueryParsers(client) as unknown as PGlite;
   const db = drizzlePglite({ client: queries, schema }) as unknown as Db;
-  const upkeep = startUpkeep(client, upkeepPolicy);
+  const upkeep = startUpkeep(client, upkeepPolicy, onUpkeepFailure);
   let queue: Promise<unknown> = Promise.resolve();
   const locks = new LocalLocks();
   return {

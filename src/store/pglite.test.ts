@@ -151,6 +151,33 @@ describe("vacuum and analyze of the embedded store", () => {
     assert.deepEqual(log, ["vacuum (analyze) public.a", "turn", "vacuum (analyze) public.b", "turn"]);
   });
 
+  it("tells each failed job, and tries again at the job's next turn", async () => {
+    const failures: string[] = [];
+    let vacuums = 0;
+    const client = {
+      query: async (text: string) => {
+        if (text.includes("pg_control_checkpoint")) throw new Error("no control file");
+        return { rows: [{ name: "public.a" }] };
+      },
+      exec: async () => {
+        vacuums += 1;
+        if (vacuums === 1) throw new Error("disk full");
+        return [];
+      },
+    };
+    const upkeep = startUpkeep(
+      client as unknown as PGlite,
+      { analyzeAfterMs: 0, analyzeEveryMs: 20, checkpointCheckMs: 20 },
+      (job, error) => failures.push(`${job}: ${(error as Error).message}`),
+    );
+    while (vacuums < 2 || !failures.includes("checkpoint: no control file")) await sleep(5);
+    await upkeep.stop();
+    assert.equal(failures.filter((failure) => failure === "vacuum: disk full").length, 1);
+    assert.ok(
+      failures.every((failure) => ["vacuum: disk full", "checkpoint: no control file"].includes(failure)),
+    );
+  });
+
   it("vacuums and analyzes every table of the store", async () => {
     const store = await openStore({ mode: "embedded", upkeep: { analyzeAfterMs: 0, analyzeEveryMs: 100 } });
     try {

@@ -54,6 +54,13 @@ export interface UpkeepPolicy {
   checkpointCheckMs: number;
 }
 
+export type UpkeepJob = "vacuum" | "checkpoint";
+/**
+ * Told of each failed job: nothing else would notice a checkpoint failing every time, while the
+ * WAL grew again.
+ */
+export type UpkeepFailureHandler = (job: UpkeepJob, error: unknown) => void;
+
 /**
  * PostgreSQL's checkpointer defaults to 5 minutes and 1 GB; 64 MB keeps the data directory small.
  */
@@ -80,6 +87,7 @@ const defaultUpkeep: UpkeepPolicy = {
 export function startUpkeep(
   client: Pick<PGlite, "query" | "exec">,
   policy: Partial<UpkeepPolicy> = {},
+  onFailure: UpkeepFailureHandler = () => {},
 ): { stop(): Promise<void> } {
   const { analyzeAfterMs, analyzeEveryMs, checkpointWalBytes, checkpointMaxIntervalMs, checkpointCheckMs } = {
     ...defaultUpkeep,
@@ -87,9 +95,9 @@ export function startUpkeep(
   };
   let work: Promise<unknown> = Promise.resolve();
   let stopped = false;
-  // One job at a time, and none after stop; a failure waits for the next turn.
-  const run = (job: () => Promise<unknown>) => {
-    work = work.then(() => (stopped ? undefined : job())).catch(() => {});
+  // One job at a time, and none after stop; a failed job is told, and tried again at its next turn.
+  const run = (name: UpkeepJob, job: () => Promise<unknown>) => {
+    work = work.then(() => (stopped ? undefined : job())).catch((error) => onFailure(name, error));
   };
 
   const vacuumAndAnalyze = async () => {
@@ -102,8 +110,8 @@ export function startUpkeep(
       await setImmediate();
     }
   };
-  const firstAnalyze = setTimeout(() => run(vacuumAndAnalyze), analyzeAfterMs).unref();
-  const analyzing = setInterval(() => run(vacuumAndAnalyze), analyzeEveryMs).unref();
+  const firstAnalyze = setTimeout(() => run("vacuum", vacuumAndAnalyze), analyzeAfterMs).unref();
+  const analyzing = setInterval(() => run("vacuum", vacuumAndAnalyze), analyzeEveryMs).unref();
 
   let lastCheckpointAt = Date.now();
   let walAfterLastCheckpoint: string | undefined;
@@ -129,7 +137,7 @@ export function startUpkeep(
   const checking = setInterval(() => {
     if (lookQueued) return;
     lookQueued = true;
-    run(() => {
+    run("checkpoint", () => {
       lookQueued = false;
       return checkpointIfDue();
     });
