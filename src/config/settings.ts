@@ -223,6 +223,22 @@ export const settings = {
     help: "Attempts an undelivered event makes before later events of its conversation stop waiting for it (0: no ordering).",
     default: 4,
   }),
+  inboundEventRetention: setting({
+    env: "SWITCHBOARD_INBOUND_EVENT_RETENTION",
+    flag: "inbound-event-retention",
+    schema: integer(0, 3650),
+    expected: "a number of days from 0 to 3650 (0: keep them forever)",
+    help: "How long a platform's event is kept as it arrived, once it has been processed. The messages, comments and leads made from it stay.",
+    default: 14,
+  }),
+  webhookEventRetention: setting({
+    env: "SWITCHBOARD_WEBHOOK_EVENT_RETENTION",
+    flag: "webhook-event-retention",
+    schema: integer(0, 3650),
+    expected: "a number of days from 0 to 3650 (0: keep them forever)",
+    help: "How long events stay listed, with their deliveries and attempts, for replay and recovery. An event still due to a receiver is kept until its delivery ends.",
+    default: 30,
+  }),
 } as const;
 
 export type SettingName = keyof typeof settings;

@@ -9,6 +9,7 @@ import { createApp } from "../http/app.ts";
 import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
+import { type RetentionOptions, RetentionWorker } from "../pipeline/retention.ts";
 import { botInfoFollowUp } from "../pipeline/send/bot-info.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import { Dispatcher, type DispatcherOptions } from "../pipeline/send/dispatcher.ts";
@@ -41,6 +42,7 @@ export interface WorkerOptions {
   vk?: Partial<VkRunnerOptions>;
   dispatch?: Partial<DispatcherOptions>;
   webhooks?: Partial<DeliveryOptions>;
+  retention?: Partial<RetentionOptions>;
 }
 
 export interface Workers {
@@ -51,6 +53,8 @@ export interface Workers {
   vk: VkChannelRunners;
   /** Delivers queued outbound messages; only when the workers were given a send service. */
   dispatcher: Dispatcher | undefined;
+  /** Deletes old platform events, webhook events and idempotency keys. */
+  retention: RetentionWorker;
   stop(): Promise<void>;
 }
 
@@ -70,8 +74,8 @@ export function deliveryOptions(config: Config): DeliveryOptions {
 
 /**
  * The hub's background work: intake of stored events, each connected channel's runner, the
- * dispatcher of queued messages (when given the send service), and the delivery of events to
- * webhooks.
+ * dispatcher of queued messages (when given the send service), the delivery of events to
+ * webhooks, and the deletion of what is kept only for a while.
  */
 export async function startWorkers(
   deps: {
@@ -94,12 +98,20 @@ export async function startWorkers(
   await dispatcher?.start();
   const webhooks = new DeliveryWorker(deps, { ...deliveryOptions(deps.config), ...options.webhooks });
   await webhooks.start();
+  const retention = new RetentionWorker(deps.store, deps.logger, {
+    inboundEventDays: deps.config.inboundEventRetention,
+    webhookEventDays: deps.config.webhookEventRetention,
+    ...options.retention,
+  });
+  retention.start();
   return {
     intake,
     vk,
     dispatcher,
     webhooks,
+    retention,
     async stop() {
+      await retention.stop();
       await dispatcher?.stop();
       await vk.stop();
       await intake.stop();

@@ -629,6 +629,9 @@ export const webhookAttempt = pgTable(
   (t) => [
     index("webhook_attempt_endpoint_idx").on(t.endpointId, t.id),
     index("webhook_attempt_event_idx").on(t.eventId, t.id),
+    // Deleting deliveries (retention, a deleted endpoint) deletes their attempts: without it,
+    // each deleted delivery would scan every attempt.
+    index("webhook_attempt_delivery_idx").on(t.deliveryId),
   ],
 );
 

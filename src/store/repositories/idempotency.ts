@@ -1,4 +1,4 @@
-import { and, eq } from "drizzle-orm";
+import { and, eq, lt, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { idempotencyRecord } from "../schema.ts";
 
@@ -80,4 +80,22 @@ export async function releaseIdempotencyKey(db: Db, workspaceId: string, key: st
   await db
     .delete(idempotencyRecord)
     .where(and(eq(idempotencyRecord.workspaceId, workspaceId), eq(idempotencyRecord.key, key)));
+}
+
+/**
+ * Deletes up to `limit` keys whose first answer is older than its time for replays; returns how
+ * many went. A key taken over meanwhile (a repeat after the time) is newer and stays.
+ */
+export async function deleteExpiredIdempotencyRecords(db: Db, now: Date, limit: number): Promise<number> {
+  const expired = lt(idempotencyRecord.createdAt, new Date(now.getTime() - keepFor));
+  const batch = db
+    .select({ workspaceId: idempotencyRecord.workspaceId, key: idempotencyRecord.key })
+    .from(idempotencyRecord)
+    .where(expired)
+    .limit(limit);
+  const deleted = await db
+    .delete(idempotencyRecord)
+    .where(and(sql`(${idempotencyRecord.workspaceId}, ${idempotencyRecord.key}) in (${batch})`, expired))
+    .returning({ key: idempotencyRecord.key });
+  return deleted.length;
 }

@@ -2,6 +2,7 @@ import { and, asc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { type Db, queryPrepared } from "../database.ts";
 import { inboundEvent, type inboundOutcomes } from "../schema.ts";
+import { deleteOldRows, type SweepRange, type SweepStep } from "../sweep.ts";
 
 /**
  * Notified (by a trigger, migration 0007) when events are stored, so intake workers in every
@@ -148,4 +149,9 @@ export async function countPendingInboundEvents(db: Db, channelAccountId?: strin
       channelAccountId ? eq(inboundEvent.channelAccountId, channelAccountId) : undefined,
     ),
   );
+}
+
+/** Deletes a batch of processed events received before `range.before`; pending ones stay. */
+export function deleteProcessedInboundEvents(db: Db, range: SweepRange): Promise<SweepStep> {
+  return deleteOldRows(db, "inbound_event", sql`old.processed_at is not null`, range);
 }

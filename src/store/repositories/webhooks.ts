@@ -11,6 +11,7 @@ import {
   webhookRecovery,
   webhookSettings,
 } from "../schema.ts";
+import { deleteOldRows, type SweepRange, type SweepStep } from "../sweep.ts";
 
 export type WebhookEndpoint = typeof webhookEndpoint.$inferSelect;
 export type WebhookEvent = typeof webhookEvent.$inferSelect;
@@ -643,4 +644,19 @@ export async function listEventDeliveries(db: Db, eventId: string): Promise<Webh
     .from(webhookDelivery)
     .where(eq(webhookDelivery.eventId, eventId))
     .orderBy(desc(webhookDelivery.createdAt));
+}
+
+/**
+ * Deletes a batch of events made before `range.before`, with their deliveries and attempts. An
+ * event still due to a receiver (a delivery pending or under way, one held for a disabled
+ * endpoint too) stays until that delivery ends.
+ */
+export function deleteEndedWebhookEvents(db: Db, range: SweepRange): Promise<SweepStep> {
+  return deleteOldRows(
+    db,
+    "webhook_event",
+    sql`not exists (select 1 from webhook_delivery d
+                    where d.event_id = old.id and d.state in ('pending', 'sending'))`,
+    range,
+  );
 }

@@ -1,0 +1,58 @@
+import { type SQL, sql } from "drizzle-orm";
+import { type Db, queryRows } from "./database.ts";
+
+/**
+ * Deleting old rows a bounded batch at a time, so that no statement holds a table (or, embedded,
+ * the whole hub) for long. Ids are UUIDv7 and begin with their creation time, so a scan in id
+ * order through the primary key finds the rows created before a time, without an index on a
+ * time column; a row that must stay is stepped over, not scanned again by the next batch.
+ */
+export interface SweepRange {
+  /** Rows created before this time may go. */
+  before: Date;
+  /** Where this batch starts: `sweepStart`, or the `next` of the batch before. */
+  after: string;
+  /** Rows scanned at most. */
+  limit: number;
+}
+
+export interface SweepStep {
+  deleted: number;
+  /** Where the next batch goes on; null once no older row is left to scan. */
+  next: string | null;
+}
+
+export const sweepStart = "00000000-0000-0000-0000-000000000000";
+
+/** Deletes the scanned rows of `table` (aliased `old` in `deletable`) for which `deletable` holds. */
+export async function deleteOldRows(
+  db: Db,
+  table: string,
+  deletable: SQL,
+  range: SweepRange,
+): Promise<SweepStep> {
+  const [row] = await queryRows<{ deleted: number; scanned: number; last: string | null }>(
+    db,
+    sql`
+      with scanned as (
+        select id from ${sql.identifier(table)}
+        where id > ${range.after} and id < ${idFloor(range.before)}
+        order by id limit ${range.limit}
+      ), deleted as (
+        delete from ${sql.identifier(table)} old using scanned
+        where old.id = scanned.id and ${deletable}
+        returning 1
+      )
+      select (select count(*) from deleted)::int as deleted,
+             (select count(*) from scanned)::int as scanned,
+             (select id from scanned order by id desc limit 1) as last`,
+  );
+  if (!row) return { deleted: 0, next: null };
+  return { deleted: row.deleted, next: row.scanned < range.limit ? null : row.last };
+}
+
+/** The smallest UUIDv7 a row created at `at` can have. */
+export function idFloor(at: Date): string {
+  const hex = Math.max(0, at.getTime()).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
+}
