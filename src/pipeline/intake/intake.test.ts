@@ -647,6 +647,24 @@ for (const kind of storeKinds) {
       assert.equal(await joinsBefore(), 20);
     });
 
+    it("lets other work run while a failed run of messages is applied one by one", async () => {
+      const strict = new IntakeWorker(store, silent, { maxAttempts: 1 });
+      // The run fails as a whole on its first message; the other 19 are then applied alone.
+      await deliver(
+        envelope("message_new", { message: vkMessage({ from_id: 40, peer_id: 40, date: 1e20 }) }),
+      );
+      for (let i = 1; i < 20; i++)
+        await deliver(envelope("message_new", { message: vkMessage({ from_id: 40 + i, peer_id: 40 + i }) }));
+      let appliedWhenTimerRan: Promise<number> | undefined;
+      setTimeout(() => {
+        appliedWhenTimerRan = messages().then((rows) => rows.length);
+      }, 0);
+      assert.equal(await strict.runOnce(), 20);
+      assert.ok(appliedWhenTimerRan, "the timer ran while the run was applied");
+      assert.ok((await appliedWhenTimerRan) < 19);
+      assert.equal((await messages()).length, 19);
+    });
+
     it("processes stored events as they arrive when running", async () => {
       const running = new IntakeWorker(store, silent, { pollMs: 5_000 });
       await running.start();

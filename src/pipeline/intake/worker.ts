@@ -187,6 +187,7 @@ export class IntakeWorker {
       for (const [i, event] of events.entries()) {
         const done = await this.#process(event, channel, run.messages[i]);
         if (done) applied.push(done);
+        await nextTurn();
       }
       return applied;
     }
