@@ -127,8 +127,11 @@ export class DeliveryWorker {
    */
   async drain(): Promise<void> {
     for (;;) {
+      // A claim made while requests were in flight may have found their receivers busy, and they
+      // may have finished meanwhile: only a claim made with nothing in flight shows nothing is due.
+      const idle = this.#inFlight.size === 0;
       const started = await this.#startDue();
-      if (started === 0 && this.#inFlight.size === 0) {
+      if (started === 0 && idle) {
         if ((await advanceRecoveries(this.#store.db, recoveryBatch)) === 0) return;
         continue;
       }
