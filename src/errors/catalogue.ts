@@ -184,6 +184,20 @@ const entries = {
         "Укажите публичный адрес http(s). Чтобы намеренно обращаться к узлу частной сети, добавьте его в `egressAllow` (SWITCHBOARD_EGRESS_ALLOW) в настройках хаба.",
     },
   },
+  replay_endpoint_required: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message: "The event `{id}` is not a status callback: say which endpoint to send it to.",
+      remedy:
+        'Send `{"endpoint_id": "…"}` with the id of one of the workspace\'s endpoints (`GET /v1/webhooks`). Only a status callback (type `callback`) is replayed to its own URL without one.',
+    },
+    ru: {
+      message: "Событие `{id}` не является статусным колбэком: укажите, на какой вебхук его отправить.",
+      remedy:
+        'Передайте `{"endpoint_id": "…"}` с идентификатором одного из вебхуков рабочего пространства (`GET /v1/webhooks`). Без него повторно отправляется только статусный колбэк (тип `callback`) — на его собственный адрес.',
+    },
+  },
   webhook_endpoint_disabled: {
     status: 409,
     class: "conflict",

@@ -986,7 +986,22 @@ const routes: RouteCase[] = [
       assert.equal(replayed?.state, "pending");
     },
     body: (own) => ({ endpoint_id: own.webhook.id }),
-    invalid: { body: {}, paths: ["endpoint_id"] },
+    invalid: { body: { endpoint_id: 42 }, paths: ["endpoint_id"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/callbacks/recover",
+    status: 202,
+    happy: async () => ({ path: "/v1/callbacks/recover", body: { since: "2026-01-01T00:00:00Z" } }),
+    check: (res) =>
+      assert.deepEqual(
+        [res.body.endpoint_id, res.body.since, res.body.state],
+        [null, "2026-01-01T00:00:00.000Z", "running"],
+      ),
+    body: () => ({ since: "2026-01-01T00:00:00Z" }),
+    invalid: { body: { until: "tomorrow" }, paths: ["since", "until"] },
+    effect: (w) =>
+      w.hub.store.db.$count(webhookRecovery, eq(webhookRecovery.workspaceId, w.mine.workspaceId)),
   },
   {
     method: "GET",

@@ -635,15 +635,17 @@ export const webhookAttempt = pgTable(
   ],
 );
 
-/** A background job that re-sends an endpoint's failed deliveries since a time. */
+/**
+ * A background job that re-sends the failed deliveries since a time of an endpoint, or of the
+ * workspace's status callbacks.
+ */
 export const webhookRecovery = pgTable(
   "webhook_recovery",
   {
     id: id(),
     workspaceId: workspaceId(),
-    endpointId: uuid("endpoint_id")
-      .notNull()
-      .references(() => webhookEndpoint.id, { onDelete: "cascade" }),
+    /** Null: the workspace's status callbacks. */
+    endpointId: uuid("endpoint_id").references(() => webhookEndpoint.id, { onDelete: "cascade" }),
     since: timestamp("since", { withTimezone: true, precision: 3 }).notNull(),
     until: timestamp("until", { withTimezone: true, precision: 3 }),
     state: text("state", { enum: ["running", "done"] })

@@ -158,7 +158,7 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     { onlyEndpointId: webhook.id },
   );
   const event = await requireEvent(db, workspaceId, eventId);
-  const recovery = await startRecovery(db, webhook, new Date(0), null);
+  const recovery = await startRecovery(db, { workspaceId, endpointId: webhook.id }, new Date(0), null);
   return {
     workspaceId,
     channel,

@@ -16,6 +16,7 @@ import {
   listEndpoints,
   listEventDeliveries,
   listEvents,
+  replayCallback,
   replayDelivery,
   requireEndpoint,
   requireEvent,
@@ -171,7 +172,7 @@ const AttemptSchema = z
 const RecoverySchema = z
   .object({
     id: z.string(),
-    endpoint_id: z.string(),
+    endpoint_id: z.string().nullable().openapi({ description: "Null: the workspace's status callbacks" }),
     since: Timestamp,
     until: Timestamp.nullable(),
     state: z.enum(["running", "done"]),
@@ -219,6 +220,10 @@ const TimeRange = {
   since: z.iso.datetime({ offset: true }).optional().openapi({ description: "From this time, inclusive" }),
   until: z.iso.datetime({ offset: true }).optional().openapi({ description: "Before this time" }),
 };
+
+const RecoverBody = z
+  .object({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
+  .openapi("WebhookRecover");
 
 const AttemptQuery = PageQuery.extend({
   status: z.enum(attemptOutcomes).optional(),
@@ -561,11 +566,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
         "Runs in the background: the answer is the recovery, whose progress `GET /v1/webhook-recoveries/{id}` reads.",
       request: {
         params: IdParam,
-        body: jsonBody(
-          z
-            .object({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
-            .openapi("WebhookRecover"),
-        ),
+        body: jsonBody(RecoverBody),
       },
       responses: {
         202: jsonContent(RecoverySchema, "The recovery"),
@@ -576,7 +577,37 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       const endpoint = await requireEndpoint(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
       requireEnabled(endpoint);
       const { since, until } = c.req.valid("json");
-      const recovery = await startRecovery(db, endpoint, new Date(since), until ? new Date(until) : null);
+      const recovery = await startRecovery(
+        db,
+        { workspaceId: endpoint.workspaceId, endpointId: endpoint.id },
+        new Date(since),
+        until ? new Date(until) : null,
+      );
+      return c.json(presentRecovery(recovery), 202);
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
+      method: "post",
+      path: "/callbacks/recover",
+      summary: "Re-send every failed status callback since a time",
+      description:
+        "Each to its own URL. Runs in the background: the answer is the recovery, whose progress `GET /v1/webhook-recoveries/{id}` reads.",
+      request: { body: jsonBody(RecoverBody) },
+      responses: {
+        202: jsonContent(RecoverySchema, "The recovery"),
+        ...errorResponses(400, 413, 415),
+      },
+    }),
+    async (c) => {
+      const { since, until } = c.req.valid("json");
+      const recovery = await startRecovery(
+        db,
+        { workspaceId: c.get("apiKey").workspaceId, endpointId: null },
+        new Date(since),
+        until ? new Date(until) : null,
+      );
       return c.json(presentRecovery(recovery), 202);
     },
   );
@@ -676,15 +707,21 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     apiRoute(tag, {
       method: "post",
       path: "/events/{id}/replay",
-      summary: "Send one event to one endpoint again, now",
-      description: "Works for any event of the workspace, also one the endpoint did not subscribe to.",
+      summary: "Send one event again, now: to an endpoint, or a status callback to its URL",
+      description:
+        "With `endpoint_id`: any event of the workspace, also one the endpoint did not subscribe to. Without: a status callback (type `callback`), to its own URL.",
       request: {
         params: IdParam,
-        body: jsonBody(z.object({ endpoint_id: z.string() }).openapi("EventReplay")),
+        body: jsonBody(z.object({ endpoint_id: z.string().optional() }).openapi("EventReplay")),
       },
       responses: {
         202: jsonContent(
-          z.object({ event_id: z.string(), endpoint_id: z.string() }).openapi("EventReplayed"),
+          z
+            .object({
+              event_id: z.string(),
+              endpoint_id: z.string().nullable().openapi({ description: "Null: to the callback's URL" }),
+            })
+            .openapi("EventReplayed"),
           "Queued",
         ),
         ...errorResponses(400, 404, 409, 413, 415),
@@ -693,7 +730,13 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     async (c) => {
       const workspaceId = c.get("apiKey").workspaceId;
       const event = await requireEvent(db, workspaceId, c.req.valid("param").id);
-      const endpoint = await requireEndpoint(db, workspaceId, c.req.valid("json").endpoint_id);
+      const endpointId = c.req.valid("json").endpoint_id;
+      if (endpointId === undefined) {
+        if (!(await replayCallback(db, event)))
+          throw new AppError("replay_endpoint_required", { id: event.id });
+        return c.json({ event_id: event.id, endpoint_id: null }, 202);
+      }
+      const endpoint = await requireEndpoint(db, workspaceId, endpointId);
       requireEnabled(endpoint);
       await replayDelivery(db, event, endpoint);
       return c.json({ event_id: event.id, endpoint_id: endpoint.id }, 202);

@@ -486,6 +486,61 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("replays a status callback to its URL, and recovers every failed callback since a time", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
+      receiver.answer = () => ({ status: 500 });
+      await s.subscribe(`${receiver.url}/endpoint`);
+      const since = new Date().toISOString();
+      const callbacks = await enqueueCallbacks(
+        store.db,
+        ["m-1", "m-2", "m-3"].map((id) => ({
+          workspaceId: s.workspaceId,
+          url: `${receiver.url}/status/${id}`,
+          body: { message_id: id, status: "sent" },
+          orderingKey: id,
+        })),
+      );
+      const eventId = await s.emit(await s.conversation());
+      const worker = s.worker();
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 4, "no retries: each failed for good");
+      receiver.answer = () => ({ status: 200 });
+
+      const replay = await s.call("POST", `/v1/events/${callbacks[0]}/replay`, {});
+      assertStatus(replay, 202);
+      assert.deepEqual(replay.body, { event_id: callbacks[0], endpoint_id: null });
+      await worker.drain();
+      assert.deepEqual(
+        [receiver.receipts[4]?.path, receiver.receipts[4]?.headers["webhook-attempt"]],
+        ["/status/m-1", "2"],
+      );
+      const [replayed] = await attemptsOf(s.call, `/v1/events/${callbacks[0]}/attempts`);
+      assert.deepEqual([replayed?.trigger, replayed?.status], ["manual", "succeeded"]);
+      assertError(await s.call("POST", `/v1/events/${eventId}/replay`, {}), 400, "replay_endpoint_required");
+
+      // The endpoint's failed delivery is the endpoint's to recover, not the callbacks'.
+      const recovery = await s.call("POST", "/v1/callbacks/recover", { since });
+      assertStatus(recovery, 202);
+      assert.deepEqual(
+        [recovery.body.endpoint_id, recovery.body.total, recovery.body.state],
+        [null, 2, "running"],
+      );
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts
+          .slice(5)
+          .map((r) => r.path)
+          .sort(),
+        ["/status/m-2", "/status/m-3"],
+      );
+      const progress = await s.call("GET", `/v1/webhook-recoveries/${recovery.body.id}`);
+      assert.deepEqual([progress.body.state, progress.body.queued], ["done", 2]);
+      assertError(await s.call("POST", "/v1/callbacks/recover", {}), 400, "validation_failed", ["since"]);
+    });
+
     it("refuses private addresses, and never follows a redirect", async (t) => {
       const s = await space(t);
       const strict = await createTestHub(store, { egressAllow: [] });

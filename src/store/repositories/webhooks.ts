@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, inArray, isNull, lt, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { type Db, queryPrepared, queryRows } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
@@ -486,27 +486,58 @@ export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: Webh
   await notifyDeliveries(db);
 }
 
+/**
+ * Sends a status callback again to its URL, now; false when the event has no callback delivery
+ * (it is not a callback). One on its way now is left to finish.
+ */
+export async function replayCallback(db: Db, event: WebhookEvent): Promise<boolean> {
+  const [delivery] = await db
+    .select({ id: webhookDelivery.id, state: webhookDelivery.state })
+    .from(webhookDelivery)
+    .where(and(eq(webhookDelivery.eventId, event.id), isNull(webhookDelivery.endpointId)));
+  if (!delivery) return false;
+  await db
+    .update(webhookDelivery)
+    .set({ state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null })
+    .where(and(eq(webhookDelivery.id, delivery.id), ne(webhookDelivery.state, "sending")));
+  await notifyDeliveries(db);
+  return true;
+}
+
 // ── Recovery ─────────────────────────────────────────────────────────────────
 
-/** Starts re-sending an endpoint's failed deliveries of events since `since` (and before `until`). */
+/** Whose failed deliveries a recovery re-sends: an endpoint's, or (null) the status callbacks'. */
+export interface RecoveryTarget {
+  workspaceId: string;
+  endpointId: string | null;
+}
+
+/** Starts re-sending the target's failed deliveries of events since `since` (and before `until`). */
 export async function startRecovery(
   db: Db,
-  endpoint: WebhookEndpoint,
+  target: RecoveryTarget,
   since: Date,
   until: Date | null,
 ): Promise<WebhookRecovery> {
-  const total = await db.$count(webhookDelivery, recoverable(endpoint.id, since, until, new Date()));
+  const total = await db.$count(webhookDelivery, recoverable(target, since, until, new Date()));
   const [row] = await db
     .insert(webhookRecovery)
-    .values({ workspaceId: endpoint.workspaceId, endpointId: endpoint.id, since, until, total })
+    .values({ workspaceId: target.workspaceId, endpointId: target.endpointId, since, until, total })
     .returning();
   await notifyDeliveries(db);
   return row as WebhookRecovery;
 }
 
-function recoverable(endpointId: string, since: Date, until: Date | null, startedAt: Date): SQL | undefined {
+function recoverable(
+  target: RecoveryTarget,
+  since: Date,
+  until: Date | null,
+  startedAt: Date,
+): SQL | undefined {
   return and(
-    eq(webhookDelivery.endpointId, endpointId),
+    target.endpointId === null
+      ? and(eq(webhookDelivery.workspaceId, target.workspaceId), isNull(webhookDelivery.endpointId))
+      : eq(webhookDelivery.endpointId, target.endpointId),
     eq(webhookDelivery.state, "failed"),
     // Only what had failed when the recovery began: one that fails again is not re-queued forever.
     lt(webhookDelivery.finishedAt, startedAt),
@@ -529,7 +560,7 @@ export async function advanceRecoveries(db: Db, batch: number): Promise<number> 
     const picked = db
       .select({ id: webhookDelivery.id })
       .from(webhookDelivery)
-      .where(recoverable(recovery.endpointId, recovery.since, recovery.until, recovery.createdAt))
+      .where(recoverable(recovery, recovery.since, recovery.until, recovery.createdAt))
       .orderBy(webhookDelivery.eventId)
       .limit(batch);
     const rows = await db

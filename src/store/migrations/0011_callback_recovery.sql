@@ -1,0 +1,1 @@
+ALTER TABLE "webhook_recovery" ALTER COLUMN "endpoint_id" DROP NOT NULL;
