@@ -298,10 +298,13 @@ export const message = pgTable(
   },
   (t) => [
     uniqueIndex("message_external_key").on(t.channelAccountId, t.direction, t.externalId),
-    uniqueIndex("message_idempotency_key").on(t.workspaceId, t.idempotencyKey),
-    uniqueIndex("message_send_key").on(t.channelAccountId, t.sendKey),
+    // Most messages (every one a client writes) have none of these: their rows stay out.
+    uniqueIndex("message_idempotency_key")
+      .on(t.workspaceId, t.idempotencyKey)
+      .where(sql`idempotency_key is not null`),
+    uniqueIndex("message_send_key").on(t.channelAccountId, t.sendKey).where(sql`send_key is not null`),
     index("message_conversation_idx").on(t.conversationId, t.sentAt, t.id),
-    index("message_part_of_idx").on(t.partOf, t.part),
+    index("message_part_of_idx").on(t.partOf, t.part).where(sql`part_of is not null`),
     // The dispatcher's queue: what an account still has to send, in the order it serves it.
     index("message_queue_idx")
       .on(t.channelAccountId, t.queueRank, t.notBefore, t.id)
