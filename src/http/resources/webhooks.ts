@@ -16,6 +16,7 @@ import {
   listEndpoints,
   listEventDeliveries,
   listEvents,
+  type RecoveryTarget,
   replayCallback,
   replayDelivery,
   requireEndpoint,
@@ -557,6 +558,11 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     },
   );
 
+  const recover = async (target: RecoveryTarget, window: { since: string; until?: string | undefined }) =>
+    presentRecovery(
+      await startRecovery(db, target, new Date(window.since), window.until ? new Date(window.until) : null),
+    );
+
   app.openapi(
     apiRoute(tag, {
       method: "post",
@@ -576,14 +582,8 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     async (c) => {
       const endpoint = await requireEndpoint(db, c.get("apiKey").workspaceId, c.req.valid("param").id);
       requireEnabled(endpoint);
-      const { since, until } = c.req.valid("json");
-      const recovery = await startRecovery(
-        db,
-        { workspaceId: endpoint.workspaceId, endpointId: endpoint.id },
-        new Date(since),
-        until ? new Date(until) : null,
-      );
-      return c.json(presentRecovery(recovery), 202);
+      const target = { workspaceId: endpoint.workspaceId, endpointId: endpoint.id };
+      return c.json(await recover(target, c.req.valid("json")), 202);
     },
   );
 
@@ -601,14 +601,8 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       },
     }),
     async (c) => {
-      const { since, until } = c.req.valid("json");
-      const recovery = await startRecovery(
-        db,
-        { workspaceId: c.get("apiKey").workspaceId, endpointId: null },
-        new Date(since),
-        until ? new Date(until) : null,
-      );
-      return c.json(presentRecovery(recovery), 202);
+      const target = { workspaceId: c.get("apiKey").workspaceId, endpointId: null };
+      return c.json(await recover(target, c.req.valid("json")), 202);
     },
   );
 
