@@ -492,7 +492,7 @@ export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: Webh
  */
 export async function replayCallback(db: Db, event: WebhookEvent): Promise<boolean> {
   const [delivery] = await db
-    .select({ id: webhookDelivery.id, state: webhookDelivery.state })
+    .select({ id: webhookDelivery.id })
     .from(webhookDelivery)
     .where(and(eq(webhookDelivery.eventId, event.id), isNull(webhookDelivery.endpointId)));
   if (!delivery) return false;
