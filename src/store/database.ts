@@ -65,16 +65,16 @@ export type StoreOptions =
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   return options.mode === "embedded"
-    ? openEmbedded(options.dataDir, options.upkeep, options.onUpkeepFailure)
+    ? openEmbedded(options)
     : openServer(options.databaseUrl, options.poolSize);
 }
 
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
-async function openEmbedded(
-  dataDir: string | undefined,
-  upkeepPolicy?: Partial<UpkeepPolicy>,
-  onUpkeepFailure?: UpkeepFailureHandler,
-): Promise<Store> {
+async function openEmbedded({
+  dataDir,
+  upkeep: upkeepPolicy,
+  onUpkeepFailure,
+}: Extract<StoreOptions, { mode: "embedded" }>): Promise<Store> {
   const location = dataDir ? resolve(dataDir) : "memory";
   const releaseLock = dataDir ? lockDataDir(location) : () => {};
   let client: PGlite;

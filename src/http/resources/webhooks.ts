@@ -726,8 +726,8 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       const event = await requireEvent(db, workspaceId, c.req.valid("param").id);
       const endpointId = c.req.valid("json").endpoint_id;
       if (endpointId === undefined) {
-        if (!(await replayCallback(db, event)))
-          throw new AppError("replay_endpoint_required", { id: event.id });
+        if (event.type !== "callback") throw new AppError("replay_endpoint_required", { id: event.id });
+        await replayCallback(db, event);
         return c.json({ event_id: event.id, endpoint_id: null }, 202);
       }
       const endpoint = await requireEndpoint(db, workspaceId, endpointId);

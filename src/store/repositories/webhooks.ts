@@ -487,21 +487,21 @@ export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: Webh
 }
 
 /**
- * Sends a status callback again to its URL, now; false when the event has no callback delivery
- * (it is not a callback). One on its way now is left to finish.
+ * Sends a status callback (an event of type `callback`) again to its URL, now. One on its way now
+ * is left to finish.
  */
-export async function replayCallback(db: Db, event: WebhookEvent): Promise<boolean> {
-  const [delivery] = await db
-    .select({ id: webhookDelivery.id })
-    .from(webhookDelivery)
-    .where(and(eq(webhookDelivery.eventId, event.id), isNull(webhookDelivery.endpointId)));
-  if (!delivery) return false;
+export async function replayCallback(db: Db, callback: WebhookEvent): Promise<void> {
   await db
     .update(webhookDelivery)
     .set({ state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null })
-    .where(and(eq(webhookDelivery.id, delivery.id), ne(webhookDelivery.state, "sending")));
+    .where(
+      and(
+        eq(webhookDelivery.eventId, callback.id),
+        isNull(webhookDelivery.endpointId),
+        ne(webhookDelivery.state, "sending"),
+      ),
+    );
   await notifyDeliveries(db);
-  return true;
 }
 
 // ── Recovery ─────────────────────────────────────────────────────────────────
