@@ -4,6 +4,7 @@ import { after, before, describe, it } from "node:test";
 import { eq, inArray } from "drizzle-orm";
 import pino from "pino";
 import { v7 as uuidv7 } from "uuid";
+import { idFloor } from "../store/id-time.ts";
 import { createContact } from "../store/repositories/contacts.ts";
 import {
   contactEvent,
@@ -14,7 +15,6 @@ import {
   webhookEndpoint,
   webhookEvent,
 } from "../store/schema.ts";
-import { idFloor } from "../store/sweep.ts";
 import { assertError, assertStatus } from "../testing/http.ts";
 import { createTestHub, type TestHub } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";

@@ -1,5 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { type Db, queryRows } from "./database.ts";
+import { idFloor } from "./id-time.ts";
 
 /**
  * Deleting old rows a bounded batch at a time, so that no statement holds a table (or, embedded,
@@ -49,10 +50,4 @@ export async function deleteOldRows(
   );
   if (!row) return { deleted: 0, next: null };
   return { deleted: row.deleted, next: row.scanned < range.limit ? null : row.last };
-}
-
-/** The smallest UUIDv7 a row created at `at` can have. */
-export function idFloor(at: Date): string {
-  const hex = Math.max(0, at.getTime()).toString(16).padStart(12, "0");
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-0000-0000-000000000000`;
 }

@@ -8,6 +8,7 @@ import { v7 as uuidv7 } from "uuid";
 import { presentChannel } from "../../channels/present.ts";
 import { iso } from "../../core/iso.ts";
 import type { Db } from "../../store/database.ts";
+import { idTime } from "../../store/id-time.ts";
 import type { ChannelAccount, ChannelStateChanged } from "../../store/repositories/channel-accounts.ts";
 import type { ContactWithIdentities } from "../../store/repositories/contacts.ts";
 import type { Conversation } from "../../store/repositories/conversations.ts";
@@ -120,9 +121,10 @@ export async function recordEvents(
   options: RecordOptions = {},
 ): Promise<string[]> {
   const events = inputs.map((input) => {
-    const id = uuidv7();
+    const { id, createdAt } = newEventIdentity();
     return {
       id,
+      createdAt,
       workspaceId: input.workspaceId,
       type: input.type,
       orderingKey: input.orderingKey,
@@ -130,7 +132,7 @@ export async function recordEvents(
       payload: {
         id,
         type: input.type,
-        timestamp: new Date().toISOString(),
+        timestamp: createdAt.toISOString(),
         workspace_id: input.workspaceId,
         data: input.data,
       },
@@ -138,6 +140,12 @@ export async function recordEvents(
   });
   await insertEvents(db, events, options);
   return events.map((event) => event.id);
+}
+
+/** An event's id and its time, one and the same: the time is the id's. */
+function newEventIdentity(): { id: string; createdAt: Date } {
+  const id = uuidv7();
+  return { id, createdAt: idTime(id) };
 }
 
 /**
@@ -226,7 +234,7 @@ export async function enqueueCallbacks(db: Db, inputs: readonly CallbackInput[])
   const callbacks = inputs.map((input) => ({
     url: input.url,
     event: {
-      id: uuidv7(),
+      ...newEventIdentity(),
       workspaceId: input.workspaceId,
       type: "callback",
       orderingKey: input.orderingKey,

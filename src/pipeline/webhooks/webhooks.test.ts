@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it, type TestContext } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { eventSchemaName } from "../../http/resources/webhooks.ts";
@@ -483,6 +484,55 @@ for (const kind of storeKinds) {
         await s.call("POST", `/v1/events/${ids[0]}/replay`, { endpoint_id: "nope" }),
         404,
         "webhook_endpoint_not_found",
+      );
+    });
+
+    it("takes a time window of events to the millisecond, in the list and in a recovery", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
+      receiver.answer = () => ({ status: 500 });
+      const endpoint = await s.subscribe(receiver.url);
+      const conversation = await s.conversation();
+      const ids: string[] = [];
+      for (let i = 0; i < 3; i++) {
+        ids.push(await s.emit(conversation));
+        await sleep(3);
+      }
+      const worker = s.worker();
+      await worker.drain();
+      const listed = await s.call("GET", "/v1/events?limit=3");
+      assertStatus(listed, 200);
+      const events = (
+        listed.body.items as { id: string; timestamp: string; payload: { timestamp: string } }[]
+      )
+        .slice()
+        .reverse();
+      assert.deepEqual(
+        events.map((e) => e.id),
+        ids,
+      );
+      for (const event of events) assert.equal(event.timestamp, event.payload.timestamp);
+      const [, second, third] = events.map((e) => e.timestamp);
+      const window = `since=${encodeURIComponent(String(second))}&until=${encodeURIComponent(String(third))}`;
+
+      const windowed = await s.call("GET", `/v1/events?${window}`);
+      assert.deepEqual(
+        (windowed.body.items as { id: string }[]).map((e) => e.id),
+        [ids[1]],
+      );
+      receiver.answer = () => ({ status: 200 });
+      const recovery = await s.call("POST", `/v1/webhooks/${endpoint.id}/recover`, {
+        since: second,
+        until: third,
+      });
+      assertStatus(recovery, 202);
+      assert.equal(recovery.body.total, 1);
+      await worker.drain();
+      assert.deepEqual(
+        receiver.receipts.slice(3).map((r) => r.headers["webhook-id"]),
+        [ids[1]],
       );
     });
 

@@ -1,6 +1,7 @@
 import { and, desc, eq, gte, inArray, isNull, lt, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { type Db, queryPrepared, queryRows } from "../database.ts";
+import { idsMadeBetween } from "../id-time.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import {
   type attemptOutcomes,
@@ -220,6 +221,8 @@ export async function findWebhookSettings(db: Db, workspaceIds: string[]): Promi
 
 export interface NewWebhookEvent {
   id: string;
+  /** The time of `id` (`idTime`), so that a time window of events is a range of ids. */
+  createdAt: Date;
   workspaceId: string;
   type: string;
   orderingKey: string | null;
@@ -241,6 +244,7 @@ export async function insertEvents(
   if (events.length === 0) return;
   await queryPrepared(db, "insert_webhook_events", insertEventsStatement, [
     events.map((e) => e.id),
+    events.map((e) => e.createdAt.toISOString()),
     events.map((e) => e.workspaceId),
     events.map((e) => e.type),
     events.map((e) => e.channelId),
@@ -259,24 +263,24 @@ export async function insertEvents(
 const insertEventsStatement = `
   with v as (
     select v.*, p.payload
-    from unnest($1::uuid[], $2::uuid[], $3::text[], $4::uuid[], $5::text[]) with ordinality
-      as v(id, workspace_id, type, channel_id, ordering_key, n)
-    join jsonb_array_elements($6::jsonb) with ordinality as p(payload, n) on p.n = v.n
+    from unnest($1::uuid[], $2::timestamptz[], $3::uuid[], $4::text[], $5::uuid[], $6::text[]) with ordinality
+      as v(id, created_at, workspace_id, type, channel_id, ordering_key, n)
+    join jsonb_array_elements($7::jsonb) with ordinality as p(payload, n) on p.n = v.n
   ),
   stored as (
-    insert into webhook_event (id, workspace_id, type, channel_id, ordering_key, payload)
-    select id, workspace_id, type, channel_id, ordering_key, payload from v
+    insert into webhook_event (id, created_at, workspace_id, type, channel_id, ordering_key, payload)
+    select id, created_at, workspace_id, type, channel_id, ordering_key, payload from v
   ),
   queued as (
     insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
     select e.workspace_id, v.id, e.id, e.id::text,
       case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
     from v join webhook_endpoint e on e.workspace_id = v.workspace_id
-    where case when $7::uuid is null
+    where case when $8::uuid is null
       then e.enabled
         and (e.event_types is null or e.event_types ? v.type)
         and (e.channel_ids is null or e.channel_ids ? coalesce(v.channel_id::text, ''))
-      else e.id = $7::uuid end
+      else e.id = $8::uuid end
     returning 1
   )
   select pg_notify('${webhookDeliveriesChannel}', '') from (select 1 from queued limit 1) as any_queued`;
@@ -541,11 +545,7 @@ function recoverable(
     eq(webhookDelivery.state, "failed"),
     // Only what had failed when the recovery began: one that fails again is not re-queued forever.
     lt(webhookDelivery.finishedAt, startedAt),
-    inArray(
-      webhookDelivery.eventId,
-      sql`(select id from webhook_event where created_at >= ${since.toISOString()}::timestamptz
-        ${until ? sql`and created_at < ${until.toISOString()}::timestamptz` : sql``})`,
-    ),
+    idsMadeBetween(webhookDelivery.eventId, since, until),
   );
 }
 
@@ -618,8 +618,7 @@ export async function listEvents(db: Db, workspaceId: string, filter: EventFilte
       and(
         eq(webhookEvent.workspaceId, workspaceId),
         filter.type ? eq(webhookEvent.type, filter.type) : undefined,
-        filter.since ? gte(webhookEvent.createdAt, filter.since) : undefined,
-        filter.until ? lt(webhookEvent.createdAt, filter.until) : undefined,
+        idsMadeBetween(webhookEvent.id, filter.since, filter.until),
         list.after,
       ),
     )
