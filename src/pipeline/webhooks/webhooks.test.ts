@@ -722,6 +722,42 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("leaves a delivery on its way to finish when it is replayed meanwhile: one request, not two", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const endpoint = await s.subscribe(`${receiver.url}/endpoint`);
+      const [callbackId] = await enqueueCallbacks(store.db, [
+        {
+          workspaceId: s.workspaceId,
+          url: `${receiver.url}/status`,
+          body: { status: "sent" },
+          orderingKey: null,
+        },
+      ]);
+      const eventId = await s.emit(await s.conversation());
+      const replays: Promise<TestResponse>[] = [];
+      receiver.answer = (r) => {
+        replays.push(
+          r.path === "/status"
+            ? s.call("POST", `/v1/events/${callbackId}/replay`, {})
+            : s.call("POST", `/v1/events/${eventId}/replay`, { endpoint_id: endpoint.id }),
+        );
+        return { status: 200, afterMs: 100 };
+      };
+      await s.worker().drain();
+      for (const replay of await Promise.all(replays)) assertStatus(replay, 202);
+      assert.deepEqual(receiver.receipts.map((r) => r.path).sort(), ["/endpoint", "/status"]);
+      const deliveries = await store.db
+        .select({ state: webhookDelivery.state, attempts: webhookDelivery.attempts })
+        .from(webhookDelivery)
+        .where(eq(webhookDelivery.workspaceId, s.workspaceId));
+      assert.deepEqual(deliveries, [
+        { state: "succeeded", attempts: 1 },
+        { state: "succeeded", attempts: 1 },
+      ]);
+    });
+
     it("sends only the types and channels an endpoint asked for; a test event only to its endpoint", async (t) => {
       const s = await space(t);
       const receiver = await Receiver.start();
