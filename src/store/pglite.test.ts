@@ -178,6 +178,29 @@ describe("vacuum and analyze of the embedded store", () => {
     );
   });
 
+  it("goes on when the failure handler itself throws", async () => {
+    let vacuums = 0;
+    const client = {
+      query: async () => ({ rows: [{ name: "public.a" }] }),
+      exec: async () => {
+        vacuums += 1;
+        if (vacuums === 1) throw new Error("disk full");
+        return [];
+      },
+    };
+    const upkeep = startUpkeep(
+      client as unknown as PGlite,
+      { analyzeAfterMs: 0, analyzeEveryMs: 20, checkpointCheckMs: 3_600_000 },
+      () => {
+        throw new Error("the log is gone");
+      },
+    );
+    const deadline = Date.now() + 2_000;
+    while (vacuums < 3 && Date.now() < deadline) await sleep(5);
+    await upkeep.stop();
+    assert.ok(vacuums >= 3, `${vacuums} vacuums`);
+  });
+
   it("vacuums and analyzes every table of the store", async () => {
     const store = await openStore({ mode: "embedded", upkeep: { analyzeAfterMs: 0, analyzeEveryMs: 100 } });
     try {

@@ -96,8 +96,16 @@ export function startUpkeep(
   let work: Promise<unknown> = Promise.resolve();
   let stopped = false;
   // One job at a time, and none after stop; a failed job is told, and tried again at its next turn.
+  const tell = (name: UpkeepJob, error: unknown) => {
+    try {
+      onFailure(name, error);
+    } catch {
+      // A handler that throws must not reject the chain: that would end upkeep and, unhandled,
+      // the process.
+    }
+  };
   const run = (name: UpkeepJob, job: () => Promise<unknown>) => {
-    work = work.then(() => (stopped ? undefined : job())).catch((error) => onFailure(name, error));
+    work = work.then(() => (stopped ? undefined : job())).catch((error) => tell(name, error));
   };
 
   const vacuumAndAnalyze = async () => {
