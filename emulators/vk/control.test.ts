@@ -155,7 +155,7 @@ describe("VK emulator: control API and event shapes (§1.7)", () => {
       assert.ok(field in event.object, field);
     }
     assert.equal(event.object.post_id, created.id);
-    const edited = await control(vk, "PATCH", `/communities/${gid}/wall-comments/${comment.id}`, {
+    const edited = await control(vk, "PATCH", `/communities/${gid}/comments/wall/${comment.id}`, {
       text: "Price??",
     });
     assert.equal(edited.event.type, "wall_reply_edit");
@@ -163,7 +163,7 @@ describe("VK emulator: control API and event shapes (§1.7)", () => {
     const removed = await control(
       vk,
       "DELETE",
-      `/communities/${gid}/wall-comments/${comment.id}?deleterId=${uid}`,
+      `/communities/${gid}/comments/wall/${comment.id}?deleterId=${uid}`,
     );
     assert.deepEqual(removed.event.object, {
       owner_id: -gid,
@@ -172,7 +172,7 @@ describe("VK emulator: control API and event shapes (§1.7)", () => {
       deleter_id: uid,
       post_id: created.id,
     });
-    const restored = await post(`/wall-comments/${comment.id}/restore`);
+    const restored = await post(`/comments/wall/${comment.id}/restore`);
     assert.equal(restored.event.type, "wall_reply_restore");
 
     const answer = await call("wall.createComment", {
@@ -266,6 +266,36 @@ describe("VK emulator: control API and event shapes (§1.7)", () => {
       "market_owner_id",
       "text",
     ]);
+  });
+
+  it("photo, video, board and market comments: edit, delete, restore", async () => {
+    const deletions = {
+      photo: { owner_id: -gid, user_id: uid, deleter_id: uid, photo_id: 7 },
+      video: { owner_id: -gid, user_id: uid, deleter_id: uid, video_id: 7 },
+      board: { topic_owner_id: -gid, topic_id: 7 },
+      market: { owner_id: -gid, user_id: uid, deleter_id: uid, item_id: 7 },
+    };
+    const prefixes = {
+      photo: "photo_comment",
+      video: "video_comment",
+      board: "board_post",
+      market: "market_comment",
+    };
+    for (const kind of ["photo", "video", "board", "market"] as const) {
+      const { comment } = await post(`/comments/${kind}`, { userId: uid, text: "first", objectId: 7 });
+      const path = `/communities/${gid}/comments/${kind}/${comment.id}`;
+      const edited = await control(vk, "PATCH", path, { text: "second" });
+      assert.deepEqual([edited.event.type, edited.event.object.text], [`${prefixes[kind]}_edit`, "second"]);
+      const removed = await control(vk, "DELETE", `${path}?deleterId=${uid}`);
+      assert.equal(removed.event.type, `${prefixes[kind]}_delete`);
+      assert.deepEqual(removed.event.object, { ...deletions[kind], id: comment.id });
+      const restored = await post(`/comments/${kind}/${comment.id}/restore`);
+      assert.deepEqual(
+        [restored.event.type, restored.event.object.text],
+        [`${prefixes[kind]}_restore`, "second"],
+      );
+    }
+    await assert.rejects(control(vk, "DELETE", `/communities/${gid}/comments/story/1`), /404/);
   });
 
   it("lead_forms_new carries the answers", async () => {

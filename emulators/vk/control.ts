@@ -6,7 +6,7 @@
 import { Hono } from "hono";
 import { z } from "zod";
 import type { VkControl } from "./actions/index.ts";
-import { allScopes } from "./model.ts";
+import { allScopes, type CommentKind } from "./model.ts";
 import { ControlError } from "./state.ts";
 
 const id = z.number().int();
@@ -137,7 +137,8 @@ export const schemas = {
     ),
 };
 
-const commentKinds = new Set(["photo", "video", "board", "market"]);
+const commentKinds: readonly string[] = ["wall", "photo", "video", "board", "market"] satisfies CommentKind[];
+const isCommentKind = (kind: string): kind is CommentKind => commentKinds.includes(kind);
 
 export function controlRoutes(control: VkControl) {
   const app = new Hono();
@@ -192,6 +193,11 @@ export function controlRoutes(control: VkControl) {
   );
 
   const gid = (c: { req: { param: (name: "gid") => string } }) => num(c.req.param("gid"));
+  const kind = (c: { req: { param: (name: "kind") => string } }) => {
+    const named = c.req.param("kind");
+    if (!isCommentKind(named)) throw new ControlError(404, `comment kinds are ${commentKinds.join(", ")}`);
+    return named;
+  };
   app.post("/communities/:gid/messages", async (c) =>
     c.json(control.writeMessage(gid(c), await body(c, schemas.write)), 201),
   );
@@ -231,21 +237,26 @@ export function controlRoutes(control: VkControl) {
   app.post("/communities/:gid/wall-posts/:pid/comments", async (c) =>
     c.json(control.commentWallPost(gid(c), num(c.req.param("pid")), await body(c, schemas.comment)), 201),
   );
-  app.patch("/communities/:gid/wall-comments/:cid", async (c) =>
-    c.json(control.editWallComment(gid(c), num(c.req.param("cid")), await body(c, schemas.commentEdit))),
-  );
-  app.delete("/communities/:gid/wall-comments/:cid", (c) =>
-    c.json(control.deleteWallComment(gid(c), num(c.req.param("cid")), optionalNum(c.req.query("deleterId")))),
-  );
-  app.post("/communities/:gid/wall-comments/:cid/restore", (c) =>
-    c.json(control.restoreWallComment(gid(c), num(c.req.param("cid")))),
-  );
   app.post("/communities/:gid/comments/:kind", async (c) => {
-    const kind = c.req.param("kind");
-    if (!commentKinds.has(kind)) throw new ControlError(404, `comments are photo, video, board or market`);
-    const input = await body(c, schemas.comment);
-    return c.json(control.comment(kind as "photo" | "video" | "board" | "market", gid(c), input), 201);
+    const named = c.req.param("kind");
+    if (!isCommentKind(named) || named === "wall")
+      throw new ControlError(
+        404,
+        "comments are photo, video, board or market (wall: wall-posts/:pid/comments)",
+      );
+    return c.json(control.comment(named, gid(c), await body(c, schemas.comment)), 201);
   });
+  app.patch("/communities/:gid/comments/:kind/:cid", async (c) =>
+    c.json(control.editComment(kind(c), gid(c), num(c.req.param("cid")), await body(c, schemas.commentEdit))),
+  );
+  app.delete("/communities/:gid/comments/:kind/:cid", (c) =>
+    c.json(
+      control.deleteComment(kind(c), gid(c), num(c.req.param("cid")), optionalNum(c.req.query("deleterId"))),
+    ),
+  );
+  app.post("/communities/:gid/comments/:kind/:cid/restore", (c) =>
+    c.json(control.restoreComment(kind(c), gid(c), num(c.req.param("cid")))),
+  );
   app.post("/communities/:gid/lead-forms", async (c) =>
     c.json(control.submitLeadForm(gid(c), await body(c, schemas.lead)), 201),
   );

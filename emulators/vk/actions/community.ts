@@ -1,6 +1,6 @@
 /**
- * Acting as a user around the community: join and leave, wall posts and comments (new, edit,
- * delete, restore), comments on photos, videos, board topics and market items, lead forms; and
+ * Acting as a user around the community: join and leave, wall posts, comments on posts, photos,
+ * videos, board topics and market items (new, edit, delete, restore), lead forms; and
  * raw event injection, for types the hub should treat as unsupported (§1.7).
  */
 import type { Comment, CommentKind, VkObject, WallPost } from "../model.ts";
@@ -34,22 +34,49 @@ export interface LeadInput {
   answers: { key: string; question?: string; answer: unknown }[];
 }
 
-const newEventType: Record<Exclude<CommentKind, "wall">, string> = {
-  photo: "photo_comment_new",
-  video: "video_comment_new",
-  board: "board_post_new",
-  market: "market_comment_new",
+/** Each kind's event names: `<prefix>_new`, `_edit`, `_delete`, `_restore`. */
+const eventPrefix: Record<CommentKind, string> = {
+  wall: "wall_reply",
+  photo: "photo_comment",
+  video: "video_comment",
+  board: "board_post",
+  market: "market_comment",
 };
+
+/**
+ * The object of a `*_delete` event, which names the comment and its publication only. The
+ * reference gives `wall_reply_delete`; the other kinds follow vksdk's `events/objects.go`, the
+ * reference's source for it. The schema names the deleter `user_id` and vksdk `deleter_id`, so both
+ * are sent; a board post's deletion names neither.
+ */
+function deletionObject(comment: Comment, deleterId: number): VkObject {
+  const owner = -comment.groupId;
+  if (comment.kind === "board") return { topic_owner_id: owner, topic_id: comment.objectId, id: comment.id };
+  const publication = { wall: "post_id", photo: "photo_id", video: "video_id", market: "item_id" }[
+    comment.kind
+  ];
+  return {
+    owner_id: owner,
+    id: comment.id,
+    user_id: deleterId,
+    deleter_id: deleterId,
+    [publication]: comment.objectId,
+  };
+}
 
 export function communityActions(runtime: Runtime) {
   const { state, bus, options } = runtime;
   const render = (comment: Comment) => renderComment(comment, options.messages);
 
-  function wallComment(groupId: number, commentId: number): Comment {
-    const comment = state.comment("wall", groupId, commentId);
-    if (!comment) throw new ControlError(404, `no wall comment ${commentId} in community ${groupId}`);
+  function existingComment(kind: CommentKind, groupId: number, commentId: number): Comment {
+    const comment = state.comment(kind, groupId, commentId);
+    if (!comment) throw new ControlError(404, `no ${kind} comment ${commentId} in community ${groupId}`);
     return comment;
   }
+  const emit = (comment: Comment, action: "new" | "edit" | "restore") => ({
+    comment: commentView(comment),
+    event: bus.emit(comment.groupId, `${eventPrefix[comment.kind]}_${action}`, render(comment)),
+  });
 
   function newComment(kind: CommentKind, groupId: number, objectId: number, input: CommentInput): Comment {
     const community = state.community(groupId);
@@ -111,47 +138,42 @@ export function communityActions(runtime: Runtime) {
     commentWallPost(groupId: number, postId: number, input: CommentInput) {
       if (!state.wallPost(-groupId, postId))
         throw new ControlError(404, `no post ${postId} on wall -${groupId}`);
-      const comment = newComment("wall", groupId, postId, input);
-      return { comment: commentView(comment), event: bus.emit(groupId, "wall_reply_new", render(comment)) };
-    },
-
-    editWallComment(groupId: number, commentId: number, input: { text?: string; attachments?: VkObject[] }) {
-      const comment = wallComment(groupId, commentId);
-      if (input.text !== undefined) comment.text = input.text;
-      if (input.attachments !== undefined) comment.attachments = input.attachments;
-      return { comment: commentView(comment), event: bus.emit(groupId, "wall_reply_edit", render(comment)) };
-    },
-
-    /** wall_reply_delete: the schema names the deleter `user_id`, vksdk `deleter_id`; both are sent. */
-    deleteWallComment(groupId: number, commentId: number, deleterId?: number) {
-      const comment = wallComment(groupId, commentId);
-      const deleter = deleterId ?? comment.fromId;
-      comment.deleted = true;
-      comment.deleterId = deleter;
-      const object = {
-        owner_id: -groupId,
-        id: comment.id,
-        user_id: deleter,
-        deleter_id: deleter,
-        post_id: comment.objectId,
-      };
-      return { comment: commentView(comment), event: bus.emit(groupId, "wall_reply_delete", object) };
-    },
-
-    restoreWallComment(groupId: number, commentId: number) {
-      const comment = wallComment(groupId, commentId);
-      comment.deleted = false;
-      delete comment.deleterId;
-      return {
-        comment: commentView(comment),
-        event: bus.emit(groupId, "wall_reply_restore", render(comment)),
-      };
+      return emit(newComment("wall", groupId, postId, input), "new");
     },
 
     /** photo_comment_new, video_comment_new, board_post_new, market_comment_new. */
     comment(kind: Exclude<CommentKind, "wall">, groupId: number, input: CommentInput) {
-      const comment = newComment(kind, groupId, input.objectId ?? 1, input);
-      return { comment: commentView(comment), event: bus.emit(groupId, newEventType[kind], render(comment)) };
+      return emit(newComment(kind, groupId, input.objectId ?? 1, input), "new");
+    },
+
+    editComment(
+      kind: CommentKind,
+      groupId: number,
+      commentId: number,
+      input: { text?: string; attachments?: VkObject[] },
+    ) {
+      const comment = existingComment(kind, groupId, commentId);
+      if (input.text !== undefined) comment.text = input.text;
+      if (input.attachments !== undefined) comment.attachments = input.attachments;
+      return emit(comment, "edit");
+    },
+
+    deleteComment(kind: CommentKind, groupId: number, commentId: number, deleterId?: number) {
+      const comment = existingComment(kind, groupId, commentId);
+      const deleter = deleterId ?? comment.fromId;
+      comment.deleted = true;
+      comment.deleterId = deleter;
+      return {
+        comment: commentView(comment),
+        event: bus.emit(groupId, `${eventPrefix[kind]}_delete`, deletionObject(comment, deleter)),
+      };
+    },
+
+    restoreComment(kind: CommentKind, groupId: number, commentId: number) {
+      const comment = existingComment(kind, groupId, commentId);
+      comment.deleted = false;
+      delete comment.deleterId;
+      return emit(comment, "restore");
     },
 
     submitLeadForm(groupId: number, input: LeadInput) {

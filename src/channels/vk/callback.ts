@@ -104,9 +104,21 @@ export function parseVkEvent(envelope: VkEnvelope): InboundEvent {
     case "wall_reply_restore":
     case "wall_reply_delete":
     case "photo_comment_new":
+    case "photo_comment_edit":
+    case "photo_comment_restore":
+    case "photo_comment_delete":
     case "video_comment_new":
+    case "video_comment_edit":
+    case "video_comment_restore":
+    case "video_comment_delete":
     case "board_post_new":
+    case "board_post_edit":
+    case "board_post_restore":
+    case "board_post_delete":
     case "market_comment_new":
+    case "market_comment_edit":
+    case "market_comment_restore":
+    case "market_comment_delete":
       return parseComment(envelope.type, object);
     case "lead_forms_new":
       return {
@@ -199,31 +211,29 @@ function parseComment(type: string, c: Obj): InboundEvent {
   return { type: "comment", action, publication, comment };
 }
 
+/**
+ * A comment's publication. A deletion names it by the publication's `owner_id` (and, on the
+ * wall, `post_id`; on a product, `item_id`) where the other events have `photo_owner_id`,
+ * `video_owner_id` and `market_owner_id` (vksdk's `events/objects.go`).
+ */
 function publicationOf(type: string, c: Obj): Publication {
-  if (type.startsWith("wall_reply")) {
-    const ref = `wall${c.post_owner_id ?? c.owner_id}_${c.post_id}`;
-    return { ref, link: `https://vk.com/${ref}` };
-  }
-  if (type === "photo_comment_new") {
-    const ref = `photo${c.photo_owner_id}_${c.photo_id}`;
-    return { ref, link: `https://vk.com/${ref}` };
-  }
-  if (type === "video_comment_new") {
-    const ref = `video${c.video_owner_id}_${c.video_id}`;
-    return { ref, link: `https://vk.com/${ref}` };
-  }
-  if (type === "board_post_new") {
-    const ref = `topic${c.topic_owner_id}_${c.topic_id}`;
-    return { ref, link: `https://vk.com/${ref}` };
-  }
-  const owner = c.market_owner_id;
-  const ref = `market${owner}_${c.item_id ?? c.photo_id}`;
-  return { ref, link: `https://vk.com/market${owner}?w=product${owner}_${c.item_id ?? c.photo_id}` };
+  const [prefix, ownerId, id] = type.startsWith("wall_reply")
+    ? ["wall", c.post_owner_id ?? c.owner_id, c.post_id]
+    : type.startsWith("photo_comment")
+      ? ["photo", c.photo_owner_id ?? c.owner_id, c.photo_id]
+      : type.startsWith("video_comment")
+        ? ["video", c.video_owner_id ?? c.owner_id, c.video_id]
+        : type.startsWith("board_post")
+          ? ["topic", c.topic_owner_id, c.topic_id]
+          : ["market", c.market_owner_id ?? c.owner_id, c.item_id ?? c.photo_id];
+  const ref = `${prefix}${ownerId}_${id}`;
+  if (prefix === "market") return { ref, link: `https://vk.com/market${ownerId}?w=product${ownerId}_${id}` };
+  return { ref, link: `https://vk.com/${ref}` };
 }
 
 function commentLink(type: string, publication: Publication, id: string): string {
   if (type.startsWith("wall_reply")) return `${publication.link}?reply=${id}`;
-  if (type === "board_post_new") return `${publication.link}?post=${id}`;
+  if (type.startsWith("board_post")) return `${publication.link}?post=${id}`;
   return publication.link;
 }
 
