@@ -261,7 +261,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
         "--data-dir",
         tempDir(),
       ],
-      { env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" } },
+      // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
+      {
+        env: {
+          ...cleanEnv(),
+          SWITCHBOARD_LOG_LEVEL: "warn",
+          DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+        },
+      },
     );
     children.push(child);
     let stderr = "";

@@ -148,12 +148,12 @@ const entries = {
     en: {
       message: "The API key is unknown or revoked.",
       remedy:
-        "Check that the whole key was copied; list the active keys with `switchboard keys list` and create a new one if it was revoked.",
+        "Check that the whole key was copied; list the active keys with `switchboard keys list` (with the hub's `--data-dir` or `--database-url`; the sandbox's is `./data-sandbox`) and create a new one if it was revoked.",
     },
     ru: {
       message: "API-ключ неизвестен или отозван.",
       remedy:
-        "Проверьте, что ключ скопирован целиком; список действующих ключей — `switchboard keys list`, при необходимости создайте новый.",
+        "Проверьте, что ключ скопирован целиком; список действующих ключей — `switchboard keys list` (с `--data-dir` или `--database-url` хаба; у песочницы — `./data-sandbox`), при необходимости создайте новый.",
     },
   },
   admin_required: {

@@ -942,11 +942,11 @@ export const vkEntries = {
     "invalid_input",
     [
       "The text has {length} characters, more than the {limit} one VK message takes, and splitting was not allowed.",
-      "Shorten the text, or allow the hub to send it as several messages.",
+      "Shorten the text, or let the hub send it as several messages: leave `split: false` out of the request (splitting is the default).",
     ],
     [
       "В тексте {length} символов — больше, чем {limit}, которые вмещает одно сообщение ВКонтакте, а делить его запрещено.",
-      "Сократите текст или разрешите хабу отправить его несколькими сообщениями.",
+      "Сократите текст или разрешите хабу отправить его несколькими сообщениями: уберите `split: false` из запроса (по умолчанию текст делится).",
     ],
   ),
   vk_button_event_expired: entry(

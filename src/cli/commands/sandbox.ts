@@ -12,19 +12,26 @@ import { action, say } from "../output.ts";
  * so that a new user sees messages flow without a VK account. Sandbox data lives in its own
  * directory (./data-sandbox) and never mixes with a real hub's.
  */
+const sandboxDataDir = "./data-sandbox";
+
 export function registerSandbox(program: Command) {
   withSettings(
     program
       .command("sandbox")
       .description("Run the hub with a VK emulator and a connected demo community, to try it without VK"),
     ["host", "port", "dataDir", "logLevel"],
+    { dataDir: sandboxDataDir },
   )
     .option("--emulator-port <port>", "port of the VK emulator and its page", "8090")
     .action(
       action(async (options: Record<string, unknown>) => {
-        const dataDir = (options.dataDir as string | undefined) ?? "./data-sandbox";
+        const dataDir = (options.dataDir as string | undefined) ?? sandboxDataDir;
         mkdirSync(dataDir, { recursive: true });
-        const base = configFrom({ ...options, dataDir, logLevel: options.logLevel ?? "warn" });
+        // Always the embedded store: a DATABASE_URL meant for a real hub must not receive the demo.
+        const base = {
+          ...configFrom({ ...options, dataDir, logLevel: options.logLevel ?? "warn" }),
+          databaseUrl: undefined,
+        };
         const vk = await startVkEmulator({ host: base.host, port: Number(options.emulatorPort) });
         const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
         const user = vk.control.createUser({
@@ -72,8 +79,15 @@ export function registerSandbox(program: Command) {
         say("");
         say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
         say(`VK emulator: ${vk.url}/ — open it, pick "${user.firstName}", write to the community.`);
+        say(
+          `Demo community "${community.name}": group id ${community.id}; client ${user.firstName} ${user.lastName}: user id ${user.id}.`,
+        );
+        say(`Control API for everything else a VK user does: ${vk.url}/_control (docs/emulators.md).`);
         say("");
         say(`API key (admin, sandbox only): ${secret}`);
+        say(
+          "  A new one at each start; earlier ones, such as a first start's bootstrap key above, still work.",
+        );
         say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations`);
         say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations/<id>/messages`);
         say(
@@ -83,7 +97,8 @@ export function registerSandbox(program: Command) {
           `  or write as the client from the shell: curl -s -X POST -H "Content-Type: application/json" -d '{"userId":${user.id},"text":"Привет"}' ${vk.url}/_control/communities/${community.id}/messages`,
         );
         say("Stop it with Ctrl+C.");
-        const stop = async () => {
+        const stop = async (signal: string) => {
+          say(`Received ${signal}; stopping…`);
           await hub.close();
           await vk.close();
           process.exit(0);
