@@ -5,7 +5,13 @@ import type { Attachment, LeadAnswer } from "../store/schema.ts";
  * pipeline applies them to the store without knowing the platform. User ids are the platform's.
  */
 export type InboundEvent =
-  | { type: "message"; message: PlatformMessage; capabilities?: Record<string, unknown> }
+  | {
+      type: "message";
+      message: PlatformMessage;
+      capabilities?: Record<string, unknown>;
+      /** The language of the client's app, as an ISO 639-1 code ("ru", "en"), when the platform says. */
+      locale?: string;
+    }
   | { type: "message_echo"; message: PlatformMessage; sendKey: string | null; adminId: string | null }
   | {
       type: "message_edited";

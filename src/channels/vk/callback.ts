@@ -49,10 +49,13 @@ export function parseVkEvent(envelope: VkEnvelope): InboundEvent {
       const message = object.message as Obj | undefined;
       if (!message) return unsupported("message_new without a message");
       if (isChat(message)) return unsupported("messages in group chats are not supported");
+      const clientInfo = object.client_info as Obj | undefined;
+      const locale = vkLocales[Number(clientInfo?.lang_id)];
       return {
         type: "message",
         message: toMessage(message, "from"),
-        capabilities: (object.client_info as Obj) ?? undefined,
+        capabilities: clientInfo,
+        ...(locale ? { locale } : {}),
       };
     }
     case "message_reply": {
@@ -236,6 +239,21 @@ function commentLink(type: string, publication: Publication, id: string): string
   if (type.startsWith("board_post")) return `${publication.link}?post=${id}`;
   return publication.link;
 }
+
+/** `client_info.lang_id` as VK numbers the languages (VK ID SDK's `Languages`). */
+const vkLocales: Readonly<Record<number, string>> = {
+  0: "ru",
+  1: "uk",
+  3: "en",
+  4: "es",
+  6: "de",
+  15: "pl",
+  16: "fr",
+  65: "uz",
+  82: "tr",
+  97: "kk",
+  114: "be",
+};
 
 /** VK escapes message text as HTML (vk-io unescapes the same entities). */
 function unescapeText(text: unknown): string | null {

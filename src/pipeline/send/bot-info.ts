@@ -9,6 +9,7 @@
  * derived from the client's message, so handling the same message twice answers once.
  */
 import { AppError } from "../../errors/app-error.ts";
+import type { Language } from "../../errors/catalogue.ts";
 import type { Db } from "../../store/database.ts";
 import { type ChannelAccount, findChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../../store/repositories/inbound-events.ts";
@@ -32,7 +33,7 @@ export function botInfoFollowUp(db: Db, sender: SendService): IntakeFollowUp {
     if (command === "" || event.message.text?.trim() !== command) return;
     const asked = await findMessageByExternalId(db, channel.id, event.message.externalId);
     if (!asked?.conversationId || asked.direction !== "inbound") return;
-    const text = await describeChannel(db, channel.id);
+    const text = await describeChannel(db, channel.id, answerLanguage(event.locale));
     const result = await sender.send(channel.workspaceId, asked.conversationId, {
       text,
       author: { kind: "bot", ref: "bot_info" },
@@ -43,23 +44,60 @@ export function botInfoFollowUp(db: Db, sender: SendService): IntakeFollowUp {
   return (applied) => settleAll(applied.map(answer));
 }
 
-/** The answer's text: plain lines, the same for every platform. */
-export async function describeChannel(db: Db, channelId: string): Promise<string> {
+/**
+ * Russian for the clients whose app speaks a language of Russia or the CIS (who read Russian
+ * rather than English), English for the others and when the platform does not say.
+ */
+function answerLanguage(locale: string | undefined): Language {
+  return locale !== undefined && ["ru", "uk", "be", "kk", "uz"].includes(locale) ? "ru" : "en";
+}
+
+const wording = {
+  en: {
+    title: "Switchboard bot info",
+    channel: "Channel",
+    state: (state: string, since: string) => `State: ${state} since ${since}`,
+    reason: "Reason",
+    mode: "Mode",
+    lastEvent: "Last event",
+    noEvent: "none yet",
+    queue: (inbound: number, outbound: number) =>
+      `Queue: ${inbound} inbound event(s) waiting, ${outbound} outbound message(s) queued or sending`,
+  },
+  ru: {
+    title: "Switchboard: состояние бота",
+    channel: "Канал",
+    state: (state: string, since: string) => `Состояние: ${state} с ${since}`,
+    reason: "Причина",
+    mode: "Режим",
+    lastEvent: "Последнее событие",
+    noEvent: "ещё не было",
+    queue: (inbound: number, outbound: number) =>
+      `Очередь: входящих событий ждут ${inbound}, исходящих сообщений в очереди или в отправке ${outbound}`,
+  },
+} satisfies Record<Language, unknown>;
+
+/**
+ * The answer's text: plain lines, the same for every platform. States, modes and times stay as
+ * the API writes them, so that what the client sees can be looked up.
+ */
+export async function describeChannel(db: Db, channelId: string, language: Language): Promise<string> {
   const channel = await findChannelAccount(db, channelId);
   if (!channel) throw new AppError("channel_not_found", { id: channelId });
   const [inbound, outbound] = await Promise.all([
     countPendingInboundEvents(db, channel.id),
     countOutboundInFlight(db, channel.id),
   ]);
+  const words = wording[language];
   const mode = typeof channel.settings.mode === "string" ? channel.settings.mode : "—";
   const lines = [
-    "Switchboard bot info",
-    `Channel: ${channel.name} (${channel.kind} ${channel.externalId})`,
-    `State: ${channel.state} since ${channel.stateChangedAt.toISOString()}`,
-    ...(channel.stateReason ? [`Reason: ${channel.stateReason}`] : []),
-    `Mode: ${mode}`,
-    `Last event: ${channel.lastEventAt ? channel.lastEventAt.toISOString() : "none yet"}`,
-    `Queue: ${inbound} inbound event(s) waiting, ${outbound} outbound message(s) queued or sending`,
+    words.title,
+    `${words.channel}: ${channel.name} (${channel.kind} ${channel.externalId})`,
+    words.state(channel.state, channel.stateChangedAt.toISOString()),
+    ...(channel.stateReason ? [`${words.reason}: ${channel.stateReason}`] : []),
+    `${words.mode}: ${mode}`,
+    `${words.lastEvent}: ${channel.lastEventAt ? channel.lastEventAt.toISOString() : words.noEvent}`,
+    words.queue(inbound, outbound),
   ];
   return lines.join("\n");
 }

@@ -856,8 +856,9 @@ for (const kind of storeKinds) {
       assert.equal(sentTo(world, client).length, 1);
     });
 
-    it("answers ::bot_info with the channel's state, mode, last event and queue depth", async () => {
+    it("answers ::bot_info with the channel's state, mode, last event and queue depth, in the client's language", async () => {
       const { world, client, relay } = await setup();
+      vk.control.updateUser(client.userId, { clientInfo: { lang_id: 3 } });
       vk.control.writeMessage(world.groupId, { userId: client.userId, text: "::bot_info" });
       await relay();
       const [answer] = sentTo(world, client);
@@ -877,6 +878,15 @@ for (const kind of storeKinds) {
         [["bot", "bot_info", "sent"]],
       );
       assert.equal(sentTo(world, client).length, 1);
+
+      // VK's lang_id 0: the app speaks Russian.
+      vk.control.updateUser(client.userId, { clientInfo: { lang_id: 0 } });
+      vk.control.writeMessage(world.groupId, { userId: client.userId, text: "::bot_info" });
+      await relay();
+      const russian = sentTo(world, client)[1];
+      assert.match(String(russian?.text), /^Switchboard: состояние бота\n/);
+      assert.match(String(russian?.text), /Состояние: \w+ с \d{4}-/);
+      assert.match(String(russian?.text), /Режим: callback/);
 
       const quiet = await setup({ settings: { botInfoCommand: "" } });
       vk.control.writeMessage(quiet.world.groupId, { userId: quiet.client.userId, text: "::bot_info" });
