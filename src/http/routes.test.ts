@@ -657,8 +657,11 @@ const routes: RouteCase[] = [
     check: (res) => {
       assert.equal(res.body.text, "Edited");
       assert.deepEqual(
-        res.body.versions.map((v: { source: string }) => v.source),
-        ["hub"],
+        res.body.versions.map((v: { version: number; source: string }) => [v.version, v.source]),
+        [
+          [0, "hub"],
+          [1, "hub"],
+        ],
       );
     },
     body: () => ({ text: "Changed" }),

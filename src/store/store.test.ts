@@ -411,7 +411,7 @@ for (const kind of storeKinds) {
         assert.equal(stored?.lastMessageAt?.getTime(), base + 3000);
       });
 
-      it("keeps every edit as a numbered version", async () => {
+      it("keeps every edit as a numbered version, after the text as first written", async () => {
         const channel = await newChannel();
         const { message } = await recordMessage(
           store.db,
@@ -423,6 +423,7 @@ for (const kind of storeKinds) {
         assert.deepEqual(
           versions.map((v) => [v.version, v.text, v.source]),
           [
+            [0, "text edit-me", "platform"],
             [1, "second", "platform"],
             [2, "third", "hub"],
           ],

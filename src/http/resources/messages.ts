@@ -106,7 +106,10 @@ export const MessageDetailSchema = MessageSchema.extend({
   parts: z.array(PartSchema).openapi({
     description: "Every platform message this message became, in order (one when it was not split)",
   }),
-  versions: z.array(VersionSchema).openapi({ description: "Every edit, oldest first" }),
+  versions: z.array(VersionSchema).openapi({
+    description:
+      "Empty until the message is edited; then the message as first written (version 0) and every edit, oldest first",
+  }),
   routes: z.array(z.string()).openapi({
     description:
       "Messages of the send API: the channels it may go through, in order; `channel_id` is the one in use",

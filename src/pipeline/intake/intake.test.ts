@@ -216,10 +216,10 @@ for (const kind of storeKinds) {
         .select()
         .from(messageVersion)
         .where(eq(messageVersion.messageId, stored?.id ?? ""));
-      assert.deepEqual(
-        versions.map((v) => [v.version, v.text, v.source]),
-        [[1, "second", "platform"]],
-      );
+      assert.deepEqual(versions.map((v) => [v.version, v.text, v.source]).sort(), [
+        [0, "first", "platform"],
+        [1, "second", "platform"],
+      ]);
     });
 
     it("records a community admin's reply as outbound and matches the hub's own sends", async () => {

@@ -180,6 +180,9 @@ export async function listConversationMessages(db: Db, conversationId: string, p
   return toPage(rows, page.limit, "messages", (row) => [row.sentAt.toISOString(), row.id]);
 }
 
+/** Who writes on the platform itself, not through the hub. */
+const platformAuthors: ReadonlySet<Message["authorKind"]> = new Set(["contact", "platform_admin"]);
+
 /** Records an edit as the next version of the message and makes it the current text. */
 export async function recordEdit(
   db: Db,
@@ -198,17 +201,28 @@ export async function recordEdit(
       .select({ next: sql<number>`coalesce(max(${messageVersion.version}), 0) + 1` })
       .from(messageVersion)
       .where(eq(messageVersion.messageId, messageId));
-    const [version] = await tx
+    const edited = {
+      messageId,
+      version: Number(next),
+      text: edit.text,
+      attachments: edit.attachments ?? current.attachments,
+      source: edit.source,
+      editedAt: edit.editedAt ?? new Date(),
+    };
+    // The first edit keeps the message as it was first written, as version 0: the edit overwrites it.
+    const original = {
+      messageId,
+      version: 0,
+      text: current.text,
+      attachments: current.attachments,
+      source: platformAuthors.has(current.authorKind) ? ("platform" as const) : ("hub" as const),
+      editedAt: current.sentAt,
+    };
+    const stored = await tx
       .insert(messageVersion)
-      .values({
-        messageId,
-        version: Number(next),
-        text: edit.text,
-        attachments: edit.attachments ?? current.attachments,
-        source: edit.source,
-        editedAt: edit.editedAt ?? new Date(),
-      })
+      .values(edited.version === 1 ? [original, edited] : [edited])
       .returning();
+    const version = stored.find((row) => row.version === edited.version);
     await tx
       .update(message)
       .set({ text: edit.text, attachments: edit.attachments ?? current.attachments, updatedAt: new Date() })
