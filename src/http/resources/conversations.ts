@@ -33,10 +33,10 @@ export const ConversationSchema = z
   .object({
     id: z.string(),
     channel_id: z.string(),
-    contact_id: z
-      .string()
-      .nullable()
-      .openapi({ description: "The client; null for a comment thread only the community wrote in" }),
+    contact_id: z.string().nullable().openapi({
+      description:
+        "The client. For a `comments` thread, the first client who commented (each message has its own author's `contact_id`); null while only the community wrote in it",
+    }),
     kind: z.enum(conversationKinds),
     external_ref: z
       .string()
