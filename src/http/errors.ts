@@ -49,10 +49,17 @@ const targetPrefix: Record<string, string> = { json: "", query: "query.", param:
 
 export function toDetails(error: z.ZodError, target: string): ErrorDetail[] {
   const prefix = targetPrefix[target] ?? `${target}.`;
-  return error.issues.map((issue) => {
-    const path = issue.path.map(String).join(".");
-    return { path: prefix + path || "body", code: issue.code, detail: issue.message };
+  const detail = (path: PropertyKey[], code: string, message: string) => ({
+    path: prefix + path.map(String).join(".") || "body",
+    code,
+    detail: message,
   });
+  return error.issues.flatMap((issue) =>
+    // A misspelt field is named by its own path, so that the caller sees which one.
+    issue.code === "unrecognized_keys"
+      ? issue.keys.map((key) => detail([...issue.path, key], issue.code, `Unknown field "${key}"`))
+      : [detail(issue.path, issue.code, issue.message)],
+  );
 }
 
 /** Picks Russian or English from Accept-Language, honouring q-values; English by default. */

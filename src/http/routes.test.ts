@@ -380,7 +380,7 @@ const routes: RouteCase[] = [
     body: () => ({ name: unique("Channel ") }),
     invalid: {
       body: { name: "", mode: "push", tokens: [""], limits: { per_second: 0.5, burst: 3 } },
-      paths: ["name", "mode", "tokens.0", "limits.per_second", "limits"],
+      paths: ["name", "mode", "tokens.0", "limits.per_second", "limits.burst"],
     },
   },
   {
@@ -595,8 +595,8 @@ const routes: RouteCase[] = [
     },
     body: () => ({ text: "Hello" }),
     invalid: {
-      body: { text: 42, split: "yes", attachments: [{ kind: "fax", url: "nope" }] },
-      paths: ["text", "split", "attachments.0.kind", "attachments.0.url"],
+      body: { text: 42, split: "yes", attachments: [{ kind: "fax", url: "nope" }], txt: "hi" },
+      paths: ["text", "split", "attachments.0.kind", "attachments.0.url", "txt"],
     },
     effect: countMessages,
   },
@@ -665,7 +665,10 @@ const routes: RouteCase[] = [
       );
     },
     body: () => ({ text: "Changed" }),
-    invalid: { body: { text: 5, keyboard: { rows: "none" } }, paths: ["text", "keyboard.rows"] },
+    invalid: {
+      body: { text: 5, keyboard: { rows: "none" }, colour: "red" },
+      paths: ["text", "keyboard.rows", "colour"],
+    },
   },
   {
     method: "DELETE",
@@ -747,7 +750,7 @@ const routes: RouteCase[] = [
         bodies: { fax: { text: "x" } },
         fallback: { text: " " },
       },
-      paths: ["name", "variables.0.name", "bodies", "fallback.text"],
+      paths: ["name", "variables.0.name", "bodies.fax", "fallback.text"],
     },
     effect: async (w) =>
       (await listTemplates(w.hub.store.db, w.mine.workspaceId, {}, { limit: 10_000 })).items.map((t) => t.id),

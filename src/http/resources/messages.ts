@@ -51,6 +51,8 @@ const SendBody = z
         "Comments: the comment answered (default: the latest client comment of the thread). Direct conversations: a message to quote",
     }),
   })
+  // Like the send API's: a misspelt field is refused, not ignored (`txt` would send nothing).
+  .strict()
   .refine(hasContent, { path: ["text"], message: "Give a text, attachments, or both" })
   .openapi("SendMessage");
 
@@ -64,6 +66,7 @@ const EditBody = z
       .openapi({ description: "Replace the attachments" }),
     keyboard: KeyboardSchema.optional().openapi({ description: "Replace the keyboard (kept when absent)" }),
   })
+  .strict()
   .refine(
     (body) => body.text !== undefined || body.attachments !== undefined || body.keyboard !== undefined,
     {
