@@ -353,7 +353,7 @@ for (const kind of storeKinds) {
           "variables.1.name",
           "variables.2.default",
           "variables.3.default",
-          "bodies",
+          "bodies.sms",
           "bodies.vk.text",
           "fallback.text",
         ]);
