@@ -129,6 +129,23 @@ describe("checkpoints of the embedded store", () => {
   });
 });
 
+/** A stand-in for PGlite with one table whose first vacuum fails, and (if told) every checkpoint look. */
+function failingOnce(fail: { checkpoints: boolean }) {
+  let vacuums = 0;
+  const client = {
+    query: async (text: string) => {
+      if (fail.checkpoints && text.includes("pg_control_checkpoint")) throw new Error("no control file");
+      return { rows: [{ name: "public.a" }] };
+    },
+    exec: async () => {
+      vacuums += 1;
+      if (vacuums === 1) throw new Error("disk full");
+      return [];
+    },
+  };
+  return { client: client as unknown as PGlite, vacuums: () => vacuums };
+}
+
 describe("vacuum and analyze of the embedded store", () => {
   it("goes a table at a time, letting the event loop turn between tables", async () => {
     const log: string[] = [];
@@ -153,24 +170,13 @@ describe("vacuum and analyze of the embedded store", () => {
 
   it("tells each failed job, and tries again at the job's next turn", async () => {
     const failures: string[] = [];
-    let vacuums = 0;
-    const client = {
-      query: async (text: string) => {
-        if (text.includes("pg_control_checkpoint")) throw new Error("no control file");
-        return { rows: [{ name: "public.a" }] };
-      },
-      exec: async () => {
-        vacuums += 1;
-        if (vacuums === 1) throw new Error("disk full");
-        return [];
-      },
-    };
+    const { client, vacuums } = failingOnce({ checkpoints: true });
     const upkeep = startUpkeep(
-      client as unknown as PGlite,
+      client,
       { analyzeAfterMs: 0, analyzeEveryMs: 20, checkpointCheckMs: 20 },
       (job, error) => failures.push(`${job}: ${(error as Error).message}`),
     );
-    while (vacuums < 2 || !failures.includes("checkpoint: no control file")) await sleep(5);
+    while (vacuums() < 2 || !failures.includes("checkpoint: no control file")) await sleep(5);
     await upkeep.stop();
     assert.equal(failures.filter((failure) => failure === "vacuum: disk full").length, 1);
     assert.ok(
@@ -179,26 +185,18 @@ describe("vacuum and analyze of the embedded store", () => {
   });
 
   it("goes on when the failure handler itself throws", async () => {
-    let vacuums = 0;
-    const client = {
-      query: async () => ({ rows: [{ name: "public.a" }] }),
-      exec: async () => {
-        vacuums += 1;
-        if (vacuums === 1) throw new Error("disk full");
-        return [];
-      },
-    };
+    const { client, vacuums } = failingOnce({ checkpoints: false });
     const upkeep = startUpkeep(
-      client as unknown as PGlite,
+      client,
       { analyzeAfterMs: 0, analyzeEveryMs: 20, checkpointCheckMs: 3_600_000 },
       () => {
         throw new Error("the log is gone");
       },
     );
     const deadline = Date.now() + 2_000;
-    while (vacuums < 3 && Date.now() < deadline) await sleep(5);
+    while (vacuums() < 3 && Date.now() < deadline) await sleep(5);
     await upkeep.stop();
-    assert.ok(vacuums >= 3, `${vacuums} vacuums`);
+    assert.ok(vacuums() >= 3, `${vacuums()} vacuums`);
   });
 
   it("vacuums and analyzes every table of the store", async () => {

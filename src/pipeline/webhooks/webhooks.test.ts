@@ -81,6 +81,15 @@ for (const kind of storeKinds) {
       };
     }
 
+    /** A receiver that answers 500, and a workspace that never retries: every delivery fails at once, for good. */
+    async function failingForGood(t: TestContext, s: Awaited<ReturnType<typeof space>>) {
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
+      receiver.answer = () => ({ status: 500 });
+      return receiver;
+    }
+
     const attemptsOf = async (call: (m: string, p: string) => Promise<TestResponse>, path: string) => {
       const res = await call("GET", path);
       assertStatus(res, 200);
@@ -447,10 +456,7 @@ for (const kind of storeKinds) {
 
     it("replays one event to one endpoint, and recovers every failed event since a time", async (t) => {
       const s = await space(t);
-      const receiver = await Receiver.start();
-      t.after(() => receiver.down());
-      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
-      receiver.answer = () => ({ status: 500 });
+      const receiver = await failingForGood(t, s);
       const endpoint = await s.subscribe(receiver.url);
       const conversation = await s.conversation();
       const since = new Date().toISOString();
@@ -489,10 +495,7 @@ for (const kind of storeKinds) {
 
     it("takes a time window of events to the millisecond, in the list and in a recovery", async (t) => {
       const s = await space(t);
-      const receiver = await Receiver.start();
-      t.after(() => receiver.down());
-      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
-      receiver.answer = () => ({ status: 500 });
+      const receiver = await failingForGood(t, s);
       const endpoint = await s.subscribe(receiver.url);
       const conversation = await s.conversation();
       const ids: string[] = [];
@@ -538,10 +541,7 @@ for (const kind of storeKinds) {
 
     it("replays a status callback to its URL, and recovers every failed callback since a time", async (t) => {
       const s = await space(t);
-      const receiver = await Receiver.start();
-      t.after(() => receiver.down());
-      assertStatus(await s.call("PATCH", "/v1/webhook-settings", { retry_schedule: [] }), 200);
-      receiver.answer = () => ({ status: 500 });
+      const receiver = await failingForGood(t, s);
       await s.subscribe(`${receiver.url}/endpoint`);
       const since = new Date().toISOString();
       const callbacks = await enqueueCallbacks(
