@@ -12,6 +12,7 @@ import { listChannelAccounts } from "../../store/repositories/channel-accounts.t
 import { assertError, assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
+import { actOutEveryEvent } from "../../testing/vk-every-event.ts";
 import { channelMessages, type ServedHub, serveTestHub, waitFor } from "../../testing/vk-hub.ts";
 import { vkHubEvents } from "./community-setup.ts";
 
@@ -96,6 +97,14 @@ for (const kind of storeKinds) {
         (await channelMessages(hub, id)).includes("Здравствуйте, есть розы?"),
       );
       assert.ok((await channel(id)).last_event_at, "the last event time is kept");
+    });
+
+    it("carries every kind of event the hub handles: edits, consent, buttons, comments of each kind, leads, membership", async () => {
+      const shop = community();
+      const user = vk.control.createUser({ firstName: "Vera" });
+      const res = await connect({ group_id: shop.id, tokens: tokensOf(shop) });
+      assertStatus(res, 201);
+      await actOutEveryEvent({ hub, vk, groupId: shop.id, userId: user.id, channelId: res.body.id });
     });
 
     it("reconnects idempotently: the same channel, the same server, no second confirmation", async () => {

@@ -13,6 +13,7 @@ import { SecretBox } from "../../store/secret-box.ts";
 import { assertStatus } from "../../testing/http.ts";
 import type { TestHub } from "../../testing/hub.ts";
 import { createScratchDatabase, serverUrl, storeKinds } from "../../testing/stores.ts";
+import { actOutEveryEvent } from "../../testing/vk-every-event.ts";
 import { channelMessages, type ServedHub, serveTestHub, waitFor } from "../../testing/vk-hub.ts";
 import { vkHubEvents } from "./community-setup.ts";
 import { backoffDelay } from "./long-poll.ts";
@@ -94,82 +95,9 @@ for (const kind of storeKinds) {
       assert.ok((await channel(id)).last_event_at);
     });
 
-    it("carries every kind of event the Callback API does: edits, consent, buttons, comments of each kind, leads, membership", async () => {
+    it("carries every kind of event the hub handles: edits, consent, buttons, comments of each kind, leads, membership", async () => {
       const { shop, user, id } = await connected();
-      const get = async (path: string) => {
-        const res = await hub.request("GET", path);
-        assertStatus(res, 200);
-        return res.body;
-      };
-      const written = vk.control.writeMessage(shop.id, { userId: user.id, text: "Есть торт?" });
-      await delivered(id, "Есть торт?");
-      vk.control.editMessage(shop.id, written.message.id, { text: "Есть медовик?" });
-      vk.control.denyMessages(shop.id, user.id);
-      vk.control.allowMessages(shop.id, user.id);
-      vk.control.pressButton(shop.id, { userId: user.id, type: "callback", payload: { order: 7 } });
-      vk.control.join(shop.id, user.id);
-      vk.control.leave(shop.id, user.id);
-      const post = vk.control.createWallPost(shop.id, { text: "Новинка" });
-      const wall = vk.control.commentWallPost(shop.id, post.post.id, { userId: user.id, text: "На стене" });
-      vk.control.editComment("wall", shop.id, wall.comment.id, { text: "На стене, правка" });
-      for (const kind of ["photo", "video", "board", "market"] as const) {
-        const { comment } = vk.control.comment(kind, shop.id, { userId: user.id, text: kind, objectId: 5 });
-        vk.control.deleteComment(kind, shop.id, comment.id);
-      }
-      vk.control.submitLeadForm(shop.id, {
-        userId: user.id,
-        formName: "Заказ",
-        answers: [{ key: "first_name", answer: "Иван" }],
-      });
-
-      /** What the API shows of it all; the worker applies the events in the background. */
-      const observed = async () => {
-        const [direct] = (await get(`/v1/conversations?kind=direct&channel_id=${id}`)).items;
-        const [asked] = (await get(`/v1/conversations/${direct.id}/messages`)).items;
-        const threads = (await get(`/v1/conversations?kind=comments&channel_id=${id}`)).items;
-        const comments = await Promise.all(
-          threads.map(
-            async (t: { id: string }) => (await get(`/v1/conversations/${t.id}/messages`)).items[0],
-          ),
-        );
-        return {
-          versions: (await get(`/v1/messages/${asked.id}`)).versions.map((v: { text: string }) => v.text),
-          contactEvents: (await get(`/v1/contacts/${direct.contact_id}/events`)).items
-            .map((e: { kind: string }) => e.kind)
-            .reverse(),
-          comments: comments
-            .map((m: { text: string; deleted_at: string | null }) => [m.text, m.deleted_at !== null])
-            .sort(),
-          leads: (await get(`/v1/leads?channel_id=${id}`)).items.map(
-            (l: { answers: { answer: string }[] }) => l.answers[0]?.answer,
-          ),
-        };
-      };
-      const expected = {
-        versions: ["Есть торт?", "Есть медовик?"],
-        contactEvents: [
-          "consent_changed",
-          "consent_changed",
-          "button_pressed",
-          "joined_community",
-          "left_community",
-        ],
-        // A thread each for the post, the photo, the video, the topic and the item.
-        comments: [
-          ["board", true],
-          ["market", true],
-          ["photo", true],
-          ["video", true],
-          ["На стене, правка", false],
-        ],
-        leads: ["Иван"],
-      };
-      // On a timeout the assertion below shows what differs.
-      await waitFor(
-        "every event applied",
-        async () => JSON.stringify(await observed()) === JSON.stringify(expected),
-      ).catch(() => undefined);
-      assert.deepEqual(await observed(), expected);
+      await actOutEveryEvent({ hub, vk, groupId: shop.id, userId: user.id, channelId: id });
     });
 
     it("goes on after failed 1 (new ts), 2 (new key) and 3 (new key and ts) without losing later messages", async () => {

@@ -47,7 +47,11 @@ interface Applying extends IntakeContext {
   emitted: EventInput[];
 }
 
-/** The event refers to something not stored yet (an edit before its message): try again later. */
+/**
+ * The event refers to something not stored yet (an edit before its message): try again later.
+ * If that never comes (it was written before the channel was connected), the event is set aside
+ * as unsupported.
+ */
 export class NotYetApplicable extends Error {}
 
 /**
@@ -183,11 +187,9 @@ async function applyComment(ctx: Applying, event: Extract<InboundEvent, { type: 
   const { comment, publication } = event;
   if (event.action !== "new") {
     const existing = await findMessageByExternalId(ctx.db, ctx.channel.id, comment.externalId);
-    if (!existing) {
-      // An edit or deletion of a comment written before the channel was connected: nothing to change.
-      if (event.action !== "edit") return "duplicate";
-      throw new NotYetApplicable(`comment ${comment.externalId} is not stored yet`);
-    }
+    // The Callback API posts each event on its own and retries some later, so a change can arrive
+    // before the comment it changes: it waits for it.
+    if (!existing) throw new NotYetApplicable(`comment ${comment.externalId} is not stored yet`);
     if (event.action === "edit") {
       await recordEdit(ctx.db, existing.id, {
         text: comment.text,

@@ -222,6 +222,42 @@ for (const kind of storeKinds) {
       ]);
     });
 
+    it("applies a comment's deletion that arrives before the comment, and sets aside one whose comment never comes", async () => {
+      const photoComment = (id: number) => ({
+        id,
+        from_id: 10,
+        date: 1_700_000_300,
+        text: "фото",
+        photo_id: 77,
+        photo_owner_id: -groupId,
+      });
+      const deletion = (id: number) => ({
+        owner_id: -groupId,
+        id,
+        user_id: 10,
+        deleter_id: 10,
+        photo_id: 77,
+      });
+      await deliver(envelope("photo_comment_delete", deletion(9)));
+      await drain();
+      assert.equal((await events())[0]?.outcome, null, "the deletion waits for its comment");
+      await deliver(envelope("photo_comment_new", photoComment(9)));
+      await drain();
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await drain();
+      const [deleted] = await messages();
+      assert.equal(deleted?.text, "фото");
+      assert.ok(deleted?.deletedAt, "deleted");
+
+      // A deletion of a comment written before the channel was connected.
+      const impatient = new IntakeWorker(store, silent, { maxAttempts: 1 });
+      await deliver(envelope("photo_comment_delete", deletion(10)));
+      while ((await impatient.runOnce()) > 0) {}
+      const setAside = (await events()).at(-1);
+      assert.equal(setAside?.outcome, "unsupported");
+      assert.match(String(setAside?.lastError), /photo-\d+_77:c10 is not stored yet/);
+    });
+
     it("records a community admin's reply as outbound and matches the hub's own sends", async () => {
       await deliver(envelope("message_new", { message: vkMessage() }));
       await drain();

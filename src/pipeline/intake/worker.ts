@@ -219,7 +219,14 @@ export class IntakeWorker {
       return outcome === "applied" ? { channel, event: parsed, inboundEventId: event.id } : undefined;
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
+      const early = error instanceof NotYetApplicable;
       if (event.attempts >= this.#options.maxAttempts) {
+        if (early) {
+          // What it changes never came: a message or comment from before the channel was connected.
+          this.#log.info({ event_id: event.id, type: event.eventType, reason }, "inbound event set aside");
+          await finishInboundEvents(db, [{ id: event.id, outcome: "unsupported", error: reason }]);
+          return undefined;
+        }
         this.#log.error(
           { err: error, event_id: event.id, type: event.eventType },
           "inbound event failed for good",
@@ -227,9 +234,10 @@ export class IntakeWorker {
         await finishInboundEvents(db, [{ id: event.id, outcome: "failed", error: reason }]);
         return undefined;
       }
-      // Out-of-order events wait a moment; real failures back off exponentially.
-      const delay = error instanceof NotYetApplicable ? 1_000 : Math.min(60_000, 500 * 2 ** event.attempts);
-      if (!(error instanceof NotYetApplicable)) {
+      // An event ahead of what it changes waits 1, 2, 4 … 60 s (two minutes in all, for VK's
+      // retries of the event it waits for); real failures back off from a second.
+      const delay = Math.min(60_000, (early ? 1_000 : 500) * 2 ** (event.attempts - (early ? 1 : 0)));
+      if (!early) {
         this.#log.warn(
           { err: error, event_id: event.id, type: event.eventType },
           "inbound event will be retried",
