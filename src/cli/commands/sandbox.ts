@@ -7,13 +7,13 @@ import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { configFrom, withSettings } from "../options.ts";
 import { action, say } from "../output.ts";
 
+const sandboxDataDir = "./data-sandbox";
+
 /**
  * The hub with a VK emulator beside it and a demo community connected through the public API,
  * so that a new user sees messages flow without a VK account. Sandbox data lives in its own
  * directory (./data-sandbox) and never mixes with a real hub's.
  */
-const sandboxDataDir = "./data-sandbox";
-
 export function registerSandbox(program: Command) {
   withSettings(
     program

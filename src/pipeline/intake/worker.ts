@@ -234,9 +234,9 @@ export class IntakeWorker {
         await finishInboundEvents(db, [{ id: event.id, outcome: "failed", error: reason }]);
         return undefined;
       }
-      // An event ahead of what it changes waits 1, 2, 4 … 60 s (two minutes in all, for VK's
-      // retries of the event it waits for); real failures back off from a second.
-      const delay = Math.min(60_000, (early ? 1_000 : 500) * 2 ** (event.attempts - (early ? 1 : 0)));
+      // 1, 2, 4 … 60 s: two minutes in all, long enough for VK's retries of the event that an
+      // event ahead of it waits for.
+      const delay = Math.min(60_000, 500 * 2 ** event.attempts);
       if (!early) {
         this.#log.warn(
           { err: error, event_id: event.id, type: event.eventType },
