@@ -440,8 +440,8 @@ const routes: RouteCase[] = [
     check: (res) => assert.deepEqual([res.body.name, res.body.identities.length], ["Anna", 1]),
     body: () => ({ name: "Boris" }),
     invalid: {
-      body: { email: "nope", identities: [{ channel_kind: "fax", external_id: "" }] },
-      paths: ["email", "identities.0.channel_kind", "identities.0.external_id"],
+      body: { email: "nope", identities: [{ channel_kind: "fax", external_id: "" }], mail: "a@b.c" },
+      paths: ["email", "identities.0.channel_kind", "identities.0.external_id", "mail"],
     },
     effect: count,
   },
@@ -520,7 +520,10 @@ const routes: RouteCase[] = [
     }),
     check: (res) => assert.equal(res.body.status, "pending"),
     body: () => ({ assignee: "operator-7" }),
-    invalid: { body: { status: "closed", assignee: "" }, paths: ["status", "assignee"] },
+    invalid: {
+      body: { status: "closed", assignee: "", asignee: "anna" },
+      paths: ["status", "assignee", "asignee"],
+    },
   },
   {
     method: "GET",
@@ -844,8 +847,13 @@ const routes: RouteCase[] = [
     },
     body: () => ({ url: "http://127.0.0.1:9/other" }),
     invalid: {
-      body: { url: "ftp://x", event_types: ["message.shouted"], headers: { "webhook-id": "mine" } },
-      paths: ["url", "event_types.0", "headers.webhook-id"],
+      body: {
+        url: "ftp://x",
+        event_types: ["message.shouted"],
+        headers: { "webhook-id": "mine" },
+        events: [],
+      },
+      paths: ["url", "event_types.0", "headers.webhook-id", "events"],
     },
     effect: async (w) =>
       (await w.hub.request("GET", "/v1/webhooks?limit=200")).body.items.map((e: { id: string }) => e.id),

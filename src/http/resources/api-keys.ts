@@ -50,7 +50,7 @@ export const presentCreatedKey = ({ key, secret }: { key: ApiKey; secret: string
 });
 
 const ApiKeyInput = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200),
     admin: z
       .boolean()

@@ -113,7 +113,7 @@ function patchLimits(current: Record<string, unknown>, patch: Record<string, num
 }
 
 const ConnectVkSchema = z
-  .object({
+  .strictObject({
     kind: z.literal("vk"),
     group_id: z
       .number()
@@ -136,7 +136,7 @@ const ConnectVkSchema = z
   .openapi("ConnectVkChannel");
 
 const PatchChannelSchema = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     tokens: Tokens.optional(),
     mode: Mode.optional(),

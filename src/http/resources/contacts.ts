@@ -66,13 +66,13 @@ const fields = {
     .openapi({ description: "Free-form fields. On update, keys are merged; a key set to null is removed." }),
 };
 const ContactCreate = z
-  .object({ ...fields, identities: z.array(IdentitySchema).max(50).optional() })
+  .strictObject({ ...fields, identities: z.array(IdentitySchema).max(50).optional() })
   .openapi("ContactCreate");
 const ContactUpdate = z
-  .object({ ...fields, add_identities: z.array(IdentitySchema).max(50).optional() })
+  .strictObject({ ...fields, add_identities: z.array(IdentitySchema).max(50).optional() })
   .openapi("ContactUpdate");
 const MergeInput = z
-  .object({
+  .strictObject({
     source_contact_id: z
       .string()
       .openapi({ description: "The contact to merge into this one; it is deleted" }),

@@ -82,7 +82,7 @@ export const MessageSchema = z
   .openapi("Message");
 
 const ConversationUpdate = z
-  .object({
+  .strictObject({
     status: z.enum(conversationStatuses).optional(),
     assignee: z
       .string()

@@ -38,7 +38,7 @@ const hasContent = (body: { text?: string | undefined; attachments?: unknown[] |
   (body.text ?? "").trim() !== "" || (body.attachments?.length ?? 0) > 0;
 
 const SendBody = z
-  .object({
+  .strictObject({
     text: z.string().max(65_536).optional(),
     attachments: z.array(AttachmentSchema).max(10).optional(),
     keyboard: KeyboardSchema.optional(),
@@ -51,13 +51,11 @@ const SendBody = z
         "Comments: the comment answered (default: the latest client comment of the thread). Direct conversations: a message to quote",
     }),
   })
-  // Like the send API's: a misspelt field is refused, not ignored (`txt` would send nothing).
-  .strict()
   .refine(hasContent, { path: ["text"], message: "Give a text, attachments, or both" })
   .openapi("SendMessage");
 
 const EditBody = z
-  .object({
+  .strictObject({
     text: z.string().max(65_536).optional().openapi({ description: "The new text; it must fit one message" }),
     attachments: z
       .array(AttachmentSchema)
@@ -66,7 +64,6 @@ const EditBody = z
       .openapi({ description: "Replace the attachments" }),
     keyboard: KeyboardSchema.optional().openapi({ description: "Replace the keyboard (kept when absent)" }),
   })
-  .strict()
   .refine(
     (body) => body.text !== undefined || body.attachments !== undefined || body.keyboard !== undefined,
     {
@@ -78,9 +75,9 @@ const EditBody = z
 
 const AnswerBody = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("snackbar"), text: z.string().min(1).max(90) }),
-    z.object({ type: z.literal("link"), url: z.url({ protocol: /^https?$/ }) }),
-    z.object({ type: z.literal("none") }),
+    z.strictObject({ type: z.literal("snackbar"), text: z.string().min(1).max(90) }),
+    z.strictObject({ type: z.literal("link"), url: z.url({ protocol: /^https?$/ }) }),
+    z.strictObject({ type: z.literal("none") }),
   ])
   .openapi("ButtonAnswer", {
     description:

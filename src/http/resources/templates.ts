@@ -108,7 +108,7 @@ const templateFields = {
 };
 
 const TemplateCreate = z
-  .object({
+  .strictObject({
     ...templateFields,
     bodies: z
       .strictObject(perKind(BodyInput.optional()))
@@ -119,7 +119,7 @@ const TemplateCreate = z
   .openapi("TemplateCreate");
 
 const TemplateUpdate = z
-  .object({
+  .strictObject({
     name: templateFields.name.optional(),
     description: templateFields.description,
     variables: VariablesInput.optional().openapi({ description: "Replaces the whole list" }),
@@ -160,7 +160,7 @@ const TemplateQuery = PageQuery.extend({
 });
 
 const PreviewInput = z
-  .object({
+  .strictObject({
     data: z
       .record(z.string(), z.unknown())
       .default({})

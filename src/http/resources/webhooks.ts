@@ -122,9 +122,9 @@ const endpointFields = {
   enabled: z.boolean().optional(),
 };
 
-const EndpointCreate = z.object(endpointFields).openapi("WebhookEndpointCreate");
+const EndpointCreate = z.strictObject(endpointFields).openapi("WebhookEndpointCreate");
 const EndpointUpdate = z
-  .object({ ...endpointFields, url: endpointFields.url.optional() })
+  .strictObject({ ...endpointFields, url: endpointFields.url.optional() })
   .openapi("WebhookEndpointUpdate", {
     description: "Fields left out are kept. `enabled: true` re-enables a disabled endpoint.",
   });
@@ -197,7 +197,7 @@ const SettingsSchema = z
   .openapi("WebhookSettings");
 
 const SettingsUpdate = z
-  .object({
+  .strictObject({
     retry_schedule: z
       .array(
         z
@@ -223,7 +223,7 @@ const TimeRange = {
 };
 
 const RecoverBody = z
-  .object({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
+  .strictObject({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
   .openapi("WebhookRecover");
 
 const AttemptQuery = PageQuery.extend({
@@ -706,7 +706,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
         "With `endpoint_id`: any event of the workspace, also one the endpoint did not subscribe to. Without: a status callback (type `callback`), to its own URL.",
       request: {
         params: IdParam,
-        body: jsonBody(z.object({ endpoint_id: z.string().optional() }).openapi("EventReplay")),
+        body: jsonBody(z.strictObject({ endpoint_id: z.string().optional() }).openapi("EventReplay")),
       },
       responses: {
         202: jsonContent(

@@ -47,9 +47,9 @@ export const presentWorkspace = (w: Workspace) => ({
   updated_at: iso(w.updatedAt) as string,
 });
 
-const WorkspaceInput = z.object({ name: z.string().trim().min(1).max(200) }).openapi("WorkspaceInput");
+const WorkspaceInput = z.strictObject({ name: z.string().trim().min(1).max(200) }).openapi("WorkspaceInput");
 const WorkspacePatch = z
-  .object({
+  .strictObject({
     name: z.string().trim().min(1).max(200).optional(),
     route_order: z
       .array(z.enum(channelKinds))
