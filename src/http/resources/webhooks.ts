@@ -255,6 +255,7 @@ const eventDataSchemas: Record<EventType, z.ZodType> = {
   "message.status_changed": z.object({ message: MessageSchema, previous_status: MessageSchema.shape.status }),
   "message.edited": z.object({ message: MessageSchema }),
   "message.deleted": z.object({ message: MessageSchema }),
+  "message.restored": z.object({ message: MessageSchema }),
   "comment.received": z.object({ message: MessageSchema, conversation: ConversationSchema }),
   "conversation.created": z.object({ conversation: ConversationSchema }),
   "conversation.updated": z.object({ conversation: ConversationSchema }),

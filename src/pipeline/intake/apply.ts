@@ -172,7 +172,11 @@ async function applyEcho(
 }
 
 /** A stored message changed (edited, deleted, restored): its event, with the message as it is now. */
-async function messageChanged(ctx: Applying, type: "message.edited" | "message.deleted", id: string) {
+async function messageChanged(
+  ctx: Applying,
+  type: "message.edited" | "message.deleted" | "message.restored",
+  id: string,
+) {
   const row = await requireMessage(ctx.db, ctx.channel.workspaceId, id);
   emit(ctx, {
     type,
@@ -199,7 +203,11 @@ async function applyComment(ctx: Applying, event: Extract<InboundEvent, { type: 
       await messageChanged(ctx, "message.edited", existing.id);
     } else {
       await setMessageDeleted(ctx.db, existing.id, event.action === "delete" ? ctx.receivedAt : null);
-      await messageChanged(ctx, "message.deleted", existing.id);
+      await messageChanged(
+        ctx,
+        event.action === "delete" ? "message.deleted" : "message.restored",
+        existing.id,
+      );
     }
     return "applied";
   }

@@ -193,7 +193,7 @@ for (const kind of storeKinds) {
       assert.deepEqual(lead.answers, [{ key: "phone_number", question: "Телефон", answer: "+79161234567" }]);
     });
 
-    it("records comments as one thread per publication, with edits and deletions", async () => {
+    it("records comments as one thread per publication, with edits, deletions and restorations", async () => {
       const comment = (id: number, from: number, text: string) => ({
         id,
         from_id: from,
@@ -206,6 +206,7 @@ for (const kind of storeKinds) {
       await deliver("wall_reply_new", comment(2, 11, "И доставка?"));
       await deliver("wall_reply_edit", comment(1, 10, "Сколько стоит доставка?"));
       await deliver("wall_reply_delete", { id: 2, owner_id: -groupId, post_id: 45, deleter_id: 11 });
+      await deliver("wall_reply_restore", comment(2, 11, "И доставка?"));
       const events = await recorded();
       assert.deepEqual(
         events.map((e) => e.type),
@@ -217,12 +218,14 @@ for (const kind of storeKinds) {
           "comment.received",
           "message.edited",
           "message.deleted",
+          "message.restored",
         ],
       );
       const thread = events[1]?.payload.data.conversation?.id;
       assert.equal(events[2]?.payload.data.conversation?.id, thread);
       assert.equal(events[4]?.payload.data.message?.conversation_id, thread);
       assert.ok(events[6]?.payload.data.message?.deleted_at);
+      assert.equal(events[7]?.payload.data.message?.deleted_at, null);
     });
 
     it("records changes made through the API", async () => {

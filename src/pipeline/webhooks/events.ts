@@ -30,6 +30,7 @@ export interface EventData {
   "message.status_changed": { message: MessageJson; previous_status: MessageJson["status"] };
   "message.edited": { message: MessageJson };
   "message.deleted": { message: MessageJson };
+  "message.restored": { message: MessageJson };
   "comment.received": { message: MessageJson; conversation: ConversationJson };
   "conversation.created": { conversation: ConversationJson };
   "conversation.updated": { conversation: ConversationJson };
@@ -61,7 +62,8 @@ export const eventCatalogue: Record<EventType, string> = {
   "message.sent": "An outgoing message was accepted by the platform.",
   "message.status_changed": "An outgoing message moved to another status (delivered, read, failed...).",
   "message.edited": "A message was edited, on the platform or through the hub.",
-  "message.deleted": "A message (a comment) was deleted or restored on the platform.",
+  "message.deleted": "A message was deleted, on the platform (a comment) or through the hub.",
+  "message.restored": "A deleted comment was restored on the platform.",
   "comment.received": "A comment was written under a publication (one conversation per publication).",
   "conversation.created":
     "A conversation was opened: a client's first message, a publication's first comment, a lead, the hub's first message to a contact on a channel.",
