@@ -598,8 +598,8 @@ const routes: RouteCase[] = [
     },
     body: () => ({ text: "Hello" }),
     invalid: {
-      body: { text: 42, split: "yes", attachments: [{ kind: "fax", url: "nope" }], txt: "hi" },
-      paths: ["text", "split", "attachments.0.kind", "attachments.0.url", "txt"],
+      body: { text: 42, split: "yes", attachments: [{ kind: "fax", url: "nope", size: 3 }], txt: "hi" },
+      paths: ["text", "split", "attachments.0.kind", "attachments.0.url", "attachments.0.size", "txt"],
     },
     effect: countMessages,
   },

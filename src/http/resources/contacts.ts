@@ -25,7 +25,7 @@ import {
 } from "../schemas.ts";
 
 const IdentitySchema = z
-  .object({
+  .strictObject({
     channel_kind: z.enum(channelKinds),
     external_id: z.string().trim().min(1).max(200).openapi({ description: "The user's id on that platform" }),
     display_name: z.string().max(500).optional(),

@@ -15,9 +15,9 @@ const color = z.enum(["primary", "secondary", "positive", "negative"]).optional(
 
 const ButtonSchema = z
   .discriminatedUnion("type", [
-    z.object({ type: z.literal("text"), label, payload, color }),
-    z.object({ type: z.literal("callback"), label, payload, color }),
-    z.object({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
+    z.strictObject({ type: z.literal("text"), label, payload, color }),
+    z.strictObject({ type: z.literal("callback"), label, payload, color }),
+    z.strictObject({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
   ])
   .openapi("KeyboardButton", {
     description:
@@ -25,7 +25,7 @@ const ButtonSchema = z
   });
 
 export const KeyboardSchema = z
-  .object({
+  .strictObject({
     inline: z
       .boolean()
       .default(false)
@@ -41,7 +41,7 @@ export const KeyboardSchema = z
   .openapi("Keyboard");
 
 export const AttachmentSchema = z
-  .object({
+  .strictObject({
     kind: z.enum(outboundAttachmentKinds).openapi({
       description:
         "`photo` (JPG, PNG, GIF), `document` (any file but MP3 and executables on VK), `voice` (any audio ffmpeg reads; sent as an OGG/Opus voice message, mono, 16 kHz)",

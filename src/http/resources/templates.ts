@@ -47,7 +47,7 @@ const variableName = z
   .openapi({ example: "name" });
 
 const VariableInput = z
-  .object({
+  .strictObject({
     name: variableName,
     description: z.string().trim().min(1).max(500).optional(),
     required: z.boolean().optional().openapi({
@@ -83,7 +83,7 @@ const VariablesInput = z
   .openapi({ description: "Every variable the bodies may use; `data` may give only these" });
 
 const BodyInput = z
-  .object({
+  .strictObject({
     text: z
       .string()
       .max(65_536)
