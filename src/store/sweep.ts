@@ -4,9 +4,9 @@ import { idFloor } from "./id-time.ts";
 
 /**
  * Deleting old rows a bounded batch at a time, so that no statement holds a table (or, embedded,
- * the whole hub) for long. Ids are UUIDv7 and begin with their creation time, so a scan in id
- * order through the primary key finds the rows created before a time, without an index on a
- * time column; a row that must stay is stepped over, not scanned again by the next batch.
+ * the whole hub) for long. The rows made before a time are a range of the primary key
+ * (`id-time.ts`), scanned in id order; a row that must stay is stepped over, not scanned again by
+ * the next batch.
  */
 export interface SweepRange {
   /** Rows created before this time may go. */

@@ -467,6 +467,14 @@ export async function markEndpointFailing(db: Db, endpointId: string, at: Date):
   return row?.failingSince ?? at;
 }
 
+/** A delivery made due now, by hand (a replay or a recovery), as if it had never ended. */
+const sentAgainNow = {
+  state: "pending" as const,
+  trigger: "manual" as const,
+  nextAttemptAt: sql`now()`,
+  finishedAt: null,
+};
+
 /**
  * Sends an event to an endpoint again now (a person asked): its delivery is queued as `manual`,
  * or made when the endpoint never had one (it subscribed later, or filtered the type out).
@@ -483,7 +491,7 @@ export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: Webh
     })
     .onConflictDoUpdate({
       target: [webhookDelivery.eventId, webhookDelivery.endpointId],
-      set: { state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null },
+      set: sentAgainNow,
       // A delivery on its way now is left to finish; replaying it would send it twice at once.
       setWhere: sql`${webhookDelivery.state} <> 'sending'`,
     });
@@ -497,7 +505,7 @@ export async function replayDelivery(db: Db, event: WebhookEvent, endpoint: Webh
 export async function replayCallback(db: Db, callback: WebhookEvent): Promise<void> {
   await db
     .update(webhookDelivery)
-    .set({ state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null })
+    .set(sentAgainNow)
     .where(
       and(
         eq(webhookDelivery.eventId, callback.id),
@@ -565,7 +573,7 @@ export async function advanceRecoveries(db: Db, batch: number): Promise<number> 
       .limit(batch);
     const rows = await db
       .update(webhookDelivery)
-      .set({ state: "pending", trigger: "manual", nextAttemptAt: sql`now()`, finishedAt: null })
+      .set(sentAgainNow)
       .where(inArray(webhookDelivery.id, picked))
       .returning({ id: webhookDelivery.id });
     queued += rows.length;
