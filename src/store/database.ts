@@ -8,13 +8,8 @@ import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
-import {
-  pgliteParsers,
-  startUpkeep,
-  type UpkeepFailureHandler,
-  type UpkeepPolicy,
-  withoutQueryParsers,
-} from "./pglite.ts";
+import { startUpkeep, type UpkeepFailureHandler, type UpkeepPolicy } from "./pglite.ts";
+import { pgliteParsers, pgliteQueries } from "./pglite-queries.ts";
 import * as schema from "./schema.ts";
 
 export type Db = PgDatabase<PgQueryResultHKT, typeof schema>;
@@ -90,7 +85,7 @@ async function openEmbedded({
     );
   }
   // Drizzle's PGlite session calls only `query` and `transaction`.
-  const queries = withoutQueryParsers(client) as unknown as PGlite;
+  const queries = pgliteQueries(client) as unknown as PGlite;
   const db = drizzlePglite({ client: queries, schema }) as unknown as Db;
   const upkeep = startUpkeep(client, upkeepPolicy, onUpkeepFailure);
   let queue: Promise<unknown> = Promise.resolve();
@@ -422,8 +417,9 @@ function isAlive(pid: number): boolean {
 }
 
 /**
- * Rows of a statement that each connection prepares once under `name` and then reuses, skipping
- * the parse and plan that cost a hot statement as much as running it (PGlite ignores the name).
+ * Rows of a statement that each server connection prepares once under `name` and then reuses,
+ * skipping the parse and plan that cost a hot statement as much as running it. (PGlite ignores
+ * the name: the embedded store prepares every statement by its text, see pglite-queries.ts.)
  * `text` must be the same for every call with that name; its parameters are `$1`, `$2`, ...
  */
 export async function queryPrepared<T>(db: Db, name: string, text: string, params: unknown[]): Promise<T[]> {

@@ -4,39 +4,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import type { PGlite, QueryOptions } from "@electric-sql/pglite";
+import type { PGlite } from "@electric-sql/pglite";
 import { sql } from "drizzle-orm";
-import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import { openStore, queryRows, type Store } from "./database.ts";
 import { migrate } from "./migrations.ts";
-import { pgliteParsers, startUpkeep, type UpkeepPolicy } from "./pglite.ts";
-import { workspace } from "./schema.ts";
-
-// The embedded store gives PGlite Drizzle's parsers once and leaves them out of each query.
-// That is right only while Drizzle's per-query parsers are these, and each keeps its text.
-describe("Drizzle's parsers on PGlite", () => {
-  it("are the ones the embedded store gives PGlite at creation, each keeping its text", async () => {
-    const seen: QueryOptions[] = [];
-    const recorder = {
-      query: async (_text: string, _params: unknown[], options: QueryOptions) => {
-        seen.push(options);
-        return { rows: [], fields: [] };
-      },
-    };
-    const db = drizzlePglite({ client: recorder as unknown as PGlite });
-    await db.select().from(workspace);
-    await db.execute(sql`select 1`);
-    assert.equal(seen.length, 2);
-    for (const options of seen) {
-      const parsers = Object.entries(options.parsers ?? {});
-      assert.ok(parsers.length > 0);
-      for (const [oid, parse] of parsers) {
-        assert.ok(pgliteParsers[Number(oid)], `type ${oid} is parsed per query`);
-        assert.equal(parse("2026-01-01 12:00:00.123456+00", Number(oid)), "2026-01-01 12:00:00.123456+00");
-      }
-    }
-  });
-});
+import { startUpkeep, type UpkeepPolicy } from "./pglite.ts";
 
 // PGlite is PostgreSQL in single-user mode: nothing checkpoints unless the store does.
 describe("checkpoints of the embedded store", () => {

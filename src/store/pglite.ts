@@ -1,44 +1,9 @@
 /**
- * What the embedded store does for PGlite that a PostgreSQL server does for itself (vacuum,
- * statistics, checkpoints), and the way Drizzle talks to it.
+ * What the embedded store does for PGlite that a PostgreSQL server does for itself: vacuum,
+ * statistics and checkpoints.
  */
 import { setImmediate } from "node:timers/promises";
-import type { PGlite, QueryOptions, Transaction } from "@electric-sql/pglite";
-import { types } from "@electric-sql/pglite";
-
-/**
- * The parsers Drizzle gives PGlite with every query: dates, times and numeric arrays stay text,
- * for Drizzle's columns to map. The embedded store gives them to PGlite once, at creation.
- */
-export const pgliteParsers: Record<number, (text: string) => string> = Object.fromEntries(
-  [types.TIMESTAMP, types.TIMESTAMPTZ, types.INTERVAL, types.DATE, 1231, 1115, 1185, 1187, 1182].map(
-    (oid) => [oid, (text: string) => text],
-  ),
-);
-
-interface PgliteQueries {
-  query: Transaction["query"];
-  transaction<T>(work: (tx: PgliteQueries) => Promise<T>): Promise<T>;
-}
-
-/**
- * PGlite merges a query's parsers into its own table of some 300 on every call (about 70 µs, a
- * sixth of a primary-key select through Drizzle). Its table already holds Drizzle's, given at
- * creation, so Drizzle talks to PGlite through this view, which leaves out the ones it has.
- */
-export function withoutQueryParsers(client: PGlite | Transaction): PgliteQueries {
-  return {
-    query: (text, params, options) => client.query(text, params, options && withoutKnownParsers(options)),
-    transaction: (work) => (client as PGlite).transaction((tx) => work(withoutQueryParsers(tx))),
-  };
-}
-
-function withoutKnownParsers(options: QueryOptions): QueryOptions {
-  const { parsers, ...rest } = options;
-  if (!parsers) return options;
-  const unknown = Object.entries(parsers).filter(([oid]) => pgliteParsers[Number(oid)] === undefined);
-  return unknown.length === 0 ? rest : { ...rest, parsers: Object.fromEntries(unknown) };
-}
+import type { PGlite } from "@electric-sql/pglite";
 
 /** When the embedded store does its upkeep. */
 export interface UpkeepPolicy {
