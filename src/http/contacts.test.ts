@@ -522,6 +522,54 @@ for (const kind of storeKinds) {
           [],
         );
       });
+
+      it("lists by the latest message, as an inbox does, and pages through ties without gaps", async () => {
+        const { aliceVk, aliceTg, bobVk, bobTg } = conv;
+        const now = Date.now();
+        const write = (conversationId: string, channelAccountId: string, contactId: string, hour: number) =>
+          recordMessage(store.db, {
+            workspaceId: ws.id,
+            conversationId,
+            channelAccountId,
+            contactId,
+            direction: "inbound",
+            authorKind: "contact",
+            text: `at ${hour}`,
+            status: "received",
+            sentAt: new Date(now + hour * 3_600_000),
+          });
+        // bobTg and bobVk tie on their latest message; aliceTg has none and counts from its creation.
+        await write(aliceVk, vk, alice, 1);
+        await write(aliceVk, vk, alice, 3);
+        await write(bobTg, tg, bob, 2);
+        await write(bobVk, vk, bob, 2);
+        const byActivity = [aliceVk, ...newestFirst([bobTg, bobVk]), aliceTg];
+        assert.deepEqual(await list("?order=last_message"), byActivity);
+        assert.deepEqual(await list(`?order=last_message&contact_id=${bob}`), newestFirst([bobTg, bobVk]));
+        assert.deepEqual(await list("?order=created"), await list(), "created is the default order");
+        const pages = await allPages(hub, "/v1/conversations?order=last_message&limit=1", ws.key);
+        assert.deepEqual(
+          pages,
+          byActivity.map((id) => [id]),
+        );
+
+        assertError(
+          await hub.request("GET", "/v1/conversations?order=recent", { key: ws.key }),
+          400,
+          "validation_failed",
+        );
+        const createdCursor = (await hub.request("GET", "/v1/conversations?limit=1", { key: ws.key })).body
+          .next_cursor;
+        for (const cursor of [createdCursor, cursorOf("conversations:last_message", "not a time", aliceVk)]) {
+          assertError(
+            await hub.request("GET", `/v1/conversations?order=last_message&cursor=${cursor}`, {
+              key: ws.key,
+            }),
+            400,
+            "invalid_cursor",
+          );
+        }
+      });
     });
 
     describe("conversation messages", () => {

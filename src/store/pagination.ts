@@ -77,6 +77,27 @@ export function newestFirst(list: string, id: PgColumn, page: PageRequest) {
   };
 }
 
+/**
+ * As `newestFirst`, for a list ordered by a time (`time`, an expression of the row, which
+ * `timeOf` reads from a fetched row) and then by id, both newest first; the cursor holds both.
+ */
+export function latestFirst<T extends { id: string }>(
+  list: string,
+  time: SQL,
+  id: PgColumn,
+  timeOf: (row: T) => Date,
+  page: PageRequest,
+) {
+  const after = page.cursor ? decodeCursor(list, page.cursor, 2) : undefined;
+  if (after && Number.isNaN(Date.parse(after[0] as string))) throw invalidCursor();
+  return {
+    after: after ? sql`(${time}, ${id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined,
+    order: sql`${time} desc, ${id} desc`,
+    limit: page.limit + 1,
+    page: (rows: T[]) => toPage(rows, page.limit, list, (row) => [timeOf(row).toISOString(), row.id]),
+  };
+}
+
 /** A filter on an id column; an id that cannot exist matches nothing instead of failing the list. */
 export function idIs(column: PgColumn, value: string | undefined): SQL | undefined {
   if (value === undefined) return undefined;

@@ -189,6 +189,12 @@ export const conversation = pgTable(
   },
   (t) => [
     index("conversation_workspace_idx").on(t.workspaceId, t.id),
+    // The inbox's order: the latest message first (`lastActivity` in repositories/conversations.ts).
+    index("conversation_activity_idx").on(
+      t.workspaceId,
+      sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
+      sql`${t.id} desc`,
+    ),
     index("conversation_contact_idx").on(t.contactId),
     // Intake reuses the one open direct conversation of a contact on a channel.
     uniqueIndex("conversation_open_direct_key")

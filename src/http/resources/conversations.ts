@@ -2,6 +2,7 @@ import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { presentConversation, presentMessage } from "../../pipeline/objects.ts";
 import { conversationEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
+  conversationOrders,
   listConversations,
   requireConversation,
   updateConversation,
@@ -113,20 +114,28 @@ export function conversationRoutes({ store }: AppDeps) {
           channel_id: z.string().optional(),
           contact_id: z.string().optional(),
           assignee: z.string().optional(),
+          order: z.enum(conversationOrders).default("created").openapi({
+            description:
+              "`created`: the newest conversation first. `last_message`: the one with the latest message first, as an inbox shows them (one without messages counts from its creation)",
+          }),
         }),
       },
       responses: {
-        200: jsonContent(pageOf(ConversationSchema, "ConversationPage"), "Conversations, newest first"),
+        200: jsonContent(
+          pageOf(ConversationSchema, "ConversationPage"),
+          "Conversations, newest first (or as `order` says)",
+        ),
         ...errorResponses(400),
       },
     }),
     async (c) => {
-      const { status, kind, channel_id, contact_id, assignee, ...page } = c.req.valid("query");
+      const { status, kind, channel_id, contact_id, assignee, order, ...page } = c.req.valid("query");
       const result = await listConversations(
         db,
         c.get("apiKey").workspaceId,
         { status, kind, channelAccountId: channel_id, contactId: contact_id, assignee },
         page,
+        order,
       );
       return c.json(presentPage(result, presentConversation), 200);
     },

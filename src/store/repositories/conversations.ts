@@ -1,7 +1,7 @@
 import { and, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
+import { idIs, isUuid, latestFirst, newestFirst, type PageRequest } from "../pagination.ts";
 import { conversation, type conversationKinds, type conversationStatuses } from "../schema.ts";
 
 export type Conversation = typeof conversation.$inferSelect;
@@ -155,13 +155,20 @@ export interface ConversationFilter {
   assignee?: string | undefined;
 }
 
+/** How a list of conversations is ordered: by creation, or by the latest message (an inbox). */
+export const conversationOrders = ["created", "last_message"] as const;
+export type ConversationOrder = (typeof conversationOrders)[number];
+
+/** A conversation's latest message, or its creation while it has none (conversation_activity_idx). */
+const lastActivity = sql`coalesce(${conversation.lastMessageAt}, ${conversation.createdAt})`;
+
 export async function listConversations(
   db: Db,
   workspaceId: string,
   filter: ConversationFilter,
   page: PageRequest,
+  order: ConversationOrder = "created",
 ) {
-  const list = newestFirst("conversations", conversation.id, page);
   const conditions: (SQL | undefined)[] = [
     eq(conversation.workspaceId, workspaceId),
     filter.status ? eq(conversation.status, filter.status) : undefined,
@@ -169,12 +176,21 @@ export async function listConversations(
     filter.assignee ? eq(conversation.assignee, filter.assignee) : undefined,
     idIs(conversation.channelAccountId, filter.channelAccountId),
     idIs(conversation.contactId, filter.contactId),
-    list.after,
   ];
+  const list =
+    order === "created"
+      ? newestFirst("conversations", conversation.id, page)
+      : latestFirst(
+          "conversations:last_message",
+          lastActivity,
+          conversation.id,
+          (row: Conversation) => row.lastMessageAt ?? row.createdAt,
+          page,
+        );
   const rows = await db
     .select()
     .from(conversation)
-    .where(and(...conditions))
+    .where(and(...conditions, list.after))
     .orderBy(list.order)
     .limit(list.limit);
   return list.page(rows);

@@ -1,0 +1,1 @@
+CREATE INDEX "conversation_activity_idx" ON "conversation" USING btree ("workspace_id",coalesce("last_message_at", "created_at") desc,"id" desc);
