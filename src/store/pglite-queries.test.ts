@@ -160,6 +160,7 @@ describe("PGlite's statements, prepared once", () => {
     // PostgreSQL refuses to run a plan whose columns changed; the next run parses the statement anew.
     await assert.rejects(queries.query(all, [1]), { code: "0A000" });
     const again = await queries.query(all, [1]);
+    assert.equal((await prepared()).filter((text) => text === all).length, 1, "the refused one is closed");
     assert.deepEqual(
       again.fields.map((field) => field.name),
       ["id", "name", "tags", "data", "at", "price", "note"],

@@ -72,6 +72,8 @@ class PreparedStatements {
   readonly #client: PGlite;
   readonly #limit: number;
   readonly #byText = new Map<string, Statement>();
+  /** Statements dropped from the map, closed together with the next one prepared. */
+  #stale: string[] = [];
 
   constructor(client: PGlite, limit: number) {
     this.#client = client;
@@ -105,19 +107,21 @@ class PreparedStatements {
     } catch (error) {
       // A table changed under a prepared statement ("cached plan must not change result type"):
       // the next run prepares it again.
-      if ((error as { code?: string }).code === "0A000") this.#byText.delete(key);
+      if ((error as { code?: string }).code === "0A000" && this.#byText.delete(key))
+        this.#stale.push(statement.name);
       throw error;
     }
   }
 
   async #prepare(text: string, paramTypes: number[] | undefined): Promise<Statement> {
     const name = `switchboard_${++named}`;
-    const closing: Uint8Array[] = [];
     while (this.#byText.size >= this.#limit) {
       const [oldest, statement] = this.#byText.entries().next().value as [string, Statement];
       this.#byText.delete(oldest);
-      closing.push(serialize.close({ type: "S", name: statement.name }));
+      this.#stale.push(statement.name);
     }
+    const closing = this.#stale.map((stale) => serialize.close({ type: "S", name: stale }));
+    this.#stale = [];
     const { messages } = await this.#client.execProtocol(
       concat([
         ...closing,
