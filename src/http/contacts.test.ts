@@ -560,7 +560,11 @@ for (const kind of storeKinds) {
         );
         const createdCursor = (await hub.request("GET", "/v1/conversations?limit=1", { key: ws.key })).body
           .next_cursor;
-        for (const cursor of [createdCursor, cursorOf("conversations:last_message", "not a time", aliceVk)]) {
+        for (const cursor of [
+          createdCursor,
+          cursorOf("conversations:last_message", "not a time", aliceVk),
+          cursorOf("conversations:last_message", "1", aliceVk),
+        ]) {
           assertError(
             await hub.request("GET", `/v1/conversations?order=last_message&cursor=${cursor}`, {
               key: ws.key,
