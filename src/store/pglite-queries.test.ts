@@ -105,7 +105,7 @@ describe("PGlite's statements, prepared once", () => {
     assert.equal(row?.name, "three");
   });
 
-  it("inside a transaction: rolled back on a failure, closed after commit", async () => {
+  it("inside a transaction: rolled back on a failure, savepoints too, closed after commit", async () => {
     const db = drizzlePglite({ client: pgliteQueries(client) as unknown as PGlite });
     await assert.rejects(
       db.transaction(async (tx) => {
@@ -114,6 +114,18 @@ describe("PGlite's statements, prepared once", () => {
       }),
     );
     assert.equal((await client.query("select 1 from item where id = 4")).rows.length, 0);
+
+    await db.transaction(async (tx) => {
+      await tx.execute(sql`insert into item (id, name) values (${6}, ${"six"})`);
+      // A nested transaction is a savepoint: its failure undoes only its own work.
+      await assert.rejects(
+        tx.transaction(async (inner) => {
+          await inner.execute(sql`insert into item (id, name) values (${7}, ${"seven"})`);
+          await inner.execute(sql`insert into item (id, name) values (${6}, ${"again"})`);
+        }),
+      );
+    });
+    assert.deepEqual((await client.query("select id from item where id in (6, 7)")).rows, [{ id: 6 }]);
 
     const queries = pgliteQueries(client);
     let leaked: { query: (text: string) => Promise<unknown> } | undefined;
