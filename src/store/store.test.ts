@@ -32,6 +32,7 @@ import {
 import {
   listConversationMessages,
   listVersions,
+  markSent,
   recordEdit,
   recordMessage,
   recordMessages,
@@ -350,6 +351,39 @@ for (const kind of storeKinds) {
         assert.equal(new Set(results.map((r) => r.message.id)).size, 1);
         const page = await listConversationMessages(store.db, conv.id, { limit: 10 });
         assert.equal(page.items.length, 1);
+      });
+
+      it("records a send whose echo was stored first as the hub's, without the echo's copy", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const thread = await open(channel.id, c.id, "comments", "wall-1_1");
+        const outbound = (text: string, extra: Partial<Parameters<typeof recordMessage>[1]>) =>
+          recordMessage(store.db, {
+            workspaceId,
+            channelAccountId: channel.id,
+            conversationId: thread.id,
+            direction: "outbound",
+            text,
+            ...extra,
+          } as Parameters<typeof recordMessage>[1]);
+        const { message: ours } = await outbound("Ответ", { authorKind: "api", status: "sending" });
+        // Long Poll brought the platform's echo of the reply before the send's bookkeeping.
+        const { message: echo } = await outbound("Ответ", {
+          authorKind: "platform_admin",
+          status: "sent",
+          externalId: "wall-1_7",
+        });
+        await store.db.transaction((tx) =>
+          markSent(tx, [
+            { row: ours, sent: { externalId: "wall-1_7", link: "https://vk.com/wall-1_1?reply=7" } },
+          ]),
+        );
+        const rows = await store.db.select().from(message).where(eq(message.conversationId, thread.id));
+        assert.deepEqual(
+          rows.map((row) => [row.id, row.authorKind, row.status, row.externalId]),
+          [[ours.id, "api", "sent", "wall-1_7"]],
+        );
+        assert.notEqual(echo.id, ours.id);
       });
 
       it("records a run of platform messages once each, returning them as a query reads them", async () => {

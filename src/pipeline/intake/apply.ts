@@ -21,6 +21,7 @@ import {
 import type { InboundOutcome } from "../../store/repositories/inbound-events.ts";
 import {
   findMessageByExternalId,
+  isHubSendingText,
   matchEcho,
   recordEdit,
   recordMessage,
@@ -218,6 +219,11 @@ async function applyComment(ctx: Applying, event: Extract<InboundEvent, { type: 
     publicationRef: publication.ref,
     contactId: who?.contactId ?? null,
   });
+  // The community's own comment may be the echo of a reply the hub is still sending: Long Poll
+  // can bring it before VK's answer to the send. It waits for the send's record, which carries
+  // its platform id, instead of becoming a second copy announced as the community's.
+  if (!who && comment.text && (await isHubSendingText(ctx.db, thread.id, comment.text)))
+    throw new NotYetApplicable(`comment ${comment.externalId} may be the echo of a reply still being sent`);
   if (opened) emit(ctx, conversationEvent("conversation.created", thread));
   const { message: stored, created } = await recordMessage(ctx.db, {
     workspaceId: ctx.channel.workspaceId,

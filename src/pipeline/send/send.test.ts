@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { and, eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import pino from "pino";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { placeholderPng } from "../../../emulators/vk/uploads.ts";
@@ -26,8 +26,10 @@ import {
   contactEvent,
   conversation,
   idempotencyRecord,
+  inboundEvent,
   message,
   messageVersion,
+  webhookEvent,
 } from "../../store/schema.ts";
 import { assertError, assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
@@ -85,6 +87,8 @@ for (const kind of storeKinds) {
     let mp3: Buffer;
     /** Set to make the next successful VK send fail inside the hub, before its bookkeeping. */
     let crashAfterNextSend = false;
+    /** Set to run once between the next comment reply VK took and its bookkeeping. */
+    let beforeNextBookkeeping: (() => Promise<void>) | undefined;
 
     before(async () => {
       store = await kind.open();
@@ -105,6 +109,13 @@ for (const kind of storeKinds) {
                     crashAfterNextSend = false;
                     throw new Error("the hub died after VK took the message");
                   }
+                  return sent;
+                },
+                async replyToComment(channel, reply) {
+                  const sent = await adapter.replyToComment(channel, reply);
+                  const meanwhile = beforeNextBookkeeping;
+                  beforeNextBookkeeping = undefined;
+                  await meanwhile?.();
                   return sent;
                 },
               }),
@@ -601,6 +612,42 @@ for (const kind of storeKinds) {
       assertError(refused, 422, "vk_comment_reply_unsupported");
       assert.match(refused.body.error.remedy, /VK itself/);
       assert.equal(outbox(world).comments.length, 2);
+    });
+
+    it("keeps one record of a comment reply whose echo comes before the send is recorded (Long Poll)", async () => {
+      const { world, relay } = await setup();
+      const post = vk.control.createWallPost(world.groupId, { text: "Новинки" });
+      const user = vk.control.createUser({ firstName: "Ira" });
+      vk.control.commentWallPost(world.groupId, post.post.id, { userId: user.id, text: "Есть размер M?" });
+      await relay();
+      const [thread] = await store.db
+        .select()
+        .from(conversation)
+        .where(and(eq(conversation.channelAccountId, world.channel.id), eq(conversation.kind, "comments")));
+      assert.ok(thread);
+      // VK's wall_reply_new of the reply reaches intake before the hub has written down the send.
+      beforeNextBookkeeping = relay;
+      const reply = await send(thread.id, { text: "Есть, завтра привезём" });
+      assertStatus(reply, 201);
+      assert.equal(reply.body.status, "sent");
+      await waitFor("the echo applied", async () => {
+        await relay();
+        return (await store.db.$count(inboundEvent, isNull(inboundEvent.processedAt))) === 0;
+      });
+      const outbound = (await rows(world)).filter((m) => m.direction === "outbound");
+      assert.deepEqual(
+        outbound.map((m) => [m.id, m.authorKind, m.externalId]),
+        [[reply.body.id, "api", reply.body.external_id]],
+      );
+      const announced = await store.db
+        .select()
+        .from(webhookEvent)
+        .where(and(eq(webhookEvent.channelId, world.channel.id), eq(webhookEvent.type, "message.sent")));
+      assert.deepEqual(
+        announced.map((event) => (event.payload as { data: { message: { id: string } } }).data.message.id),
+        [reply.body.id],
+        "announced once, as the hub's",
+      );
     });
 
     it("sends to a lead's contact directly", async () => {

@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, isNotNull, isNull, or, sql } from "drizzle-orm";
+import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { asTableRows, type Db, queryPrepared } from "../database.ts";
 import { decodeCursor, invalidCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
@@ -354,9 +354,34 @@ export async function setAttachments(db: Db, id: string, attachments: Attachment
 }
 
 /**
+ * Whether the hub is sending `text` into a conversation: a message of its own, not yet recorded as
+ * sent. A community comment with that text is then most likely the echo of that send.
+ */
+export async function isHubSendingText(db: Db, conversationId: string, text: string): Promise<boolean> {
+  const [row] = await db
+    .select({ id: message.id })
+    .from(message)
+    .where(
+      and(
+        eq(message.conversationId, conversationId),
+        eq(message.direction, "outbound"),
+        ne(message.authorKind, "platform_admin"),
+        isNull(message.externalId),
+        inArray(message.status, ["queued", "sending"]),
+        eq(message.text, text),
+      ),
+    )
+    .limit(1);
+  return row !== undefined;
+}
+
+/**
  * The platform took these parts: `sent`, each with its platform id (unless its echo already set
  * one) and link. A comment's echo carries nothing of ours, so when intake stored it first as the
- * community's own comment, that copy gives way to this row.
+ * community's own comment, that copy gives way to this row. Two statements, so run it in a
+ * transaction: in one, PostgreSQL would set the platform id before deleting the copy that holds
+ * it (a data-modifying WITH that nothing reads runs after the main statement), and the unique
+ * index would refuse it.
  */
 export async function markSent(
   db: Db,
@@ -371,18 +396,16 @@ export async function markSent(
     ),
     sql`, `,
   );
-  // One statement for the whole batch: a send's bookkeeping is on the dispatcher's hot path.
   await db.execute(sql`
-    with sent(id, channel_account_id, external_id, link) as (values ${values}),
-    copies as (
-      delete from message m using sent
-      where sent.external_id is not null
-        and m.channel_account_id = sent.channel_account_id
-        and m.direction = 'outbound'
-        and m.external_id = sent.external_id
-        and m.author_kind = 'platform_admin'
-        and m.id <> sent.id
-    )
+    delete from message m
+    using (values ${values}) as sent(id, channel_account_id, external_id, link)
+    where sent.external_id is not null
+      and m.channel_account_id = sent.channel_account_id
+      and m.direction = 'outbound'
+      and m.external_id = sent.external_id
+      and m.author_kind = 'platform_admin'
+      and m.id <> sent.id`);
+  await db.execute(sql`
     update message set
       status = 'sent',
       error_code = null,
@@ -391,7 +414,7 @@ export async function markSent(
       external_id = coalesce(message.external_id, sent.external_id),
       link = coalesce(sent.link, message.link),
       updated_at = ${now}::timestamptz
-    from sent
+    from (values ${values}) as sent(id, channel_account_id, external_id, link)
     where message.id = sent.id`);
 }
 
