@@ -572,12 +572,12 @@ const entries = {
     en: {
       message: "The hub failed to handle the request.",
       remedy:
-        "Repeat the request; if it fails again, report the `request_id` to the hub's operator (it is in the hub's log).",
+        "Repeat the request with the same `Idempotency-Key` (without one, a repeated send may reach the client twice); if it fails again, report the `request_id` to the hub's operator (it is in the hub's log).",
     },
     ru: {
       message: "Хаб не смог обработать запрос.",
       remedy:
-        "Повторите запрос; если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
+        "Повторите запрос с тем же `Idempotency-Key` (без него повторная отправка может дойти до клиента дважды); если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
     },
   },
   not_ready: {
