@@ -176,10 +176,20 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const doctor = await run(["doctor", "--data-dir", dataDir, "--port", port, "--json"]);
     const report = JSON.parse(doctor.stdout);
     assert.equal(report.ok, true, doctor.stdout);
-    assert.match(
-      report.checks.find((c: { check: string }) => c.check === "database").detail,
-      /held by the running hub/,
+    const detail = (check: string) =>
+      report.checks.find((c: { check: string }) => c.check === check)?.detail ?? "";
+    assert.match(detail("database"), /held by the running hub/);
+    assert.match(detail("migrations"), /^(\d+) of \1 applied, as the running hub reports$/);
+    assert.match(detail("channels"), /not checked while the hub holds the embedded store/);
+    // Asked at another address, doctor says where it looked and how to point it at the hub.
+    const elsewhere = await run(["doctor", "--data-dir", dataDir, "--port", "1", "--json"]);
+    assert.equal(elsewhere.code, 1);
+    const database = JSON.parse(elsewhere.stdout).checks.find(
+      (c: { check: string }) => c.check === "database",
     );
+    assert.equal(database.code, "running_hub_unreachable");
+    assert.match(database.detail, /does not answer as ready at http:\/\/127\.0\.0\.1:1\/readyz/);
+    assert.match(database.remedy, /--port/);
 
     await stop(first.child);
     const restarted = await startHub(["--data-dir", dataDir]);

@@ -705,6 +705,22 @@ const entries = {
         "Встроенное хранилище допускает только один процесс: остановите тот процесс, воспользуйтесь API запущенного хаба или перейдите на PostgreSQL (DATABASE_URL), чтобы запускать несколько.",
     },
   },
+  running_hub_unreachable: {
+    status: 500,
+    class: "conflict",
+    en: {
+      message:
+        "A hub (pid {pid}) holds the data directory {path}, but it does not answer as ready at {url}: {reason}.",
+      remedy:
+        "Give doctor the address the hub was started with (the same `--host` and `--port`, or SWITCHBOARD_HOST and SWITCHBOARD_PORT), so that it asks that hub. If the hub is stuck, stop it and run doctor again to check its store directly.",
+    },
+    ru: {
+      message:
+        "Каталог данных {path} занят хабом (pid {pid}), но тот не отвечает готовностью по адресу {url}: {reason}.",
+      remedy:
+        "Укажите doctor адрес, с которым запущен хаб (те же `--host` и `--port` или SWITCHBOARD_HOST и SWITCHBOARD_PORT), чтобы он спросил этот хаб. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую.",
+    },
+  },
   migrations_pending: {
     status: 503,
     class: "retryable",

@@ -74,8 +74,16 @@ describe("switchboard doctor with VK channels", () => {
     assert.equal(off.code, "vk_long_poll_failing");
     assert.match(off.detail, /switched off/);
     assert.match(off.remedy ?? "", /Long Poll API/);
-    // Its single token is worth a warning too.
-    assert.match(off.detail, /warning: The channel has a single access token/);
+    // The problem first, then the warning its single token is worth, each with its own remedy.
+    assert.deepEqual(
+      off.notes?.map((n) => [n.kind, n.code]),
+      [
+        ["problem", "vk_long_poll_failing"],
+        ["warning", "vk_single_token"],
+      ],
+    );
+    assert.match(off.notes?.[1]?.message ?? "", /^The channel has a single access token/);
+    assert.match(off.notes?.[1]?.remedy ?? "", /token/);
 
     const dead = line("revoked");
     assert.equal(dead.ok, false);

@@ -20,6 +20,15 @@ interface CheckResult {
   detail: string;
   code?: string;
   remedy?: string;
+  /** A channel's problems, then its warnings, each with its own remedy. */
+  notes?: Note[];
+}
+
+interface Note {
+  kind: "problem" | "warning";
+  code: string;
+  message: string;
+  remedy: string;
 }
 
 const minFreeBytes = 512 * 1024 * 1024;
@@ -37,7 +46,11 @@ export function registerDoctor(program: Command) {
         else {
           for (const r of results) {
             process.stdout.write(`${r.ok ? "OK     " : "PROBLEM"}  ${r.check}: ${r.detail}\n`);
-            if (r.remedy) process.stdout.write(`         remedy: ${r.remedy}\n`);
+            for (const note of r.notes ?? []) {
+              process.stdout.write(`         ${note.kind}: ${note.message}\n`);
+              if (note.remedy) process.stdout.write(`         remedy: ${note.remedy}\n`);
+            }
+            if (!r.notes && r.remedy) process.stdout.write(`         remedy: ${r.remedy}\n`);
           }
         }
         if (!results.every((r) => r.ok)) process.exitCode = 1;
@@ -74,16 +87,30 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
   });
 
   let store: Store | undefined;
+  let runningHub: RunningHub | undefined;
   const opened = await record("database", async () => {
     try {
       store = await openConfiguredStore(config, () => {});
     } catch (error) {
-      if (error instanceof AppError && error.code === "data_dir_locked") return viaRunningHub(config, error);
-      throw error;
+      if (!(error instanceof AppError && error.code === "data_dir_locked")) throw error;
+      runningHub = await askRunningHub(config, error);
+      return `held by the running hub (pid ${error.params.pid}), whose ${runningHub.url} reports ready`;
     }
     await store.ping();
     return `${store.mode === "server" ? "PostgreSQL" : "embedded PGlite"} at ${store.location} answers`;
   });
+  if (runningHub) {
+    const { applied, known } = runningHub.migrations;
+    results.push(
+      { check: "migrations", ok: true, detail: `${applied} of ${known} applied, as the running hub reports` },
+      {
+        check: "channels",
+        ok: true,
+        detail:
+          "not checked while the hub holds the embedded store: `GET /v1/channels` shows their states, or stop the hub and run doctor again",
+      },
+    );
+  }
   if (!opened || !store) return results;
   const db = store.db;
   try {
@@ -150,23 +177,22 @@ async function checkChannel(channel: ChannelAccount, box: SecretBox, config: Con
       }
     }
   }
-  const texts = (n: Notice) =>
-    Object.hasOwn(catalogue, n.code)
+  const note = (kind: Note["kind"], n: Notice): Note => ({
+    kind,
+    code: n.code,
+    ...(Object.hasOwn(catalogue, n.code)
       ? describeError(n.code as ErrorCode, "en", n.params)
-      : { message: n.text ?? n.code, remedy: "" };
-  const details = [
-    head.join(", "),
-    ...problems.map((p) => texts(p).message),
-    ...warnings.map((w) => `warning: ${texts(w).message}`),
-  ];
+      : { message: n.text ?? n.code, remedy: "" }),
+  });
+  const notes = [...problems.map((p) => note("problem", p)), ...warnings.map((w) => note("warning", w))];
   const first = problems[0];
-  const remedy = first ? texts(first).remedy : warnings[0] ? texts(warnings[0]).remedy : "";
   return {
     check,
     ok: problems.length === 0,
-    detail: details.join("; "),
+    detail: head.join(", "),
     ...(first?.code ? { code: first.code } : {}),
-    ...(remedy ? { remedy } : {}),
+    ...(notes[0]?.remedy ? { remedy: notes[0].remedy } : {}),
+    ...(notes.length > 0 ? { notes } : {}),
   };
 }
 
@@ -195,14 +221,25 @@ function checkDisk(dataDir: string): string {
   return `${readable} free for ${dataDir}`;
 }
 
+interface RunningHub {
+  url: string;
+  migrations: { applied: number; known: number };
+}
+
 /** The embedded store is held by a running hub: ask that hub instead of opening the files. */
-async function viaRunningHub(config: Config, locked: AppError): Promise<string> {
+async function askRunningHub(config: Config, locked: AppError): Promise<RunningHub> {
   const url = `http://${config.host === "0.0.0.0" ? "127.0.0.1" : config.host}:${config.port}/readyz`;
+  let reason: string;
   try {
     const response = await fetch(url, { signal: AbortSignal.timeout(3000) });
-    if (response.ok) return `held by the running hub (pid ${locked.params.pid}), whose ${url} reports ready`;
-  } catch {
-    // Falls through to the lock error, which names the process.
+    const body = (await response.json().catch(() => undefined)) as
+      | { migrations?: RunningHub["migrations"]; error?: { message?: string } }
+      | undefined;
+    if (response.ok && body?.migrations) return { url, migrations: body.migrations };
+    reason = body?.error?.message ?? `HTTP ${response.status}`;
+  } catch (error) {
+    reason = (error as Error).message;
   }
-  throw locked;
+  const { pid = "?", path = config.dataDir } = locked.params;
+  throw new AppError("running_hub_unreachable", { pid, path, url, reason });
 }
