@@ -182,13 +182,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.match(detail("migrations"), /^(\d+) of \1 applied, as the running hub reports$/);
     assert.match(detail("channels"), /not checked while the hub holds the embedded store/);
     // Asked at another address, doctor says where it looked and how to point it at the hub.
-    const elsewhere = await run(["doctor", "--data-dir", dataDir, "--port", "1", "--json"]);
+    const nobody = await freePort();
+    const elsewhere = await run(["doctor", "--data-dir", dataDir, "--port", String(nobody), "--json"]);
     assert.equal(elsewhere.code, 1);
     const database = JSON.parse(elsewhere.stdout).checks.find(
       (c: { check: string }) => c.check === "database",
     );
     assert.equal(database.code, "running_hub_unreachable");
-    assert.match(database.detail, /does not answer as ready at http:\/\/127\.0\.0\.1:1\/readyz/);
+    assert.match(database.detail, new RegExp(`at http://127\\.0\\.0\\.1:${nobody}/readyz: .*ECONNREFUSED`));
     assert.match(database.remedy, /--port/);
 
     await stop(first.child);

@@ -238,7 +238,9 @@ async function askRunningHub(config: Config, locked: AppError): Promise<RunningH
     if (response.ok && body?.migrations) return { url, migrations: body.migrations };
     reason = body?.error?.message ?? `HTTP ${response.status}`;
   } catch (error) {
-    reason = (error as Error).message;
+    // fetch says only "fetch failed"; its cause says why (ECONNREFUSED, a timeout).
+    const { message, cause } = error as Error & { cause?: Error };
+    reason = cause?.message ?? message;
   }
   const { pid = "?", path = config.dataDir } = locked.params;
   throw new AppError("running_hub_unreachable", { pid, path, url, reason });
