@@ -152,6 +152,15 @@ for (const kind of storeKinds) {
       outbox(world).messages.filter((m) => m.peerId === client.userId);
     const rows = (world: VkWorld) =>
       store.db.select().from(message).where(eq(message.channelAccountId, world.channel.id));
+    /** The world's one comments conversation. */
+    const commentsThread = async (world: VkWorld) => {
+      const [thread] = await store.db
+        .select()
+        .from(conversation)
+        .where(and(eq(conversation.channelAccountId, world.channel.id), eq(conversation.kind, "comments")));
+      assert.ok(thread, "a comments conversation");
+      return thread;
+    };
     /** Lets time pass until the world's queued messages are due, and runs a dispatcher until they are sent. */
     const deliverQueued = async (world: VkWorld) => {
       const queued = and(eq(message.channelAccountId, world.channel.id), eq(message.status, "queued"));
@@ -564,11 +573,7 @@ for (const kind of storeKinds) {
         text: "А доставка?",
       });
       await relay();
-      const [thread] = await store.db
-        .select()
-        .from(conversation)
-        .where(and(eq(conversation.channelAccountId, world.channel.id), eq(conversation.kind, "comments")));
-      assert.ok(thread);
+      const thread = await commentsThread(world);
 
       const reply = await send(thread.id, { text: "Доставка бесплатная" });
       assertStatus(reply, 201);
@@ -620,11 +625,7 @@ for (const kind of storeKinds) {
       const user = vk.control.createUser({ firstName: "Ira" });
       vk.control.commentWallPost(world.groupId, post.post.id, { userId: user.id, text: "Есть размер M?" });
       await relay();
-      const [thread] = await store.db
-        .select()
-        .from(conversation)
-        .where(and(eq(conversation.channelAccountId, world.channel.id), eq(conversation.kind, "comments")));
-      assert.ok(thread);
+      const thread = await commentsThread(world);
       // VK's wall_reply_new of the reply reaches intake before the hub has written down the send.
       beforeNextBookkeeping = relay;
       const reply = await send(thread.id, { text: "Есть, завтра привезём" });
