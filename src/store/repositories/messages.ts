@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { asTableRows, type Db, queryPrepared } from "../database.ts";
-import { decodeCursor, invalidCursor, isUuid, type PageRequest, toPage } from "../pagination.ts";
+import { isUuid, latestFirst, type PageRequest } from "../pagination.ts";
 import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
 import { advanceLastMessageAt } from "./conversations.ts";
 
@@ -160,24 +160,22 @@ export async function setMessageDeleted(db: Db, messageId: string, deletedAt: Da
   await db.update(message).set({ deletedAt, updatedAt: new Date() }).where(eq(message.id, messageId));
 }
 
-/** Messages of a conversation, newest first. */
+/** Messages of a conversation, newest first (by the platform's time). */
 export async function listConversationMessages(db: Db, conversationId: string, page: PageRequest) {
-  const conditions = [eq(message.conversationId, conversationId)];
-  if (page.cursor) {
-    const [sentAt, id] = decodeCursor("messages", page.cursor, 2) as [string, string];
-    const at = new Date(sentAt);
-    if (Number.isNaN(at.getTime())) throw invalidCursor();
-    conditions.push(
-      sql`(${message.sentAt}, ${message.id}) < (${at.toISOString()}::timestamptz, ${id}::uuid)`,
-    );
-  }
+  const list = latestFirst(
+    "messages",
+    sql`${message.sentAt}`,
+    message.id,
+    (row: Message) => row.sentAt,
+    page,
+  );
   const rows = await db
     .select()
     .from(message)
-    .where(and(...conditions))
-    .orderBy(desc(message.sentAt), desc(message.id))
-    .limit(page.limit + 1);
-  return toPage(rows, page.limit, "messages", (row) => [row.sentAt.toISOString(), row.id]);
+    .where(and(eq(message.conversationId, conversationId), list.after))
+    .orderBy(list.order)
+    .limit(list.limit);
+  return list.page(rows);
 }
 
 /** Who writes on the platform itself, not through the hub. */
