@@ -376,10 +376,10 @@ export async function isHubSendingText(db: Db, conversationId: string, text: str
 /**
  * The platform took these parts: `sent`, each with its platform id (unless its echo already set
  * one) and link. A comment's echo carries nothing of ours, so when intake stored it first as the
- * community's own comment, that copy gives way to this row. Two statements, so run it in a
- * transaction: in one, PostgreSQL would set the platform id before deleting the copy that holds
- * it (a data-modifying WITH that nothing reads runs after the main statement), and the unique
- * index would refuse it.
+ * community's own comment, that copy gives way to this row. Only a comment (a send with a link)
+ * can have such a copy: a message's echo is matched by its send key. Deleting it is a statement
+ * of its own, run first, so run this in a transaction: as a data-modifying WITH that nothing
+ * reads, PostgreSQL would run it after the update, whose platform id the copy still held.
  */
 export async function markSent(
   db: Db,
@@ -387,22 +387,24 @@ export async function markSent(
 ): Promise<void> {
   if (rows.length === 0) return;
   const now = new Date().toISOString();
-  const values = sql.join(
-    rows.map(
-      ({ row, sent }) =>
-        sql`(${row.id}::uuid, ${row.channelAccountId}::uuid, ${sent.externalId}::text, ${sent.link ?? null}::text)`,
-    ),
-    sql`, `,
-  );
-  await db.execute(sql`
-    delete from message m
-    using (values ${values}) as sent(id, channel_account_id, external_id, link)
-    where sent.external_id is not null
-      and m.channel_account_id = sent.channel_account_id
-      and m.direction = 'outbound'
-      and m.external_id = sent.external_id
-      and m.author_kind = 'platform_admin'
-      and m.id <> sent.id`);
+  const valuesOf = (some: typeof rows) =>
+    sql.join(
+      some.map(
+        ({ row, sent }) =>
+          sql`(${row.id}::uuid, ${row.channelAccountId}::uuid, ${sent.externalId}::text, ${sent.link ?? null}::text)`,
+      ),
+      sql`, `,
+    );
+  const comments = rows.filter(({ sent }) => sent.link && sent.externalId);
+  if (comments.length > 0)
+    await db.execute(sql`
+      delete from message m
+      using (values ${valuesOf(comments)}) as sent(id, channel_account_id, external_id, link)
+      where m.channel_account_id = sent.channel_account_id
+        and m.direction = 'outbound'
+        and m.external_id = sent.external_id
+        and m.author_kind = 'platform_admin'
+        and m.id <> sent.id`);
   await db.execute(sql`
     update message set
       status = 'sent',
@@ -412,7 +414,7 @@ export async function markSent(
       external_id = coalesce(message.external_id, sent.external_id),
       link = coalesce(sent.link, message.link),
       updated_at = ${now}::timestamptz
-    from (values ${values}) as sent(id, channel_account_id, external_id, link)
+    from (values ${valuesOf(rows)}) as sent(id, channel_account_id, external_id, link)
     where message.id = sent.id`);
 }
 
