@@ -574,6 +574,75 @@ for (const kind of storeKinds) {
           );
         }
       });
+
+      it("includes each conversation's contact and latest message when asked, as an inbox draws them", async () => {
+        const { aliceVk, aliceTg } = conv;
+        const communityOnly = await createConversation(store.db, {
+          workspaceId: ws.id,
+          channelAccountId: vk,
+          contactId: null,
+          kind: "comments",
+          externalRef: "wall-1_9",
+        });
+        // Two messages at the same moment: the latest is the one the message list shows first.
+        const at = new Date(Date.now() + 10 * 3_600_000);
+        for (const text of ["same time, first", "same time, second"])
+          await recordMessage(store.db, {
+            workspaceId: ws.id,
+            conversationId: aliceVk,
+            channelAccountId: vk,
+            contactId: alice,
+            direction: "inbound",
+            authorKind: "contact",
+            text,
+            status: "received",
+            sentAt: at,
+          });
+
+        const res = await hub.request("GET", "/v1/conversations?include=contact,last_message&limit=200", {
+          key: ws.key,
+        });
+        assertStatus(res, 200);
+        for (const item of res.body.items) {
+          const messages = await hub.request("GET", `/v1/conversations/${item.id}/messages?limit=1`, {
+            key: ws.key,
+          });
+          assert.deepEqual(item.last_message, messages.body.items[0] ?? null, `last message of ${item.id}`);
+          const contact = item.contact_id
+            ? (await hub.request("GET", `/v1/contacts/${item.contact_id}`, { key: ws.key })).body
+            : null;
+          assert.deepEqual(item.contact, contact, `contact of ${item.id}`);
+        }
+        const byId = new Map(res.body.items.map((item: { id: string }) => [item.id, item]));
+        const [withMessage, withoutMessage, withoutContact] = [aliceVk, aliceTg, communityOnly.id].map(
+          (id) => byId.get(id) as { contact: { name: string } | null; last_message: { text: string } | null },
+        );
+        assert.equal(withMessage?.last_message?.text, "same time, second");
+        assert.equal(withMessage?.contact?.name, "Alice");
+        assert.equal(withoutMessage?.last_message, null);
+        assert.equal(withoutContact?.contact, null);
+
+        const contactOnly = await hub.request("GET", `/v1/conversations/${aliceVk}?include=contact`, {
+          key: ws.key,
+        });
+        assertStatus(contactOnly, 200);
+        assert.equal(contactOnly.body.contact.name, "Alice");
+        assert.ok(!("last_message" in contactOnly.body), "only what was asked for");
+        const plain = await hub.request("GET", `/v1/conversations/${aliceVk}`, { key: ws.key });
+        assert.ok(!("contact" in plain.body) && !("last_message" in plain.body));
+        const single = await hub.request("GET", `/v1/conversations/${aliceVk}?include=last_message`, {
+          key: ws.key,
+        });
+        assert.equal(single.body.last_message.text, "same time, second");
+
+        for (const include of ["contact,owner", "", "contact,,last_message", "CONTACT"]) {
+          assertError(
+            await hub.request("GET", `/v1/conversations?include=${include}`, { key: ws.key }),
+            400,
+            "validation_failed",
+          );
+        }
+      });
     });
 
     describe("conversation messages", () => {

@@ -1,13 +1,16 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
-import { presentConversation, presentMessage } from "../../pipeline/objects.ts";
+import { presentContact, presentConversation, presentMessage } from "../../pipeline/objects.ts";
 import { conversationEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
+import type { Db } from "../../store/database.ts";
+import { getContacts } from "../../store/repositories/contacts.ts";
 import {
+  type Conversation,
   conversationOrders,
   listConversations,
   requireConversation,
   updateConversation,
 } from "../../store/repositories/conversations.ts";
-import { listConversationMessages } from "../../store/repositories/messages.ts";
+import { latestMessages, listConversationMessages } from "../../store/repositories/messages.ts";
 import {
   authorKinds,
   conversationKinds,
@@ -29,6 +32,7 @@ import {
   presentPage,
   Timestamp,
 } from "../schemas.ts";
+import { ContactSchema } from "./contacts.ts";
 
 export const ConversationSchema = z
   .object({
@@ -82,6 +86,60 @@ export const MessageSchema = z
   })
   .openapi("Message");
 
+/** What a conversation may come with, for an inbox to draw its list in one request. */
+const conversationIncludes = ["contact", "last_message"] as const;
+type ConversationInclude = (typeof conversationIncludes)[number];
+
+const IncludeQuery = z.object({
+  include: z
+    .string()
+    .regex(/^(contact|last_message)(,(contact|last_message))*$/, {
+      message: "a comma-separated list of: contact, last_message",
+    })
+    .optional()
+    .openapi({
+      description:
+        "Adds to each conversation `contact` (the client, with identities) and `last_message` (the message its message list shows first), each null when there is none",
+      example: "contact,last_message",
+    }),
+});
+
+const IncludedConversationSchema = ConversationSchema.extend({
+  contact: ContactSchema.nullable().optional().openapi({ description: "With `include=contact`" }),
+  last_message: MessageSchema.nullable().optional().openapi({ description: "With `include=last_message`" }),
+}).openapi("IncludedConversation");
+
+/**
+ * Presents conversations with what `include` asks for: two queries for a whole page, whatever its
+ * size, instead of one request per conversation.
+ */
+async function presenterWith(
+  db: Db,
+  workspaceId: string,
+  include: string | undefined,
+  conversations: readonly Conversation[],
+) {
+  const wanted = new Set((include?.split(",") ?? []) as ConversationInclude[]);
+  const contactIds = conversations.flatMap((v) => (v.contactId ? [v.contactId] : []));
+  const contacts = wanted.has("contact")
+    ? new Map((await getContacts(db, workspaceId, contactIds)).map((c) => [c.id, presentContact(c)]))
+    : undefined;
+  const messages = wanted.has("last_message")
+    ? await latestMessages(
+        db,
+        conversations.map((v) => v.id),
+      )
+    : undefined;
+  return (v: Conversation) => {
+    const message = messages?.get(v.id);
+    return {
+      ...presentConversation(v),
+      ...(contacts ? { contact: (v.contactId && contacts.get(v.contactId)) || null } : {}),
+      ...(messages ? { last_message: message ? presentMessage(message) : null } : {}),
+    };
+  };
+}
+
 const ConversationUpdate = z
   .strictObject({
     status: z.enum(conversationStatuses).optional(),
@@ -108,7 +166,7 @@ export function conversationRoutes({ store }: AppDeps) {
       path: "/conversations",
       summary: "List conversations",
       request: {
-        query: PageQuery.extend({
+        query: PageQuery.merge(IncludeQuery).extend({
           status: z.enum(conversationStatuses).optional(),
           kind: z.enum(conversationKinds).optional(),
           channel_id: z.string().optional(),
@@ -122,22 +180,24 @@ export function conversationRoutes({ store }: AppDeps) {
       },
       responses: {
         200: jsonContent(
-          pageOf(ConversationSchema, "ConversationPage"),
+          pageOf(IncludedConversationSchema, "ConversationPage"),
           "Conversations, newest first (or as `order` says)",
         ),
         ...errorResponses(400),
       },
     }),
     async (c) => {
-      const { status, kind, channel_id, contact_id, assignee, order, ...page } = c.req.valid("query");
+      const { status, kind, channel_id, contact_id, assignee, order, include, ...page } =
+        c.req.valid("query");
+      const workspaceId = c.get("apiKey").workspaceId;
       const result = await listConversations(
         db,
-        c.get("apiKey").workspaceId,
+        workspaceId,
         { status, kind, channelAccountId: channel_id, contactId: contact_id, assignee },
         page,
         order,
       );
-      return c.json(presentPage(result, presentConversation), 200);
+      return c.json(presentPage(result, await presenterWith(db, workspaceId, include, result.items)), 200);
     },
   );
 
@@ -146,16 +206,18 @@ export function conversationRoutes({ store }: AppDeps) {
       method: "get",
       path: "/conversations/{id}",
       summary: "Get a conversation",
-      request: { params: IdParam },
-      responses: { 200: jsonContent(ConversationSchema, "The conversation"), ...errorResponses(404) },
+      request: { params: IdParam, query: IncludeQuery },
+      responses: {
+        200: jsonContent(IncludedConversationSchema, "The conversation"),
+        ...errorResponses(400, 404),
+      },
     }),
-    async (c) =>
-      c.json(
-        presentConversation(
-          await requireConversation(db, c.get("apiKey").workspaceId, c.req.valid("param").id),
-        ),
-        200,
-      ),
+    async (c) => {
+      const workspaceId = c.get("apiKey").workspaceId;
+      const conversation = await requireConversation(db, workspaceId, c.req.valid("param").id);
+      const present = await presenterWith(db, workspaceId, c.req.valid("query").include, [conversation]);
+      return c.json(present(conversation), 200);
+    },
   );
 
   app.openapi(

@@ -231,14 +231,23 @@ export async function getContact(
   workspaceId: string,
   id: string,
 ): Promise<ContactWithIdentities | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db
+  const [found] = await getContacts(db, workspaceId, [id]);
+  return found;
+}
+
+/** The workspace's contacts among `ids`, with their identities; an id it does not have is left out. */
+export async function getContacts(
+  db: Db,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<ContactWithIdentities[]> {
+  const wanted = [...new Set(ids)].filter(isUuid);
+  if (wanted.length === 0) return [];
+  const rows = await db
     .select()
     .from(contact)
-    .where(and(eq(contact.workspaceId, workspaceId), eq(contact.id, id)));
-  if (!row) return undefined;
-  const [withIdentities] = await attachIdentities(db, [row]);
-  return withIdentities;
+    .where(and(eq(contact.workspaceId, workspaceId), inArray(contact.id, wanted)));
+  return attachIdentities(db, rows);
 }
 
 export async function requireContact(

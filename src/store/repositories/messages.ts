@@ -1,6 +1,6 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
-import { asTableRows, type Db, queryPrepared } from "../database.ts";
+import { asTableRows, type Db, queryPrepared, queryRows } from "../database.ts";
 import { isUuid, latestFirst, type PageRequest } from "../pagination.ts";
 import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
 import { advanceLastMessageAt } from "./conversations.ts";
@@ -176,6 +176,26 @@ export async function listConversationMessages(db: Db, conversationId: string, p
     .orderBy(list.order)
     .limit(list.limit);
   return list.page(rows);
+}
+
+/**
+ * Each conversation's latest message, the one its message list shows first, by conversation id;
+ * a conversation without messages has none. One index lookup each (`message_conversation_idx`).
+ */
+export async function latestMessages(
+  db: Db,
+  conversationIds: readonly string[],
+): Promise<Map<string, Message>> {
+  if (conversationIds.length === 0) return new Map();
+  const rows = await queryRows<Record<string, unknown>>(
+    db,
+    sql`
+      select latest.* from unnest(${sql.param([...new Set(conversationIds)])}::uuid[]) as wanted(id)
+      cross join lateral (
+        select * from message where conversation_id = wanted.id order by sent_at desc, id desc limit 1
+      ) latest`,
+  );
+  return new Map(asTableRows(message, rows).map((row) => [row.conversationId as string, row]));
 }
 
 /** Who writes on the platform itself, not through the hub. */
