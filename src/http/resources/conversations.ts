@@ -93,8 +93,8 @@ type ConversationInclude = (typeof conversationIncludes)[number];
 const IncludeQuery = z.object({
   include: z
     .string()
-    .regex(/^(contact|last_message)(,(contact|last_message))*$/, {
-      message: "a comma-separated list of: contact, last_message",
+    .regex(new RegExp(`^(${conversationIncludes.join("|")})(,(${conversationIncludes.join("|")}))*$`), {
+      message: `a comma-separated list of: ${conversationIncludes.join(", ")}`,
     })
     .optional()
     .openapi({
@@ -134,7 +134,7 @@ async function presenterWith(
     const message = messages?.get(v.id);
     return {
       ...presentConversation(v),
-      ...(contacts ? { contact: (v.contactId && contacts.get(v.contactId)) || null } : {}),
+      ...(contacts ? { contact: (v.contactId ? contacts.get(v.contactId) : undefined) ?? null } : {}),
       ...(messages ? { last_message: message ? presentMessage(message) : null } : {}),
     };
   };
