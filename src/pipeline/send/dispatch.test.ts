@@ -95,7 +95,11 @@ for (const kind of storeKinds) {
             expected.push("invalid_phone");
             break;
           case 1:
-            items.push({ recipient: { contact_id: "00000000-0000-7000-8000-000000000000" }, text: "x" });
+            // An id that cannot exist, every other time one that is not an id at all.
+            items.push({
+              recipient: { contact_id: i % 160 < 80 ? "nope" : "00000000-0000-7000-8000-000000000000" },
+              text: "x",
+            });
             expected.push("contact_not_found");
             break;
           case 2:

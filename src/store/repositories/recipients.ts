@@ -4,19 +4,21 @@
  */
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import type { Db } from "../database.ts";
+import { isUuid } from "../pagination.ts";
 import { contact, contactConsent, contactIdentity, conversation } from "../schema.ts";
 
-/** The ids among `ids` that are contacts of the workspace. */
+/** The ids among `ids` that are contacts of the workspace; one that is not an id at all is not. */
 export async function existingContacts(
   db: Db,
   workspaceId: string,
   ids: readonly string[],
 ): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
+  const wanted = ids.filter(isUuid);
+  if (wanted.length === 0) return new Set();
   const rows = await db
     .select({ id: contact.id })
     .from(contact)
-    .where(and(eq(contact.workspaceId, workspaceId), inArray(contact.id, [...ids])));
+    .where(and(eq(contact.workspaceId, workspaceId), inArray(contact.id, wanted)));
   return new Set(rows.map((row) => row.id));
 }
 
