@@ -593,7 +593,8 @@ export const webhookDelivery = pgTable(
     attempts: integer("attempts").notNull().default(0),
     /** `manual` once a person asked for it again (replay, recovery); the attempts log says so. */
     trigger: text("trigger", { enum: attemptTriggers }).notNull().default("scheduled"),
-    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, precision: 3 }).notNull().defaultNow(),
+    /** Null while its endpoint is paused or disabled: it waits, unscheduled, until it is enabled. */
+    nextAttemptAt: timestamp("next_attempt_at", { withTimezone: true, precision: 3 }).defaultNow(),
     /** While `sending`: when the worker's claim runs out and another worker may take it over. */
     leaseUntil: timestamp("lease_until", { withTimezone: true, precision: 3 }),
     lastError: text("last_error"),

@@ -144,7 +144,10 @@ const EventSchema = z
           url: z.string().nullable().openapi({ description: "For a callback: where it goes" }),
           state: z.enum(deliveryStates),
           attempts: z.number().int(),
-          next_attempt_at: Timestamp.nullable(),
+          next_attempt_at: Timestamp.nullable().openapi({
+            description:
+              "When a pending delivery is tried next; null while its endpoint is paused or disabled (it waits for the endpoint to be enabled)",
+          }),
           last_error: z.string().nullable(),
         }),
       )
@@ -269,7 +272,13 @@ const eventDataSchemas: Record<EventType, z.ZodType> = {
     consent: z.enum(["allowed", "denied"]),
   }),
   "channel.status_changed": z.object({ channel: channelSummary, previous_state: z.string() }),
-  "webhook.endpoint_disabled": z.object({ endpoint: EndpointSchema, reason: z.string() }),
+  "webhook.endpoint_disabled": z.object({
+    endpoint: EndpointSchema.omit({ headers: true }).openapi({
+      description:
+        "Without `headers`: they may hold the endpoint's credentials, and this goes to the other endpoints",
+    }),
+    reason: z.string(),
+  }),
   "webhook.test": z.object({ endpoint_id: z.string(), message: z.string() }),
 };
 

@@ -50,7 +50,7 @@ export interface EventData {
     >;
     previous_state: string;
   };
-  "webhook.endpoint_disabled": { endpoint: EndpointJson; reason: string };
+  "webhook.endpoint_disabled": { endpoint: EndpointInEventJson; reason: string };
   "webhook.test": { endpoint_id: string; message: string };
 }
 
@@ -105,6 +105,8 @@ export type EventInput = {
 export interface RecordOptions {
   /** Deliver to this endpoint only (a test event), whatever it subscribed to. */
   onlyEndpointId?: string;
+  /** Deliver to every endpoint that wants it but this one (the notice of its own disabling). */
+  exceptEndpointId?: string;
 }
 
 /**
@@ -248,7 +250,7 @@ export async function enqueueCallbacks(db: Db, inputs: readonly CallbackInput[])
   return callbacks.map((callback) => callback.event.id);
 }
 
-export type EndpointJson = ReturnType<typeof presentEndpoint>;
+export type EndpointInEventJson = ReturnType<typeof presentEndpointInEvent>;
 
 /** An endpoint as the API shows it: never its secrets. */
 export function presentEndpoint(e: WebhookEndpoint) {
@@ -267,4 +269,13 @@ export function presentEndpoint(e: WebhookEndpoint) {
     created_at: iso(e.createdAt) as string,
     updated_at: iso(e.updatedAt) as string,
   };
+}
+
+/**
+ * An endpoint as an event tells of it: without its headers. They may hold the receiver's own
+ * credentials, and the event goes to the workspace's other endpoints.
+ */
+export function presentEndpointInEvent(e: WebhookEndpoint) {
+  const { headers, ...shown } = presentEndpoint(e);
+  return shown;
 }

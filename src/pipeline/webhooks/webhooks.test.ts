@@ -248,10 +248,10 @@ for (const kind of storeKinds) {
       const watcher = await Receiver.start();
       t.after(() => Promise.all([gone.down(), watcher.down()]));
       gone.answer = () => ({ status: 410 });
-      const endpoint = await s.subscribe(gone.url);
+      const endpoint = await s.subscribe(gone.url, { headers: { "X-Crm-Token": "crm-credential" } });
       await s.subscribe(watcher.url, { event_types: ["webhook.endpoint_disabled"] });
       const conversation = await s.conversation();
-      await s.emit(conversation);
+      const refused = await s.emit(conversation);
       const worker = s.worker();
       await worker.drain();
       const state = await s.call("GET", `/v1/webhooks/${endpoint.id}`);
@@ -262,13 +262,53 @@ for (const kind of storeKinds) {
         notices.map((n) => n.type),
         ["webhook.endpoint_disabled"],
       );
-      assert.equal((notices[0]?.data.endpoint as { id: string } | undefined)?.id, endpoint.id);
+      const told = notices[0]?.data.endpoint as Record<string, unknown>;
+      assert.equal(told.id, endpoint.id);
+      assert.equal(told.updated_at, state.body.updated_at, "the endpoint as it is once disabled");
+      assert.ok(!("headers" in told), "another endpoint never sees this one's credentials");
+      assert.doesNotMatch(JSON.stringify(watcher.receipts), /crm-credential/);
 
-      await s.emit(conversation);
+      const whileDisabled = await s.emit(conversation);
       s.clock.advance(hour);
       await worker.drain();
       assert.equal(gone.receipts.length, 1, "a disabled endpoint gets nothing more");
       assertError(await s.call("POST", `/v1/webhooks/${endpoint.id}/test`), 409, "webhook_endpoint_disabled");
+
+      // The event that came while it was disabled waited: enabled again, it gets it.
+      gone.answer = () => ({ status: 200 });
+      assertStatus(await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { enabled: true }), 200);
+      await worker.drain();
+      assert.deepEqual(
+        gone.events().map((e) => e.id),
+        [refused, whileDisabled],
+        "not the notice of its own disabling, nor again the event it refused with 410",
+      );
+    });
+
+    it("keeps the events of a paused endpoint until it is enabled again", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const endpoint = await s.subscribe(receiver.url);
+      assertStatus(await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { enabled: false }), 200);
+      const conversation = await s.conversation();
+      const first = await s.emit(conversation);
+      await s.emit(conversation);
+      const worker = s.worker();
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 0, "nothing while paused");
+      const waiting = (await s.call("GET", `/v1/events/${first}`)).body.deliveries;
+      assert.deepEqual(
+        waiting.map((d: { state: string; next_attempt_at: string | null }) => [d.state, d.next_attempt_at]),
+        [["pending", null]],
+        "it waits unscheduled",
+      );
+      assertStatus(await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { enabled: true }), 200);
+      await worker.drain();
+      assert.deepEqual(
+        receiver.events().map((e) => e.type),
+        ["conversation.updated", "conversation.updated"],
+      );
     });
 
     it("disables an endpoint that failed every attempt for the workspace's period, with a notice", async (t) => {

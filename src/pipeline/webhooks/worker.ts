@@ -22,7 +22,7 @@ import {
 } from "../../store/repositories/webhooks.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { Wait } from "../wait.ts";
-import { presentEndpoint, recordEvent } from "./events.ts";
+import { presentEndpointInEvent, recordEvent } from "./events.ts";
 import { newSigningSecret, signatureHeader } from "./signature.ts";
 
 /** Where the worker reads the time: tests move it forward instead of waiting for a schedule. */
@@ -324,16 +324,20 @@ export class DeliveryWorker {
 
   /** Disables the endpoint and tells the workspace's other endpoints, once. */
   async #disable(db: Db, endpoint: WebhookEndpoint, reason: string, at: Date) {
-    if (!(await disableEndpoint(db, endpoint.id, reason, at))) return;
+    const disabled = await disableEndpoint(db, endpoint.id, reason, at);
+    if (!disabled) return;
     this.#log.warn({ endpoint_id: endpoint.id, reason }, "webhook endpoint disabled");
-    const disabled = { ...endpoint, enabled: false, disabledReason: reason, disabledAt: at };
-    await recordEvent(db, {
-      type: "webhook.endpoint_disabled",
-      workspaceId: endpoint.workspaceId,
-      data: { endpoint: presentEndpoint(disabled), reason },
-      orderingKey: null,
-      channelId: null,
-    });
+    await recordEvent(
+      db,
+      {
+        type: "webhook.endpoint_disabled",
+        workspaceId: endpoint.workspaceId,
+        data: { endpoint: presentEndpointInEvent(disabled), reason },
+        orderingKey: null,
+        channelId: null,
+      },
+      { exceptEndpointId: endpoint.id },
+    );
   }
 
   #signal() {

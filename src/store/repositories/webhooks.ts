@@ -78,14 +78,26 @@ export async function listEndpoints(db: Db, workspaceId: string, page: PageReque
   return list.page(rows);
 }
 
-/** Changes an endpoint; enabling it again forgets why it was disabled and its failing streak. */
+/**
+ * Changes an endpoint; enabling it again forgets why it was disabled and its failing streak, and
+ * makes what waited for it due now.
+ */
 export async function updateEndpoint(
   db: Db,
   workspaceId: string,
   id: string,
   input: EndpointInput,
 ): Promise<WebhookEndpoint> {
-  await requireEndpoint(db, workspaceId, id);
+  return db.transaction(async (tx) => {
+    await requireEndpoint(tx, workspaceId, id);
+    const row = await applyEndpointChanges(tx, id, input);
+    if (input.enabled === false) await holdDeliveries(tx, id);
+    if (input.enabled === true) await releaseDeliveries(tx, id);
+    return row;
+  });
+}
+
+async function applyEndpointChanges(db: Db, id: string, input: EndpointInput): Promise<WebhookEndpoint> {
   const [row] = await db
     .update(webhookEndpoint)
     .set({
@@ -104,8 +116,34 @@ export async function updateEndpoint(
     })
     .where(eq(webhookEndpoint.id, id))
     .returning();
-  if (input.enabled === true) await notifyDeliveries(db);
   return row as WebhookEndpoint;
+}
+
+/**
+ * A paused or disabled endpoint's pending deliveries wait unscheduled (no `next_attempt_at`), out
+ * of the due deliveries a worker scans: an endpoint disabled for days would otherwise hold a
+ * backlog that every claim walked past.
+ */
+async function holdDeliveries(db: Db, endpointId: string) {
+  await db
+    .update(webhookDelivery)
+    .set({ nextAttemptAt: null })
+    .where(and(eq(webhookDelivery.endpointId, endpointId), eq(webhookDelivery.state, "pending")));
+}
+
+/** An endpoint enabled again: what waited for it is due now. */
+async function releaseDeliveries(db: Db, endpointId: string) {
+  await db
+    .update(webhookDelivery)
+    .set({ nextAttemptAt: sql`now()` })
+    .where(
+      and(
+        eq(webhookDelivery.endpointId, endpointId),
+        eq(webhookDelivery.state, "pending"),
+        isNull(webhookDelivery.nextAttemptAt),
+      ),
+    );
+  await notifyDeliveries(db);
 }
 
 /** Deletes an endpoint with its deliveries and attempts; returns it as it was. */
@@ -141,13 +179,22 @@ export async function rotateEndpointSecret(
  * Disables an endpoint for `reason` unless it is disabled already; true when this call did it
  * (so exactly one notice is recorded however many workers see the endpoint fail).
  */
-export async function disableEndpoint(db: Db, id: string, reason: string, at: Date): Promise<boolean> {
-  const rows = await db
-    .update(webhookEndpoint)
-    .set({ enabled: false, disabledReason: reason, disabledAt: at, updatedAt: at })
-    .where(and(eq(webhookEndpoint.id, id), eq(webhookEndpoint.enabled, true)))
-    .returning({ id: webhookEndpoint.id });
-  return rows.length > 0;
+/** The endpoint as disabled now; undefined when it already was (or is gone). */
+export async function disableEndpoint(
+  db: Db,
+  id: string,
+  reason: string,
+  at: Date,
+): Promise<WebhookEndpoint | undefined> {
+  return db.transaction(async (tx) => {
+    const [row] = await tx
+      .update(webhookEndpoint)
+      .set({ enabled: false, disabledReason: reason, disabledAt: at, updatedAt: at })
+      .where(and(eq(webhookEndpoint.id, id), eq(webhookEndpoint.enabled, true)))
+      .returning();
+    if (row) await holdDeliveries(tx, id);
+    return row;
+  });
 }
 
 export async function findEndpoints(db: Db, ids: string[]): Promise<WebhookEndpoint[]> {
@@ -231,15 +278,16 @@ export interface NewWebhookEvent {
 }
 
 /**
- * Stores events with a delivery for every enabled endpoint of their workspace that wants each
- * (by type and channel), or for `onlyEndpointId` only (a test event), in one statement whatever
- * their number; and wakes the delivery workers when the caller's transaction commits (NOTIFY is
- * delivered at commit).
+ * Stores events with a delivery for every endpoint of their workspace that wants each (by type
+ * and channel), or for `onlyEndpointId` only (a test event), in one statement whatever their
+ * number; and wakes the delivery workers when the caller's transaction commits (NOTIFY is
+ * delivered at commit). A paused or disabled endpoint gets its deliveries too: they wait for it
+ * to be enabled again.
  */
 export async function insertEvents(
   db: Db,
   events: readonly NewWebhookEvent[],
-  options: { onlyEndpointId?: string | undefined } = {},
+  options: { onlyEndpointId?: string | undefined; exceptEndpointId?: string | undefined } = {},
 ): Promise<void> {
   if (events.length === 0) return;
   await queryPrepared(db, "insert_webhook_events", insertEventsStatement, [
@@ -251,6 +299,7 @@ export async function insertEvents(
     events.map((e) => e.orderingKey),
     `[${events.map((e) => JSON.stringify(e.payload)).join(",")}]`,
     options.onlyEndpointId ?? null,
+    options.exceptEndpointId ?? null,
   ]);
 }
 
@@ -272,14 +321,15 @@ const insertEventsStatement = `
     select id, created_at, workspace_id, type, channel_id, ordering_key, payload from v
   ),
   queued as (
-    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream)
+    insert into webhook_delivery (workspace_id, event_id, endpoint_id, target, stream, next_attempt_at)
     select e.workspace_id, v.id, e.id, e.id::text,
-      case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end
+      case when v.ordering_key is null then null else e.id::text || ':' || v.ordering_key end,
+      case when e.enabled then now() end
     from v join webhook_endpoint e on e.workspace_id = v.workspace_id
     where case when $8::uuid is null
-      then e.enabled
-        and (e.event_types is null or e.event_types ? v.type)
+      then (e.event_types is null or e.event_types ? v.type)
         and (e.channel_ids is null or e.channel_ids ? coalesce(v.channel_id::text, ''))
+        and e.id is distinct from $9::uuid
       else e.id = $8::uuid end
     returning 1
   )
