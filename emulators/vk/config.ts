@@ -95,6 +95,12 @@ export const optionsSchema = z.object({
   apiVersion: version.default("5.199"),
   /** Requests with a lower `v` get error 8. */
   minApiVersion: version.default("5.81"),
+  /**
+   * The first id of each community's messages, wall posts, comments and leads. VK never gives an
+   * id twice; an emulator that starts again empty beside a hub that kept its data (the sandbox)
+   * starts them past the ones it gave before.
+   */
+  firstObjectId: z.number().int().min(1).default(1),
   rateLimit: z
     .object({
       enabled: z.boolean().default(true),

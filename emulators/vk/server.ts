@@ -40,7 +40,7 @@ export async function startVkEmulator(config: VkEmulatorConfig = {}): Promise<Vk
   const options = resolveOptions(config);
   let url = "";
   const baseUrl = () => options.publicUrl?.replace(/\/+$/, "") ?? url;
-  const state = new VkState(options.apiVersion);
+  const state = new VkState(options.apiVersion, options.firstObjectId);
   const requests: RequestRecord[] = [];
   const partial = {
     options,

@@ -82,7 +82,10 @@ export class VkState {
   #nextMediaId = 457_239_017;
   #nextUploadId = 1;
 
-  constructor(private readonly defaultApiVersion: string) {}
+  constructor(
+    private readonly defaultApiVersion: string,
+    private readonly firstObjectId = 1,
+  ) {}
 
   reset() {
     for (const map of [
@@ -106,6 +109,8 @@ export class VkState {
     const id = input.id ?? this.#nextGroupId++;
     if (this.communities.has(id)) throw new ControlError(409, `community ${id} exists`);
     if (id >= this.#nextGroupId) this.#nextGroupId = id + 1;
+    // Each sequence holds the last id it gave.
+    const lastGiven = this.firstObjectId - 1;
     const community: Community = {
       id,
       name: input.name ?? `Community ${id}`,
@@ -124,7 +129,7 @@ export class VkState {
       nextServerId: 1,
       permissions: new Map(),
       members: new Set(),
-      seq: { message: 0, version: 0, wall: 0, comment: 0, lead: 0 },
+      seq: { message: lastGiven, version: lastGiven, wall: lastGiven, comment: lastGiven, lead: lastGiven },
     };
     this.communities.set(id, community);
     const tokens = (input.tokens ?? [{}]).map((t) => this.addToken(id, t.scopes ?? allScopes, t.value));

@@ -256,72 +256,95 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.match(database.remedy, /PostgreSQL is running/);
   });
 
-  it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user", async () => {
-    const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
-    const child = spawn(
-      process.execPath,
-      [
-        "--import",
-        "tsx",
-        "src/cli/main.ts",
-        "sandbox",
-        "--port",
-        String(port),
-        "--emulator-port",
-        String(emulatorPort),
-        "--data-dir",
-        tempDir(),
-      ],
-      // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
-      {
-        env: {
-          ...cleanEnv(),
-          SWITCHBOARD_LOG_LEVEL: "warn",
-          DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+  it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
+    const dataDir = tempDir();
+    /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
+    const startSandbox = async () => {
+      const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
+      const child = spawn(
+        process.execPath,
+        [
+          "--import",
+          "tsx",
+          "src/cli/main.ts",
+          "sandbox",
+          "--port",
+          String(port),
+          "--emulator-port",
+          String(emulatorPort),
+          "--data-dir",
+          dataDir,
+        ],
+        // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
+        {
+          env: {
+            ...cleanEnv(),
+            SWITCHBOARD_LOG_LEVEL: "warn",
+            DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
+          },
         },
-      },
-    );
-    children.push(child);
-    let stderr = "";
-    child.stderr?.on("data", (chunk) => (stderr += chunk));
-    const deadline = Date.now() + 60_000;
-    while (!stderr.includes("Stop it with Ctrl+C") && Date.now() < deadline)
-      await new Promise((r) => setTimeout(r, 100));
-    assert.match(stderr, /Sandbox is running/, stderr);
-    const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
-    const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
-    assert.ok(key && write?.[1] && write[2], stderr);
-    const auth = { authorization: `Bearer ${key}` };
-    const hub = `http://127.0.0.1:${port}`;
-
-    await fetch(write[2], {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: write[1],
-    });
-    let conversation: { id: string } | undefined;
-    while (!conversation && Date.now() < deadline) {
-      const list = (await (await fetch(`${hub}/v1/conversations`, { headers: auth })).json()) as {
-        items: { id: string }[];
+      );
+      children.push(child);
+      let stderr = "";
+      child.stderr?.on("data", (chunk) => (stderr += chunk));
+      const deadline = Date.now() + 60_000;
+      while (!stderr.includes("Stop it with Ctrl+C") && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(stderr, /Sandbox is running/, stderr);
+      const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
+      const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
+      assert.ok(key && write?.[1] && write[2], stderr);
+      return {
+        child,
+        emulatorPort,
+        hub: `http://127.0.0.1:${port}`,
+        auth: { authorization: `Bearer ${key}` },
+        write: { body: write[1], url: write[2] },
       };
-      conversation = list.items[0];
-      if (!conversation) await new Promise((r) => setTimeout(r, 100));
+    };
+
+    for (const run of [1, 2]) {
+      const { child, emulatorPort, hub, auth, write } = await startSandbox();
+      await fetch(write.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: write.body,
+      });
+      const deadline = Date.now() + 30_000;
+      let conversation: { id: string; last_message: { text: string; direction: string } | null } | undefined;
+      // The client's message of this run, as the conversation's latest.
+      while (Date.now() < deadline) {
+        const list = (await (
+          await fetch(`${hub}/v1/conversations?include=last_message`, { headers: auth })
+        ).json()) as { items: NonNullable<typeof conversation>[] };
+        conversation = list.items[0];
+        if (conversation?.last_message?.direction === "inbound") break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(
+        conversation?.last_message?.text,
+        "Привет",
+        `run ${run}: the user's message reached the API`,
+      );
+      const reply = await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ text: `Здравствуйте! (${run})` }),
+      });
+      assert.equal(reply.status, 201, `run ${run}: ${await reply.text()}`);
+      const communityId = /communities\/(\d+)\/messages/.exec(write.url)?.[1];
+      const outbox = (await (
+        await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
+      ).json()) as { messages: { text: string }[] };
+      assert.deepEqual(
+        outbox.messages.map((m) => m.text),
+        [`Здравствуйте! (${run})`],
+      );
+      const messages = (await (
+        await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, { headers: auth })
+      ).json()) as { items: unknown[] };
+      assert.equal(messages.items.length, 2 * run, `run ${run}: every message of both runs is kept`);
+      await stop(child);
     }
-    assert.ok(conversation, "the user's message became a conversation");
-    const reply = await fetch(`${hub}/v1/conversations/${conversation.id}/messages`, {
-      method: "POST",
-      headers: { ...auth, "content-type": "application/json" },
-      body: JSON.stringify({ text: "Здравствуйте!" }),
-    });
-    assert.equal(reply.status, 201);
-    const communityId = /communities\/(\d+)\/messages/.exec(write[2])?.[1];
-    const outbox = (await (
-      await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
-    ).json()) as { messages: { text: string }[] };
-    assert.deepEqual(
-      outbox.messages.map((m) => m.text),
-      ["Здравствуйте!"],
-    );
-    await stop(child);
   });
 });

@@ -32,7 +32,13 @@ export function registerSandbox(program: Command) {
           ...configFrom({ ...options, dataDir, logLevel: options.logLevel ?? "warn" }),
           databaseUrl: undefined,
         };
-        const vk = await startVkEmulator({ host: base.host, port: Number(options.emulatorPort) });
+        // The emulator starts empty each time, while the hub keeps its data directory: ids from
+        // the clock (seconds) never repeat those of an earlier run, as VK's never do.
+        const vk = await startVkEmulator({
+          host: base.host,
+          port: Number(options.emulatorPort),
+          firstObjectId: Math.floor(Date.now() / 1000),
+        });
         const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
         const user = vk.control.createUser({
           firstName: "Анна",
