@@ -242,6 +242,28 @@ for (const kind of storeKinds) {
       assert.equal(receiver.receipts.length, 2);
     });
 
+    it("counts the delay before a retry from the receiver's answer, not from the request", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      // A slow receiver: 20 s pass before it answers 500.
+      receiver.answer = () => {
+        if (receiver.receipts.length > 1) return { status: 204 };
+        s.clock.advance(20 * second);
+        return { status: 500 };
+      };
+      await s.subscribe(receiver.url);
+      await s.emit(await s.conversation());
+      const worker = s.worker();
+      await worker.drain();
+      s.clock.advance(4 * second);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 1, "the first retry is 5 s after the answer");
+      s.clock.advance(1 * second);
+      await worker.drain();
+      assert.equal(receiver.receipts.length, 2);
+    });
+
     it("disables an endpoint answering 410 at once, and tells the other endpoints", async (t) => {
       const s = await space(t);
       const gone = await Receiver.start();

@@ -229,6 +229,9 @@ export class DeliveryWorker {
       error = describeNetworkError(failure);
     }
     const durationMs = Math.round(performance.now() - started);
+    // A receiver's delay counts from its answer (or the timeout), not from the request: after a
+    // timeout, "retry in 5 s" would otherwise be due at once.
+    const answeredAt = this.#options.clock.now();
     const succeeded = response !== undefined && response.status >= 200 && response.status < 300;
     if (response && !succeeded) error = `the receiver answered ${response.status}`;
     const gone = response?.status === 410;
@@ -237,7 +240,7 @@ export class DeliveryWorker {
     const retryAt =
       succeeded || gone || delay === undefined
         ? null
-        : new Date(now.getTime() + Math.max(delay * 1000, retryAfterMs(response)));
+        : new Date(answeredAt.getTime() + Math.max(delay * 1000, retryAfterMs(response)));
     await this.#finish({
       record: {
         delivery,
