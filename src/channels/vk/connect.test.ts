@@ -428,6 +428,25 @@ for (const kind of storeKinds) {
       assert.equal(back.body.id, id);
       assert.equal(back.body.state, "online");
       assert.equal(servers(shop.id).length, 1);
+      // Both changes are events, for a CRM that shows the channel's state.
+      const events = await hub.request("GET", "/v1/events?type=channel.status_changed&limit=200");
+      assert.deepEqual(
+        events.body.items
+          .map(
+            (e: { payload: { data: { channel: { id: string; state: string }; previous_state: string } } }) =>
+              e.payload.data,
+          )
+          .filter((d: { channel: { id: string } }) => d.channel.id === id)
+          .map((d: { channel: { state: string }; previous_state: string }) => [
+            d.previous_state,
+            d.channel.state,
+          ])
+          .reverse(),
+        [
+          ["online", "disabled"],
+          ["disabled", "online"],
+        ],
+      );
     });
   });
 }

@@ -220,6 +220,7 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
       state: outcome.state,
       stateReason: outcome.problem ? reasonText(outcome.problem) : null,
     });
+    if (existing && existing.state !== fresh.state) await deps.onStateChanged?.(db, existing.state, fresh);
     await announce(deps);
     deps.logger?.info(
       {
@@ -346,6 +347,7 @@ export async function disconnectVkChannel(
     stateReason:
       "Disconnected through the API: the tokens are forgotten. Connect the community again with POST /v1/channels.",
   });
+  if (channel.state !== disconnected.state) await deps.onStateChanged?.(db, channel.state, disconnected);
   await announce(deps);
   deps.logger?.info({ channel_id: id, warnings: warnings.length }, "VK community disconnected");
   return disconnected;

@@ -8,7 +8,11 @@ import type { Logger } from "pino";
 import { type AppError, describeError } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
 import type { Store } from "../../store/database.ts";
-import { type ChannelAccount, channelsChangedChannel } from "../../store/repositories/channel-accounts.ts";
+import {
+  type ChannelAccount,
+  type ChannelStateChanged,
+  channelsChangedChannel,
+} from "../../store/repositories/channel-accounts.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { tokenFingerprint, VkClient, type VkTokenRef, vkApiDefaults } from "./api.ts";
 import type { VkCredentials, VkNotice, VkSettings } from "./channel.ts";
@@ -36,6 +40,8 @@ export interface VkConnectDeps {
   publicUrl: string | undefined;
   logger?: Logger;
   timing?: Partial<VkConnectTiming>;
+  /** Told when connecting again or disconnecting changes a channel's state (`channel.status_changed`). */
+  onStateChanged?: ChannelStateChanged;
 }
 
 /** A client over the channel's live tokens that may manage the community (callback servers, long poll). */

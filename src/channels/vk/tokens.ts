@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { AppError, type ErrorDetail } from "../../errors/app-error.ts";
 import {
-  type ChannelStateChanged,
   findChannelAccount,
   markTokenDead,
   mergeChannelSettings,
@@ -122,7 +121,7 @@ export async function probeCommunity(client: VkClient, groupId: number): Promise
  * every process are told, so they rebuild their clients.
  */
 export async function handleVkTokenInvalid(
-  deps: Pick<VkConnectDeps, "store" | "box" | "logger"> & { onStateChanged?: ChannelStateChanged },
+  deps: Pick<VkConnectDeps, "store" | "box" | "logger" | "onStateChanged">,
   channelId: string,
   token: VkTokenRef,
   error: AppError,

@@ -3,7 +3,7 @@ import { presentChannel } from "../../channels/present.ts";
 import { connectVkChannel, disconnectVkChannel, updateVkChannel } from "../../channels/vk/connect.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { sendLimitFields } from "../../pipeline/send/limits.ts";
-import { channelStatusEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
+import { channelStatusEvent, recordChannelStatus, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
   channelsChangedChannel,
   listChannelAccounts,
@@ -152,7 +152,7 @@ const tag = "Channels";
 export function channelRoutes({ store, box, config, logger }: AppDeps) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const db = store.db;
-  const vkDeps = { store, box, publicUrl: config.publicUrl, logger };
+  const vkDeps = { store, box, publicUrl: config.publicUrl, logger, onStateChanged: recordChannelStatus };
   const announce = () =>
     store
       .notify(channelsChangedChannel)
