@@ -132,3 +132,18 @@ export async function channelMessages(hub: TestHub, channelId: string): Promise<
   }
   return texts;
 }
+
+/** The `channel.status_changed` events of `channelId` as [previous state, state], oldest first. */
+export async function channelStateChanges(hub: TestHub, channelId: string): Promise<[string, string][]> {
+  const events = await hub.request("GET", "/v1/events?type=channel.status_changed&limit=200");
+  assert.equal(events.status, 200, JSON.stringify(events.body));
+  return (
+    events.body.items as {
+      payload: { data: { channel: { id: string; state: string }; previous_state: string } };
+    }[]
+  )
+    .map((event) => event.payload.data)
+    .filter((data) => data.channel.id === channelId)
+    .map((data): [string, string] => [data.previous_state, data.channel.state])
+    .reverse();
+}

@@ -180,6 +180,7 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
         state: "connecting",
         stateReason: null,
       });
+      if (existing.state !== channel.state) await deps.onStateChanged?.(db, existing.state, channel);
     } else {
       ({ channel, created } = await createOrFindChannelAccount(db, deps.box, {
         workspaceId: input.workspaceId,
@@ -216,11 +217,16 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
       warnings: [...warnings, ...outcome.warnings],
       ...(outcome.problem ? { problem: outcome.problem } : {}),
     });
-    const fresh = await updateChannelAccount(db, deps.box, channel.id, {
-      state: outcome.state,
-      stateReason: outcome.problem ? reasonText(outcome.problem) : null,
+    // Measured against the state just before: VK's confirmation may have put it online meanwhile.
+    const fresh = await db.transaction(async (tx) => {
+      const before = await requireChannelAccount(tx, input.workspaceId, channel.id);
+      const after = await updateChannelAccount(tx, deps.box, channel.id, {
+        state: outcome.state,
+        stateReason: outcome.problem ? reasonText(outcome.problem) : null,
+      });
+      if (!created && before.state !== after.state) await deps.onStateChanged?.(tx, before.state, after);
+      return after;
     });
-    if (existing && existing.state !== fresh.state) await deps.onStateChanged?.(db, existing.state, fresh);
     await announce(deps);
     deps.logger?.info(
       {

@@ -14,7 +14,13 @@ import { assertStatus } from "../../testing/http.ts";
 import type { TestHub } from "../../testing/hub.ts";
 import { createScratchDatabase, serverUrl, storeKinds } from "../../testing/stores.ts";
 import { actOutEveryEvent } from "../../testing/vk-every-event.ts";
-import { channelMessages, type ServedHub, serveTestHub, waitFor } from "../../testing/vk-hub.ts";
+import {
+  channelMessages,
+  channelStateChanges,
+  type ServedHub,
+  serveTestHub,
+  waitFor,
+} from "../../testing/vk-hub.ts";
 import { vkHubEvents } from "./community-setup.ts";
 import { backoffDelay } from "./long-poll.ts";
 
@@ -152,19 +158,7 @@ for (const kind of storeKinds) {
       await waitFor("the channel online again", async () => (await channel(id)).state === "online");
       assert.equal((await channel(id)).state_code, null);
       // Each change the loop made is an event, recorded with it, for webhooks.
-      const events = await hub.request("GET", "/v1/events?type=channel.status_changed&limit=200");
-      const changes = events.body.items
-        .map(
-          (e: { payload: { data: { channel: { id: string; state: string }; previous_state: string } } }) =>
-            e.payload.data,
-        )
-        .filter((d: { channel: { id: string } }) => d.channel.id === id)
-        .map((d: { channel: { state: string }; previous_state: string }) => [
-          d.previous_state,
-          d.channel.state,
-        ])
-        .reverse();
-      assert.deepEqual(changes, [
+      assert.deepEqual(await channelStateChanges(hub, id), [
         ["online", "failing"],
         ["failing", "online"],
       ]);
