@@ -176,10 +176,10 @@ export async function rotateEndpointSecret(
 }
 
 /**
- * Disables an endpoint for `reason` unless it is disabled already; true when this call did it
- * (so exactly one notice is recorded however many workers see the endpoint fail).
+ * Disables an endpoint for `reason` unless it is disabled already, and holds its pending
+ * deliveries. Returns the endpoint as disabled when this call did it (so exactly one notice is
+ * recorded however many workers see the endpoint fail), undefined when it already was.
  */
-/** The endpoint as disabled now; undefined when it already was (or is gone). */
 export async function disableEndpoint(
   db: Db,
   id: string,
