@@ -5,14 +5,31 @@
  * as VK's Callback API would, then lets an intake worker process them.
  */
 import assert from "node:assert/strict";
-import type { VkEmulator } from "../../emulators/vk/server.ts";
+import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
 import type { IntakeWorker } from "../pipeline/intake/worker.ts";
 import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { type ContactWithIdentities, createContact } from "../store/repositories/contacts.ts";
 import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
-import type { TestHub } from "./hub.ts";
+import { createTestHub, type TestHub } from "./hub.ts";
+import type { StoreKind } from "./stores.ts";
 
 export const vkTestSecret = "s3cr3t";
+
+/** A store of `kind`, a test hub over it and a VK emulator: what an intake suite runs on. */
+export async function openVkTestbed(kind: StoreKind) {
+  const store = await kind.open();
+  const hub = await createTestHub(store);
+  const vk = await startVkEmulator();
+  return {
+    store,
+    hub,
+    vk,
+    async close() {
+      await vk.close();
+      await store.drop();
+    },
+  };
+}
 
 export interface VkWorld {
   vk: VkEmulator;

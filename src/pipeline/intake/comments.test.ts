@@ -5,11 +5,9 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
 import type { CommentKind } from "../../../emulators/vk/model.ts";
-import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { assertStatus } from "../../testing/http.ts";
-import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
-import { vkRelay, vkWorld } from "../../testing/vk-world.ts";
+import { openVkTestbed, vkRelay, vkWorld } from "../../testing/vk-world.ts";
 import { IntakeWorker } from "./worker.ts";
 
 const silent = pino({ level: "silent" });
@@ -25,19 +23,16 @@ const refPrefixes: Record<CommentKind, string> = {
 
 for (const kind of storeKinds) {
   describe(`VK comments of every kind on ${kind.name}`, () => {
-    let store: Awaited<ReturnType<typeof kind.open>>;
-    let hub: TestHub;
-    let vk: VkEmulator;
+    let testbed: Awaited<ReturnType<typeof openVkTestbed>>;
+    let store: typeof testbed.store;
+    let hub: typeof testbed.hub;
+    let vk: typeof testbed.vk;
 
     before(async () => {
-      store = await kind.open();
-      hub = await createTestHub(store);
-      vk = await startVkEmulator();
+      testbed = await openVkTestbed(kind);
+      ({ store, hub, vk } = testbed);
     });
-    after(async () => {
-      await vk.close();
-      await store.drop();
-    });
+    after(() => testbed.close());
 
     for (const commentKind of ["wall", "photo", "video", "board", "market"] as const) {
       it(`follows a ${commentKind} comment through edit, deletion and restoration`, async () => {

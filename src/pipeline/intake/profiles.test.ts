@@ -1,12 +1,11 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pino from "pino";
-import { startVkEmulator } from "../../../emulators/vk/server.ts";
 import { VkClients } from "../../channels/vk/channel.ts";
 import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
-import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
+import { openVkTestbed } from "../../testing/vk-world.ts";
 import { profileFollowUp } from "./profiles.ts";
 import { IntakeWorker } from "./worker.ts";
 
@@ -14,19 +13,16 @@ const silent = pino({ level: "silent" });
 
 for (const kind of storeKinds) {
   describe(`naming new VK clients on ${kind.name}`, () => {
-    let store: Awaited<ReturnType<typeof kind.open>>;
-    let hub: TestHub;
-    let vk: Awaited<ReturnType<typeof startVkEmulator>>;
+    let testbed: Awaited<ReturnType<typeof openVkTestbed>>;
+    let store: typeof testbed.store;
+    let hub: typeof testbed.hub;
+    let vk: typeof testbed.vk;
 
     before(async () => {
-      store = await kind.open();
-      hub = await createTestHub(store);
-      vk = await startVkEmulator();
+      testbed = await openVkTestbed(kind);
+      ({ store, hub, vk } = testbed);
     });
-    after(async () => {
-      await vk.close();
-      await store.drop();
-    });
+    after(() => testbed.close());
 
     /** A community connected as a channel, and a worker that names new clients. */
     const connect = async (name: string) => {
