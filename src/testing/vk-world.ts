@@ -5,6 +5,7 @@
  * as VK's Callback API would, then lets an intake worker process them.
  */
 import assert from "node:assert/strict";
+import { after, before } from "node:test";
 import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
 import type { IntakeWorker } from "../pipeline/intake/worker.ts";
 import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
@@ -15,20 +16,22 @@ import type { StoreKind } from "./stores.ts";
 
 export const vkTestSecret = "s3cr3t";
 
-/** A store of `kind`, a test hub over it and a VK emulator: what an intake suite runs on. */
-export async function openVkTestbed(kind: StoreKind) {
-  const store = await kind.open();
-  const hub = await createTestHub(store);
-  const vk = await startVkEmulator();
-  return {
-    store,
-    hub,
-    vk,
-    async close() {
-      await vk.close();
-      await store.drop();
-    },
-  };
+/**
+ * A store of `kind`, a test hub over it and a VK emulator, opened before the suite's tests and
+ * closed after them: what an intake suite runs on. Its fields are there once the tests run.
+ */
+export function vkTestbed(kind: StoreKind) {
+  const bed = {} as { store: Awaited<ReturnType<StoreKind["open"]>>; hub: TestHub; vk: VkEmulator };
+  before(async () => {
+    bed.store = await kind.open();
+    bed.hub = await createTestHub(bed.store);
+    bed.vk = await startVkEmulator();
+  });
+  after(async () => {
+    await bed.vk.close();
+    await bed.store.drop();
+  });
+  return bed;
 }
 
 export interface VkWorld {

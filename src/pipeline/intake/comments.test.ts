@@ -2,12 +2,12 @@
 // as the Callback API delivers them: each thread follows its comments' edits, deletions and
 // restorations, and a deletion (which carries only ids) finds the comment it names.
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import pino from "pino";
 import type { CommentKind } from "../../../emulators/vk/model.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { storeKinds } from "../../testing/stores.ts";
-import { openVkTestbed, vkRelay, vkWorld } from "../../testing/vk-world.ts";
+import { vkRelay, vkTestbed, vkWorld } from "../../testing/vk-world.ts";
 import { IntakeWorker } from "./worker.ts";
 
 const silent = pino({ level: "silent" });
@@ -23,34 +23,25 @@ const refPrefixes: Record<CommentKind, string> = {
 
 for (const kind of storeKinds) {
   describe(`VK comments of every kind on ${kind.name}`, () => {
-    let testbed: Awaited<ReturnType<typeof openVkTestbed>>;
-    let store: typeof testbed.store;
-    let hub: typeof testbed.hub;
-    let vk: typeof testbed.vk;
-
-    before(async () => {
-      testbed = await openVkTestbed(kind);
-      ({ store, hub, vk } = testbed);
-    });
-    after(() => testbed.close());
+    const bed = vkTestbed(kind);
 
     for (const commentKind of ["wall", "photo", "video", "board", "market"] as const) {
       it(`follows a ${commentKind} comment through edit, deletion and restoration`, async () => {
-        const world = await vkWorld(hub, vk);
-        const relay = vkRelay(hub, world, new IntakeWorker(store, silent));
-        const user = vk.control.createUser({ firstName: "Вера" });
+        const world = await vkWorld(bed.hub, bed.vk);
+        const relay = vkRelay(bed.hub, world, new IntakeWorker(bed.store, silent));
+        const user = bed.vk.control.createUser({ firstName: "Вера" });
         const input = { userId: user.id, text: "Сколько стоит?", objectId: 31 };
         const { comment } =
           commentKind === "wall"
-            ? vk.control.commentWallPost(
+            ? bed.vk.control.commentWallPost(
                 world.groupId,
-                vk.control.createWallPost(world.groupId, { text: "Новинка" }).post.id,
+                bed.vk.control.createWallPost(world.groupId, { text: "Новинка" }).post.id,
                 input,
               )
-            : vk.control.comment(commentKind, world.groupId, input);
+            : bed.vk.control.comment(commentKind, world.groupId, input);
         await relay();
 
-        const threads = await hub.request(
+        const threads = await bed.hub.request(
           "GET",
           `/v1/conversations?kind=comments&channel_id=${world.channel.id}`,
         );
@@ -59,7 +50,7 @@ for (const kind of storeKinds) {
         const thread = threads.body.items[0];
         assert.match(thread.external_ref, new RegExp(`^${refPrefixes[commentKind]}-${world.groupId}_\\d+$`));
         const stored = async () => {
-          const res = await hub.request("GET", `/v1/conversations/${thread.id}/messages`);
+          const res = await bed.hub.request("GET", `/v1/conversations/${thread.id}/messages`);
           assertStatus(res, 200);
           assert.equal(res.body.items.length, 1);
           return res.body.items[0];
@@ -76,15 +67,17 @@ for (const kind of storeKinds) {
         };
         assert.equal(first.link, links[commentKind]);
 
-        vk.control.editComment(commentKind, world.groupId, comment.id, { text: "Сколько стоит доставка?" });
+        bed.vk.control.editComment(commentKind, world.groupId, comment.id, {
+          text: "Сколько стоит доставка?",
+        });
         await relay();
         assert.equal((await stored()).text, "Сколько стоит доставка?");
 
-        vk.control.deleteComment(commentKind, world.groupId, comment.id);
+        bed.vk.control.deleteComment(commentKind, world.groupId, comment.id);
         await relay();
         assert.ok((await stored()).deleted_at, "deleted");
 
-        vk.control.restoreComment(commentKind, world.groupId, comment.id);
+        bed.vk.control.restoreComment(commentKind, world.groupId, comment.id);
         await relay();
         const restored = await stored();
         assert.deepEqual([restored.text, restored.deleted_at], ["Сколько стоит доставка?", null]);

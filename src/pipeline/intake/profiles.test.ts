@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
-import { after, before, describe, it } from "node:test";
+import { describe, it } from "node:test";
 import pino from "pino";
 import { VkClients } from "../../channels/vk/channel.ts";
 import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
-import { openVkTestbed } from "../../testing/vk-world.ts";
+import { vkTestbed } from "../../testing/vk-world.ts";
 import { profileFollowUp } from "./profiles.ts";
 import { IntakeWorker } from "./worker.ts";
 
@@ -13,37 +13,30 @@ const silent = pino({ level: "silent" });
 
 for (const kind of storeKinds) {
   describe(`naming new VK clients on ${kind.name}`, () => {
-    let testbed: Awaited<ReturnType<typeof openVkTestbed>>;
-    let store: typeof testbed.store;
-    let hub: typeof testbed.hub;
-    let vk: typeof testbed.vk;
-
-    before(async () => {
-      testbed = await openVkTestbed(kind);
-      ({ store, hub, vk } = testbed);
-    });
-    after(() => testbed.close());
+    const bed = vkTestbed(kind);
 
     /** A community connected as a channel, and a worker that names new clients. */
     const connect = async (name: string) => {
-      const community = vk.control.createCommunity({ name });
-      const channel = await createChannelAccount(store.db, hub.box, {
-        workspaceId: hub.admin.workspaceId,
+      const community = bed.vk.control.createCommunity({ name });
+      const channel = await createChannelAccount(bed.store.db, bed.hub.box, {
+        workspaceId: bed.hub.admin.workspaceId,
         kind: "vk",
         externalId: String(community.id),
         name,
         credentials: { tokens: community.tokens.map((t) => t.value), callbackSecret: "s" },
-        settings: { apiBaseUrl: vk.apiBaseUrl },
+        settings: { apiBaseUrl: bed.vk.apiBaseUrl },
       });
-      const clients = new VkClients(hub.box);
-      const worker = new IntakeWorker(store, silent, { followUp: profileFollowUp(store.db, clients) });
+      const clients = new VkClients(bed.hub.box);
+      const worker = new IntakeWorker(bed.store, silent, {
+        followUp: profileFollowUp(bed.store.db, clients),
+      });
       const nextMessage = vkMessageMaker(community.id * 1000);
       return {
         /** A VK user's message reaching the hub's callback. */
         async write(userId: number, text: string) {
           const message = nextMessage({ from_id: userId, peer_id: userId, text });
           const envelope = vkEnvelope(community.id, "s", "message_new", { message });
-          const res = await hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
+          const res = await bed.hub.request("POST", `/hooks/vk/${channel.id}`, { key: null, body: envelope });
           assert.equal(res.body, "ok");
         },
         /** Applies what was written, in one batch, and waits for the naming. */
@@ -55,12 +48,12 @@ for (const kind of storeKinds) {
       };
     };
     const contactOf = async (userId: number) =>
-      (await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${userId}`)).body.items[0];
-    const lookUps = () => vk.control.requests({ method: "users.get" }).length;
+      (await bed.hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${userId}`)).body.items[0];
+    const lookUps = () => bed.vk.control.requests({ method: "users.get" }).length;
 
     it("asks VK for a new client's name once and names the contact with it", async () => {
       const shop = await connect("Shop");
-      const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова" });
+      const user = bed.vk.control.createUser({ firstName: "Анна", lastName: "Клиентова" });
       const asked = lookUps();
       try {
         await shop.write(user.id, "Здравствуйте");
@@ -80,11 +73,11 @@ for (const kind of storeKinds) {
 
     it("names a batch's new clients with one look-up, keeping names people gave and skipping deleted users", async () => {
       const florist = await connect("Florist");
-      const newcomer = vk.control.createUser({ firstName: "Борис", lastName: "Новиков" });
-      const regular = vk.control.createUser({ firstName: "Вера", lastName: "Постоянная" });
-      const deleted = vk.control.createUser({ firstName: "Глеб", deactivated: "deleted" });
+      const newcomer = bed.vk.control.createUser({ firstName: "Борис", lastName: "Новиков" });
+      const regular = bed.vk.control.createUser({ firstName: "Вера", lastName: "Постоянная" });
+      const deleted = bed.vk.control.createUser({ firstName: "Глеб", deactivated: "deleted" });
       // An operator already knew this client, by another name.
-      const known = await hub.request("POST", "/v1/contacts", {
+      const known = await bed.hub.request("POST", "/v1/contacts", {
         body: {
           name: "Вера из салона",
           identities: [{ channel_kind: "vk", external_id: String(regular.id) }],
