@@ -434,8 +434,9 @@ for (const kind of storeKinds) {
       assert.equal(back.body.id, id);
       assert.equal(back.body.state, "online");
       assert.equal(servers(shop.id).length, 1);
-      // Both changes are events, for a CRM that shows the channel's state.
+      // Every change is an event, for a CRM that shows the channel's state.
       assert.deepEqual(await channelStateChanges(hub, id), [
+        ["connecting", "online"],
         ["online", "disabled"],
         ["disabled", "connecting"],
         ["connecting", "online"],

@@ -35,8 +35,10 @@ import {
   mergeChannelSettings,
   requireChannelAccount,
   restoreChannelAccount,
+  transitionChannelState,
   updateChannelAccount,
 } from "../../store/repositories/channel-accounts.ts";
+import { connectionStates } from "../../store/schema.ts";
 import { tokenFingerprint, VkClient, vkApiDefaults } from "./api.ts";
 import { type VkCredentials, type VkNotice, vkCredentials, vkSettingsSchema } from "./channel.ts";
 import {
@@ -212,21 +214,22 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
       }
     }
 
-    // Final state, warnings and problem; `mergeChannelSettings` keeps what setup stored meanwhile.
-    await mergeChannelSettings(db, channel.id, {
-      warnings: [...warnings, ...outcome.warnings],
-      ...(outcome.problem ? { problem: outcome.problem } : {}),
-    });
-    // Measured against the state just before: VK's confirmation may have put it online meanwhile.
-    const fresh = await db.transaction(async (tx) => {
-      const before = await requireChannelAccount(tx, input.workspaceId, channel.id);
-      const after = await updateChannelAccount(tx, deps.box, channel.id, {
+    // Final warnings, state and problem; `mergeChannelSettings` keeps what setup stored meanwhile.
+    // Connecting decides the state whatever it is now; the change is told against the state just
+    // before, which VK's confirmation may have set meanwhile.
+    await mergeChannelSettings(db, channel.id, { warnings: [...warnings, ...outcome.warnings] });
+    await transitionChannelState(
+      db,
+      channel.id,
+      {
         state: outcome.state,
-        stateReason: outcome.problem ? reasonText(outcome.problem) : null,
-      });
-      if (!created && before.state !== after.state) await deps.onStateChanged?.(tx, before.state, after);
-      return after;
-    });
+        reason: outcome.problem ? reasonText(outcome.problem) : null,
+        problem: outcome.problem ?? null,
+        from: connectionStates,
+      },
+      deps.onStateChanged,
+    );
+    const fresh = await requireChannelAccount(db, input.workspaceId, channel.id);
     await announce(deps);
     deps.logger?.info(
       {

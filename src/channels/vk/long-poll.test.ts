@@ -157,8 +157,9 @@ for (const kind of storeKinds) {
       vk.control.removeFault(vkError.id);
       await waitFor("the channel online again", async () => (await channel(id)).state === "online");
       assert.equal((await channel(id)).state_code, null);
-      // Each change the loop made is an event, recorded with it, for webhooks.
+      // Each change is an event (connecting's, then the loop's), recorded with it, for webhooks.
       assert.deepEqual(await channelStateChanges(hub, id), [
+        ["connecting", "online"],
         ["online", "failing"],
         ["failing", "online"],
       ]);
