@@ -1014,11 +1014,23 @@ export const vkEntries = {
     "retryable",
     [
       "Uploading the file to VK failed: {reason}",
-      "The hub tries again later. If it keeps failing, check the file: photos must be JPG, PNG or GIF up to 50 MB; documents up to 200 MB and not MP3 or executables.",
+      "The hub tries again later. If it keeps failing, check that the hub's machine reaches VK's upload servers (such as `pu.vk.com`) through its firewall.",
     ],
     [
       "Не удалось загрузить файл во ВКонтакте: {reason}",
-      "Хаб повторит попытку позже. Если ошибка не проходит, проверьте файл: фото — JPG, PNG или GIF до 50 МБ; документы — до 200 МБ, не MP3 и не исполняемые файлы.",
+      "Хаб повторит попытку позже. Если ошибка не проходит, проверьте, что машина хаба достаёт до серверов загрузки ВКонтакте (например, `pu.vk.com`) через свой файрвол.",
+    ],
+  ),
+  vk_file_refused: entry(
+    422,
+    "invalid_input",
+    [
+      "VK refused the file: {reason}",
+      "Sending the same file again will not help. Photos must be JPG, PNG or GIF, at most 50 MB, width plus height at most 14000 px; documents at most 200 MB and neither MP3 nor an executable. Send audio as `voice`, other images as `document`, and programs packed in a ZIP archive.",
+    ],
+    [
+      "ВКонтакте не принял файл: {reason}",
+      "Повторная отправка того же файла не поможет. Фото — JPG, PNG или GIF, до 50 МБ, ширина плюс высота не больше 14000 px; документы — до 200 МБ, не MP3 и не исполняемые файлы. Аудио отправляйте как `voice`, другие изображения — как `document`, программы — в ZIP-архиве.",
     ],
   ),
   vk_keyboard_too_many_rows: entry(

@@ -24,7 +24,7 @@ import https from "node:https";
 import { API, type APIError, type APIRequest, SequentialWorker, Upload, UploadError } from "vk-io";
 import { AppError } from "../../errors/app-error.ts";
 import { attachmentParam, type VkAttachmentRef } from "./attachments.ts";
-import { classifyVkError, fromVkCode, invalidatesToken } from "./errors.ts";
+import { classifyVkError, fromVkCode, invalidatesToken, vkFileRefused } from "./errors.ts";
 import { buildVkKeyboard, type Keyboard, type VkKeyboard } from "./keyboard.ts";
 import { maxRandomId } from "./random-id.ts";
 
@@ -640,8 +640,10 @@ function installSurfacingWorker(api: API): void {
 
 /**
  * vk-io's upload step throws a bare `Error(statusText)` on a non-2xx answer and passes an upload
- * server's `{"error": …}` on to the save method, where it turns into a confusing error 100.
- * Both become an `UploadError` naming what the upload server said.
+ * server's refusal (`{"error": …}`, or a photo answer whose `photo` list is empty) on to the save
+ * method, where it turns into a confusing error 100. Both become an `UploadError` naming what the
+ * upload server said; a refusal has the code `vkFileRefused`, as sending the same bytes again
+ * cannot help.
  */
 class CheckedUpload extends Upload {
   override async upload(url: URL | string, options: Parameters<Upload["upload"]>[1]) {
@@ -658,11 +660,10 @@ class CheckedUpload extends Upload {
     }
     if (typeof result === "object" && result !== null && "error" in result) {
       const reason = String((result as { error: unknown }).error).slice(0, 200);
-      throw new UploadError({
-        code: "UPLOAD_SERVER_ERROR",
-        message: `the upload server refused the file: ${reason}`,
-      });
+      throw new UploadError({ code: vkFileRefused, message: reason });
     }
+    if (typeof result === "object" && result !== null && (result as { photo?: unknown }).photo === "[]")
+      throw new UploadError({ code: vkFileRefused, message: "the upload server kept no photo from it" });
     return result;
   }
 }

@@ -100,6 +100,9 @@ const networkErrorCodes: Readonly<Record<string, string>> = {
   UND_ERR_BODY_TIMEOUT: "the answer stalled",
 };
 
+/** The `UploadError` code of a file the upload server refused (as opposed to failing to answer). */
+export const vkFileRefused = "UPLOAD_SERVER_REFUSED";
+
 export interface ClassifyOptions {
   /** The VK method that failed, kept in the error's params for logs (never a token). */
   method?: string;
@@ -131,6 +134,8 @@ export function classifyVkError(error: unknown, options: ClassifyOptions = {}): 
       { reason: "the answer is not JSON", ...method },
       { cause: error },
     );
+  if (error instanceof UploadError && error.code === vkFileRefused)
+    return new AppError("vk_file_refused", { reason: shortReason(error), ...method }, { cause: error });
   if (error instanceof UploadError || options.during === "upload")
     return new AppError("vk_upload_failed", { reason: shortReason(error), ...method }, { cause: error });
   return new AppError("vk_unexpected_response", { reason: shortReason(error), ...method }, { cause: error });

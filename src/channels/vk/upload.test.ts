@@ -137,18 +137,30 @@ describe("VK uploads", () => {
     assert.ok(body.includes("OggS") && body.includes("OpusHead"), "the uploaded file is Ogg/Opus");
   });
 
-  it("names what the upload server refused, and its failing status", async () => {
-    const { client } = await setup(() => ({
+  it("names what the upload server refused, never saving it, and its failing status", async () => {
+    const { stub, client } = await setup(() => ({
       error: "ERR_UPLOAD_BAD_IMAGE_SIZE: market photo min size 400x400",
     }));
     await assert.rejects(
       uploadMessagePhoto(client, { peerId: 5, data: Buffer.from("x") }),
       (error: unknown) => {
         assert.ok(error instanceof AppError);
-        assert.equal(error.code, "vk_upload_failed");
+        assert.equal(error.code, "vk_file_refused");
+        assert.equal(error.entry.class, "invalid_input", "the same bytes are refused again: not retried");
         assert.match(String(error.params.reason), /ERR_UPLOAD_BAD_IMAGE_SIZE/);
         return true;
       },
+    );
+    assert.ok(!stub.requests.some((r) => r.path.includes("save")), "a refused file is not saved");
+    const { client: keptNone } = await setup((request) =>
+      request.path === "/upload/photo" ? { server: 831, photo: "[]", hash: "h" } : undefined,
+    );
+    await assert.rejects(
+      uploadMessagePhoto(keptNone, { peerId: 5, data: Buffer.from("not an image") }),
+      (error: unknown) =>
+        error instanceof AppError &&
+        error.code === "vk_file_refused" &&
+        /kept no photo/.test(String(error.params.reason)),
     );
     const { client: failing } = await setup(() => new RawAnswer(500, "oops"));
     await assert.rejects(

@@ -431,6 +431,18 @@ for (const kind of storeKinds) {
       assert.equal(at?.attachments[0]?.type, "audio_message");
     });
 
+    it("fails an MP3 sent as a document at once with vk_file_refused, sending nothing", async () => {
+      const { world, client } = await setup();
+      const res = await send(client.conversation.id, {
+        attachments: [{ kind: "document", url: files.url("/voice.mp3") }],
+      });
+      const id = assertSendError(res, 422, "vk_file_refused");
+      assert.match(res.body.error.message, /mp3/i);
+      const stored = await hub.request("GET", `/v1/messages/${id}`);
+      assert.deepEqual([stored.body.status, stored.body.error_code], ["failed", "vk_file_refused"]);
+      assert.deepEqual(sentTo(world, client), []);
+    });
+
     it("says ffmpeg_missing when ffmpeg is absent", async () => {
       const { client } = await setup();
       const path = process.env.PATH;
