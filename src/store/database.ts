@@ -453,3 +453,14 @@ export async function queryRows<T>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown as { rows: T[] };
   return result.rows;
 }
+
+/** Whether a failed statement broke the unique index `constraint` (pg and PGlite alike). */
+export function isUniqueViolation(error: unknown, constraint: string): boolean {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth++) {
+    const failure = cause as { code?: unknown; constraint?: unknown; cause?: unknown };
+    if (failure.code === "23505" && failure.constraint === constraint) return true;
+    cause = failure.cause;
+  }
+  return false;
+}

@@ -5,7 +5,7 @@ import { eq, inArray, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { AppError } from "../errors/app-error.ts";
 import { storeKinds } from "../testing/stores.ts";
-import { queryRows, type Store } from "./database.ts";
+import { isUniqueViolation, queryRows, type Store } from "./database.ts";
 import { migrate, migrationStatus } from "./migrations.ts";
 import { createApiKey, findActiveKey, listApiKeys, revokeApiKey } from "./repositories/api-keys.ts";
 import {
@@ -33,6 +33,7 @@ import {
   listConversationMessages,
   listVersions,
   markSent,
+  matchEcho,
   recordEdit,
   recordMessage,
   recordMessages,
@@ -384,6 +385,38 @@ for (const kind of storeKinds) {
           [[ours.id, "api", "sent", "wall-1_7"]],
         );
         assert.notEqual(echo.id, ours.id);
+      });
+
+      it("gives a platform id an older row holds to the send the platform gave it to", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const conv = await open(channel.id, c.id);
+        const outbound = (extra: Partial<Parameters<typeof recordMessage>[1]>) =>
+          recordMessage(store.db, {
+            workspaceId,
+            channelAccountId: channel.id,
+            conversationId: conv.id,
+            direction: "outbound",
+            authorKind: "api",
+            text: "x",
+            ...extra,
+          } as Parameters<typeof recordMessage>[1]);
+        const { message: stale } = await outbound({ status: "sent", externalId: "77" });
+        const { message: ours } = await outbound({ status: "sending", sendKey: "key-1" });
+        // The echo comes first: it is recognised, but leaves the id to the send's bookkeeping.
+        assert.equal(await matchEcho(store.db, channel.id, "key-1", "77"), true);
+        const externalIds = async () => {
+          const rows = await store.db.select().from(message).where(eq(message.conversationId, conv.id));
+          return Object.fromEntries(rows.map((row) => [row.id, row.externalId]));
+        };
+        assert.deepEqual(await externalIds(), { [stale.id]: "77", [ours.id]: null });
+        const marking = [{ row: ours, sent: { externalId: "77" } }];
+        await assert.rejects(
+          store.db.transaction((tx) => markSent(tx, marking)),
+          (error: unknown) => isUniqueViolation(error, "message_external_key"),
+        );
+        await store.db.transaction((tx) => markSent(tx, marking, { takeOverExternalIds: true }));
+        assert.deepEqual(await externalIds(), { [stale.id]: null, [ours.id]: "77" });
       });
 
       it("records a run of platform messages once each, returning them as a query reads them", async () => {

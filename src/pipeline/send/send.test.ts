@@ -202,6 +202,24 @@ for (const kind of storeKinds) {
       assert.equal(page.body.items[0].status, "sent");
     });
 
+    it("records a send whose platform id an older row holds (a store restored from a backup) as sent, once", async () => {
+      const { world, client } = await setup();
+      const first = await send(client.conversation.id, { text: "раз" });
+      assertStatus(first, 201);
+      // The community numbers its messages in order: pretend the first row holds the next one's id.
+      const nextId = String(Number(first.body.external_id) + 1);
+      await store.db.update(message).set({ externalId: nextId }).where(eq(message.id, first.body.id));
+      const second = await send(client.conversation.id, { text: "два" });
+      assertStatus(second, 201);
+      assert.deepEqual([second.body.status, second.body.external_id], ["sent", nextId]);
+      const older = await hub.request("GET", `/v1/messages/${first.body.id}`);
+      assert.deepEqual([older.body.status, older.body.external_id], ["sent", null]);
+      assert.deepEqual(
+        sentTo(world, client).map((m) => m.text),
+        ["раз", "два"],
+      );
+    });
+
     it("marks the messages a client read as read (VK message_read), up to the one read", async () => {
       const { world, client, relay } = await setup();
       const first = await send(client.conversation.id, { text: "первое" });

@@ -6,7 +6,7 @@
  * lease and the platform's idempotency key (VK `random_id`) drops the repeat, as for any crash
  * between send and bookkeeping.
  */
-import type { Db } from "../../store/database.ts";
+import { type Db, isUniqueViolation } from "../../store/database.ts";
 import type { ChannelKind } from "../../store/repositories/channel-accounts.ts";
 import { type Message, markSent, type SentOnPlatform } from "../../store/repositories/messages.ts";
 import { announceStatus } from "./status-events.ts";
@@ -47,15 +47,10 @@ export class SentWrites {
       const group = this.#pending;
       this.#pending = [];
       try {
-        await this.#db.transaction(async (tx) => {
-          await markSent(tx, group);
-          for (const kind of new Set(group.map((p) => p.kind)))
-            await announceStatus(
-              tx,
-              group.filter((p) => p.kind === kind).map((p) => p.row.id),
-              "sending",
-              kind,
-            );
+        await this.#write(group).catch((error) => {
+          // The parts went out: failing them would send them again. See `markSent`.
+          if (!isUniqueViolation(error, "message_external_key")) throw error;
+          return this.#write(group, { takeOverExternalIds: true });
         });
         for (const p of group) p.done();
       } catch (error) {
@@ -63,5 +58,18 @@ export class SentWrites {
       }
     }
     this.#writing = undefined;
+  }
+
+  #write(group: readonly Pending[], options: { takeOverExternalIds?: boolean } = {}) {
+    return this.#db.transaction(async (tx) => {
+      await markSent(tx, group, options);
+      for (const kind of new Set(group.map((p) => p.kind)))
+        await announceStatus(
+          tx,
+          group.filter((p) => p.kind === kind).map((p) => p.row.id),
+          "sending",
+          kind,
+        );
+    });
   }
 }

@@ -1,4 +1,5 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
+import { alias } from "drizzle-orm/pg-core";
 import { AppError } from "../../errors/app-error.ts";
 import { asTableRows, type Db, queryPrepared, queryRows } from "../database.ts";
 import { isUuid, latestFirst, type PageRequest } from "../pagination.ts";
@@ -145,12 +146,27 @@ export async function findMessageByExternalId(
 
 /**
  * Recognises the platform's echo of a message the hub sent (VK `message_reply` carrying our
- * `random_id`), recording the platform's id on it. True when the echo was ours.
+ * `random_id`), recording the platform's id on it. True when the echo was ours. The id is left
+ * to the send's own bookkeeping when an older row holds it (see `markSent`).
  */
 export async function matchEcho(db: Db, channelAccountId: string, sendKey: string, externalId: string) {
+  const holder = alias(message, "holder");
+  const held = db
+    .select({ id: holder.id })
+    .from(holder)
+    .where(
+      and(
+        eq(holder.channelAccountId, channelAccountId),
+        eq(holder.direction, "outbound"),
+        eq(holder.externalId, externalId),
+      ),
+    );
   const [row] = await db
     .update(message)
-    .set({ externalId: sql`coalesce(${message.externalId}, ${externalId})`, updatedAt: new Date() })
+    .set({
+      externalId: sql`coalesce(${message.externalId}, case when not exists (${held}) then ${externalId} end)`,
+      updatedAt: new Date(),
+    })
     .where(and(eq(message.channelAccountId, channelAccountId), eq(message.sendKey, sendKey)))
     .returning({ id: message.id });
   return row !== undefined;
@@ -400,10 +416,16 @@ export async function isHubSendingText(db: Db, conversationId: string, text: str
  * can have such a copy: a message's echo is matched by its send key. Deleting it is a statement
  * of its own, run first, so run this in a transaction: as a data-modifying WITH that nothing
  * reads, PostgreSQL would run it after the update, whose platform id the copy still held.
+ *
+ * Any other row holding one of these platform ids breaks `message_external_key`. Only a store
+ * that outlived the platform's numbering has such rows (restored from an old backup, or beside
+ * an emulator started afresh), so callers retry with `takeOverExternalIds`, which first takes the
+ * ids from them: the platform's latest answer is the truth.
  */
 export async function markSent(
   db: Db,
   rows: readonly { row: Pick<Message, "id" | "channelAccountId">; sent: SentOnPlatform }[],
+  options: { takeOverExternalIds?: boolean } = {},
 ): Promise<void> {
   if (rows.length === 0) return;
   const now = new Date().toISOString();
@@ -424,6 +446,14 @@ export async function markSent(
         and m.direction = 'outbound'
         and m.external_id = sent.external_id
         and m.author_kind = 'platform_admin'
+        and m.id <> sent.id`);
+  if (options.takeOverExternalIds)
+    await db.execute(sql`
+      update message m set external_id = null, updated_at = ${now}::timestamptz
+      from (values ${valuesOf(rows)}) as sent(id, channel_account_id, external_id, link)
+      where m.channel_account_id = sent.channel_account_id
+        and m.direction = 'outbound'
+        and m.external_id = sent.external_id
         and m.id <> sent.id`);
   await db.execute(sql`
     update message set

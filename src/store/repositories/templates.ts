@@ -1,7 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { type TemplateVariable, validateTemplate } from "../../core/template.ts";
 import { AppError } from "../../errors/app-error.ts";
-import type { Db } from "../database.ts";
+import { type Db, isUniqueViolation } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { type channelKinds, type StoredTemplateBody, template } from "../schema.ts";
 
@@ -176,15 +176,4 @@ export async function deleteTemplate(db: Db, workspaceId: string, id: string): P
     .returning();
   if (!row) throw new AppError("template_not_found", { template: id });
   return row;
-}
-
-/** Whether a failed statement broke the unique index `constraint` (pg and PGlite alike). */
-function isUniqueViolation(error: unknown, constraint: string): boolean {
-  let cause: unknown = error;
-  for (let depth = 0; depth < 5 && typeof cause === "object" && cause !== null; depth++) {
-    const failure = cause as { code?: unknown; constraint?: unknown; cause?: unknown };
-    if (failure.code === "23505" && failure.constraint === constraint) return true;
-    cause = failure.cause;
-  }
-  return false;
 }
