@@ -11,6 +11,7 @@ import {
   setChannelState,
   updateChannelAccount,
 } from "../../store/repositories/channel-accounts.ts";
+import { outboundChannel, releaseQuotaHolds } from "../../store/repositories/outbound-queue.ts";
 import { channelKinds, connectionStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
@@ -262,6 +263,8 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
       const channel = body.limits
         ? await updateChannelAccount(db, box, id, { limits: patchLimits(changed.limits, body.limits) })
         : changed;
+      if (body.limits?.per_recipient_per_day !== undefined && (await releaseQuotaHolds(db, id)) > 0)
+        await store.notify(outboundChannel);
       return c.json(presentChannel(channel, c.get("language")), 200);
     },
   );

@@ -596,6 +596,19 @@ for (const kind of storeKinds) {
           .sort(),
         ["1", "2", "ответ"],
       );
+
+      // Lifting the quota releases what it held, at once.
+      const lifted = await hub.request("PATCH", `/v1/channels/${world.channel.id}`, {
+        body: { limits: { per_recipient_per_day: 0 } },
+      });
+      assertStatus(lifted, 200);
+      await dispatchUntil("the held notification sent", async () => (await statusOf(d)).status === "sent");
+      assert.deepEqual(
+        sent(world)
+          .map((m) => m.text)
+          .sort(),
+        ["1", "2", "4", "ответ"],
+      );
     });
 
     it("sends a reply ahead of queued bulk traffic on the same account", async () => {

@@ -149,6 +149,27 @@ export async function requeue(db: Db, ids: readonly string[], notBefore: Date, e
     .where(inArray(message.id, [...ids]));
 }
 
+/**
+ * Makes the messages a channel's per-recipient quota holds due now, for the dispatcher to count
+ * them against the quota in force; returns how many.
+ */
+export async function releaseQuotaHolds(db: Db, channelAccountId: string): Promise<number> {
+  const now = new Date();
+  const released = await db
+    .update(message)
+    .set({ notBefore: now, updatedAt: now })
+    .where(
+      and(
+        eq(message.channelAccountId, channelAccountId),
+        eq(message.status, "queued"),
+        eq(message.errorCode, "recipient_daily_quota"),
+        gt(message.notBefore, now),
+      ),
+    )
+    .returning({ id: message.id });
+  return released.length;
+}
+
 /** Ends messages without delivery. */
 export async function finishUndelivered(
   db: Db,
