@@ -110,6 +110,33 @@ for (const kind of storeKinds) {
         }
       });
 
+      it("takes an action without a body, as Node's server hands such a POST over", async () => {
+        // No Content-Length, and an empty body stream: what `curl -X POST` becomes on the server.
+        const post = async (path: string, headers: Record<string, string> = {}) => {
+          const response = await hub.fetch(
+            new Request(`http://hub${path}`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${hub.admin.key}`, ...headers },
+              body: new ReadableStream({ start: (controller) => controller.close() }),
+              duplex: "half",
+            } as RequestInit),
+          );
+          return { status: response.status, headers: response.headers, body: await response.json() };
+        };
+        const endpoint = await hub.request("POST", "/v1/webhooks", {
+          body: { url: "http://127.0.0.1:9/hook" },
+        });
+        assertStatus(endpoint, 201);
+        const id = endpoint.body.id;
+        for (const headers of [{}, { "content-type": "application/json" }]) {
+          assertStatus(await post("/v1/webhook-settings/callback-secret", headers), 200);
+          assertStatus(await post(`/v1/webhooks/${id}/rotate-secret`, headers), 200);
+          assertStatus(await post(`/v1/webhooks/${id}/test`, headers), 202);
+        }
+        // A bare POST reads as `{}`, so a route that needs fields names them.
+        assertError(await post("/v1/webhooks"), 400, "validation_failed", ["url"]);
+      });
+
       it("accepts JSON media types with parameters and +json suffixes", async () => {
         for (const type of [
           "application/json; charset=utf-8",
