@@ -128,7 +128,7 @@ for (const kind of storeKinds) {
         });
         assertStatus(endpoint, 201);
         const id = endpoint.body.id;
-        for (const headers of [{}, { "content-type": "application/json" }]) {
+        for (const headers of [{}, { "content-type": "application/json" }] as Record<string, string>[]) {
           assertStatus(await post("/v1/webhook-settings/callback-secret", headers), 200);
           assertStatus(await post(`/v1/webhooks/${id}/rotate-secret`, headers), 200);
           assertStatus(await post(`/v1/webhooks/${id}/test`, headers), 202);
