@@ -540,6 +540,10 @@ export const webhookSettings = pgTable("webhook_settings", {
   /** Hours of nothing but failures after which an endpoint is disabled; null for the default. */
   disableAfterHours: integer("disable_after_hours"),
   callbackSecret: text("callback_secret").notNull(),
+  /** When `callbackSecret` was made: the settings' first use, or the last rotation. */
+  callbackSecretRotatedAt: timestamp("callback_secret_rotated_at", { withTimezone: true, precision: 3 })
+    .notNull()
+    .defaultNow(),
   previousCallbackSecret: text("previous_callback_secret"),
   previousCallbackSecretExpiresAt: timestamp("previous_callback_secret_expires_at", {
     withTimezone: true,

@@ -194,7 +194,9 @@ const SettingsSchema = z
       .openapi({ description: "Seconds before each retry; the first attempt is made at once" }),
     retry_schedule_is_default: z.boolean(),
     disable_after_hours: z.number().int(),
-    callback_secret_rotated_at: Timestamp,
+    callback_secret_rotated_at: Timestamp.openapi({
+      description: "When the current callback secret was made: the settings' first use, or the last rotation",
+    }),
     previous_callback_secret_expires_at: Timestamp.nullable(),
   })
   .openapi("WebhookSettings");
@@ -751,7 +753,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     retry_schedule: s.retrySchedule ?? config.webhookRetrySchedule,
     retry_schedule_is_default: s.retrySchedule === null,
     disable_after_hours: s.disableAfterHours ?? config.webhookDisableAfter,
-    callback_secret_rotated_at: iso(s.updatedAt) as string,
+    callback_secret_rotated_at: iso(s.callbackSecretRotatedAt) as string,
     previous_callback_secret_expires_at: iso(s.previousCallbackSecretExpiresAt),
   });
 

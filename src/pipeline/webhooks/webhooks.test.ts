@@ -698,6 +698,23 @@ for (const kind of storeKinds) {
       assert.deepEqual([redirected?.status, redirected?.response_status], ["failed", 302]);
     });
 
+    it("moves callback_secret_rotated_at only when the callback secret is rotated", async (t) => {
+      const s = await space(t);
+      const first = await s.call("GET", "/v1/webhook-settings");
+      assertStatus(first, 200);
+      const made = first.body.callback_secret_rotated_at;
+      await sleep(5);
+      const patched = await s.call("PATCH", "/v1/webhook-settings", { disable_after_hours: 48 });
+      assertStatus(patched, 200);
+      assert.equal(patched.body.callback_secret_rotated_at, made);
+      const rotated = await s.call("POST", "/v1/webhook-settings/callback-secret");
+      assertStatus(rotated, 200);
+      assert.ok(rotated.body.callback_secret_rotated_at > made, "the rotation's time");
+      const after = await s.call("GET", "/v1/webhook-settings");
+      assert.equal(after.body.callback_secret_rotated_at, rotated.body.callback_secret_rotated_at);
+      assert.equal(after.body.disable_after_hours, 48);
+    });
+
     it("delivers a status callback to an ad hoc URL, signed with the workspace's callback secret", async (t) => {
       const s = await space(t);
       const receiver = await Receiver.start();

@@ -246,13 +246,15 @@ export async function rotateCallbackSecret(
   sealedSecret: string,
   overlapEndsAt: Date,
 ): Promise<WebhookSettings> {
+  const now = new Date();
   const [row] = await db
     .update(webhookSettings)
     .set({
       previousCallbackSecret: sql`${webhookSettings.callbackSecret}`,
       previousCallbackSecretExpiresAt: overlapEndsAt,
       callbackSecret: sealedSecret,
-      updatedAt: new Date(),
+      callbackSecretRotatedAt: now,
+      updatedAt: now,
     })
     .where(eq(webhookSettings.workspaceId, workspaceId))
     .returning();
