@@ -22,11 +22,13 @@ export const sendingEntries = {
     class: "invalid_input",
     en: {
       message: "The message has no content.",
-      remedy: "Give a `text`, `attachments`, or a `template` with its `data`.",
+      remedy:
+        "Give a `text` that is not blank, or `attachments`; in the send API a `template` with its `data` does too.",
     },
     ru: {
       message: "В сообщении нет содержимого.",
-      remedy: "Укажите `text`, `attachments` или шаблон `template` с данными `data`.",
+      remedy:
+        "Укажите непустой `text` или `attachments`; в API рассылки подойдёт и шаблон `template` с данными `data`.",
     },
   },
   no_usable_route: {

@@ -34,9 +34,6 @@ import {
 
 // ── Schemas ──────────────────────────────────────────────────────────────────
 
-const hasContent = (body: { text?: string | undefined; attachments?: unknown[] | undefined }) =>
-  (body.text ?? "").trim() !== "" || (body.attachments?.length ?? 0) > 0;
-
 const SendBody = z
   .strictObject({
     text: z.string().max(65_536).optional(),
@@ -51,7 +48,6 @@ const SendBody = z
         "Comments: the comment answered (default: the latest client comment of the thread). Direct conversations: a message to quote",
     }),
   })
-  .refine(hasContent, { path: ["text"], message: "Give a text, attachments, or both" })
   .openapi("SendMessage");
 
 const EditBody = z

@@ -320,6 +320,22 @@ for (const kind of storeKinds) {
       assert.equal(sentTo(world, client).length, 0);
     });
 
+    it("answers empty_message, as the send API does, to a message without content, storing nothing", async () => {
+      const { world, client } = await setup();
+      for (const body of [{}, { text: "  \n " }, { text: "", attachments: [] }]) {
+        assertError(await send(client.conversation.id, body), 400, "empty_message");
+      }
+      const sent = await send(client.conversation.id, { text: "есть" });
+      assertStatus(sent, 201);
+      const edited = await hub.request("PATCH", `/v1/messages/${sent.body.id}`, { body: { text: " " } });
+      assertError(edited, 400, "empty_message");
+      assert.equal((await rows(world)).length, 1);
+      assert.deepEqual(
+        sentTo(world, client).map((m) => m.text),
+        ["есть"],
+      );
+    });
+
     it("sends inline and standard keyboards as VK keyboard JSON", async () => {
       const { world, client } = await setup();
       const inline = await send(client.conversation.id, {

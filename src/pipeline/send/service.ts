@@ -237,13 +237,17 @@ export class SendService {
       const { channel, adapter } = route;
       const peer = route.target.peer as string;
       const text =
-        input.text === undefined ? message.text : (adapter.splitText(channel, input.text, false)[0] ?? null);
+        input.text === undefined
+          ? message.text
+          : input.text.trim() === ""
+            ? null
+            : (adapter.splitText(channel, input.text, false)[0] ?? null);
       if (input.keyboard) this.#checkKeyboard(route, input.keyboard);
       const attachments =
         input.attachments === undefined
           ? message.attachments
           : await this.#upload(route, peer, input.attachments.map(toAttachment));
-      if (text === null && attachments.length === 0) throw emptyMessage("text");
+      if (text === null && attachments.length === 0) throw new AppError("empty_message");
       await retrying(
         () =>
           adapter.edit(
@@ -570,7 +574,7 @@ export class SendService {
     if (input.keyboard) this.#checkKeyboard(route, input.keyboard);
     const text = input.text ?? "";
     const texts = text.trim() === "" ? [] : adapter.splitText(channel, text, input.split ?? true);
-    if (texts.length === 0 && attachments.length === 0) throw emptyMessage("text");
+    if (texts.length === 0 && attachments.length === 0) throw new AppError("empty_message");
     return texts;
   }
 
@@ -629,8 +633,4 @@ function toAttachment(input: AttachmentInput): Attachment {
 
 function invalid(path: string, detail: string): AppError {
   return new AppError("validation_failed", {}, { details: [{ path, code: "custom", detail }] });
-}
-
-function emptyMessage(path: string): AppError {
-  return invalid(path, "a message needs a text, attachments, or both");
 }
