@@ -941,12 +941,12 @@ export const vkEntries = {
     422,
     "invalid_input",
     [
-      "The text has {length} characters, more than the {limit} one VK message takes, and splitting was not allowed.",
-      "Shorten the text, or let the hub send it as several messages: leave `split: false` out of the request (splitting is the default).",
+      "The text has {length} characters, more than the {limit} one VK message takes, and it may not be split.",
+      "Shorten the text. A new message can go out as several instead: leave `split: false` out of the request (splitting is the default). An edit changes one VK message, so its text must fit; a split message's parts are edited each by its own id.",
     ],
     [
-      "В тексте {length} символов — больше, чем {limit}, которые вмещает одно сообщение ВКонтакте, а делить его запрещено.",
-      "Сократите текст или разрешите хабу отправить его несколькими сообщениями: уберите `split: false` из запроса (по умолчанию текст делится).",
+      "В тексте {length} символов — больше, чем {limit}, которые вмещает одно сообщение ВКонтакте, а делить его нельзя.",
+      "Сократите текст. Новое сообщение хаб может отправить несколькими: уберите `split: false` из запроса (по умолчанию текст делится). Правка меняет одно сообщение ВКонтакте, поэтому текст должен в него поместиться; части разделённого сообщения правятся каждая по своему id.",
     ],
   ),
   vk_button_event_expired: entry(
