@@ -7,7 +7,13 @@ import { outboundAttachmentKinds } from "../../channels/adapter.ts";
 import type { Keyboard, KeyboardButton } from "../../channels/keyboard.ts";
 import type { AttachmentInput } from "../../pipeline/send/service.ts";
 
-const label = z.string().min(1).openapi({ description: "At most 40 characters on VK" });
+// An empty label or a link that is not a web address is wrong on any channel, so the schema
+// refuses it; each channel's own limits (VK: 40 characters) come from its adapter.
+const label = z
+  .string()
+  .min(1, "a button needs a label")
+  .openapi({ description: "At most 40 characters on VK" });
+const link = z.url({ protocol: /^https?$/, error: "a link button's url must be an http or https URL" });
 const payload = z.unknown().optional().openapi({
   description: "Any JSON value (VK: at most 255 characters serialised), returned with the press",
 });
@@ -17,7 +23,7 @@ const ButtonSchema = z
   .discriminatedUnion("type", [
     z.strictObject({ type: z.literal("text"), label, payload, color }),
     z.strictObject({ type: z.literal("callback"), label, payload, color }),
-    z.strictObject({ type: z.literal("link"), label, url: z.url({ protocol: /^https?$/ }), payload }),
+    z.strictObject({ type: z.literal("link"), label, url: link, payload }),
   ])
   .openapi("KeyboardButton", {
     description:

@@ -394,6 +394,21 @@ for (const kind of storeKinds) {
         422,
         "vk_keyboard_too_many_rows",
       );
+      const wrongOnAnyChannel = await send(client.conversation.id, {
+        text: "x",
+        keyboard: {
+          inline: true,
+          rows: [[{ type: "text", label: "" }], [{ type: "link", label: "Сайт", url: "ftp://example.com" }]],
+        },
+      });
+      assertError(wrongOnAnyChannel, 400, "validation_failed", [
+        "keyboard.rows.0.0.label",
+        "keyboard.rows.1.0.url",
+      ]);
+      assert.deepEqual(
+        wrongOnAnyChannel.body.error.details.map((d: { detail: string }) => d.detail),
+        ["a button needs a label", "a link button's url must be an http or https URL"],
+      );
     });
 
     it("uploads a photo and a document given by URL with the three-step upload", async () => {
