@@ -450,7 +450,7 @@ function rowFor(
     notBefore: now,
     expiresAt: new Date(now.getTime() + ttlSeconds * 1000),
     idempotencyKey: request.idempotencyKey ?? null,
-    requestHash: request.idempotencyKey ? requestHash(request) : null,
+    requestHash: request.idempotencyKey ? requestHash(request, deps.defaultCountry) : null,
     callbackUrl: request.statusUrl ?? null,
     callbackData: request.callbackData ?? null,
     template: request.template?.name ?? null,
@@ -515,10 +515,17 @@ function sameRequest(
     : { ok: false, reasons: [new AppError("idempotency_key_reused", { key })] };
 }
 
-/** What a request asked for, without its idempotency key: equal for a faithful repeat. */
-function requestHash(request: MessageRequest): string {
-  const { idempotencyKey: _key, ...asked } = request;
-  return createHash("sha256").update(canonicalJson(asked)).digest("base64url");
+/**
+ * What a request asked for, without its idempotency key: equal for a faithful repeat, which may
+ * write the same phone number in another notation.
+ */
+function requestHash(request: MessageRequest, defaultCountry: string): string {
+  const { idempotencyKey: _key, recipient, ...asked } = request;
+  const same =
+    "phone" in recipient ? { phone: toE164(recipient.phone, defaultCountry, "recipient.phone") } : recipient;
+  return createHash("sha256")
+    .update(canonicalJson({ ...asked, recipient: same }))
+    .digest("base64url");
 }
 
 function canonicalJson(value: unknown): string {

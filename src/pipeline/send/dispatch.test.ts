@@ -403,6 +403,34 @@ for (const kind of storeKinds) {
       assert.equal(made.length, 0);
     });
 
+    it("takes a repeat that writes the recipient's phone in another notation as the same message", async () => {
+      const world = await community();
+      const digits = String(world.groupId).slice(-7).padStart(7, "0");
+      const contact = await hub.request("POST", "/v1/contacts", {
+        body: {
+          phone: `+7916${digits}`,
+          identities: [{ channel_kind: "vk", external_id: String(user(world)) }],
+        },
+      });
+      assertStatus(contact, 201);
+      const key = `phone-${world.groupId}`;
+      const notations = [
+        `+7916${digits}`,
+        `8 (916) ${digits.slice(0, 3)}-${digits.slice(3, 5)}-${digits.slice(5)}`,
+      ];
+      const results = [];
+      for (const phone of notations) {
+        const res = await post({ recipient: { phone }, text: "Заказ готов", idempotency_key: key });
+        results.push(res.body.results[0]);
+      }
+      assert.deepEqual(
+        results.map((r) => r.code),
+        ["OK", "OK"],
+        JSON.stringify(results),
+      );
+      assert.equal(results[1].message_id, results[0].message_id);
+    });
+
     it("refuses 1,001 messages as a whole", async () => {
       const world = await community();
       const recipient = to(world, user(world));
