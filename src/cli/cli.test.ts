@@ -259,7 +259,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
   it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
     const dataDir = tempDir();
     /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
-    const startSandbox = async () => {
+    const startSandbox = async (flags: string[]) => {
       const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
       const child = spawn(
         process.execPath,
@@ -274,6 +274,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
           String(emulatorPort),
           "--data-dir",
           dataDir,
+          ...flags,
         ],
         // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
         {
@@ -303,8 +304,23 @@ describe("switchboard command", { concurrency: 4 }, () => {
       };
     };
 
-    for (const run of [1, 2]) {
-      const { child, emulatorPort, hub, auth, write } = await startSandbox();
+    // The second run lets the hub reach this machine, as a developer's local receiver needs.
+    for (const [run, flags] of [
+      [1, []],
+      [2, ["--egress-allow", "127.0.0.1"]],
+    ] as const) {
+      const { child, emulatorPort, hub, auth, write } = await startSandbox([...flags]);
+      const endpoint = await fetch(`${hub}/v1/webhooks`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }),
+      });
+      const created = (await endpoint.json()) as { error?: { code: string } };
+      assert.deepEqual(
+        [endpoint.status, created.error?.code],
+        run === 1 ? [400, "webhook_url_refused"] : [201, undefined],
+        `run ${run}`,
+      );
       await fetch(write.url, {
         method: "POST",
         headers: { "content-type": "application/json" },

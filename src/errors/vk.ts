@@ -1172,11 +1172,11 @@ export const vkEntries = {
     "invalid_input",
     [
       "The attachment at {url} cannot be used: {reason}",
-      "Give a public http or https address of the file itself (not a page about it), within the size limit, that answers without a login.",
+      "Give a public http or https address of the file itself (not a page about it), within the size limit, that answers without a login. A server on the hub's own network (a private or loopback address) is reached only when the hub's `egressAllow` setting (`SWITCHBOARD_EGRESS_ALLOW`, `--egress-allow`) lists it.",
     ],
     [
       "Вложение по адресу {url} нельзя использовать: {reason}",
-      "Укажите публичный адрес http или https самого файла (а не страницы о нём), в пределах допустимого размера, доступный без входа в систему.",
+      "Укажите публичный адрес http или https самого файла (а не страницы о нём), в пределах допустимого размера, доступный без входа в систему. Сервер во внутренней сети хаба (частный или loopback-адрес) доступен, только если он указан в настройке хаба `egressAllow` (`SWITCHBOARD_EGRESS_ALLOW`, `--egress-allow`).",
     ],
   ),
 } satisfies Record<string, CatalogueEntry>;

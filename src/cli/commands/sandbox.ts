@@ -19,7 +19,7 @@ export function registerSandbox(program: Command) {
     program
       .command("sandbox")
       .description("Run the hub with a VK emulator and a connected demo community, to try it without VK"),
-    ["host", "port", "dataDir", "logLevel"],
+    ["host", "port", "dataDir", "logLevel", "egressAllow"],
     { dataDir: sandboxDataDir },
   )
     .option("--emulator-port <port>", "port of the VK emulator and its page", "8090")
