@@ -460,14 +460,14 @@ const entries = {
     status: 409,
     class: "conflict",
     en: {
-      message: "The Idempotency-Key `{key}` was already used with a different request.",
+      message: "The idempotency key `{key}` was already used for something different.",
       remedy:
-        "Use a new key for a new request; repeat a request with its key only when the method, path and body are the same.",
+        "Use a new key for a new request or message. Repeat one with its key only when everything else is the same: for the `Idempotency-Key` header the method, path and body; for a message's `idempotency_key` its recipient, routes, content, `ttl`, priority and callbacks.",
     },
     ru: {
-      message: "Ключ идемпотентности `{key}` уже использован с другим запросом.",
+      message: "Ключ идемпотентности `{key}` уже использован для другого.",
       remedy:
-        "Для нового запроса используйте новый ключ; повторяйте запрос с тем же ключом, только если метод, путь и тело совпадают.",
+        "Для нового запроса или сообщения используйте новый ключ. Повторяйте его с тем же ключом, только если всё остальное совпадает: для заголовка `Idempotency-Key` — метод, путь и тело; для `idempotency_key` сообщения — получатель, маршруты, содержимое, `ttl`, приоритет и колбэки.",
     },
   },
   idempotency_request_in_progress: {
