@@ -18,23 +18,29 @@ import { AttachmentSchema, KeyboardSchema, toKeyboard } from "./message-content.
 // ── Schemas ──────────────────────────────────────────────────────────────────
 
 const RecipientSchema = z
-  .union([
-    z.object({ contact_id: z.string().min(1) }).strict(),
-    z
-      .object({ phone: z.string().min(1) })
-      .strict()
-      .openapi({
-        description:
-          "A contact's phone number, E.164 (a number without a country code is read with `defaultCountry`)",
-      }),
-    z
-      .object({ channel_id: z.string().min(1), user_id: z.string().min(1) })
-      .strict()
-      .openapi({
-        description:
-          "A platform user through one of the workspace's channels (VK: the user id); a new user becomes a contact",
-      }),
-  ])
+  .union(
+    [
+      z.object({ contact_id: z.string().min(1) }).strict(),
+      z
+        .object({ phone: z.string().min(1) })
+        .strict()
+        .openapi({
+          description:
+            "A contact's phone number, E.164 (a number without a country code is read with `defaultCountry`)",
+        }),
+      z
+        .object({ channel_id: z.string().min(1), user_id: z.string().min(1) })
+        .strict()
+        .openapi({
+          description:
+            "A platform user through one of the workspace's channels (VK: the user id); a new user becomes a contact",
+        }),
+    ],
+    {
+      error: (issue) =>
+        `${issue.input === undefined ? "a recipient is required: " : ""}give an object with contact_id, with phone, or with channel_id and user_id`,
+    },
+  )
   .openapi("Recipient");
 
 const MessageRequestSchema = z
@@ -103,7 +109,9 @@ const ResultSchema = z
 
 // Items are checked one by one below, so a bad item rejects only itself.
 const SendBody = z
-  .union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))])
+  .union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))], {
+    error: "the body must be one message (a JSON object) or an array of them",
+  })
   .openapi({
     description: `One MessageRequest, or an array of up to ${maxMessagesPerRequest}`,
     oneOf: [

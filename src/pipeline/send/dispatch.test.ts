@@ -431,6 +431,32 @@ for (const kind of storeKinds) {
       assert.equal(results[1].message_id, results[0].message_id);
     });
 
+    it("says what a body and a recipient must be when they are neither", async () => {
+      const detailsOf = (error: { details: { path: string; detail: string }[] }) =>
+        error.details.map((d) => [d.path, d.detail]);
+      const notAMessage = await post("hello");
+      assertStatus(notAMessage, 400);
+      assert.deepEqual(detailsOf(notAMessage.body.error), [
+        ["body", "the body must be one message (a JSON object) or an array of them"],
+      ]);
+      const res = await post([{ text: "x" }, { recipient: 42, text: "x" }]);
+      assertStatus(res, 200);
+      assert.deepEqual(
+        res.body.results.map((r: { reasons: { details: { path: string; detail: string }[] }[] }) =>
+          detailsOf(r.reasons[0] as { details: { path: string; detail: string }[] }),
+        ),
+        [
+          [
+            [
+              "recipient",
+              "a recipient is required: give an object with contact_id, with phone, or with channel_id and user_id",
+            ],
+          ],
+          [["recipient", "give an object with contact_id, with phone, or with channel_id and user_id"]],
+        ],
+      );
+    });
+
     it("refuses 1,001 messages as a whole", async () => {
       const world = await community();
       const recipient = to(world, user(world));
