@@ -216,7 +216,7 @@ describe("template syntax", () => {
       ["Hi {{ first name }}", "placeholder_malformed", /first name/],
       ["Hi {{{name}}}", "placeholder_malformed", /character 4/],
       ["Hi {{name|upper}}", "placeholder_malformed", /name\|upper/],
-      ["Hi {{#items}}x{{/items}}", "placeholder_malformed", /#items/],
+      ["Hi {{#items}}x", "placeholder_malformed", /#items/],
       ["Hi {{1st}}", "placeholder_malformed", /1st/],
       ["Hi {{user.name}}", "placeholder_malformed", /user\.name/],
     ];
@@ -231,6 +231,27 @@ describe("template syntax", () => {
       assert.match(error.details[0]?.detail ?? "", detail, text);
       assert.equal(error.status, 400);
     }
+  });
+
+  it("lists every problem of a template at once: each malformed placeholder and each undeclared name", () => {
+    const error = failure(() =>
+      validateTemplate({
+        name: "t",
+        variables: [{ name: "name", description: null, required: false, default: null }],
+        bodies: { vk: { text: "{{#if vip}}Hi {{name}}, {{order}}{{/if}}", keyboard: null } },
+        fallback: { text: "{{name", keyboard: null },
+      }),
+    );
+    assert.deepEqual(
+      error.details.map((d) => [d.path, d.code]),
+      [
+        ["bodies.vk.text", "placeholder_malformed"],
+        ["bodies.vk.text", "placeholder_malformed"],
+        ["bodies.vk.text", "placeholder_undeclared"],
+        ["fallback.text", "placeholder_unclosed"],
+      ],
+    );
+    assert.match(error.details[2]?.detail ?? "", /order/);
   });
 });
 

@@ -69,10 +69,12 @@ interface SyntaxProblem {
 /**
  * Splits a body's text into literal runs and placeholders. `{{` opens a placeholder that must be
  * closed by the next `}}` and hold one variable name; `\{{` is a literal `{{`. A `}}` outside a
- * placeholder, a single brace and a backslash anywhere else are ordinary characters.
+ * placeholder, a single brace and a backslash anywhere else are ordinary characters. Every
+ * malformed placeholder is reported, not just the first, so one answer lists all there is to fix.
  */
-function tokenize(text: string): Token[] | SyntaxProblem {
+function tokenize(text: string): { tokens: Token[]; problems: SyntaxProblem[] } {
   const tokens: Token[] = [];
+  const problems: SyntaxProblem[] = [];
   let literal = "";
   let at = 0;
   while (at < text.length) {
@@ -89,32 +91,34 @@ function tokenize(text: string): Token[] | SyntaxProblem {
     literal += text.slice(at, open);
     const close = text.indexOf("}}", open + 2);
     if (close < 0) {
-      return {
+      problems.push({
         code: "placeholder_unclosed",
         detail: `the \`{{\` at character ${open + 1} has no closing \`}}\``,
-      };
+      });
+      break;
     }
     const name = text.slice(open + 2, close).trim();
+    at = close + 2;
     if (!variableNamePattern.test(name) || name.length > maxVariableNameLength) {
       const shown = text.slice(open, Math.min(close + 2, open + 40));
-      return {
+      problems.push({
         code: "placeholder_malformed",
         detail: `the placeholder at character ${open + 1} (${JSON.stringify(shown)}) must hold one variable name: letters, digits and _`,
-      };
+      });
+      continue;
     }
     if (literal) tokens.push({ kind: "text", value: literal });
     literal = "";
     tokens.push({ kind: "variable", name });
-    at = close + 2;
   }
   if (literal) tokens.push({ kind: "text", value: literal });
-  return tokens;
+  return { tokens, problems };
 }
 
 /** The variable names a body's text uses, in order of first use; throws `template_invalid` on bad syntax. */
 export function placeholdersOf(text: string, path = "text"): string[] {
-  const tokens = tokenize(text);
-  if (!Array.isArray(tokens)) throw invalid([{ path, ...tokens }]);
+  const { tokens, problems } = tokenize(text);
+  if (problems.length > 0) throw invalid(problems.map((problem) => ({ path, ...problem })));
   return [...new Set(tokens.flatMap((t) => (t.kind === "variable" ? [t.name] : [])))];
 }
 
@@ -168,19 +172,16 @@ export function validateTemplate(template: TemplateDefinition): void {
     });
   }
   for (const [path, body] of bodies) {
-    const tokens = tokenize(body.text);
-    if (!Array.isArray(tokens)) {
-      problems.push({ path: `${path}.text`, ...tokens });
-    } else {
-      for (const token of tokens) {
-        if (token.kind !== "variable" || declared.has(token.name)) continue;
-        problems.push({
-          path: `${path}.text`,
-          code: "placeholder_undeclared",
-          detail: undeclared(token.name),
-        });
-        declared.add(token.name); // report each undeclared name once per template
-      }
+    const { tokens, problems: syntax } = tokenize(body.text);
+    for (const problem of syntax) problems.push({ path: `${path}.text`, ...problem });
+    for (const token of tokens) {
+      if (token.kind !== "variable" || declared.has(token.name)) continue;
+      problems.push({
+        path: `${path}.text`,
+        code: "placeholder_undeclared",
+        detail: undeclared(token.name),
+      });
+      declared.add(token.name); // report each undeclared name once per template
     }
     for (const where of stringsWithBraces(body.keyboard, `${path}.keyboard`)) {
       problems.push({
@@ -301,9 +302,9 @@ export function renderTemplate<K>(
   const chosen = templateBodyFor(template, kind);
   if (!chosen) throw new AppError("template_no_body", { template: template.name, kind });
   const values = resolveTemplateData(template, data, options);
-  const tokens = tokenize(chosen.body.text);
+  const { tokens, problems } = tokenize(chosen.body.text);
   // A stored template was validated when saved; this guards templates built elsewhere.
-  if (!Array.isArray(tokens)) throw invalid([{ path: "text", ...tokens }]);
+  if (problems.length > 0) throw invalid(problems.map((problem) => ({ path: "text", ...problem })));
   let text = "";
   for (const token of tokens) {
     if (token.kind === "text") {

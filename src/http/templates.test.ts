@@ -259,7 +259,7 @@ for (const kind of storeKinds) {
           ["Привет, {{}}", "placeholder_malformed"],
           ["Привет, {{ name.first }}", "placeholder_malformed"],
           ["Привет, {{name | upper}}", "placeholder_malformed"],
-          ["{{#if vip}}VIP{{/if}}", "placeholder_malformed"],
+          ["{{#if vip}}VIP", "placeholder_malformed"],
         ];
         for (const [text, code] of cases) {
           const res = await call("POST", "/v1/templates", {
