@@ -55,11 +55,11 @@ async function serve(spec: Spec): Promise<Served<Ready>> {
   const { startHub } = await import("../src/hub/hub.ts");
   const { secretBoxFor } = await import("../src/hub/open-store.ts");
   const { createApiKey } = await import("../src/store/repositories/api-keys.ts");
-  const { createChannelAccount, updateChannelAccount } = await import(
+  const { createChannelAccount, transitionChannelState, updateChannelAccount } = await import(
     "../src/store/repositories/channel-accounts.ts"
   );
   const { oldestWorkspace } = await import("../src/store/repositories/workspaces.ts");
-  const { contact, contactIdentity } = await import("../src/store/schema.ts");
+  const { connectionStates, contact, contactIdentity } = await import("../src/store/schema.ts");
   const config = loadConfig({
     env: {},
     flags: {
@@ -88,7 +88,13 @@ async function serve(spec: Spec): Promise<Served<Ready>> {
     credentials: { tokens: spec.tokens, callbackSecret: "bench" },
     settings: { mode: "callback", apiBaseUrl: spec.apiBaseUrl, apiLimit: 10_000 },
   });
-  await updateChannelAccount(db, box, channel.id, { limits: spec.limits, state: "online" });
+  await updateChannelAccount(db, box, channel.id, { limits: spec.limits });
+  await transitionChannelState(db, channel.id, {
+    state: "online",
+    reason: null,
+    problem: null,
+    from: connectionStates,
+  });
   const contactIds = spec.userIds.map(() => uuidv7());
   for (let start = 0; start < contactIds.length; start += 1_000) {
     const ids = contactIds.slice(start, start + 1_000);

@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import { findActiveKey, listApiKeys, revokeApiKey } from "../store/repositories/api-keys.ts";
-import { createChannelAccount, setChannelState } from "../store/repositories/channel-accounts.ts";
+import { createChannelAccount, transitionChannelState } from "../store/repositories/channel-accounts.ts";
+import { connectionStates } from "../store/schema.ts";
 import { assertError, assertStatus, unique } from "../testing/http.ts";
 import { createTestHub, type TestHub } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
@@ -284,7 +285,12 @@ for (const kind of storeKinds) {
             settings: { greeting: "hi" },
           });
           if (state !== "connecting")
-            await setChannelState(store.db, workspaceId, account.id, state, `${state} for the test`);
+            await transitionChannelState(store.db, account.id, {
+              state,
+              reason: `${state} for the test`,
+              problem: null,
+              from: connectionStates,
+            });
           channels[`${kind}:${state}`] = account.id;
         }
       });

@@ -12,7 +12,7 @@ import {
   createChannelAccount,
   getChannelAccount,
   readCredentials,
-  setChannelState,
+  transitionChannelState,
 } from "./repositories/channel-accounts.ts";
 import { listLeads } from "./repositories/contact-activity.ts";
 import {
@@ -157,15 +157,49 @@ for (const kind of storeKinds) {
         await assert.rejects(newChannel("dup"));
       });
 
-      it("records state changes with their reason", async () => {
+      it("moves a channel's state only from the states given, telling each change once", async () => {
         const account = await newChannel();
-        const failing = await setChannelState(store.db, workspaceId, account.id, "failing", "token revoked");
-        assert.equal(failing.state, "failing");
-        assert.equal(failing.stateReason, "token revoked");
-        await rejectsWith(
-          setChannelState(store.db, randomUuid(), account.id, "online", null),
-          "channel_not_found",
+        const told: [string, string][] = [];
+        const tell = async (_db: unknown, previous: string, channel: { state: string }) => {
+          told.push([previous, channel.state]);
+        };
+        const problem = { code: "vk_token_invalid", params: { token: "…abcd" } };
+        const failing = { state: "failing", reason: "token revoked", problem } as const;
+        assert.equal(
+          await transitionChannelState(store.db, account.id, { ...failing, from: ["connecting"] }, tell),
+          true,
         );
+        const read = await getChannelAccount(store.db, workspaceId, account.id);
+        assert.deepEqual(
+          [read?.state, read?.stateReason, read?.settings.problem],
+          ["failing", "token revoked", problem],
+        );
+        const online = { state: "online", reason: null, problem: null } as const;
+        // Not from `failing` by its state, nor by another problem's code: nothing moves.
+        assert.equal(
+          await transitionChannelState(
+            store.db,
+            account.id,
+            { ...online, from: ["connecting"], failingWith: ["vk_callback_server_failed"] },
+            tell,
+          ),
+          false,
+        );
+        assert.equal(
+          await transitionChannelState(
+            store.db,
+            account.id,
+            { ...online, from: [], failingWith: ["vk_token_invalid"] },
+            tell,
+          ),
+          true,
+        );
+        const back = await getChannelAccount(store.db, workspaceId, account.id);
+        assert.deepEqual([back?.state, back?.settings.problem], ["online", undefined]);
+        assert.deepEqual(told, [
+          ["connecting", "failing"],
+          ["failing", "online"],
+        ]);
         assert.equal(await getChannelAccount(store.db, workspaceId, "nope"), undefined);
       });
     });

@@ -429,6 +429,24 @@ for (const kind of storeKinds) {
       assert.deepEqual(servers(shop.id), []);
       assert.deepEqual(await channelMessages(hub, id), ["before disconnecting"]);
 
+      // A reconnect VK refuses (its limit of 10 servers) leaves the channel as it was.
+      const call = api(shop.tokens[0]?.value);
+      for (let n = 0; n < 10; n += 1)
+        await call("groups.addCallbackServer", {
+          group_id: shop.id,
+          url: `http://127.0.0.1:9/${n}`,
+          title: `${n}`,
+        });
+      assertError(
+        await connect({ group_id: shop.id, tokens: tokensOf(shop) }),
+        409,
+        "vk_callback_servers_limit",
+      );
+      const refused = await hub.request("GET", `/v1/channels/${id}`);
+      assert.deepEqual([refused.body.state, refused.body.has_credentials], ["disabled", false]);
+      for (const server of servers(shop.id))
+        await call("groups.deleteCallbackServer", { group_id: shop.id, server_id: server.id });
+
       const back = await connect({ group_id: shop.id, tokens: tokensOf(shop) });
       assertStatus(back, 200);
       assert.equal(back.body.id, id);
@@ -438,6 +456,8 @@ for (const kind of storeKinds) {
       assert.deepEqual(await channelStateChanges(hub, id), [
         ["connecting", "online"],
         ["online", "disabled"],
+        ["disabled", "connecting"],
+        ["connecting", "disabled"],
         ["disabled", "connecting"],
         ["connecting", "online"],
       ]);

@@ -29,6 +29,7 @@ import { randomBytes } from "node:crypto";
 import { AppError } from "../../errors/app-error.ts";
 import {
   type ChannelAccount,
+  type ChannelProblem,
   createOrFindChannelAccount,
   deleteChannelAccount,
   findChannelByExternalId,
@@ -175,14 +176,15 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
     let channel: ChannelAccount;
     let created = false;
     if (existing) {
-      channel = await updateChannelAccount(db, deps.box, existing.id, {
-        name,
-        credentials,
-        settings,
-        state: "connecting",
-        stateReason: null,
-      });
-      if (existing.state !== channel.state) await deps.onStateChanged?.(db, existing.state, channel);
+      // `connecting` first, so the runners, told by the same locked transition, stop before the
+      // new tokens and settings arrive.
+      await transitionChannelState(
+        db,
+        existing.id,
+        { state: "connecting", reason: null, problem: null, from: connectionStates },
+        deps.onStateChanged,
+      );
+      channel = await updateChannelAccount(db, deps.box, existing.id, { name, credentials, settings });
     } else {
       ({ channel, created } = await createOrFindChannelAccount(db, deps.box, {
         workspaceId: input.workspaceId,
@@ -209,7 +211,20 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
       } catch (thrown) {
         const error = classifyVkError(thrown);
         if (created) await deleteChannelAccount(db, channel.id);
-        else if (existing) await restoreChannelAccount(db, existing);
+        else if (existing) {
+          await restoreChannelAccount(db, existing);
+          await transitionChannelState(
+            db,
+            existing.id,
+            {
+              state: existing.state,
+              reason: existing.stateReason,
+              problem: (existing.settings.problem as ChannelProblem | undefined) ?? null,
+              from: connectionStates,
+            },
+            deps.onStateChanged,
+          );
+        }
         throw error;
       }
     }
@@ -349,14 +364,23 @@ export async function disconnectVkChannel(
     "problem",
   ])
     delete rest[key];
+  // Disabled first, so the runners stop before the tokens are gone.
+  await transitionChannelState(
+    db,
+    id,
+    {
+      state: "disabled",
+      reason:
+        "Disconnected through the API: the tokens are forgotten. Connect the community again with POST /v1/channels.",
+      problem: null,
+      from: connectionStates,
+    },
+    deps.onStateChanged,
+  );
   const disconnected = await updateChannelAccount(db, deps.box, id, {
     credentials: null,
     settings: { ...rest, warnings },
-    state: "disabled",
-    stateReason:
-      "Disconnected through the API: the tokens are forgotten. Connect the community again with POST /v1/channels.",
   });
-  if (channel.state !== disconnected.state) await deps.onStateChanged?.(db, channel.state, disconnected);
   await announce(deps);
   deps.logger?.info({ channel_id: id, warnings: warnings.length }, "VK community disconnected");
   return disconnected;

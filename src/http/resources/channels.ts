@@ -3,12 +3,12 @@ import { presentChannel } from "../../channels/present.ts";
 import { connectVkChannel, disconnectVkChannel, updateVkChannel } from "../../channels/vk/connect.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { sendLimitFields } from "../../pipeline/send/limits.ts";
-import { channelStatusEvent, recordChannelStatus, recordEvent } from "../../pipeline/webhooks/events.ts";
+import { recordChannelStatus } from "../../pipeline/webhooks/events.ts";
 import {
   channelsChangedChannel,
   listChannelAccounts,
   requireChannelAccount,
-  setChannelState,
+  transitionChannelState,
   updateChannelAccount,
 } from "../../store/repositories/channel-accounts.ts";
 import { outboundChannel, releaseQuotaHolds } from "../../store/repositories/outbound-queue.ts";
@@ -300,15 +300,15 @@ export function channelRoutes({ store, box, config, logger }: AppDeps) {
       async (c) => {
         const reason =
           action === "disable" ? `disabled through the API by key ${c.get("apiKey").prefix}…` : null;
-        const account = await db.transaction(async (tx) => {
-          const workspaceId = c.get("apiKey").workspaceId;
-          const before = await requireChannelAccount(tx, workspaceId, c.req.valid("param").id);
-          const after = await setChannelState(tx, workspaceId, before.id, state, reason);
-          if (before.state !== after.state) {
-            await recordEvent(tx, channelStatusEvent(after, before.state));
-          }
-          return after;
-        });
+        const workspaceId = c.get("apiKey").workspaceId;
+        const { id } = await requireChannelAccount(db, workspaceId, c.req.valid("param").id);
+        await transitionChannelState(
+          db,
+          id,
+          { state, reason, problem: null, from: connectionStates },
+          recordChannelStatus,
+        );
+        const account = await requireChannelAccount(db, workspaceId, id);
         // The channel's runner (Long Poll, callback watch) stops or starts, in whichever process.
         await announce();
         return c.json(presentChannel(account, c.get("language")), 200);

@@ -96,22 +96,10 @@ export async function listChannelAccounts(
   return list.page(rows);
 }
 
-/** Moves a channel to a connection state; `reason` says why, for people reading the channel. */
-export async function setChannelState(
-  db: Db,
-  workspaceId: string,
-  id: string,
-  state: ConnectionState,
-  reason: string | null,
-) {
-  await requireChannelAccount(db, workspaceId, id);
-  const now = new Date();
-  const [row] = await db
-    .update(channelAccount)
-    .set({ state, stateReason: reason, stateChangedAt: now, updatedAt: now })
-    .where(and(eq(channelAccount.workspaceId, workspaceId), eq(channelAccount.id, id)))
-    .returning();
-  return row as ChannelAccount;
+/** Why a channel is not online: a catalogue code and its params, kept in `settings.problem`. */
+export interface ChannelProblem {
+  code: string;
+  params: Record<string, string | number>;
 }
 
 /**
@@ -177,8 +165,6 @@ export interface ChannelAccountChanges {
   settings?: Record<string, unknown>;
   /** The dispatcher's limits that differ from the platform's defaults (see pipeline/send/limits.ts). */
   limits?: Record<string, unknown>;
-  state?: ConnectionState;
-  stateReason?: string | null;
 }
 
 /** Replaces the given fields of an account (by id alone: callers checked the workspace). */
@@ -188,8 +174,7 @@ export async function updateChannelAccount(
   id: string,
   changes: ChannelAccountChanges,
 ) {
-  const now = new Date();
-  const { credentials, state, ...rest } = changes;
+  const { credentials, ...rest } = changes;
   const [row] = await db
     .update(channelAccount)
     .set({
@@ -197,8 +182,7 @@ export async function updateChannelAccount(
       ...(credentials === undefined
         ? {}
         : { credentials: credentials === null ? null : box.seal(JSON.stringify(credentials)) }),
-      ...(state === undefined ? {} : { state, stateChangedAt: now }),
-      updatedAt: now,
+      updatedAt: new Date(),
     })
     .where(eq(channelAccount.id, id))
     .returning();
@@ -206,9 +190,21 @@ export async function updateChannelAccount(
   return row;
 }
 
-/** Puts an account back exactly as it was read (a failed reconnect). */
+/**
+ * Puts an account back as it was read (a failed reconnect), all but its state: that goes back
+ * through `transitionChannelState`, which tells the change.
+ */
 export async function restoreChannelAccount(db: Db, previous: ChannelAccount) {
-  const { id, workspaceId: _w, createdAt: _c, lastEventAt: _l, ...fields } = previous;
+  const {
+    id,
+    workspaceId: _w,
+    createdAt: _c,
+    lastEventAt: _l,
+    state: _s,
+    stateReason: _r,
+    stateChangedAt: _t,
+    ...fields
+  } = previous;
   await db.update(channelAccount).set(fields).where(eq(channelAccount.id, id));
 }
 
@@ -244,7 +240,7 @@ export async function transitionChannelState(
   change: {
     state: ConnectionState;
     reason: string | null;
-    problem: { code: string; params: Record<string, string | number> } | null;
+    problem: ChannelProblem | null;
     from: readonly ConnectionState[];
     failingWith?: readonly string[];
   },
