@@ -4,11 +4,12 @@
  * when VK refuses one in operation.
  */
 import { randomBytes } from "node:crypto";
-import { AppError, type ErrorDetail } from "../../errors/app-error.ts";
+import { AppError, describeError, type ErrorDetail } from "../../errors/app-error.ts";
 import {
-  findChannelAccount,
+  type ChannelProblem,
   markTokenDead,
   mergeChannelSettings,
+  transitionChannelState,
 } from "../../store/repositories/channel-accounts.ts";
 import { tokenFingerprint, VkClient, type VkTokenRef } from "./api.ts";
 import { type VkNotice, vkSettingsSchema } from "./channel.ts";
@@ -117,8 +118,9 @@ export async function probeCommunity(client: VkClient, groupId: number): Promise
 /**
  * What a VkClient's `onTokenInvalid` should call (VK answered 5 or 27 for one token): the token
  * is recorded dead in the credentials, a warning names it, and when no live token is left the
- * channel goes `failing` with the catalogued remedy (create a new token, reconnect). Runners in
- * every process are told, so they rebuild their clients.
+ * channel goes `failing` with the catalogued remedy (create a new token, reconnect), whatever
+ * else it was failing for: without a token nothing else can work. Runners in every process are
+ * told, so they rebuild their clients.
  */
 export async function handleVkTokenInvalid(
   deps: Pick<VkConnectDeps, "store" | "box" | "logger" | "onStateChanged">,
@@ -127,22 +129,30 @@ export async function handleVkTokenInvalid(
   error: AppError,
 ): Promise<void> {
   const db = deps.store.db;
-  const before = await findChannelAccount(db, channelId);
-  const updated = await markTokenDead(db, deps.box, channelId, token.fingerprint, error);
-  if (!updated) return;
+  const marked = await markTokenDead(db, deps.box, channelId, token.fingerprint);
+  if (!marked || (!marked.newlyDead && marked.liveTokens > 0)) return;
   const params = { index: token.index + 1, vkCode: Number(error.params.vkCode ?? 0) || error.code };
   const warnings = vkSettingsSchema
-    .parse(updated.settings)
+    .parse(marked.channel.settings)
     .warnings.filter((w) => !(w.code === "vk_token_dead" && w.params.index === params.index));
-  const failingNow = updated.state === "failing" && before?.state !== "failing";
-  await mergeChannelSettings(db, channelId, {
-    warnings: [...warnings, { code: "vk_token_dead", params }],
-    ...(failingNow ? { problem: { code: error.code, params: error.params } } : {}),
-  });
+  await mergeChannelSettings(db, channelId, { warnings: [...warnings, { code: "vk_token_dead", params }] });
+  const text = describeError(error.code, "en", error.params);
+  const failing =
+    marked.liveTokens === 0 &&
+    (await transitionChannelState(
+      db,
+      channelId,
+      {
+        state: "failing",
+        reason: `No working access token is left. ${text.message} ${text.remedy}`,
+        problem: { code: error.code, params: error.params as ChannelProblem["params"] },
+        from: ["online", "connecting", "failing"],
+      },
+      deps.onStateChanged,
+    ));
   deps.logger?.warn(
-    { channel_id: channelId, token: token.fingerprint, code: error.code, failing: failingNow },
+    { channel_id: channelId, token: token.fingerprint, code: error.code, failing },
     "VK refused a community token",
   );
-  if (failingNow && before) await deps.onStateChanged?.(db, before.state, updated);
   await announce(deps);
 }

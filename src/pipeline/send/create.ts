@@ -44,7 +44,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
     log.warn({ channel_id: channel.id, token: token.index, code: error.code }, "VK refused a token for good");
     const record = deps.onTokenInvalid
       ? deps.onTokenInvalid(channel, token, error)
-      : markTokenDead(deps.db, deps.box, channel.id, token.fingerprint, error);
+      : markTokenDead(deps.db, deps.box, channel.id, token.fingerprint);
     const task: Promise<unknown> = record
       .catch((err) => log.error({ err, channel_id: channel.id }, "could not record a dead token"))
       .finally(() => pending.delete(task));

@@ -18,6 +18,7 @@ import { placeholderPng } from "../../../emulators/vk/uploads.ts";
 import type { OutboundAdapter } from "../../channels/adapter.ts";
 import { tokenFingerprint } from "../../channels/vk/api.ts";
 import { randomIdFor } from "../../channels/vk/random-id.ts";
+import { handleVkTokenInvalid } from "../../channels/vk/tokens.ts";
 import type { ErrorCode } from "../../errors/catalogue.ts";
 import { findChannelAccount, readCredentials } from "../../store/repositories/channel-accounts.ts";
 import { recordEdit, recordHubEdit } from "../../store/repositories/messages.ts";
@@ -38,6 +39,7 @@ import { waitFor } from "../../testing/vk-hub.ts";
 import { type VkClient, type VkWorld, vkClient, vkRelay, vkWorld } from "../../testing/vk-world.ts";
 import { Receiver, TestClock, testDeliveryWorker } from "../../testing/webhooks.ts";
 import { IntakeWorker } from "../intake/worker.ts";
+import { recordChannelStatus } from "../webhooks/events.ts";
 import { botInfoFollowUp } from "./bot-info.ts";
 import { createSendService } from "./create.ts";
 import { Dispatcher } from "./dispatcher.ts";
@@ -101,6 +103,14 @@ for (const kind of storeKinds) {
             sender = createSendService({
               ...deps,
               retryWindowMs: 5_000,
+              // As the hub does: a dead token is told to the channel (warning, state, runners).
+              onTokenInvalid: (channel, token, error) =>
+                handleVkTokenInvalid(
+                  { store, box: deps.box, onStateChanged: recordChannelStatus },
+                  channel.id,
+                  token,
+                  error,
+                ),
               wrapAdapter: (_kind, adapter): OutboundAdapter => ({
                 ...adapter,
                 async send(channel, outbound) {

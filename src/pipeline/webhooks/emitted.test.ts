@@ -7,7 +7,11 @@ import pino from "pino";
 import { handleVkTokenInvalid } from "../../channels/vk/tokens.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { eventSchemas } from "../../http/resources/webhooks.ts";
-import { type ChannelAccount, secretFingerprint } from "../../store/repositories/channel-accounts.ts";
+import {
+  type ChannelAccount,
+  secretFingerprint,
+  transitionChannelState,
+} from "../../store/repositories/channel-accounts.ts";
 import { recordMessage } from "../../store/repositories/messages.ts";
 import { message, webhookEvent } from "../../store/schema.ts";
 import { assertStatus } from "../../testing/http.ts";
@@ -262,6 +266,26 @@ for (const kind of storeKinds) {
         [["channel.status_changed", "failing", "connecting"]],
         "reported once",
       );
+    });
+
+    it("names the dead tokens as the cause of a channel that was failing for another reason", async () => {
+      await transitionChannelState(store.db, channel.id, {
+        state: "failing",
+        reason: "Long Poll keeps failing",
+        problem: { code: "vk_long_poll_failing", params: { reason: "timeout" } },
+        from: ["connecting"],
+      });
+      const onlyToken = { index: 0, fingerprint: secretFingerprint("vk1.a.token") };
+      const refusal = new AppError("vk_group_auth_failed", { vkCode: 27, vkMessage: "group auth failed" });
+      await handleVkTokenInvalid(
+        { store, box: hub.box, onStateChanged: recordChannelStatus },
+        channel.id,
+        onlyToken,
+        refusal,
+      );
+      const shown = await hub.request("GET", `/v1/channels/${channel.id}`);
+      assert.deepEqual([shown.body.state, shown.body.state_code], ["failing", "vk_group_auth_failed"]);
+      assert.deepEqual(await recorded(), [], "still failing: no state change to tell");
     });
   });
 }

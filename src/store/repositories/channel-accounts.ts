@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
-import { AppError, describeError } from "../../errors/app-error.ts";
+import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { channelAccount, type channelKinds, type connectionStates } from "../schema.ts";
@@ -316,16 +316,15 @@ export function secretFingerprint(secret: string): string {
 /**
  * Records that the platform refused one of the channel's tokens for good (VK 5, 27): its
  * fingerprint joins `deadTokens` in the credentials, so no process uses it again until the
- * channel is reconnected. When no live token is left, the channel goes `failing` with `error`'s
- * message and remedy as the reason (a disabled channel stays disabled). Safe to call twice.
+ * channel is reconnected. Says how many live tokens are left, for the caller to decide the
+ * channel's state; undefined when there is no such channel. Safe to call twice.
  */
 export async function markTokenDead(
   db: Db,
   box: SecretBox,
   channelId: string,
   fingerprint: string,
-  error: AppError,
-): Promise<ChannelAccount | undefined> {
+): Promise<{ channel: ChannelAccount; liveTokens: number; newlyDead: boolean } | undefined> {
   return db.transaction(async (tx) => {
     const [row] = await tx
       .select()
@@ -337,29 +336,20 @@ export async function markTokenDead(
     const strings = (value: unknown) =>
       Array.isArray(value) ? value.filter((v): v is string => typeof v === "string") : [];
     const dead = new Set(strings(credentials.deadTokens));
-    const live = strings(credentials.tokens).filter((token) => !dead.has(secretFingerprint(token)));
-    const alreadyDead = dead.has(fingerprint);
+    const newlyDead = !dead.has(fingerprint);
     dead.add(fingerprint);
-    const liveAfter = live.filter((token) => secretFingerprint(token) !== fingerprint);
-    const failing = liveAfter.length === 0 && row.state !== "disabled" && row.state !== "failing";
-    if (alreadyDead && !failing) return row;
-    const now = new Date();
-    const text = describeError(error.code, "en", error.params);
+    const liveTokens = strings(credentials.tokens).filter(
+      (token) => !dead.has(secretFingerprint(token)),
+    ).length;
+    if (!newlyDead) return { channel: row, liveTokens, newlyDead };
     const [updated] = await tx
       .update(channelAccount)
       .set({
         credentials: box.seal(JSON.stringify({ ...credentials, deadTokens: [...dead] })),
-        updatedAt: now,
-        ...(failing
-          ? {
-              state: "failing" as const,
-              stateReason: `No working access token is left. ${text.message} ${text.remedy}`,
-              stateChangedAt: now,
-            }
-          : {}),
+        updatedAt: new Date(),
       })
       .where(eq(channelAccount.id, channelId))
       .returning();
-    return updated;
+    return { channel: updated as ChannelAccount, liveTokens, newlyDead };
   });
 }
