@@ -214,15 +214,23 @@ const entries = {
   },
 
   // ── Resources ──────────────────────────────────────────────────────────────
-  workspace_not_found: notFound("workspace", "рабочее пространство", "GET /v1/workspaces"),
-  api_key_not_found: notFound("API key", "API-ключ", "GET /v1/api-keys"),
-  channel_not_found: notFound("channel account", "канал", "GET /v1/channels"),
-  contact_not_found: notFound("contact", "контакт", "GET /v1/contacts"),
-  conversation_not_found: notFound("conversation", "диалог", "GET /v1/conversations"),
-  message_not_found: notFound("message", "сообщение", "GET /v1/conversations/<conversation id>/messages"),
-  webhook_endpoint_not_found: notFound("webhook endpoint", "вебхук", "GET /v1/webhooks"),
-  webhook_event_not_found: notFound("event", "событие", "GET /v1/events"),
-  webhook_recovery_not_found: notFound("recovery", "восстановление", "POST /v1/webhooks/<id>/recover"),
+  workspace_not_found: notFound("workspace", "рабочее пространство", listedBy("GET /v1/workspaces")),
+  api_key_not_found: notFound("API key", "API-ключ", listedBy("GET /v1/api-keys")),
+  channel_not_found: notFound("channel account", "канал", listedBy("GET /v1/channels")),
+  contact_not_found: notFound("contact", "контакт", listedBy("GET /v1/contacts")),
+  conversation_not_found: notFound("conversation", "диалог", listedBy("GET /v1/conversations")),
+  message_not_found: notFound(
+    "message",
+    "сообщение",
+    listedBy("GET /v1/conversations/<conversation id>/messages"),
+  ),
+  webhook_endpoint_not_found: notFound("webhook endpoint", "вебхук", listedBy("GET /v1/webhooks")),
+  webhook_event_not_found: notFound("event", "событие", listedBy("GET /v1/events")),
+  // No route lists recoveries: the id comes only from the answer that started one.
+  webhook_recovery_not_found: notFound("recovery", "восстановление", {
+    en: "Check the id: it is the `id` in the answer of the `POST /v1/webhooks/<endpoint id>/recover` or `POST /v1/callbacks/recover` that started the recovery.",
+    ru: "Проверьте идентификатор: это `id` из ответа на запрос `POST /v1/webhooks/<id вебхука>/recover` или `POST /v1/callbacks/recover`, который запустил восстановление.",
+  }),
   contact_event_not_found: {
     status: 404,
     class: "not_found",
@@ -753,18 +761,23 @@ const entries = {
 export type ErrorCode = keyof typeof entries | keyof typeof sendingEntries | keyof typeof vkEntries;
 export const catalogue: Record<ErrorCode, CatalogueEntry> = { ...entries, ...sendingEntries, ...vkEntries };
 
-function notFound(what: string, whatRu: string, listRoute: string): CatalogueEntry {
+function notFound(what: string, whatRu: string, remedy: Record<Language, string>): CatalogueEntry {
   return {
     status: 404,
     class: "not_found",
-    en: {
-      message: `No ${what} with id \`{id}\` in this workspace.`,
-      remedy: `Check the id; \`${listRoute}\` lists the ones this API key can see.`,
-    },
+    en: { message: `No ${what} with id \`{id}\` in this workspace.`, remedy: remedy.en },
     ru: {
       message: `В этом рабочем пространстве нет объекта «${whatRu}» с идентификатором \`{id}\`.`,
-      remedy: `Проверьте идентификатор; \`${listRoute}\` возвращает доступные этому ключу объекты.`,
+      remedy: remedy.ru,
     },
+  };
+}
+
+/** The remedy of a missing object that a list route shows. */
+function listedBy(listRoute: string): Record<Language, string> {
+  return {
+    en: `Check the id; \`${listRoute}\` lists the ones this API key can see.`,
+    ru: `Проверьте идентификатор; \`${listRoute}\` возвращает доступные этому ключу объекты.`,
   };
 }
 

@@ -553,6 +553,14 @@ for (const kind of storeKinds) {
         404,
         "webhook_endpoint_not_found",
       );
+      // No route lists recoveries: the remedy sends the caller to the answers that carry their ids.
+      const unknown = await s.call("GET", `/v1/webhook-recoveries/${crypto.randomUUID()}`);
+      assertError(unknown, 404, "webhook_recovery_not_found");
+      assert.match(
+        unknown.body.error.remedy,
+        /answer of .*POST \/v1\/webhooks\/.*\/recover.*POST \/v1\/callbacks\/recover/,
+      );
+      assert.doesNotMatch(unknown.body.error.remedy, /lists/);
     });
 
     it("takes a time window of events to the millisecond, in the list and in a recovery", async (t) => {
