@@ -214,7 +214,20 @@ const entries = {
   },
 
   // ── Resources ──────────────────────────────────────────────────────────────
-  workspace_not_found: notFound("workspace", "рабочее пространство", listedBy("GET /v1/workspaces")),
+  workspace_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "There is no workspace with id `{id}`.",
+      remedy:
+        "Check the id. A plain API key sees only its own workspace (its id is the `workspace_id` in `GET /v1/api-keys`); an admin key lists every workspace with `GET /v1/workspaces`.",
+    },
+    ru: {
+      message: "Рабочего пространства с идентификатором `{id}` нет.",
+      remedy:
+        "Проверьте идентификатор. Обычный API-ключ видит только своё рабочее пространство (его идентификатор — `workspace_id` в ответе `GET /v1/api-keys`); ключ администратора получает список всех через `GET /v1/workspaces`.",
+    },
+  },
   api_key_not_found: notFound("API key", "API-ключ", listedBy("GET /v1/api-keys")),
   channel_not_found: notFound("channel account", "канал", listedBy("GET /v1/channels")),
   contact_not_found: notFound("contact", "контакт", listedBy("GET /v1/contacts")),

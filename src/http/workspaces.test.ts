@@ -86,6 +86,13 @@ for (const kind of storeKinds) {
         });
         assertError(other, 404, "workspace_not_found");
         assert.match(other.body.error.message, new RegExp(hub.admin.workspaceId));
+        // A workspace is not looked for "in this workspace".
+        assert.doesNotMatch(other.body.error.message, /in this workspace/);
+        const russian = await hub.request("GET", `/v1/workspaces/${hub.admin.workspaceId}`, {
+          key: hub.stranger.key,
+          headers: { "accept-language": "ru" },
+        });
+        assert.doesNotMatch(russian.body.error.message, /в этом рабочем пространстве/i);
       });
 
       it("renames a workspace", async () => {
