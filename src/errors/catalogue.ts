@@ -142,18 +142,19 @@ const entries = {
         "Передайте ключ в заголовке `Authorization: Bearer <ключ>`. Создать ключ можно командой `switchboard keys create`.",
     },
   },
+  // Names the settings, never this hub's own path or URL: the answer goes to anyone without a valid key.
   auth_invalid: {
     status: 401,
     class: "auth",
     en: {
       message: "The API key is unknown or revoked.",
       remedy:
-        "Check that the whole key was copied; list the active keys with `switchboard keys list` (with the hub's `--data-dir` or `--database-url`; the sandbox's is `./data-sandbox`) and create a new one if it was revoked.",
+        "Check that the whole key was copied and that it is this hub's. On the hub's machine `switchboard keys list` shows the active keys and `switchboard keys create` makes a new one; run them on the hub's store (its `--data-dir` or SWITCHBOARD_DATA_DIR, or its `--database-url` or DATABASE_URL). The sandbox prints a new key each time it starts.",
     },
     ru: {
       message: "API-ключ неизвестен или отозван.",
       remedy:
-        "Проверьте, что ключ скопирован целиком; список действующих ключей — `switchboard keys list` (с `--data-dir` или `--database-url` хаба; у песочницы — `./data-sandbox`), при необходимости создайте новый.",
+        "Проверьте, что ключ скопирован целиком и относится к этому хабу. На машине хаба `switchboard keys list` показывает действующие ключи, а `switchboard keys create` создаёт новый; запускайте их с хранилищем хаба (его `--data-dir` или SWITCHBOARD_DATA_DIR либо `--database-url` или DATABASE_URL). Песочница выводит новый ключ при каждом запуске.",
     },
   },
   admin_required: {

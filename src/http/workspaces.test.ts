@@ -182,7 +182,11 @@ for (const kind of storeKinds) {
         });
         assertStatus(revoked, 200);
         assert.ok(revoked.body.revoked_at);
-        assertError(await hub.request("GET", "/v1/contacts", { key }), 401, "auth_invalid");
+        const refused = await hub.request("GET", "/v1/contacts", { key });
+        assertError(refused, 401, "auth_invalid");
+        // Right for any hub: how to get a key, and no one hub's data directory.
+        assert.match(refused.body.error.remedy, /`switchboard keys create`/);
+        assert.doesNotMatch(refused.body.error.remedy, /data-sandbox/);
         const again = await hub.request("DELETE", `/v1/api-keys/${created.body.id}`, {
           key: hub.stranger.key,
         });
