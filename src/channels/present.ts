@@ -4,14 +4,14 @@
  * (`problem`, `warnings`) are shown in the reader's language, not as raw settings.
  */
 import { iso } from "../core/iso.ts";
-import { describeError } from "../errors/app-error.ts";
+import { describeError, type ErrorParams } from "../errors/app-error.ts";
 import { catalogue, type ErrorCode, type Language } from "../errors/catalogue.ts";
 import type { ChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { vkSettingsSchema } from "./vk/channel.ts";
 
 interface Notice {
   code: string;
-  params?: Record<string, string | number>;
+  params?: ErrorParams;
 }
 
 const isNotice = (value: unknown): value is Notice =>

@@ -1,6 +1,12 @@
 import { type CatalogueEntry, catalogue, type ErrorCode, type Language } from "./catalogue.ts";
 
-export type ErrorParams = Record<string, string | number>;
+/**
+ * A parameter in each language, for a part of the text that is the hub's own words (why an address
+ * is refused, say) rather than the caller's data: the answer takes the one of its language.
+ */
+export type Translated = Readonly<Record<Language, string>>;
+
+export type ErrorParams = Record<string, string | number | Translated>;
 
 /** One failing field of a request, as amoCRM's `validation-errors` list them. */
 export interface ErrorDetail {
@@ -33,7 +39,7 @@ export class AppError extends Error {
     params: ErrorParams = {},
     options: { details?: ErrorDetail[]; retryAfter?: number; cause?: unknown } = {},
   ) {
-    super(fill(catalogue[code].en.message, params), { cause: options.cause });
+    super(fill(catalogue[code].en.message, params, "en"), { cause: options.cause });
     this.name = "AppError";
     this.code = code;
     this.params = params;
@@ -62,11 +68,13 @@ export class AppError extends Error {
 
 export function describeError(code: ErrorCode, language: Language, params: ErrorParams = {}) {
   const text = catalogue[code][language];
-  return { message: fill(text.message, params), remedy: fill(text.remedy, params) };
+  return { message: fill(text.message, params, language), remedy: fill(text.remedy, params, language) };
 }
 
-function fill(template: string, params: ErrorParams): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) =>
-    Object.hasOwn(params, name) ? String(params[name]) : whole,
-  );
+function fill(template: string, params: ErrorParams, language: Language): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    if (!Object.hasOwn(params, name)) return whole;
+    const value = params[name];
+    return typeof value === "object" ? value[language] : String(value);
+  });
 }

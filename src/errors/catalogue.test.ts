@@ -62,6 +62,19 @@ describe("error catalogue", () => {
     assert.match(describeError("port_in_use", "en").message, /\{port\}/);
   });
 
+  it("fills a parameter given in every language with the one of the answer", () => {
+    const reason = { en: "10.0.0.5 is not a public address", ru: "10.0.0.5 — не публичный адрес" };
+    const error = new AppError("webhook_url_refused", { url: "http://10.0.0.5/", reason });
+    assert.equal(
+      error.message,
+      "The hub will not send requests to `http://10.0.0.5/`: 10.0.0.5 is not a public address.",
+    );
+    assert.equal(
+      error.render("ru").message,
+      "Хаб не будет отправлять запросы на `http://10.0.0.5/`: 10.0.0.5 — не публичный адрес.",
+    );
+  });
+
   it("is documented in docs/errors.md exactly as generated (run `npm run docs`)", () => {
     assert.equal(readFileSync("docs/errors.md", "utf8"), renderCatalogueMarkdown());
   });

@@ -10,6 +10,7 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import type { Translated } from "../errors/app-error.ts";
 
 /** What may be reached besides the public internet: host names, IP addresses and CIDR ranges. */
 export interface EgressPolicy {
@@ -53,9 +54,51 @@ for (const [network, prefix] of [
   nonPublic.addSubnet(network, prefix, "ipv6");
 }
 
-/** Thrown when the policy refuses an address; the message names the address and why. */
+/** Why the policy refuses a request: one of a few kinds, each told in every language by `reasonOf`. */
+type Refusal =
+  | { kind: "scheme" }
+  | { kind: "unresolved"; host: string }
+  /** The URL's host is itself a non-public IP address. */
+  | { kind: "address"; address: string }
+  /** The URL's host name resolves to a non-public address. */
+  | { kind: "resolved"; host: string; address: string };
+
+function reasonOf(refusal: Refusal): Translated {
+  switch (refusal.kind) {
+    case "scheme":
+      return {
+        en: "only http and https addresses are accepted",
+        ru: "принимаются только адреса http и https",
+      };
+    case "unresolved":
+      return {
+        en: `${refusal.host} does not resolve to any address`,
+        ru: `имя ${refusal.host} не разрешается ни в один адрес`,
+      };
+    case "address":
+      return {
+        en: `${refusal.address} is not a public address`,
+        ru: `${refusal.address} — не публичный адрес`,
+      };
+    case "resolved":
+      return {
+        en: `${refusal.host} resolves to ${refusal.address}, which is not a public address`,
+        ru: `${refusal.host} разрешается в ${refusal.address}, а это не публичный адрес`,
+      };
+  }
+}
+
+/** Thrown when the policy refuses an address; the message names the address and why, in English. */
 export class EgressRefused extends Error {
   override name = "EgressRefused";
+  /** The reason in every language, for an answer in the caller's. */
+  readonly reason: Translated;
+
+  constructor(refusal: Refusal) {
+    const reason = reasonOf(refusal);
+    super(reason.en);
+    this.reason = reason;
+  }
 }
 
 export class Egress {
@@ -76,33 +119,41 @@ export class Egress {
     }
   }
 
-  /** Why `address` may not be dialled for `host`, or undefined when it may. */
-  refusal(host: string, address: string): string | undefined {
-    if (this.#allowedHosts.has(host.toLowerCase())) return undefined;
+  /** Why `address` may not be dialled for `host` (a name, or that address itself), or undefined when it may. */
+  #refusal(host: string, address: string): Refusal | undefined {
+    if (this.#allowedHosts.has(host.toLowerCase()) || this.#mayDial(address)) return undefined;
+    return isIP(host) ? { kind: "address", address: host } : { kind: "resolved", host, address };
+  }
+
+  /** Public, or in an allowed range; an IPv4-mapped IPv6 address counts as its IPv4 address. */
+  #mayDial(address: string): boolean {
     const family = isIP(address) === 6 ? "ipv6" : "ipv4";
-    if (this.#allowedRanges.check(address, family)) return undefined;
+    if (this.#allowedRanges.check(address, family)) return true;
     const mapped = family === "ipv6" ? /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1] : undefined;
-    if (mapped) return this.refusal(host, mapped);
-    if (nonPublic.check(address, family))
-      return `${host} resolves to ${address}, which is not a public address`;
-    return undefined;
+    if (mapped) return this.#mayDial(mapped);
+    return !nonPublic.check(address, family);
   }
 
   /**
-   * Why requests to `url` would be refused now, or undefined: to turn a bad address away when it
-   * is given, not only when it is first used. Every request checks again (DNS may change).
+   * Why requests to `url` would be refused now, in every language, or undefined: to turn a bad
+   * address away when it is given, not only when it is first used. Every request checks again
+   * (DNS may change).
    */
-  async refusalOf(url: URL): Promise<string | undefined> {
-    if (url.protocol !== "http:" && url.protocol !== "https:")
-      return "only http and https addresses are accepted";
+  async refusalOf(url: URL): Promise<Translated | undefined> {
+    const refusal = await this.#refusalOfUrl(url);
+    return refusal && reasonOf(refusal);
+  }
+
+  async #refusalOfUrl(url: URL): Promise<Refusal | undefined> {
+    if (url.protocol !== "http:" && url.protocol !== "https:") return { kind: "scheme" };
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (isIP(host)) return this.refusal(host, host);
+    if (isIP(host)) return this.#refusal(host, host);
     const addresses = await new Promise<LookupAddress[]>((resolve) =>
       dnsLookup(host, { all: true }, (error, found) => resolve(error ? [] : found)),
     );
-    if (addresses.length === 0) return `${host} does not resolve to any address`;
+    if (addresses.length === 0) return { kind: "unresolved", host };
     for (const { address } of addresses) {
-      const refused = this.refusal(host, address);
+      const refused = this.#refusal(host, address);
       if (refused) return refused;
     }
     return undefined;
@@ -113,7 +164,7 @@ export class Egress {
     dnsLookup(hostname, { ...options, all: true }, (error, addresses: LookupAddress[]) => {
       if (error) return callback(error, "", 4);
       for (const { address } of addresses) {
-        const refused = this.refusal(hostname, address);
+        const refused = this.#refusal(hostname, address);
         if (refused) return callback(new EgressRefused(refused), "", 4);
       }
       if (options.all) return callback(null, addresses as unknown as string);
@@ -129,11 +180,11 @@ export class Egress {
   request(url: string | URL, options: EgressRequest): Promise<EgressResponse> {
     const target = typeof url === "string" ? new URL(url) : url;
     if (target.protocol !== "http:" && target.protocol !== "https:")
-      return Promise.reject(new EgressRefused("only http and https addresses are accepted"));
+      return Promise.reject(new EgressRefused({ kind: "scheme" }));
     const host = target.hostname.replace(/^\[|\]$/g, "");
     // Node dials an IP literal without a lookup, so literals are checked here.
     if (isIP(host)) {
-      const refused = this.refusal(host, host);
+      const refused = this.#refusal(host, host);
       if (refused) return Promise.reject(new EgressRefused(refused));
     }
     const client = target.protocol === "https:" ? https : http;

@@ -7,7 +7,10 @@ import { VkClient, type VkTokenRef } from "./api.ts";
 /** A catalogue code with the parameters of its texts. */
 export const vkNoticeSchema = z.object({
   code: z.string(),
-  params: z.record(z.string(), z.union([z.string(), z.number()])).default({}),
+  /** An error's params (`ErrorParams`): a string, a number, or a text in each language. */
+  params: z
+    .record(z.string(), z.union([z.string(), z.number(), z.object({ en: z.string(), ru: z.string() })]))
+    .default({}),
 });
 export type VkNotice = z.infer<typeof vkNoticeSchema>;
 

@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import type { Logger } from "pino";
+import type { ErrorParams } from "../../errors/app-error.ts";
 import type { Store } from "../../store/database.ts";
 import {
   type ChannelAccount,
@@ -283,7 +284,7 @@ export class VkCallbackWatch {
 
   async #set(
     state: "online" | "failing",
-    problem: { code: string; params: Record<string, string | number> } | null,
+    problem: { code: string; params: ErrorParams } | null,
     from: ("online" | "connecting")[],
   ): Promise<void> {
     const changed = await transitionChannelState(

@@ -145,7 +145,7 @@ export async function handleVkTokenInvalid(
       {
         state: "failing",
         reason: `No working access token is left. ${text.message} ${text.remedy}`,
-        problem: { code: error.code, params: error.params as ChannelProblem["params"] },
+        problem: { code: error.code, params: error.params },
         from: ["online", "connecting", "failing"],
       },
       deps.onStateChanged,

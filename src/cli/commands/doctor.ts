@@ -3,7 +3,7 @@ import { dirname, resolve } from "node:path";
 import type { Command } from "commander";
 import { inspectVkChannel } from "../../channels/vk/inspect.ts";
 import type { Config } from "../../config/settings.ts";
-import { AppError, describeError } from "../../errors/app-error.ts";
+import { AppError, describeError, type ErrorParams } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
 import { openConfiguredStore, secretBoxFor } from "../../hub/open-store.ts";
 import type { Store } from "../../store/database.ts";
@@ -198,7 +198,7 @@ async function checkChannel(channel: ChannelAccount, box: SecretBox, config: Con
 
 interface Notice {
   code: string;
-  params: Record<string, string | number>;
+  params: ErrorParams;
   text?: string | null;
 }
 

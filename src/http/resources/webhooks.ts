@@ -367,7 +367,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       throw new AppError(
         "webhook_url_refused",
         { url, reason: refused },
-        { details: [{ path: "url", code: "url_refused", detail: refused }] },
+        { details: [{ path: "url", code: "url_refused", detail: refused.en }] },
       );
     }
   }

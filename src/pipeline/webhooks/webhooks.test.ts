@@ -675,6 +675,25 @@ for (const kind of storeKinds) {
         assertError(res, 400, "webhook_url_refused", ["url"]);
         assert.match(res.body.error.details[0].detail, /not a public address/);
       }
+      // An address is not said to resolve to itself; the reason is in the request's language.
+      const refusedIn = (language: string, url: string) =>
+        strict.request("POST", "/v1/webhooks", {
+          key,
+          body: { url },
+          headers: { "accept-language": language },
+        });
+      assert.equal(
+        (await refusedIn("en", "http://10.1.2.3/hook")).body.error.message,
+        "The hub will not send requests to `http://10.1.2.3/hook`: 10.1.2.3 is not a public address.",
+      );
+      assert.equal(
+        (await refusedIn("ru", "http://[::1]/hook")).body.error.message,
+        "Хаб не будет отправлять запросы на `http://[::1]/hook`: ::1 — не публичный адрес.",
+      );
+      assert.match(
+        (await refusedIn("ru", "http://localhost:8080/")).body.error.message,
+        /: localhost разрешается в (127\.0\.0\.1|::1), а это не публичный адрес\.$/,
+      );
       // Subscribed where loopback was allowed, delivered by a worker that allows it no longer.
       const receiver = await Receiver.start();
       t.after(() => receiver.down());

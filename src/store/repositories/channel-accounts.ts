@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { and, asc, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
-import { AppError } from "../../errors/app-error.ts";
+import { AppError, type ErrorParams } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { channelAccount, type channelKinds, type connectionStates } from "../schema.ts";
@@ -99,7 +99,7 @@ export async function listChannelAccounts(
 /** Why a channel is not online: a catalogue code and its params, kept in `settings.problem`. */
 export interface ChannelProblem {
   code: string;
-  params: Record<string, string | number>;
+  params: ErrorParams;
 }
 
 /**
