@@ -97,11 +97,24 @@ const headerName = z
     message: "webhook-*, content-*, host and user-agent are set by the hub",
   });
 
+/** A receiver's address. Each refusal says what is wrong: zod's URL check says "Invalid URL" to all. */
+const receiverUrl = z
+  .string()
+  .trim()
+  .max(2000)
+  .superRefine((value, ctx) => {
+    if (!URL.canParse(value)) {
+      ctx.addIssue({ code: "custom", message: "Not a URL: give an absolute http or https address" });
+      return;
+    }
+    const { protocol } = new URL(value);
+    if (protocol !== "http:" && protocol !== "https:")
+      ctx.addIssue({ code: "custom", message: `Only http and https URLs are accepted, not ${protocol}` });
+  })
+  .openapi({ format: "uri", example: "https://crm.example.com/hooks/switchboard" });
+
 const endpointFields = {
-  url: z
-    .url({ protocol: /^https?$/ })
-    .max(2000)
-    .openapi({ example: "https://crm.example.com/hooks/switchboard" }),
+  url: receiverUrl,
   description: z.string().max(500).nullable().optional(),
   event_types: z
     .array(EventTypeSchema)

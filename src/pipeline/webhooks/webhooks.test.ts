@@ -661,6 +661,19 @@ for (const kind of storeKinds) {
       assertError(await s.call("POST", "/v1/callbacks/recover", {}), 400, "validation_failed", ["since"]);
     });
 
+    it("says what is wrong with an endpoint it refuses", async (t) => {
+      const s = await space(t);
+      const refusal = async (body: Record<string, unknown>) => {
+        const res = await s.call("POST", "/v1/webhooks", body);
+        assertError(res, 400, "validation_failed");
+        return res.body.error.details as { path: string; detail: string }[];
+      };
+      assert.deepEqual(await refusal({ url: "ftp://files.example.com/hook" }), [
+        { path: "url", code: "custom", detail: "Only http and https URLs are accepted, not ftp:" },
+      ]);
+      assert.match((await refusal({ url: "crm.example.com/hook" }))[0]?.detail ?? "", /^Not a URL/);
+    });
+
     it("refuses private addresses, and never follows a redirect", async (t) => {
       const s = await space(t);
       const strict = await createTestHub(store, { egressAllow: [] });
