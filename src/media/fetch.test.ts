@@ -141,6 +141,13 @@ describe("fetchMedia", () => {
     for (const inside of ["http://10.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]/x"]) {
       await failsWith(fetchMedia(inside, { egress: guarded }), "media_url_unusable", /not a public address/);
     }
+    // The error shows the URL without what may be secret in it: credentials, query, fragment.
+    const secret = await failsWith(
+      fetchMedia("http://user:s3cret@10.0.0.1/photo.jpg?sig=s3cret#s3cret", { egress: guarded }),
+      "media_url_unusable",
+      /not a public address/,
+    );
+    assert.equal(secret.params.url, "http://10.0.0.1/photo.jpg");
     // `localhost` is allowed by name; it redirects to 127.0.0.1, which is not.
     const byName = new Egress({ allow: ["localhost"] });
     const viaName = origin.replace("127.0.0.1", "localhost");

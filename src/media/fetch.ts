@@ -11,6 +11,7 @@ import {
   type EgressResponse,
   EgressTimeout,
   processEgress,
+  shownUrl,
 } from "../net/egress.ts";
 
 export const mediaFetchDefaults = {
@@ -42,9 +43,9 @@ export async function fetchMedia(url: string, options: FetchMediaOptions = {}): 
   try {
     target = new URL(url);
   } catch {
-    throw new AppError("media_url_unusable", { url: shown(url), reason: "it is not a URL" });
+    throw new AppError("media_url_unusable", { url: shownUrl(url), reason: "it is not a URL" });
   }
-  const where = shown(url);
+  const where = shownUrl(url);
   if (target.protocol !== "http:" && target.protocol !== "https:")
     throw new AppError("media_url_unusable", {
       url: where,
@@ -98,12 +99,6 @@ export async function fetchMedia(url: string, options: FetchMediaOptions = {}): 
 }
 
 const maxRedirects = 5;
-
-/** The URL as shown in errors: no query or fragment (signed links carry secrets there). */
-function shown(url: string): string {
-  const cut = url.search(/[?#]/);
-  return (cut < 0 ? url : url.slice(0, cut)).slice(0, 200);
-}
 
 function filenameOf(disposition: string | null, url: URL): string | undefined {
   const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];

@@ -282,6 +282,21 @@ export interface EgressResponse {
   truncated: boolean;
 }
 
+/** A user's URL without the user name and password in it: `https://user:pass@host/` → `https://host/`. */
+export function withoutCredentials(url: string): string {
+  return url.replace(/^([a-z][a-z\d+.-]*:\/\/)[^/\\?#]*@/i, "$1");
+}
+
+/**
+ * A user's URL as errors show it: no user name or password, no query or fragment (signed links
+ * carry secrets there), at most 200 characters.
+ */
+export function shownUrl(url: string): string {
+  return withoutCredentials(url)
+    .replace(/[?#].*$/s, "")
+    .slice(0, 200);
+}
+
 /** Why a request failed, in a line a person can act on (no stack, no upstream blob). */
 export function describeNetworkError(error: unknown): string {
   if (error instanceof EgressRefused || error instanceof EgressTimeout) return error.message;

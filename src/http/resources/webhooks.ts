@@ -1,5 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors/app-error.ts";
+import { shownUrl, withoutCredentials } from "../../net/egress.ts";
 import {
   type EventType,
   eventCatalogue,
@@ -97,7 +98,10 @@ const headerName = z
     message: "webhook-*, content-*, host and user-agent are set by the hub",
   });
 
-/** A receiver's address. Each refusal says what is wrong: zod's URL check says "Invalid URL" to all. */
+/**
+ * A receiver's address. Each refusal says what is wrong: zod's URL check says "Invalid URL" to all.
+ * Credentials go in `headers`, never in the URL, which events and the attempt log show (docs/webhooks.md).
+ */
 const receiverUrl = z
   .string()
   .trim()
@@ -107,9 +111,15 @@ const receiverUrl = z
       ctx.addIssue({ code: "custom", message: "Not a URL: give an absolute http or https address" });
       return;
     }
-    const { protocol } = new URL(value);
+    const { protocol, username, password } = new URL(value);
     if (protocol !== "http:" && protocol !== "https:")
       ctx.addIssue({ code: "custom", message: `Only http and https URLs are accepted, not ${protocol}` });
+    if (username || password)
+      ctx.addIssue({
+        code: "custom",
+        message:
+          "A user name or password in the URL is not accepted: send credentials in `headers` (e.g. an `Authorization` header)",
+      });
   })
   .openapi({ format: "uri", example: "https://crm.example.com/hooks/switchboard" });
 
@@ -324,7 +334,7 @@ const presentAttempt = (a: WebhookAttempt) => ({
   event_id: a.eventId,
   event_type: a.eventType,
   endpoint_id: a.endpointId,
-  url: a.url,
+  url: withoutCredentials(a.url),
   attempt: a.attempt,
   trigger: a.trigger,
   status: a.outcome,
@@ -379,7 +389,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     if (refused) {
       throw new AppError(
         "webhook_url_refused",
-        { url, reason: refused },
+        { url: shownUrl(url), reason: refused },
         { details: [{ path: "url", code: "url_refused", detail: refused.en }] },
       );
     }
@@ -685,7 +695,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
           ...presentEvent(event),
           deliveries: deliveries.map((d) => ({
             endpoint_id: d.endpointId,
-            url: d.url,
+            url: d.url === null ? null : withoutCredentials(d.url),
             state: d.state,
             attempts: d.attempts,
             next_attempt_at: d.state === "pending" ? iso(d.nextAttemptAt) : null,

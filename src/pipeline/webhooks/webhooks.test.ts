@@ -672,6 +672,18 @@ for (const kind of storeKinds) {
         { path: "url", code: "custom", detail: "Only http and https URLs are accepted, not ftp:" },
       ]);
       assert.match((await refusal({ url: "crm.example.com/hook" }))[0]?.detail ?? "", /^Not a URL/);
+      // Credentials belong in `headers`; a URL carrying them is refused, and not echoed.
+      const withCredentials = await s.call("POST", "/v1/webhooks", {
+        url: "https://crm:s3cret@crm.example.com/hook",
+      });
+      assertError(withCredentials, 400, "validation_failed", ["url"]);
+      assert.match(withCredentials.body.error.details[0].detail, /user name or password.*`headers`/);
+      assert.doesNotMatch(JSON.stringify(withCredentials.body), /s3cret/);
+      const endpoint = await s.subscribe("http://127.0.0.1:9/hook");
+      const patched = await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, {
+        url: "https://crm:s3cret@crm.example.com/",
+      });
+      assertError(patched, 400, "validation_failed", ["url"]);
     });
 
     it("refuses private addresses, and never follows a redirect", async (t) => {
@@ -703,6 +715,10 @@ for (const kind of storeKinds) {
         (await refusedIn("ru", "http://[::1]/hook")).body.error.message,
         "Хаб не будет отправлять запросы на `http://[::1]/hook`: ::1 — не публичный адрес.",
       );
+      // Nor is a query shown, which may carry a token: only where the hub would not send.
+      const tokened = await refusedIn("en", "http://10.1.2.3/hook?token=s3cret#frag");
+      assert.match(tokened.body.error.message, /`http:\/\/10\.1\.2\.3\/hook`/);
+      assert.doesNotMatch(JSON.stringify(tokened.body), /s3cret/);
       assert.match(
         (await refusedIn("ru", "http://localhost:8080/")).body.error.message,
         /: localhost разрешается в (127\.0\.0\.1|::1), а это не публичный адрес\.$/,
@@ -793,6 +809,30 @@ for (const kind of storeKinds) {
       assert.deepEqual(
         listed.body.items.map((e: { id: string }) => e.id),
         [callbackId],
+      );
+    });
+
+    it("never shows the user name and password of a callback URL, which still sign in", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const [callbackId] = await enqueueCallbacks(store.db, [
+        {
+          workspaceId: s.workspaceId,
+          url: `${receiver.url.replace("http://", "http://crm:s3cret@")}/status?tag=1`,
+          body: { message_id: "m-1", status: "sent" },
+          orderingKey: "m-1",
+        },
+      ]);
+      await s.worker().drain();
+      const credentials = Buffer.from("crm:s3cret").toString("base64");
+      assert.equal(receiver.receipts[0]?.headers.authorization, `Basic ${credentials}`);
+      const event = await s.call("GET", `/v1/events/${callbackId}`);
+      assertStatus(event, 200);
+      const [attempt] = await attemptsOf(s.call, `/v1/events/${callbackId}/attempts`);
+      assert.deepEqual(
+        [event.body.deliveries[0].url, attempt?.url],
+        [`${receiver.url}/status?tag=1`, `${receiver.url}/status?tag=1`],
       );
     });
 
