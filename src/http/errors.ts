@@ -54,12 +54,15 @@ export function toDetails(error: z.ZodError, target: string): ErrorDetail[] {
     code,
     detail: message,
   });
-  return error.issues.flatMap((issue) =>
+  return error.issues.flatMap((issue) => {
     // A misspelt field is named by its own path, so that the caller sees which one.
-    issue.code === "unrecognized_keys"
-      ? issue.keys.map((key) => detail([...issue.path, key], issue.code, `Unknown field "${key}"`))
-      : [detail(issue.path, issue.code, issue.message)],
-  );
+    if (issue.code === "unrecognized_keys")
+      return issue.keys.map((key) => detail([...issue.path, key], issue.code, `Unknown field "${key}"`));
+    // A map's refused key: why, as its key schema says, rather than zod's "Invalid key in record".
+    if (issue.code === "invalid_key")
+      return [detail(issue.path, issue.code, issue.issues.map((inner) => inner.message).join("; "))];
+    return [detail(issue.path, issue.code, issue.message)];
+  });
 }
 
 /** Picks Russian or English from Accept-Language, honouring q-values; English by default. */

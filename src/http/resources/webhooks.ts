@@ -91,12 +91,19 @@ const WithSecret = EndpointSchema.extend({
   }),
 }).openapi("WebhookEndpointWithSecret");
 
-const headerName = z
-  .string()
-  .regex(/^[A-Za-z0-9-]{1,100}$/)
-  .refine((name) => !/^(webhook-|content-|host$|user-agent$)/i.test(name), {
-    message: "webhook-*, content-*, host and user-agent are set by the hub",
-  });
+/** A header of an endpoint's own: any name but those the hub sets on every request itself. */
+const headerName = z.string().superRefine((name, ctx) => {
+  if (!/^[A-Za-z0-9-]{1,100}$/.test(name))
+    ctx.addIssue({
+      code: "custom",
+      message: `"${name.slice(0, 100)}" is not a header name: use 1 to 100 letters, digits and hyphens`,
+    });
+  else if (/^(webhook-|content-|host$|user-agent$)/i.test(name))
+    ctx.addIssue({
+      code: "custom",
+      message: `"${name}" is set by the hub on every request (webhook-*, content-*, host and user-agent are its own): choose another name`,
+    });
+});
 
 /**
  * A receiver's address. Each refusal says what is wrong: zod's URL check says "Invalid URL" to all.

@@ -684,6 +684,23 @@ for (const kind of storeKinds) {
         url: "https://crm:s3cret@crm.example.com/",
       });
       assertError(patched, 400, "validation_failed", ["url"]);
+      // A header the hub sets itself is named, with why, rather than "Invalid key in record".
+      const url = "http://127.0.0.1:9/hook";
+      assert.deepEqual(await refusal({ url, headers: { "webhook-signature": "v1,x", "X Token": "t" } }), [
+        {
+          path: "headers.webhook-signature",
+          code: "invalid_key",
+          detail:
+            '"webhook-signature" is set by the hub on every request (webhook-*, content-*, host and user-agent are its own): choose another name',
+        },
+        {
+          path: "headers.X Token",
+          code: "invalid_key",
+          detail: '"X Token" is not a header name: use 1 to 100 letters, digits and hyphens',
+        },
+      ]);
+      const [contentType] = await refusal({ url, headers: { "Content-Type": "text/plain" } });
+      assert.match(contentType?.detail ?? "", /^"Content-Type" is set by the hub/);
     });
 
     it("refuses private addresses, and never follows a redirect", async (t) => {
