@@ -9,6 +9,7 @@ import {
   recordEvent,
 } from "../../pipeline/webhooks/events.ts";
 import { newSigningSecret } from "../../pipeline/webhooks/signature.ts";
+import { channelsOfWorkspace } from "../../store/repositories/channel-accounts.ts";
 import {
   createEndpoint,
   deleteEndpoint,
@@ -139,12 +140,10 @@ const endpointFields = {
     .nullable()
     .optional()
     .openapi({ description: "The event types to receive; null or absent for all" }),
-  channel_ids: z
-    .array(z.string())
-    .min(1)
-    .nullable()
-    .optional()
-    .openapi({ description: "Only events of these channels; null or absent for all" }),
+  channel_ids: z.array(z.string()).min(1).nullable().optional().openapi({
+    description:
+      "Only events of these channels (ids of the workspace's channels, else 404 `channel_not_found`); null or absent for all",
+  }),
   headers: z
     .record(headerName, z.string().max(2000))
     .optional()
@@ -402,6 +401,25 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     }
   }
 
+  /** Refuses channel ids of no channel of the workspace: such a filter would silently match nothing. */
+  async function acceptChannels(workspaceId: string, channelIds: string[] | null | undefined) {
+    if (!channelIds) return;
+    const known = new Set((await channelsOfWorkspace(db, workspaceId)).map((channel) => channel.id));
+    const unknown = channelIds.flatMap((id, index) => (known.has(id) ? [] : [{ id, index }]));
+    if (unknown.length === 0) return;
+    throw new AppError(
+      "channel_not_found",
+      { id: unknown.map(({ id }) => id).join(", ") },
+      {
+        details: unknown.map(({ id, index }) => ({
+          path: `channel_ids.${index}`,
+          code: "not_found",
+          detail: `No channel with id "${id}" in this workspace`,
+        })),
+      },
+    );
+  }
+
   function requireEnabled(endpoint: WebhookEndpoint) {
     if (!endpoint.enabled) {
       throw new AppError("webhook_endpoint_disabled", {
@@ -451,14 +469,16 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       request: { body: jsonBody(EndpointCreate) },
       responses: {
         201: jsonContent(WithSecret, "The endpoint and its secret"),
-        ...errorResponses(400, 413, 415),
+        ...errorResponses(400, 404, 413, 415),
       },
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const workspaceId = c.get("apiKey").workspaceId;
       await acceptUrl(input.url);
+      await acceptChannels(workspaceId, input.channel_ids);
       const secret = newSigningSecret();
-      const created = await createEndpoint(db, c.get("apiKey").workspaceId, {
+      const created = await createEndpoint(db, workspaceId, {
         ...fields(input),
         url: input.url,
         sealedSecret: box.seal(secret),
@@ -494,13 +514,10 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     }),
     async (c) => {
       const input = c.req.valid("json");
+      const workspaceId = c.get("apiKey").workspaceId;
       await acceptUrl(input.url);
-      const updated = await updateEndpoint(
-        db,
-        c.get("apiKey").workspaceId,
-        c.req.valid("param").id,
-        fields(input),
-      );
+      await acceptChannels(workspaceId, input.channel_ids);
+      const updated = await updateEndpoint(db, workspaceId, c.req.valid("param").id, fields(input));
       return c.json(presentEndpoint(updated), 200);
     },
   );

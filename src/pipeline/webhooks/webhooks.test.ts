@@ -701,6 +701,20 @@ for (const kind of storeKinds) {
       ]);
       const [contentType] = await refusal({ url, headers: { "Content-Type": "text/plain" } });
       assert.match(contentType?.detail ?? "", /^"Content-Type" is set by the hub/);
+
+      // A channel filter naming no channel of the workspace would match nothing, silently.
+      const stranger = crypto.randomUUID();
+      for (const [method, path] of [
+        ["POST", "/v1/webhooks"],
+        ["PATCH", `/v1/webhooks/${endpoint.id}`],
+      ] as const) {
+        const res = await s.call(method, path, { url, channel_ids: [s.channel.id, stranger, "nope"] });
+        assertError(res, 404, "channel_not_found", ["channel_ids.1", "channel_ids.2"]);
+        assert.match(res.body.error.message, new RegExp(`${stranger}, nope`));
+      }
+      const filtered = await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { channel_ids: [s.channel.id] });
+      assertStatus(filtered, 200);
+      assert.deepEqual(filtered.body.channel_ids, [s.channel.id]);
     });
 
     it("refuses private addresses, and never follows a redirect", async (t) => {
@@ -939,7 +953,14 @@ for (const kind of storeKinds) {
       const receiver = await Receiver.start();
       t.after(() => receiver.down());
       const byType = await s.subscribe(`${receiver.url}/type`, { event_types: ["conversation.resolved"] });
-      await s.subscribe(`${receiver.url}/elsewhere`, { channel_ids: [crypto.randomUUID()] });
+      const otherChannel = await createChannelAccount(store.db, hub.box, {
+        workspaceId: s.workspaceId,
+        kind: "vk",
+        externalId: unique("group-"),
+        name: "Another VK group",
+        credentials: { tokens: ["t"] },
+      });
+      await s.subscribe(`${receiver.url}/elsewhere`, { channel_ids: [otherChannel.id] });
       const conversation = await s.conversation();
       await s.emit(conversation);
       assertStatus(
