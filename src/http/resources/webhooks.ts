@@ -260,9 +260,15 @@ const RecoverBody = z
   .strictObject({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
   .openapi("WebhookRecover");
 
+/** A list's filter by type: an event type, or `callback`; any other answers naming the known ones. */
+const TypeFilter = z
+  .enum(["callback", ...eventTypes])
+  .optional()
+  .openapi({ description: "An event type, or `callback` for status callbacks" });
+
 const AttemptQuery = PageQuery.extend({
   status: z.enum(attemptOutcomes).optional(),
-  event_type: z.string().max(100).optional(),
+  event_type: TypeFilter,
   ...TimeRange,
 });
 
@@ -685,7 +691,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
       method: "get",
       path: "/events",
       summary: "List events, newest first",
-      request: { query: PageQuery.extend({ type: z.string().max(100).optional(), ...TimeRange }) },
+      request: { query: PageQuery.extend({ type: TypeFilter, ...TimeRange }) },
       responses: {
         200: jsonContent(pageOf(EventSchema, "EventPage"), "Events, newest first"),
         ...errorResponses(400),

@@ -986,6 +986,19 @@ for (const kind of storeKinds) {
         "conversation.updated",
         "conversation.updated",
       ]);
+      // A type no event has is a mistake, not an empty list: the answer names the known ones.
+      for (const [path, field] of [
+        ["/v1/events?type=nope", "query.type"],
+        [`/v1/webhooks/${byType.id}/attempts?event_type=message.recieved`, "query.event_type"],
+      ] as const) {
+        const unknown = await s.call("GET", path);
+        assertError(unknown, 400, "validation_failed", [field]);
+        assert.match(
+          unknown.body.error.details[0].detail,
+          /"callback".*"message\.received".*"webhook\.test"/,
+        );
+      }
+      assertStatus(await s.call("GET", "/v1/events?type=callback"), 200);
     });
   });
 }
