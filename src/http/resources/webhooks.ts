@@ -170,7 +170,10 @@ const EventSchema = z
       .array(
         z.object({
           endpoint_id: z.string().nullable(),
-          url: z.string().nullable().openapi({ description: "For a callback: where it goes" }),
+          url: z.string().openapi({
+            description:
+              "Where it goes: the endpoint's URL (as it is now; each attempt keeps its own), or the status callback's; never with a user name and password",
+          }),
           state: z.enum(deliveryStates),
           attempts: z.number().int(),
           next_attempt_at: Timestamp.nullable().openapi({
@@ -725,7 +728,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
           ...presentEvent(event),
           deliveries: deliveries.map((d) => ({
             endpoint_id: d.endpointId,
-            url: d.url === null ? null : withoutCredentials(d.url),
+            url: withoutCredentials(d.url),
             state: d.state,
             attempts: d.attempts,
             next_attempt_at: d.state === "pending" ? iso(d.nextAttemptAt) : null,

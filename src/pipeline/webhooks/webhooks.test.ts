@@ -219,8 +219,13 @@ for (const kind of storeKinds) {
       );
       const event = await s.call("GET", `/v1/events/${eventId}`);
       assert.deepEqual(
-        event.body.deliveries.map((d: { state: string; attempts: number }) => [d.state, d.attempts]),
-        [["failed", 8]],
+        event.body.deliveries.map((d: Record<string, unknown>) => [
+          d.endpoint_id,
+          d.url,
+          d.state,
+          d.attempts,
+        ]),
+        [[endpoint.id, receiver.url, "failed", 8]],
       );
     });
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, gte, inArray, isNull, lt, ne, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, getTableColumns, gte, inArray, isNull, lt, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { type Db, queryPrepared, queryRows } from "../database.ts";
 import { idsMadeBetween } from "../id-time.ts";
@@ -727,11 +727,21 @@ export async function listAttempts(db: Db, workspaceId: string, filter: AttemptF
   return list.page(rows);
 }
 
-/** The deliveries of an event, to show where it went and how each stands. */
-export async function listEventDeliveries(db: Db, eventId: string): Promise<WebhookDelivery[]> {
+/**
+ * The deliveries of an event, to show where each goes and how it stands: `url` is its endpoint's
+ * (as it is now: the delivery row keeps only a callback's own).
+ */
+export async function listEventDeliveries(
+  db: Db,
+  eventId: string,
+): Promise<(WebhookDelivery & { url: string })[]> {
   return db
-    .select()
+    .select({
+      ...getTableColumns(webhookDelivery),
+      url: sql<string>`coalesce(${webhookDelivery.url}, ${webhookEndpoint.url})`,
+    })
     .from(webhookDelivery)
+    .leftJoin(webhookEndpoint, eq(webhookEndpoint.id, webhookDelivery.endpointId))
     .where(eq(webhookDelivery.eventId, eventId))
     .orderBy(desc(webhookDelivery.createdAt));
 }
