@@ -6,7 +6,6 @@
 import { randomBytes } from "node:crypto";
 import { AppError, describeError, type ErrorDetail } from "../../errors/app-error.ts";
 import {
-  type ChannelProblem,
   markTokenDead,
   mergeChannelSettings,
   transitionChannelState,
