@@ -10,6 +10,7 @@ import { hookRoutes } from "./hooks.ts";
 import { authenticate } from "./middleware/auth.ts";
 import { idempotency } from "./middleware/idempotency.ts";
 import { limitBody, parseJsonBody } from "./middleware/json-body.ts";
+import { refuseNulInQuery } from "./middleware/nul-characters.ts";
 import { observe } from "./middleware/observability.ts";
 import { rateLimit } from "./middleware/rate-limit.ts";
 import { apiKeyRoutes } from "./resources/api-keys.ts";
@@ -67,6 +68,7 @@ export function createApp(input: AppDeps) {
     app.use(path, rateLimit(config.rateLimit, config.rateLimitBurst));
     app.use(path, limitBody(config.bodyLimit));
     app.use(path, parseJsonBody);
+    app.use(path, refuseNulInQuery);
     app.use(path, idempotency(store.db));
   }
 

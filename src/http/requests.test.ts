@@ -99,6 +99,22 @@ for (const kind of storeKinds) {
         assert.equal(await contacts(), before);
       });
 
+      it("refuses U+0000 in a body's strings and keys and in the query, naming where, storing nothing", async () => {
+        const before = await contacts();
+        const cases: [string, string, unknown, string][] = [
+          ["POST", "/v1/contacts", { name: "a\u0000b" }, "name"],
+          ["POST", "/v1/contacts", { custom_fields: { tier: ["gold", "x\u0000"] } }, "custom_fields.tier.1"],
+          ["POST", "/v1/contacts", { custom_fields: { "ti\u0000er": 1 } }, "custom_fields.tier"],
+          ["GET", "/v1/contacts?q=a%00b", undefined, "query.q"],
+        ];
+        for (const [method, path, body, where] of cases) {
+          const res = await hub.request(method, path, body === undefined ? {} : { body });
+          assertError(res, 400, "validation_failed", [where]);
+          assert.equal(res.body.error.details[0].code, "nul_character");
+        }
+        assert.equal(await contacts(), before);
+      });
+
       it("answers 415 unsupported_media_type to a body that is not JSON", async () => {
         for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
           const res = await hub.request("POST", "/v1/contacts", {

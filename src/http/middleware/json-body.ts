@@ -3,6 +3,7 @@ import { bodyLimit } from "hono/body-limit";
 import { createMiddleware } from "hono/factory";
 import { AppError } from "../../errors/app-error.ts";
 import type { AppEnv } from "../context.ts";
+import { refuseNulInBody } from "./nul-characters.ts";
 
 const withBody = new Set(["POST", "PUT", "PATCH"]);
 const jsonType = /^application\/([\w.-]+\+)?json$/i;
@@ -32,8 +33,9 @@ export function limitBody(limit: number) {
 }
 
 /**
- * Parses a JSON body once, up front, so that malformed JSON and a wrong media type get their
- * catalogued answers before any route runs; the validators read the cached result.
+ * Parses a JSON body once, up front, so that malformed JSON, a wrong media type and a character
+ * no text may hold get their catalogued answers before any route runs; the validators read the
+ * cached result.
  */
 export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
   if (withBody.has(c.req.method) && (await hasBody(c.req))) {
@@ -41,12 +43,14 @@ export const parseJsonBody = createMiddleware<AppEnv>(async (c, next) => {
     if (!jsonType.test(contentType.split(";")[0]?.trim() ?? "")) {
       throw new AppError("unsupported_media_type", { contentType: contentType || "(none)" });
     }
+    let body: unknown;
     try {
-      await c.req.json();
+      body = await c.req.json();
     } catch (error) {
       if (error instanceof AppError) throw error;
       throw new AppError("malformed_json", {}, { cause: error });
     }
+    refuseNulInBody(body);
   }
   await next();
 });

@@ -1,0 +1,44 @@
+import { createMiddleware } from "hono/factory";
+import { AppError } from "../../errors/app-error.ts";
+import type { AppEnv } from "../context.ts";
+
+// No PostgreSQL text can hold U+0000: it would fail the statement that stores or compares it, as
+// a 500 that no repeat can cure. So the API refuses it where it comes in, naming where.
+
+/** Refuses U+0000 in a query parameter's name or value. */
+export const refuseNulInQuery = createMiddleware<AppEnv>(async (c, next) => {
+  for (const [name, value] of new URL(c.req.url).searchParams) {
+    if (name.includes("\0") || value.includes("\0")) throw nulAt(`query.${name.replaceAll("\0", "")}`);
+  }
+  await next();
+});
+
+/** Refuses U+0000 in any key or string of a parsed JSON body. */
+export function refuseNulInBody(body: unknown): void {
+  const path = nulPath(body, []);
+  if (path) throw nulAt(path.join(".") || "body");
+}
+
+/** The path to the first key or string holding U+0000, or undefined. */
+function nulPath(value: unknown, path: string[]): string[] | undefined {
+  if (typeof value === "string") return value.includes("\0") ? path : undefined;
+  if (typeof value !== "object" || value === null) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    if (key.includes("\0")) return [...path, key.replaceAll("\0", "")];
+    const found = nulPath(item, [...path, key]);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+function nulAt(path: string): AppError {
+  return new AppError(
+    "validation_failed",
+    {},
+    {
+      details: [
+        { path, code: "nul_character", detail: "holds the character U+0000, which no text may contain" },
+      ],
+    },
+  );
+}
