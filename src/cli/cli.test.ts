@@ -5,6 +5,10 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { openStore } from "../store/database.ts";
+import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
+import { createWorkspace } from "../store/repositories/workspaces.ts";
+import { SecretBox } from "../store/secret-box.ts";
 
 /** Runs the real `switchboard` command in a child process. */
 function run(
@@ -241,6 +245,41 @@ describe("switchboard command", { concurrency: 4 }, () => {
     for (const check of ["configuration", "disk space", "database", "migrations", "channels"]) {
       assert.match(doctor.stdout, new RegExp(`^OK\\s+${check}:`, "m"));
     }
+  });
+
+  it("reports a fresh store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
+    const checksOf = (stdout: string) =>
+      (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
+        c.check,
+        c.ok,
+        c.code ?? null,
+      ]);
+    const fresh = await run(["doctor", "--data-dir", tempDir(), "--json"]);
+    assert.equal(fresh.code, 1, fresh.stderr);
+    assert.deepEqual(checksOf(fresh.stdout).at(-1), ["migrations", false, "migrations_pending"]);
+
+    const dataDir = tempDir();
+    const key = (byte: number) => ({ SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, byte).toString("base64") });
+    assert.equal((await run(["migrate", "--data-dir", dataDir], key(1))).code, 0);
+    const store = await openStore({ mode: "embedded", dataDir });
+    try {
+      await createChannelAccount(store.db, new SecretBox(Buffer.alloc(32, 1)), {
+        workspaceId: (await createWorkspace(store.db, "shop")).id,
+        kind: "vk",
+        externalId: "1",
+        name: "shop",
+        credentials: { tokens: ["t"] },
+        settings: {},
+      });
+    } finally {
+      await store.close();
+    }
+    const wrongKey = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
+    assert.equal(wrongKey.code, 1, wrongKey.stderr);
+    assert.deepEqual(checksOf(wrongKey.stdout).slice(-2), [
+      ["stored secrets", false, "secret_key_mismatch"],
+      ["channels", false, null],
+    ]);
   });
 
   it("reports a doctor problem with its remedy and exits 1", async () => {
