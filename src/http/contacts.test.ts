@@ -345,6 +345,15 @@ for (const kind of storeKinds) {
           { key: m.key },
         );
         assert.deepEqual(ids(found), [target.id]);
+        // The event tells a CRM which contact and conversation went where.
+        const events = await hub.request("GET", "/v1/events?type=contact.updated", { key: m.key });
+        const [event] = events.body.items;
+        const shown = await hub.request("GET", `/v1/events/${event.id}`, { key: m.key });
+        assert.equal(shown.body.payload.data.contact.id, target.id);
+        assert.deepEqual(shown.body.payload.data.merged, {
+          contact_id: source.id,
+          conversations: [{ id: sourceVk.id, into: targetVk.id }],
+        });
       });
 
       it("refuses to merge a contact into itself or with another workspace's contact", async () => {

@@ -316,7 +316,13 @@ for (const kind of storeKinds) {
         const joined = await open(channel.id, source.id);
         await recordMessage(store.db, inbound(workspaceId, channel.id, joined.id, source.id, "m-src"));
 
-        const merged = await mergeContacts(store.db, workspaceId, target.id, source.id);
+        const { contact: merged, joinedConversations } = await mergeContacts(
+          store.db,
+          workspaceId,
+          target.id,
+          source.id,
+        );
+        assert.deepEqual(joinedConversations, [{ id: joined.id, into: kept.id }]);
         assert.equal(merged.name, "Target");
         assert.equal(merged.phone, "+79990001122");
         assert.deepEqual(merged.customFields, { a: 1, b: 3 });

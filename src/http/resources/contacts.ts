@@ -238,13 +238,20 @@ export function contactRoutes({ store, config }: AppDeps) {
     }),
     async (c) => {
       const merged = await db.transaction(async (tx) => {
-        const contact = await mergeContacts(
+        const sourceId = c.req.valid("json").source_contact_id;
+        const { contact, joinedConversations } = await mergeContacts(
           tx,
           c.get("apiKey").workspaceId,
           c.req.valid("param").id,
-          c.req.valid("json").source_contact_id,
+          sourceId,
         );
-        await recordEvent(tx, contactEvent("contact.updated", contact));
+        await recordEvent(
+          tx,
+          contactEvent("contact.updated", contact, {
+            contact_id: sourceId,
+            conversations: joinedConversations,
+          }),
+        );
         return contact;
       });
       return c.json(presentContact(merged), 200);

@@ -305,7 +305,20 @@ const eventDataSchemas: Record<EventType, z.ZodType> = {
   "conversation.resolved": z.object({ conversation: ConversationSchema }),
   "lead.received": z.object({ lead: LeadSchema }),
   "contact.created": z.object({ contact: ContactSchema }),
-  "contact.updated": z.object({ contact: ContactSchema }),
+  "contact.updated": z.object({
+    contact: ContactSchema,
+    merged: z
+      .object({
+        contact_id: z.string().openapi({ description: "The contact merged into this one, now deleted" }),
+        conversations: z
+          .array(z.object({ id: z.string(), into: z.string() }))
+          .openapi({
+            description: "Its open direct conversations joined with this contact's (then deleted)",
+          }),
+      })
+      .optional()
+      .openapi({ description: "Only on a merge (`POST /v1/contacts/{id}/merge`)" }),
+  }),
   "contact.consent_changed": z.object({
     contact: ContactSchema,
     channel_id: z.string(),

@@ -37,7 +37,7 @@ export interface EventData {
   "conversation.resolved": { conversation: ConversationJson };
   "lead.received": { lead: LeadJson };
   "contact.created": { contact: ContactJson };
-  "contact.updated": { contact: ContactJson };
+  "contact.updated": { contact: ContactJson; merged?: MergedContact };
   "contact.consent_changed": {
     contact: ContactJson;
     channel_id: string;
@@ -192,11 +192,21 @@ export function conversationEvent(
 }
 
 /** A contact's event, keyed by the contact. */
-export function contactEvent(type: "contact.created" | "contact.updated", row: ContactWithIdentities) {
+/** On a merge's `contact.updated`: the contact merged in (now deleted), and its joined conversations. */
+export interface MergedContact {
+  contact_id: string;
+  conversations: { id: string; into: string }[];
+}
+
+export function contactEvent(
+  type: "contact.created" | "contact.updated",
+  row: ContactWithIdentities,
+  merged?: MergedContact,
+) {
   return {
     type,
     workspaceId: row.workspaceId,
-    data: { contact: presentContact(row) },
+    data: { contact: presentContact(row), ...(merged ? { merged } : {}) },
     orderingKey: row.id,
     channelId: null,
   } satisfies EventInput;

@@ -341,12 +341,24 @@ export async function listContacts(db: Db, workspaceId: string, search: ContactS
   return { ...result, items: await attachIdentities(db, result.items) };
 }
 
+/** What a merge did besides changing the target: what it deleted, and where their contents went. */
+export interface MergeOutcome {
+  contact: ContactWithIdentities;
+  /** The source's open direct conversations that became one with the target's on their channel. */
+  joinedConversations: { id: string; into: string }[];
+}
+
 /**
  * Merges `sourceId` into `targetId`: identities, conversations and messages move to the
  * target, empty fields of the target are filled from the source, and the source is deleted.
  * Where both have an open direct conversation on the same channel, the two threads become one.
  */
-export async function mergeContacts(db: Db, workspaceId: string, targetId: string, sourceId: string) {
+export async function mergeContacts(
+  db: Db,
+  workspaceId: string,
+  targetId: string,
+  sourceId: string,
+): Promise<MergeOutcome> {
   return db.transaction(async (tx) => {
     const target = await requireContact(tx, workspaceId, targetId);
     if (targetId === sourceId) {
@@ -371,9 +383,11 @@ export async function mergeContacts(db: Db, workspaceId: string, targetId: strin
       .select()
       .from(conversation)
       .where(and(eq(conversation.contactId, sourceId), openDirect));
+    const joinedConversations: MergeOutcome["joinedConversations"] = [];
     for (const duplicate of sourceOpen) {
       const kept = targetOpen.find((c) => c.channelAccountId === duplicate.channelAccountId);
       if (!kept) continue;
+      joinedConversations.push({ id: duplicate.id, into: kept.id });
       await tx
         .update(message)
         .set({ conversationId: kept.id })
@@ -404,7 +418,7 @@ export async function mergeContacts(db: Db, workspaceId: string, targetId: strin
       })
       .where(eq(contact.id, targetId));
     await tx.delete(contact).where(eq(contact.id, sourceId));
-    return requireContact(tx, workspaceId, targetId);
+    return { contact: await requireContact(tx, workspaceId, targetId), joinedConversations };
   });
 }
 
