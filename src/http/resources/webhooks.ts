@@ -310,11 +310,9 @@ const eventDataSchemas: Record<EventType, z.ZodType> = {
     merged: z
       .object({
         contact_id: z.string().openapi({ description: "The contact merged into this one, now deleted" }),
-        conversations: z
-          .array(z.object({ id: z.string(), into: z.string() }))
-          .openapi({
-            description: "Its open direct conversations joined with this contact's (then deleted)",
-          }),
+        conversations: z.array(z.object({ id: z.string(), into: z.string() })).openapi({
+          description: "Its open direct conversations joined with this contact's (then deleted)",
+        }),
       })
       .optional()
       .openapi({ description: "Only on a merge (`POST /v1/contacts/{id}/merge`)" }),
