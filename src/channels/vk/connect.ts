@@ -176,8 +176,8 @@ export async function connectVkChannel(deps: VkConnectDeps, input: VkConnectInpu
     let channel: ChannelAccount;
     let created = false;
     if (existing) {
-      // `connecting` first, so the runners, told by the same locked transition, stop before the
-      // new tokens and settings arrive.
+      // The state through the locked transition that tells the change; then the new tokens and
+      // settings. A failure below puts both back.
       await transitionChannelState(
         db,
         existing.id,
@@ -364,7 +364,7 @@ export async function disconnectVkChannel(
     "problem",
   ])
     delete rest[key];
-  // Disabled first, so the runners stop before the tokens are gone.
+  // Disabled first: whoever reads the row meanwhile sees it disabled, never online without tokens.
   await transitionChannelState(
     db,
     id,
