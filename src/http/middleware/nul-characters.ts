@@ -7,8 +7,9 @@ import type { AppEnv } from "../context.ts";
 
 /** Refuses U+0000 in a query parameter's name or value. */
 export const refuseNulInQuery = createMiddleware<AppEnv>(async (c, next) => {
-  for (const [name, value] of new URL(c.req.url).searchParams) {
-    if (name.includes("\0") || value.includes("\0")) throw nulAt(`query.${name.replaceAll("\0", "")}`);
+  for (const [name, values] of Object.entries(c.req.queries())) {
+    if (name.includes("\0") || values.some((value) => value.includes("\0")))
+      throw nulAt(`query.${name.replaceAll("\0", "")}`);
   }
   await next();
 });
