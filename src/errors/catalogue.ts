@@ -283,6 +283,23 @@ const entries = {
       remedy: "Передайте в `source_contact_id` идентификатор другого контакта.",
     },
   },
+  last_workspace_key: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message:
+        "This is the workspace's last active key; revoking it would lock the workspace out of the API.",
+      remedy:
+        "Create another key for the workspace first (`POST /v1/api-keys` with this key, `POST /v1/workspaces/{id}/api-keys` with an admin key, or `switchboard keys create --workspace <id>`), then revoke this one.",
+    },
+    ru: {
+      message:
+        "Это последний действующий ключ рабочего пространства; после его отзыва пространство потеряет доступ к API.",
+      remedy:
+        "Сначала создайте для пространства другой ключ (`POST /v1/api-keys` этим ключом, `POST /v1/workspaces/{id}/api-keys` ключом администратора или `switchboard keys create --workspace <id>`), затем отзовите этот.",
+    },
+  },
+
   last_admin_key: {
     status: 409,
     class: "conflict",

@@ -315,6 +315,57 @@ const routes: RouteCase[] = [
     happy: async (w) => ({ path: `/v1/api-keys/${(await freshKey(w.hub, w.mine.workspaceId)).id}` }),
     check: (res) => assert.ok(res.body.revoked_at),
   },
+  {
+    method: "GET",
+    path: "/v1/workspaces/{id}/api-keys",
+    adminOnly: true,
+    status: 200,
+    target: workspaceTarget,
+    happy: async (w) => ({ path: `/v1/workspaces/${w.theirs.workspaceId}/api-keys?limit=200` }),
+    check: (res, w) => {
+      assert.ok(res.body.items.some((k: { id: string }) => k.id === w.theirs.apiKey.id));
+      assert.ok(
+        res.body.items.every((k: { workspace_id: string }) => k.workspace_id === w.theirs.workspaceId),
+      );
+    },
+    invalid: { query: "?limit=201", paths: ["query.limit"] },
+  },
+  {
+    method: "POST",
+    path: "/v1/workspaces/{id}/api-keys",
+    adminOnly: true,
+    status: 201,
+    target: workspaceTarget,
+    happy: async (w) => ({
+      path: `/v1/workspaces/${w.theirs.workspaceId}/api-keys`,
+      body: { name: unique("key ") },
+    }),
+    check: (res, w) => {
+      assert.equal(res.body.workspace_id, w.theirs.workspaceId);
+      assert.ok(res.body.key.startsWith(res.body.prefix));
+    },
+    body: () => ({ name: unique("key ") }),
+    invalid: { body: { name: "", admin: "yes" }, paths: ["name", "admin"] },
+    effect: async (w) =>
+      (await listApiKeys(w.hub.store.db, w.theirs.workspaceId, { limit: 10_000 })).items
+        .map((k) => k.id)
+        .sort(),
+  },
+  {
+    // Unknown workspaces and keys of another workspace: workspaces.test.
+    method: "DELETE",
+    path: "/v1/workspaces/{id}/api-keys/{key_id}",
+    adminOnly: true,
+    status: 200,
+    happy: async (w) => {
+      const key = await freshKey(w.hub, w.theirs.workspaceId);
+      return { path: `/v1/workspaces/${w.theirs.workspaceId}/api-keys/${key.id}` };
+    },
+    check: (res, w) => {
+      assert.equal(res.body.workspace_id, w.theirs.workspaceId);
+      assert.ok(res.body.revoked_at);
+    },
+  },
 
   // ── Channels ───────────────────────────────────────────────────────────────
   {
@@ -1167,7 +1218,8 @@ for (const kind of storeKinds) {
               );
             }
             if (target.adminSeesAll) {
-              assertStatus(await hub.request(route.method, at(route.path, target.id(w.theirs)), admin), 200);
+              const res = await hub.request(route.method, at(route.path, target.id(w.theirs)), admin);
+              assertStatus(res, route.status);
             } else {
               assertError(
                 await hub.request(route.method, at(route.path, target.id(w.theirs)), admin),

@@ -1,7 +1,7 @@
 // Workspaces, API keys and channels through the HTTP API.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { findActiveKey, listApiKeys, revokeApiKey } from "../store/repositories/api-keys.ts";
+import { createApiKey, findActiveKey, listApiKeys, revokeApiKey } from "../store/repositories/api-keys.ts";
 import { createChannelAccount, transitionChannelState } from "../store/repositories/channel-accounts.ts";
 import { connectionStates } from "../store/schema.ts";
 import { assertError, assertStatus, unique } from "../testing/http.ts";
@@ -224,15 +224,84 @@ for (const kind of storeKinds) {
         assertStatus(await hub.request("GET", "/v1/workspaces", { key: res.body.key }), 200);
       });
 
+      it("keeps a workspace's last active key, then revokes it once another exists", async () => {
+        const { body } = await hub.request("POST", "/v1/workspaces", { body: { name: "Careful" } });
+        const first = body.api_key;
+        const refused = await hub.request("DELETE", `/v1/api-keys/${first.id}`, { key: first.key });
+        assertError(refused, 409, "last_workspace_key");
+        assert.match(refused.body.error.remedy, /POST \/v1\/workspaces\/\{id\}\/api-keys/);
+        assertStatus(await hub.request("GET", "/v1/api-keys", { key: first.key }), 200);
+
+        const second = await hub.request("POST", "/v1/api-keys", {
+          key: first.key,
+          body: { name: "second" },
+        });
+        assertStatus(second, 201);
+        assertStatus(await hub.request("DELETE", `/v1/api-keys/${first.id}`, { key: second.body.key }), 200);
+        assertError(
+          await hub.request("DELETE", `/v1/api-keys/${second.body.id}`, { key: second.body.key }),
+          409,
+          "last_workspace_key",
+        );
+        assertError(
+          await hub.request("DELETE", `/v1/workspaces/${body.workspace.id}/api-keys/${second.body.id}`),
+          409,
+          "last_workspace_key",
+        );
+      });
+
+      it("lets an admin key list, create and revoke the keys of another workspace", async () => {
+        const { body } = await hub.request("POST", "/v1/workspaces", { body: { name: "Lost keys" } });
+        const path = `/v1/workspaces/${body.workspace.id}/api-keys`;
+        const listed = await hub.request("GET", path);
+        assertStatus(listed, 200);
+        assert.deepEqual(ids(listed), [body.api_key.id]);
+
+        const created = await hub.request("POST", path, { body: { name: "recovered" } });
+        assertStatus(created, 201);
+        assert.deepEqual([created.body.workspace_id, created.body.admin], [body.workspace.id, false]);
+        const own = await hub.request("GET", "/v1/api-keys", { key: created.body.key });
+        assert.deepEqual(ids(own), [created.body.id, body.api_key.id], "the key works in its workspace");
+
+        assertStatus(await hub.request("GET", "/v1/contacts", { key: body.api_key.key }), 200);
+        const revoked = await hub.request("DELETE", `${path}/${body.api_key.id}`);
+        assertStatus(revoked, 200);
+        assert.ok(revoked.body.revoked_at);
+        assertError(await hub.request("GET", "/v1/contacts", { key: body.api_key.key }), 401, "auth_invalid");
+
+        const plain = { key: created.body.key };
+        assertError(await hub.request("GET", path, plain), 403, "admin_required");
+        assertError(
+          await hub.request("POST", path, { ...plain, body: { name: "x" } }),
+          403,
+          "admin_required",
+        );
+        assertError(await hub.request("DELETE", `${path}/${created.body.id}`, plain), 403, "admin_required");
+
+        const nowhere = "/v1/workspaces/0193a5b0-7c1e-7d2a-9f00-1b2c3d4e5f60/api-keys";
+        assertError(await hub.request("GET", nowhere), 404, "workspace_not_found");
+        assertError(await hub.request("POST", nowhere, { body: { name: "x" } }), 404, "workspace_not_found");
+        const strangers = await hub.request("GET", "/v1/api-keys", { key: hub.stranger.key });
+        assertError(
+          await hub.request("DELETE", `${path}/${strangers.body.items[0].id}`),
+          404,
+          "api_key_not_found",
+        );
+        assertError(await hub.request("POST", path, { body: { name: "" } }), 400, "validation_failed");
+      });
+
       it("keeps the last active admin key, then revokes it once another exists", async () => {
         const local = await createTestHub(store);
         const self = await findActiveKey(store.db, local.admin.key);
         assert.ok(self);
-        // Every other admin key of the store goes, so that this hub's admin is the last one.
+        // Every other admin key of the store goes, so that this hub's admin is the last one; a
+        // plain key takes its place, since a workspace keeps its last key.
         const all = await listApiKeys(store.db, undefined, { limit: 10_000 });
         for (const key of all.items)
-          if (key.admin && !key.revokedAt && key.id !== self.id)
+          if (key.admin && !key.revokedAt && key.id !== self.id) {
+            await createApiKey(store.db, { workspaceId: key.workspaceId, name: "stand-in" });
             await revokeApiKey(store.db, key.id, { admin: true });
+          }
 
         const refused = await local.request("DELETE", `/v1/api-keys/${self.id}`);
         assertError(refused, 409, "last_admin_key");

@@ -105,8 +105,11 @@ for (const kind of storeKinds) {
       it("revokes keys but keeps the last admin key", async () => {
         const ws = (await createWorkspace(store.db, "Keys")).id;
         const admins = await listApiKeys(store.db, undefined, { limit: 200 });
-        for (const k of admins.items.filter((k) => k.admin && !k.revokedAt))
+        for (const k of admins.items.filter((k) => k.admin && !k.revokedAt)) {
+          // A workspace keeps its last key: a plain one takes the admin's place.
+          await createApiKey(store.db, { workspaceId: k.workspaceId, name: "stand-in" });
           await revokeApiKey(store.db, k.id, { admin: true });
+        }
         const a = await createApiKey(store.db, { workspaceId: ws, name: "a", admin: true });
         const b = await createApiKey(store.db, { workspaceId: ws, name: "b", admin: true });
         await rejectsWith(
@@ -120,6 +123,23 @@ for (const kind of storeKinds) {
           "last_admin_key",
         );
         assert.ok(await findActiveKey(store.db, b.secret));
+      });
+
+      it("keeps a workspace's last key, even when revocations race", async () => {
+        const ws = (await createWorkspace(store.db, "Last key")).id;
+        const keys = await Promise.all(
+          ["a", "b", "c", "d"].map((name) => createApiKey(store.db, { workspaceId: ws, name })),
+        );
+        const results = await Promise.allSettled(
+          keys.map(({ key }) => revokeApiKey(store.db, key.id, { workspaceId: ws, admin: false })),
+        );
+        const refused = results.filter((r) => r.status === "rejected");
+        assert.deepEqual(
+          refused.map((r) => r.reason.code),
+          ["last_workspace_key"],
+        );
+        const active = await Promise.all(keys.map(({ secret }) => findActiveKey(store.db, secret)));
+        assert.equal(active.filter(Boolean).length, 1);
       });
 
       it("does not revoke another workspace's key", async () => {

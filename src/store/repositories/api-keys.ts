@@ -1,11 +1,13 @@
 import { createHash, randomBytes } from "node:crypto";
-import { and, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
-import type { Db } from "../database.ts";
+import { advisoryKey, type Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { apiKey } from "../schema.ts";
 
 export type ApiKey = typeof apiKey.$inferSelect;
+
+const revocationLock = advisoryKey("api-keys:revoke");
 
 const keyPrefix = "sbk_";
 
@@ -60,8 +62,9 @@ export async function listApiKeys(db: Db, workspaceId: string | undefined, page:
 
 /**
  * Revokes a key. `workspaceId` limits it to one workspace (the CLI passes none); only an admin
- * may revoke an admin key, and the last active admin key is kept, since without it nobody could
- * manage workspaces.
+ * may revoke an admin key. The last active admin key is kept, since without it nobody could
+ * manage workspaces, and so is each workspace's last active key, since without it the workspace
+ * could not use the API until someone with shell access to the hub made a new one.
  */
 export async function revokeApiKey(
   db: Db,
@@ -70,25 +73,25 @@ export async function revokeApiKey(
 ): Promise<ApiKey> {
   const { workspaceId } = by;
   return db.transaction(async (tx) => {
+    // Revocations take turns: two racing for a workspace's (or the hub's) last two keys must not
+    // both see the other one still active. Row locks taken set by set could deadlock instead.
+    await tx.execute(sql`select pg_advisory_xact_lock(${revocationLock}::bigint)`);
     const [key] = isUuid(id)
       ? await tx
           .select()
           .from(apiKey)
           .where(and(eq(apiKey.id, id), workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined))
-          .for("update")
       : [];
     if (!key) throw new AppError("api_key_not_found", { id });
     if (key.revokedAt) return key;
+    const othersActive = (scope: SQL) =>
+      tx.$count(apiKey, and(scope, isNull(apiKey.revokedAt), ne(apiKey.id, id)));
     if (key.admin) {
       if (!by.admin) throw new AppError("admin_required");
-      // Locking every active admin key serialises concurrent revocations of the last two.
-      const admins = await tx
-        .select({ id: apiKey.id })
-        .from(apiKey)
-        .where(and(eq(apiKey.admin, true), isNull(apiKey.revokedAt)))
-        .for("update");
-      if (!admins.some((admin) => admin.id !== id)) throw new AppError("last_admin_key");
+      if ((await othersActive(eq(apiKey.admin, true))) === 0) throw new AppError("last_admin_key");
     }
+    if ((await othersActive(eq(apiKey.workspaceId, key.workspaceId))) === 0)
+      throw new AppError("last_workspace_key");
     const [revoked] = await tx
       .update(apiKey)
       .set({ revokedAt: new Date() })
