@@ -396,6 +396,20 @@ const entries = {
     },
   },
 
+  contact_event_answered: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "Button press `{id}` was already answered at {at}; VK takes one answer per press.",
+      remedy: "Nothing to repeat: the client saw the first answer. To tell the client more, send a message.",
+    },
+    ru: {
+      message: "На нажатие кнопки `{id}` уже ответили в {at}; VK принимает один ответ на нажатие.",
+      remedy:
+        "Повторять не нужно: клиент увидел первый ответ. Чтобы сообщить что-то ещё, отправьте сообщение.",
+    },
+  },
+
   // ── Templates ──────────────────────────────────────────────────────────────
   template_not_found: {
     status: 404,

@@ -326,7 +326,7 @@ export function messageRoutes(deps: AppDeps & { sender: SendService }) {
       path: "/contact-events/{id}/answer",
       summary: "Answer a client's press of a callback button",
       description:
-        "For a `button_pressed` contact event. VK accepts one answer within about a minute of the press; later it is `410 vk_button_event_expired`.",
+        "For a `button_pressed` contact event. VK accepts one answer within about a minute of the press; later it is `410 vk_button_event_expired`, and a second answer is `409 contact_event_answered`.",
       request: { params: IdParam, body: jsonBody(AnswerBody) },
       responses: {
         200: jsonContent(ContactEventSchema, "The event, with its `answer`"),

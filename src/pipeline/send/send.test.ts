@@ -1022,7 +1022,7 @@ for (const kind of storeKinds) {
       assert.equal(sentTo(quiet.world, quiet.client).length, 0, "switched off");
     });
 
-    it("answers a callback button press once, and says when VK no longer takes an answer", async () => {
+    it("answers a callback button press once, refuses a second answer, and says when VK no longer takes one", async () => {
       const { world, client, relay } = await setup();
       const sent = await send(client.conversation.id, {
         text: "Подтвердите",
@@ -1045,7 +1045,25 @@ for (const kind of storeKinds) {
       assertStatus(answer, 200);
       assert.equal(answer.body.data.answer.type, "snackbar");
       assert.deepEqual(outbox(world).eventAnswers[0]?.eventData, { type: "show_snackbar", text: "Готово" });
-      const late = await hub.request("POST", `/v1/contact-events/${press.id}/answer`, {
+      const again = await hub.request("POST", `/v1/contact-events/${press.id}/answer`, {
+        body: { type: "none" },
+      });
+      assertError(again, 409, "contact_event_answered");
+      assert.ok(again.body.error.message.includes(answer.body.data.answer.at));
+      assert.equal(outbox(world).eventAnswers.length, 1, "the second answer never reached VK");
+
+      // A press VK no longer knows (its minute is over, or VK restarted) cannot be answered.
+      const [stale] = await store.db
+        .insert(contactEvent)
+        .values({
+          workspaceId: press.workspaceId,
+          channelAccountId: press.channelAccountId,
+          contactId: press.contactId,
+          kind: "button_pressed",
+          data: { ...press.data, event_id: "gone" },
+        })
+        .returning();
+      const late = await hub.request("POST", `/v1/contact-events/${stale?.id}/answer`, {
         body: { type: "none" },
       });
       assertError(late, 410, "vk_button_event_expired");

@@ -324,6 +324,8 @@ export class SendService {
       if (!event) throw new AppError("contact_event_not_found", { id: eventId });
       if (event.kind !== "button_pressed")
         throw new AppError("contact_event_not_button", { id: eventId, kind: event.kind });
+      const earlier = event.data.answer as { at?: string } | undefined;
+      if (earlier) throw new AppError("contact_event_answered", { id: eventId, at: earlier.at ?? "" });
       const { channel, adapter } = await this.#channel(workspaceId, event.channelAccountId);
       const recipient = await outboundRecipient(this.#db, { id: "", contactId: event.contactId }, channel);
       const peer = recipient?.identity.externalId ?? String(event.data.peer_id ?? "");
