@@ -5,7 +5,7 @@ import type { ChannelKind } from "../store/repositories/channel-accounts.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createConversation } from "../store/repositories/conversations.ts";
 import { recordMessage } from "../store/repositories/messages.ts";
-import { assertError, assertStatus, unique } from "../testing/http.ts";
+import { assertError, assertStatus, unique, uniqueVkUserId } from "../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
 
@@ -66,7 +66,7 @@ for (const kind of storeKinds) {
       const post = (body: unknown, key = ws.key) => hub.request("POST", "/v1/contacts", { body, key });
 
       it("creates a contact with identities, normalising the phone to E.164", async () => {
-        const vkId = unique();
+        const vkId = uniqueVkUserId();
         const res = await post({
           name: "Ivan Petrov",
           phone: "8 (916) 123-45-67",
@@ -176,8 +176,33 @@ for (const kind of storeKinds) {
         );
       });
 
+      it("refuses a VK identity that is not a VK user id, on create and on update, storing nothing", async () => {
+        const refused = await post({
+          name: "Short name",
+          identities: [
+            { channel_kind: "vk", external_id: uniqueVkUserId() },
+            { channel_kind: "vk", external_id: "durov" },
+          ],
+        });
+        assertError(refused, 400, "vk_user_id_invalid", ["identities.1.external_id"]);
+        assert.match(refused.body.error.message, /"durov" is not a VK user id/);
+        const found = await hub.request("GET", "/v1/contacts?q=Short%20name", { key: ws.key });
+        assert.deepEqual(found.body.items, []);
+
+        const contact = (await post({ name: "Numeric" })).body;
+        for (const id of ["-123", "2000000001", "12.5"]) {
+          const res = await hub.request("PATCH", `/v1/contacts/${contact.id}`, {
+            key: ws.key,
+            body: { name: "Changed", add_identities: [{ channel_kind: "vk", external_id: id }] },
+          });
+          assertError(res, 400, "vk_user_id_invalid", ["add_identities.0.external_id"]);
+        }
+        const after = await hub.request("GET", `/v1/contacts/${contact.id}`, { key: ws.key });
+        assert.deepEqual([after.body.name, after.body.identities], ["Numeric", []]);
+      });
+
       it("answers 409 contact_identity_taken for an identity of another contact, and rolls back", async () => {
-        const externalId = unique();
+        const externalId = uniqueVkUserId();
         const owner = (
           await post({ name: "Owner", identities: [{ channel_kind: "vk", external_id: externalId }] })
         ).body;
@@ -257,7 +282,7 @@ for (const kind of storeKinds) {
         const make = async (body: unknown) => (await post(body, m.key)).body;
         const target = await make({
           name: "Target",
-          identities: [{ channel_kind: "vk", external_id: unique() }],
+          identities: [{ channel_kind: "vk", external_id: uniqueVkUserId() }],
         });
         const source = await make({
           name: "Source",

@@ -5,7 +5,7 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { catalogue } from "../errors/catalogue.ts";
 import { listContacts } from "../store/repositories/contacts.ts";
-import { assertError, assertStatus, freshKey, seedFixture, unique } from "../testing/http.ts";
+import { assertError, assertStatus, freshKey, seedFixture, unique, uniqueVkUserId } from "../testing/http.ts";
 import { createTestHub, type TestHub } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
 
@@ -195,7 +195,7 @@ for (const kind of storeKinds) {
 
       it("replays the first answer without creating a second contact", async () => {
         const key = unique("idem-");
-        const body = { name: "Once", identities: [{ channel_kind: "vk", external_id: unique() }] };
+        const body = { name: "Once", identities: [{ channel_kind: "vk", external_id: uniqueVkUserId() }] };
         const first = await hub.request("POST", "/v1/contacts", { body, headers: withKey(key) });
         assertStatus(first, 201);
         const count = await contacts();

@@ -70,6 +70,8 @@ export function assertStatus(res: TestResponse, status: number): void {
 
 export const unique = (prefix = "") => `${prefix}${randomBytes(5).toString("hex")}`;
 export const randomId = () => randomUUID();
+/** A VK user id no test has used yet, most likely: VK's users are 1 to 2e9 − 1. */
+export const uniqueVkUserId = () => String(1 + (randomBytes(4).readUInt32BE(0) % 1_999_999_999));
 
 /** The objects of one workspace that the routes with `{id}` act on. */
 export interface Fixture {

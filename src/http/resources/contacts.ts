@@ -1,6 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { toE164 } from "../../core/phone.ts";
+import { AppError } from "../../errors/app-error.ts";
 import { presentContact } from "../../pipeline/objects.ts";
+import type { SendService } from "../../pipeline/send/service.ts";
 import { contactEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
   createContact,
@@ -27,7 +29,14 @@ import {
 const IdentitySchema = z
   .strictObject({
     channel_kind: z.enum(channelKinds),
-    external_id: z.string().trim().min(1).max(200).openapi({ description: "The user's id on that platform" }),
+    external_id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(200)
+      .openapi({
+        description: "The user's id on that platform (VK: the numeric user id, as in vk.com/id123456)",
+      }),
     display_name: z.string().max(500).optional(),
   })
   .openapi("ContactIdentityInput");
@@ -111,17 +120,26 @@ const ContactQuery = PageQuery.extend({
 
 const tag = "Contacts";
 
-export function contactRoutes({ store, config }: AppDeps) {
+export function contactRoutes({ store, config, sender }: AppDeps & { sender: SendService }) {
   const app = new OpenAPIHono<AppEnv>({ defaultHook: validationHook });
   const db = store.db;
   const phone = (value: string | null | undefined, path: string) =>
     value ? toE164(value, config.defaultCountry, path) : value;
-  const identities = (list: z.infer<typeof IdentitySchema>[] | undefined) =>
-    list?.map((i) => ({
-      channelKind: i.channel_kind,
-      externalId: i.external_id,
-      displayName: i.display_name,
-    }));
+  // An id the platform could not have given (a VK short name) would never match a client's
+  // messages, so it is refused as the send API refuses it.
+  const identities = (list: z.infer<typeof IdentitySchema>[] | undefined, field: string) =>
+    list?.map((i, index) => {
+      try {
+        sender.adapter(i.channel_kind)?.checkUserId(i.external_id);
+      } catch (error) {
+        if (!(error instanceof AppError)) throw error;
+        const path = `${field}.${index}.external_id`;
+        throw new AppError(error.code, error.params, {
+          details: [{ path, code: error.code, detail: error.message }],
+        });
+      }
+      return { channelKind: i.channel_kind, externalId: i.external_id, displayName: i.display_name };
+    });
 
   app.openapi(
     apiRoute(tag, {
@@ -169,7 +187,7 @@ export function contactRoutes({ store, config }: AppDeps) {
           phone: phone(input.phone, "phone"),
           email: input.email,
           customFields: input.custom_fields,
-          identities: identities(input.identities),
+          identities: identities(input.identities, "identities"),
         });
         await recordEvent(tx, contactEvent("contact.created", contact));
         return contact;
@@ -214,7 +232,7 @@ export function contactRoutes({ store, config }: AppDeps) {
           phone: phone(input.phone, "phone"),
           email: input.email,
           customFields: input.custom_fields,
-          addIdentities: identities(input.add_identities),
+          addIdentities: identities(input.add_identities, "add_identities"),
         });
         await recordEvent(tx, contactEvent("contact.updated", contact));
         return contact;
