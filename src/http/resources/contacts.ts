@@ -29,14 +29,9 @@ import {
 const IdentitySchema = z
   .strictObject({
     channel_kind: z.enum(channelKinds),
-    external_id: z
-      .string()
-      .trim()
-      .min(1)
-      .max(200)
-      .openapi({
-        description: "The user's id on that platform (VK: the numeric user id, as in vk.com/id123456)",
-      }),
+    external_id: z.string().trim().min(1).max(200).openapi({
+      description: "The user's id on that platform (VK: the numeric user id, as in vk.com/id123456)",
+    }),
     display_name: z.string().max(500).optional(),
   })
   .openapi("ContactIdentityInput");
