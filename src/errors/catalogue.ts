@@ -233,6 +233,7 @@ const entries = {
   channel_not_found: notFound("channel account", "канал", listedBy("GET /v1/channels")),
   contact_not_found: notFound("contact", "контакт", listedBy("GET /v1/contacts")),
   conversation_not_found: notFound("conversation", "диалог", listedBy("GET /v1/conversations")),
+  lead_not_found: notFound("lead", "заявка", listedBy("GET /v1/leads")),
   message_not_found: notFound(
     "message",
     "сообщение",

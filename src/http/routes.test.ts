@@ -602,6 +602,22 @@ const routes: RouteCase[] = [
   },
   {
     method: "GET",
+    path: "/v1/leads/{id}",
+    status: 200,
+    target: {
+      id: (f: Fixture) => f.lead.id,
+      notFound: "lead_not_found",
+      read: (f: Fixture) => `/v1/leads/${f.lead.id}`,
+    },
+    happy: async (w) => ({ path: `/v1/leads/${w.mine.lead.id}` }),
+    check: (res, w) =>
+      assert.deepEqual(
+        [res.body.id, res.body.contact_id, res.body.form_name, res.body.answers[0].answer],
+        [w.mine.lead.id, w.mine.contact.id, "Fixture form", "Fixture"],
+      ),
+  },
+  {
+    method: "GET",
     path: "/v1/contacts/{id}/events",
     status: 200,
     target: contactTarget,

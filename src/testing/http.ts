@@ -5,7 +5,7 @@ import { recordEvent } from "../pipeline/webhooks/events.ts";
 import { newSigningSecret } from "../pipeline/webhooks/signature.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { type ChannelAccount, createChannelAccount } from "../store/repositories/channel-accounts.ts";
-import type { ContactEvent } from "../store/repositories/contact-activity.ts";
+import { type ContactEvent, type Lead, recordLead } from "../store/repositories/contact-activity.ts";
 import { type ContactWithIdentities, createContact } from "../store/repositories/contacts.ts";
 import { type Conversation, createConversation } from "../store/repositories/conversations.ts";
 import { type Message, recordMessage } from "../store/repositories/messages.ts";
@@ -83,6 +83,8 @@ export interface Fixture {
   message: Message;
   /** A client's press of a callback button on the channel. */
   contactEvent: ContactEvent;
+  /** A lead form submission of the contact on the channel. */
+  lead: Lead;
   /** A template with one required variable, `name`, and a fallback body. */
   template: Template;
   /** A plain key of the workspace (not the caller's own). */
@@ -137,6 +139,15 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
       data: { event_id: unique("event-"), peer_id: 1, payload: {} },
     })
     .returning();
+  const lead = await recordLead(db, {
+    workspaceId,
+    channelAccountId: channel.id,
+    contactId: contact.id,
+    externalId: unique("lead-"),
+    formId: "1",
+    formName: "Fixture form",
+    answers: [{ key: "first_name", question: "Имя", answer: "Fixture" }],
+  });
   const template = await createTemplate(db, workspaceId, {
     name: unique("fixture-template-"),
     variables: [{ name: "name", description: null, required: true, default: null }],
@@ -168,6 +179,7 @@ export async function seedFixture(hub: TestHub, workspaceId: string): Promise<Fi
     conversation,
     message,
     contactEvent: contactEvent as ContactEvent,
+    lead: lead as Lead,
     template,
     apiKey: { id: key.id, secret },
     channelSecret,

@@ -1,11 +1,13 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { AppError } from "../../errors/app-error.ts";
 import { presentLead } from "../../pipeline/objects.ts";
-import { listLeads } from "../../store/repositories/contact-activity.ts";
+import { getLead, listLeads } from "../../store/repositories/contact-activity.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
   apiRoute,
   errorResponses,
+  IdParam,
   jsonContent,
   PageQuery,
   pageOf,
@@ -52,6 +54,21 @@ export function leadRoutes({ store }: AppDeps) {
         page,
       );
       return c.json(presentPage(result, presentLead), 200);
+    },
+  );
+  app.openapi(
+    apiRoute("Leads", {
+      method: "get",
+      path: "/leads/{id}",
+      summary: "Get a lead form submission",
+      request: { params: IdParam },
+      responses: { 200: jsonContent(LeadSchema, "The lead"), ...errorResponses(404) },
+    }),
+    async (c) => {
+      const { id } = c.req.valid("param");
+      const found = await getLead(store.db, c.get("apiKey").workspaceId, id);
+      if (!found) throw new AppError("lead_not_found", { id });
+      return c.json(presentLead(found), 200);
     },
   );
   return app;

@@ -56,6 +56,15 @@ export async function recordLead(
   return row;
 }
 
+export async function getLead(db: Db, workspaceId: string, id: string): Promise<Lead | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db
+    .select()
+    .from(lead)
+    .where(and(eq(lead.workspaceId, workspaceId), eq(lead.id, id)));
+  return row;
+}
+
 export async function linkLeadConversation(db: Db, leadId: string, conversationId: string) {
   await db.update(lead).set({ conversationId }).where(eq(lead.id, leadId));
 }
