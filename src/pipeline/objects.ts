@@ -62,6 +62,11 @@ export const presentContact = (c: ContactWithIdentities) => ({
     channel_kind: i.channelKind,
     external_id: i.externalId,
     display_name: i.displayName,
+    consent: i.consent.map((consent) => ({
+      channel_id: consent.channelAccountId,
+      state: consent.state,
+      changed_at: iso(consent.changedAt) as string,
+    })),
     created_at: iso(i.createdAt) as string,
   })),
   created_at: iso(c.createdAt) as string,

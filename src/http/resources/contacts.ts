@@ -11,7 +11,7 @@ import {
   requireContact,
   updateContact,
 } from "../../store/repositories/contacts.ts";
-import { channelKinds } from "../../store/schema.ts";
+import { channelKinds, consentStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
 import {
@@ -49,6 +49,18 @@ export const ContactSchema = z
         channel_kind: z.enum(channelKinds),
         external_id: z.string(),
         display_name: z.string().nullable(),
+        consent: z
+          .array(
+            z.object({
+              channel_id: z.string(),
+              state: z.enum(consentStates),
+              changed_at: Timestamp,
+            }),
+          )
+          .openapi({
+            description:
+              "Per channel, whether the user allows its messages (VK `message_allow` / `message_deny`). A channel not listed has had no answer; sends go out. After `denied`, sends through that channel fail with `contact_refused_messages` until `allowed`.",
+          }),
         created_at: Timestamp,
       }),
     ),

@@ -966,7 +966,7 @@ for (const kind of storeKinds) {
       assert.equal((await rows(world)).length, 1);
     });
 
-    it("refuses to send while the client denied messages, until they allow again", async () => {
+    it("refuses to send while the client denied messages, until they allow again, and shows the consent on the contact", async () => {
       const { world, client, relay } = await setup();
       vk.control.denyMessages(world.groupId, client.userId);
       await relay();
@@ -977,11 +977,18 @@ for (const kind of storeKinds) {
       assert.match(ru.body.error.message, /отказался от получения сообщений/);
       assert.equal((await rows(world)).length, 0);
       assert.equal(sentTo(world, client).length, 0);
+      const consent = async () =>
+        (await hub.request("GET", `/v1/contacts/${client.contact.id}`)).body.identities[0].consent;
+      const [denied] = await consent();
+      assert.deepEqual([denied.channel_id, denied.state], [world.channel.id, "denied"]);
 
       vk.control.allowMessages(world.groupId, client.userId);
       await relay();
       assertStatus(await send(client.conversation.id, { text: "Акция!" }), 201);
       assert.equal(sentTo(world, client).length, 1);
+      const [allowed] = await consent();
+      assert.deepEqual([allowed.channel_id, allowed.state], [world.channel.id, "allowed"]);
+      assert.ok(allowed.changed_at >= denied.changed_at);
     });
 
     it("answers ::bot_info with the channel's state, mode, last event and queue depth, in the client's language", async () => {

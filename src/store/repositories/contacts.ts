@@ -2,11 +2,27 @@ import { and, eq, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizz
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
-import { type channelKinds, contact, contactIdentity, conversation, message } from "../schema.ts";
+import {
+  type channelKinds,
+  type consentStates,
+  contact,
+  contactConsent,
+  contactIdentity,
+  conversation,
+  message,
+} from "../schema.ts";
 
 export type Contact = typeof contact.$inferSelect;
 export type ContactIdentity = typeof contactIdentity.$inferSelect;
-export type ContactWithIdentities = Contact & { identities: ContactIdentity[] };
+/** Whether the user accepts messages from one channel (VK `message_allow` / `message_deny`). */
+export interface IdentityConsent {
+  channelAccountId: string;
+  state: (typeof consentStates)[number];
+  changedAt: Date;
+}
+export type ContactWithIdentities = Contact & {
+  identities: (ContactIdentity & { consent: IdentityConsent[] })[];
+};
 type ChannelKind = (typeof channelKinds)[number];
 
 export interface IdentityInput {
@@ -147,7 +163,7 @@ export async function contactsForIdentities(
     });
     const linkedContact = ours.get(identity.contactId) as Contact;
     ours.delete(identity.contactId);
-    return { ...linkedContact, identities: [identity] };
+    return { ...linkedContact, identities: [{ ...identity, consent: [] }] };
   });
   // Another worker linked some of these users first: drop our contacts left unlinked, use theirs.
   const raced = missing.filter((id) => !users.has(id));
@@ -434,9 +450,29 @@ async function attachIdentities(db: Db, contacts: Contact[]): Promise<ContactWit
       ),
     )
     .orderBy(contactIdentity.id);
+  const consents =
+    identities.length === 0
+      ? []
+      : await db
+          .select()
+          .from(contactConsent)
+          .where(
+            inArray(
+              contactConsent.identityId,
+              identities.map((i) => i.id),
+            ),
+          )
+          .orderBy(contactConsent.changedAt, contactConsent.channelAccountId);
   return contacts.map((c) => ({
     ...c,
-    identities: identities.filter((identity) => identity.contactId === c.id),
+    identities: identities
+      .filter((identity) => identity.contactId === c.id)
+      .map((identity) => ({
+        ...identity,
+        consent: consents
+          .filter((consent) => consent.identityId === identity.id)
+          .map(({ channelAccountId, state, changedAt }) => ({ channelAccountId, state, changedAt })),
+      })),
   }));
 }
 
