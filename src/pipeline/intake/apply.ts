@@ -17,6 +17,7 @@ import {
   commentThread,
   createConversation,
   openDirectConversations,
+  reopenResolved,
 } from "../../store/repositories/conversations.ts";
 import type { InboundOutcome } from "../../store/repositories/inbound-events.ts";
 import {
@@ -241,13 +242,17 @@ async function applyComment(ctx: Applying, event: Extract<InboundEvent, { type: 
     sentAt: comment.sentAt,
   });
   if (!created) return "duplicate";
+  // A publication keeps one thread, so a client's new comment reopens it once resolved, as a
+  // client's message opens a new direct conversation; otherwise an inbox of open work misses it.
+  const reopened = who ? await reopenResolved(ctx.db, thread.id) : undefined;
+  if (reopened) emit(ctx, conversationEvent("conversation.updated", reopened));
   emit(
     ctx,
     who
       ? {
           type: "comment.received",
           workspaceId: stored.workspaceId,
-          data: { message: presentMessage(stored), conversation: presentConversation(thread) },
+          data: { message: presentMessage(stored), conversation: presentConversation(reopened ?? thread) },
           orderingKey: thread.id,
           channelId: ctx.channel.id,
         }

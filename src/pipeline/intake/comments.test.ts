@@ -83,5 +83,58 @@ for (const kind of storeKinds) {
         assert.deepEqual([restored.text, restored.deleted_at], ["Сколько стоит доставка?", null]);
       });
     }
+
+    it("reopens a resolved thread when a client comments again, not when the community does", async () => {
+      const world = await vkWorld(bed.hub, bed.vk);
+      const relay = vkRelay(bed.hub, world, new IntakeWorker(bed.store, silent));
+      const post = bed.vk.control.createWallPost(world.groupId, { text: "Новинка" }).post.id;
+      const user = bed.vk.control.createUser({ firstName: "Вера" });
+      bed.vk.control.commentWallPost(world.groupId, post, { userId: user.id, text: "Сколько стоит?" });
+      await relay();
+      const [thread] = (
+        await bed.hub.request("GET", `/v1/conversations?kind=comments&channel_id=${world.channel.id}`)
+      ).body.items;
+      const status = async () => (await bed.hub.request("GET", `/v1/conversations/${thread.id}`)).body.status;
+      const resolve = await bed.hub.request("PATCH", `/v1/conversations/${thread.id}`, {
+        body: { status: "resolved" },
+      });
+      assertStatus(resolve, 200);
+
+      // The operator's answer, written before resolving: its echo comes back as the community's
+      // comment and must leave the thread resolved.
+      const [question] = (await bed.hub.request("GET", `/v1/conversations/${thread.id}/messages`)).body.items;
+      const answer = await bed.hub.request("POST", `/v1/conversations/${thread.id}/messages`, {
+        body: { text: "1 500 ₽", reply_to_message_id: question.id },
+      });
+      assertStatus(answer, 201);
+      await relay();
+      assert.equal(await status(), "resolved", "the community's own comment leaves it resolved");
+
+      const since = new Date();
+      bed.vk.control.commentWallPost(world.groupId, post, { userId: user.id, text: "А доставка?" });
+      await relay();
+      assert.equal(await status(), "open");
+      const events = await bed.hub.request("GET", `/v1/events?since=${since.toISOString()}&limit=200`);
+      const mine = events.body.items.filter(
+        (e: { payload: { data: { conversation?: { id: string } } } }) =>
+          e.payload.data.conversation?.id === thread.id,
+      );
+      assert.deepEqual(
+        mine.map((e: { type: string; payload: { data: { conversation: { status: string } } } }) => [
+          e.type,
+          e.payload.data.conversation.status,
+        ]),
+        [
+          ["comment.received", "open"],
+          ["conversation.updated", "open"],
+        ],
+        "newest first: the thread reopened, then the comment that reopened it",
+      );
+      const threads = await bed.hub.request(
+        "GET",
+        `/v1/conversations?kind=comments&channel_id=${world.channel.id}`,
+      );
+      assert.equal(threads.body.items.length, 1, "still one thread for the publication");
+    });
   });
 }

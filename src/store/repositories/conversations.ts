@@ -91,6 +91,16 @@ export async function advanceLastMessageAt(
     where conversation.id = v.id`);
 }
 
+/** Opens a resolved conversation again; undefined when it was not resolved. */
+export async function reopenResolved(db: Db, id: string): Promise<Conversation | undefined> {
+  const [row] = await db
+    .update(conversation)
+    .set({ status: "open", updatedAt: new Date() })
+    .where(and(eq(conversation.id, id), eq(conversation.status, "resolved")))
+    .returning();
+  return row;
+}
+
 /**
  * The one conversation of a publication's comments, opened on its first comment. Its contact is
  * the first client who commented, filled in later if the community wrote first.
