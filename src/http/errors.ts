@@ -57,7 +57,13 @@ export function toDetails(error: z.ZodError, target: string): ErrorDetail[] {
   return error.issues.flatMap((issue) => {
     // A misspelt field is named by its own path, so that the caller sees which one.
     if (issue.code === "unrecognized_keys")
-      return issue.keys.map((key) => detail([...issue.path, key], issue.code, `Unknown field "${key}"`));
+      return issue.keys.map((key) =>
+        detail(
+          [...issue.path, key],
+          issue.code,
+          `Unknown ${target === "query" ? "query parameter" : "field"} "${key}"`,
+        ),
+      );
     // A map's refused key: why, as its key schema says, rather than zod's "Invalid key in record".
     if (issue.code === "invalid_key")
       return [detail(issue.path, issue.code, issue.issues.map((inner) => inner.message).join("; "))];

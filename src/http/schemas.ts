@@ -61,7 +61,11 @@ export function jsonBody<T extends z.ZodType>(schema: T) {
   return { required: true, content: { "application/json": { schema } } };
 }
 
-export const PageQuery = z.object({
+/**
+ * A list's query. Strict, as every body is: a misspelt filter (`?stauts=open`) is refused by name
+ * rather than ignored, which would answer the whole list as if it were the filtered one.
+ */
+export const PageQuery = z.strictObject({
   cursor: z.string().optional().openapi({ description: "`next_cursor` of the previous page" }),
   limit: z.coerce
     .number()

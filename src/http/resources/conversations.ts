@@ -90,7 +90,7 @@ export const MessageSchema = z
 const conversationIncludes = ["contact", "last_message"] as const;
 type ConversationInclude = (typeof conversationIncludes)[number];
 
-const IncludeQuery = z.object({
+const IncludeQuery = z.strictObject({
   include: z
     .string()
     .regex(new RegExp(`^(${conversationIncludes.join("|")})(,(${conversationIncludes.join("|")}))*$`), {
