@@ -15,7 +15,7 @@ import type { SendService } from "../../pipeline/send/service.ts";
 import { channelsOfWorkspace } from "../../store/repositories/channel-accounts.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { toDetails, validationHook } from "../errors.ts";
-import { acceptDepsOf, acceptItems } from "../resources/send.ts";
+import { acceptDepsOf, acceptItems, statusUrl } from "../resources/send.ts";
 import { apiRoute, errorResponses, jsonBody, jsonContent } from "../schemas.ts";
 
 const devinoRoutes = { VK: "vk", OK: "ok" } as const;
@@ -37,7 +37,7 @@ const DevinoMessage = z
       .min(60)
       .max(30 * 86_400)
       .optional(),
-    status_url: z.url({ protocol: /^https?$/ }).optional(),
+    status_url: statusUrl.optional(),
     callbackData: z.unknown().optional(),
     delivery_policy: z.string().optional(),
   })

@@ -12,10 +12,19 @@ import type { SendService } from "../../pipeline/send/service.ts";
 import { messagePriorities } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { toDetails, validationHook } from "../errors.ts";
+import { receiverUrl } from "../receiver-url.ts";
 import { apiRoute, errorResponses, jsonBody, jsonContent } from "../schemas.ts";
 import { AttachmentSchema, KeyboardSchema, toKeyboard } from "./message-content.ts";
 
 // ── Schemas ──────────────────────────────────────────────────────────────────
+
+/**
+ * Where a message's status callbacks go (here and in the Devino compatibility route). No headers
+ * go with them: the signature is what proves a callback is the hub's.
+ */
+export const statusUrl = receiverUrl(
+  "verify each callback's `webhook-signature` with the workspace's callback secret (`POST /v1/webhook-settings/callback-secret`) instead",
+);
 
 const RecipientSchema = z
   .union(
@@ -66,10 +75,10 @@ const MessageRequestSchema = z
       .max(30 * 86_400)
       .optional()
       .openapi({ description: "Seconds to deliver it in, else `expired` (default: `sendDefaultTtl`, 24 h)" }),
-    status_url: z
-      .url({ protocol: /^https?$/ })
-      .optional()
-      .openapi({ description: "Each status change is POSTed there (Devino's callback format)" }),
+    status_url: statusUrl.optional().openapi({
+      description:
+        "Each status change is POSTed there (Devino's callback format), signed with the workspace's callback secret",
+    }),
     callback_data: z.unknown().optional().openapi({ description: "Returned with every status callback" }),
     priority: z.enum(messagePriorities).optional().openapi({
       description:

@@ -38,6 +38,7 @@ import {
 import { attemptOutcomes, deliveryStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
+import { receiverUrl } from "../receiver-url.ts";
 import {
   apiRoute,
   errorResponses,
@@ -106,33 +107,13 @@ const headerName = z.string().superRefine((name, ctx) => {
     });
 });
 
-/**
- * A receiver's address. Each refusal says what is wrong: zod's URL check says "Invalid URL" to all.
- * Credentials go in `headers`, never in the URL, which events and the attempt log show (docs/webhooks.md).
- */
-const receiverUrl = z
-  .string()
-  .trim()
-  .max(2000)
-  .superRefine((value, ctx) => {
-    if (!URL.canParse(value)) {
-      ctx.addIssue({ code: "custom", message: "Not a URL: give an absolute http or https address" });
-      return;
-    }
-    const { protocol, username, password } = new URL(value);
-    if (protocol !== "http:" && protocol !== "https:")
-      ctx.addIssue({ code: "custom", message: `Only http and https URLs are accepted, not ${protocol}` });
-    if (username || password)
-      ctx.addIssue({
-        code: "custom",
-        message:
-          "A user name or password in the URL is not accepted: send credentials in `headers` (e.g. an `Authorization` header)",
-      });
-  })
-  .openapi({ format: "uri", example: "https://crm.example.com/hooks/switchboard" });
+/** Credentials go in `headers`, never in the URL, which events and the attempt log show (docs/webhooks.md). */
+const endpointUrl = receiverUrl("send credentials in `headers` (e.g. an `Authorization` header)").openapi({
+  example: "https://crm.example.com/hooks/switchboard",
+});
 
 const endpointFields = {
-  url: receiverUrl,
+  url: endpointUrl,
   description: z.string().max(500).nullable().optional(),
   event_types: z
     .array(EventTypeSchema)

@@ -457,6 +457,43 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("says what is wrong with a status_url it refuses, as for a webhook endpoint's url", async () => {
+      const recipient = { contact_id: crypto.randomUUID() };
+      const refused = [
+        "ftp://files.example.com/status",
+        "https://crm:s3cret@crm.example.com/status",
+        "crm.example.com/status",
+      ];
+      const res = await post(refused.map((status_url) => ({ recipient, text: "x", status_url })));
+      assertStatus(res, 200);
+      assert.deepEqual(
+        res.body.results.map(
+          (r: { reasons: { key: string; details: { path: string; detail: string }[] }[] }) =>
+            r.reasons.map((reason) => [reason.key, ...reason.details.map((d) => `${d.path}: ${d.detail}`)]),
+        ),
+        [
+          [["validation_failed", "status_url: Only http and https URLs are accepted, not ftp:"]],
+          [
+            [
+              "validation_failed",
+              "status_url: A user name or password in the URL is not accepted: verify each callback's `webhook-signature` with the workspace's callback secret (`POST /v1/webhook-settings/callback-secret`) instead",
+            ],
+          ],
+          [["validation_failed", "status_url: Not a URL: give an absolute http or https address"]],
+        ],
+      );
+      assert.doesNotMatch(JSON.stringify(res.body), /s3cret/);
+      // Devino's route checks its status_url with the same rule, answering only the key.
+      const devino = await hub.request("POST", "/compat/devino/vk/messages", {
+        body: refused.map((status_url) => ({ phone: "79161110044", tmpl: "any", status_url })),
+      });
+      assertStatus(devino, 200);
+      assert.deepEqual(
+        devino.body.result,
+        refused.map(() => ({ code: "REJECTED", reasons: [{ key: "validation.failed" }] })),
+      );
+    });
+
     it("refuses 1,001 messages as a whole", async () => {
       const world = await community();
       const recipient = to(world, user(world));
