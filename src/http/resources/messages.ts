@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import type { ButtonAnswer } from "../../channels/adapter.ts";
 import type { Keyboard } from "../../channels/keyboard.ts";
+import { withoutCredentials } from "../../net/egress.ts";
 import { presentMessage } from "../../pipeline/objects.ts";
 import { isPassing } from "../../pipeline/send/retry.ts";
 import type { SendService } from "../../pipeline/send/service.ts";
@@ -112,7 +113,10 @@ export const MessageDetailSchema = MessageSchema.extend({
   }),
   expires_at: Timestamp.nullable().openapi({ description: "Not delivered by then: `expired`" }),
   template: z.string().nullable(),
-  status_url: z.string().nullable(),
+  status_url: z
+    .string()
+    .nullable()
+    .openapi({ description: "Where status callbacks go; never with a user name and password" }),
   callback_data: z.unknown().optional(),
   status_history: z
     .array(
@@ -169,7 +173,9 @@ async function presentDetail(db: AppDeps["store"]["db"], message: Message, parts
     routes: message.routes,
     expires_at: iso(message.expiresAt),
     template: message.template,
-    status_url: message.callbackUrl,
+    // A message accepted before credentials in status_url were refused keeps them, and its
+    // callbacks still send them; they are never shown.
+    status_url: message.callbackUrl === null ? null : withoutCredentials(message.callbackUrl),
     callback_data: message.callbackData ?? null,
     status_history: history.map((h) => ({
       status: h.status,

@@ -494,6 +494,21 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("never shows the user name and password of a status_url accepted before they were refused", async () => {
+      const world = await community();
+      const res = await post({
+        recipient: to(world, user(world)),
+        text: "x",
+        status_url: "http://127.0.0.1:9/s?t=1",
+      });
+      const id = res.body.results[0].message_id;
+      await store.db
+        .update(message)
+        .set({ callbackUrl: "http://crm:s3cret@127.0.0.1:9/s?t=1" })
+        .where(eq(message.id, id));
+      assert.equal((await statusOf(id)).status_url, "http://127.0.0.1:9/s?t=1");
+    });
+
     it("refuses 1,001 messages as a whole", async () => {
       const world = await community();
       const recipient = to(world, user(world));

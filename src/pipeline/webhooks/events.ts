@@ -7,6 +7,7 @@
 import { v7 as uuidv7 } from "uuid";
 import { presentChannel } from "../../channels/present.ts";
 import { iso } from "../../core/iso.ts";
+import { withoutCredentials } from "../../net/egress.ts";
 import type { Db } from "../../store/database.ts";
 import { idTime } from "../../store/id-time.ts";
 import type { ChannelAccount, ChannelStateChanged } from "../../store/repositories/channel-accounts.ts";
@@ -262,11 +263,15 @@ export async function enqueueCallbacks(db: Db, inputs: readonly CallbackInput[])
 
 export type EndpointInEventJson = ReturnType<typeof presentEndpointInEvent>;
 
-/** An endpoint as the API shows it: never its secrets. */
+/**
+ * An endpoint as the API shows it: never its secrets, nor a user name and password in its URL.
+ * Migration 0016 moved those of older endpoints into an Authorization header and the API refuses
+ * new ones; this covers a row an older hub process writes during a rolling upgrade.
+ */
 export function presentEndpoint(e: WebhookEndpoint) {
   return {
     id: e.id,
-    url: e.url,
+    url: withoutCredentials(e.url),
     description: e.description,
     event_types: e.eventTypes,
     channel_ids: e.channelIds,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { after, before, describe, it, type TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { and, eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { eventSchemaName } from "../../http/resources/webhooks.ts";
 import { Egress } from "../../net/egress.ts";
@@ -10,12 +10,18 @@ import { createApiKey } from "../../store/repositories/api-keys.ts";
 import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { type Conversation, createConversation } from "../../store/repositories/conversations.ts";
 import { createEndpoint } from "../../store/repositories/webhooks.ts";
-import { webhookDelivery, workspace } from "../../store/schema.ts";
+import { webhookDelivery, webhookEndpoint, workspace } from "../../store/schema.ts";
 import { assertError, assertStatus, unique } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { Receiver, TestClock, testDeliveryWorker } from "../../testing/webhooks.ts";
-import { conversationEvent, enqueueCallbacks, eventTypes, recordEvent } from "./events.ts";
+import {
+  conversationEvent,
+  enqueueCallbacks,
+  eventTypes,
+  presentEndpointInEvent,
+  recordEvent,
+} from "./events.ts";
 import { newSigningSecret } from "./signature.ts";
 import type { DeliveryOptions } from "./worker.ts";
 
@@ -870,6 +876,88 @@ for (const kind of storeKinds) {
         [event.body.deliveries[0].url, attempt?.url],
         [`${receiver.url}/status?tag=1`, `${receiver.url}/status?tag=1`],
       );
+    });
+
+    it("moves the credentials of endpoints saved with them in the URL into the Authorization header they sent (migration 0016)", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      // Saved before the API refused them: stored directly, as the API accepted them then.
+      const saved = async (path: string, userinfo: string, headers: Record<string, string> = {}) =>
+        createEndpoint(store.db, s.workspaceId, {
+          url: `${receiver.url.replace("http://", `http://${userinfo}@`)}/${path}?tag=1`,
+          headers,
+          eventTypes: ["conversation.updated"],
+          sealedSecret: hub.box.seal(newSigningSecret()),
+        });
+      const encoded = await saved("encoded", "us%40er:p%3Aa:ss");
+      const cyrillic = await saved("cyrillic", "Анна:пароль");
+      const nameOnly = await saved("name-only", "crm");
+      const own = await saved("own", "crm:s3cret", { authorization: "Bearer own" });
+      const broken = await saved("broken", "us%ZZer:s3cret");
+      // A disabling notice stored back then told of the endpoint with its URL as it was.
+      const notice = await recordEvent(store.db, {
+        type: "webhook.endpoint_disabled",
+        workspaceId: s.workspaceId,
+        data: { endpoint: { ...presentEndpointInEvent(own), url: own.url }, reason: "x" },
+        orderingKey: null,
+        channelId: null,
+      });
+      const authorizations = async () => {
+        receiver.receipts.length = 0;
+        await s.emit(await s.conversation());
+        await s.worker().drain();
+        return Object.fromEntries(
+          receiver.receipts.map((r) => [new URL(r.path, "http://x").pathname, r.headers.authorization]),
+        );
+      };
+      const before = await authorizations();
+      // Node could not decode the broken one's credentials: it never reached its receiver.
+      assert.deepEqual(Object.keys(before).sort(), ["/cyrillic", "/encoded", "/name-only", "/own"]);
+      assert.equal(before["/encoded"], `Basic ${Buffer.from("us@er:p:a:ss").toString("base64")}`);
+      assert.equal(before["/own"], "Bearer own");
+
+      const migration = readFileSync("src/store/migrations/0016_endpoint_url_credentials.sql", "utf8");
+      const migrate = async () => {
+        for (const statement of migration.split("--> statement-breakpoint"))
+          await store.db.execute(sql.raw(statement));
+      };
+      await migrate();
+      // The same requests as before, and the broken one now reaches its receiver, without any.
+      assert.deepEqual(await authorizations(), { ...before, "/broken": undefined });
+      const shown = async (id: string) => {
+        const res = await s.call("GET", `/v1/webhooks/${id}`);
+        assertStatus(res, 200);
+        return [res.body.url, res.body.headers];
+      };
+      const url = (path: string) => `${receiver.url}/${path}?tag=1`;
+      assert.deepEqual(await shown(encoded.id), [url("encoded"), { Authorization: before["/encoded"] }]);
+      assert.deepEqual(await shown(cyrillic.id), [url("cyrillic"), { Authorization: before["/cyrillic"] }]);
+      assert.deepEqual(await shown(nameOnly.id), [url("name-only"), { Authorization: before["/name-only"] }]);
+      assert.deepEqual(await shown(own.id), [url("own"), { authorization: "Bearer own" }]);
+      assert.deepEqual(await shown(broken.id), [url("broken"), {}]);
+      const event = await s.call("GET", `/v1/events/${notice}`);
+      assert.equal(event.body.payload.data.endpoint.url, url("own"));
+      // Nothing left to move: running it again changes nothing.
+      const rows = () =>
+        store.db.select().from(webhookEndpoint).where(eq(webhookEndpoint.workspaceId, s.workspaceId));
+      const once = await rows();
+      await migrate();
+      assert.deepEqual(await rows(), once);
+    });
+
+    it("never shows a user name and password an endpoint's URL still holds", async (t) => {
+      const s = await space(t);
+      // A row an older hub process wrote during a rolling upgrade, after the migration ran.
+      const endpoint = await createEndpoint(store.db, s.workspaceId, {
+        url: "http://crm:s3cret@127.0.0.1:9/hook",
+        sealedSecret: hub.box.seal(newSigningSecret()),
+      });
+      const one = await s.call("GET", `/v1/webhooks/${endpoint.id}`);
+      const list = await s.call("GET", "/v1/webhooks");
+      assert.equal(one.body.url, "http://127.0.0.1:9/hook");
+      assert.doesNotMatch(JSON.stringify([one.body, list.body]), /s3cret/);
+      assert.deepEqual(presentEndpointInEvent(endpoint).url, "http://127.0.0.1:9/hook");
     });
 
     it("keeps at most the configured requests in flight, per endpoint and in all", async (t) => {
