@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { after, before, describe, it } from "node:test";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 import { Egress } from "../net/egress.ts";
 import { fetchMedia } from "./fetch.ts";
 
@@ -40,6 +40,9 @@ const server = createServer((req, res) => {
       res.write(Buffer.alloc(600));
       res.end(Buffer.alloc(600));
       return;
+    case "/round":
+      res.writeHead(302, { location: "/round" }).end();
+      return;
     case "/to-loopback":
       res.writeHead(302, { location: `${origin}/download` }).end();
       return;
@@ -59,13 +62,16 @@ after(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
+/** Fails with `code`, its reason matching `reason` in English and given in Russian too. */
 async function failsWith(promise: Promise<unknown>, code: string, reason: RegExp): Promise<AppError> {
   try {
     await promise;
   } catch (error) {
     assert.ok(error instanceof AppError, String(error));
     assert.equal(error.code, code);
-    assert.match(String(error.params.reason), reason);
+    const given = error.params.reason as Translated;
+    assert.match(given.en, reason);
+    assert.match(given.ru, /[а-яё]/i, `a Russian reason for ${given.en}`);
     return error;
   }
   assert.fail("expected a failure");
@@ -90,6 +96,17 @@ describe("fetchMedia", () => {
       /404/,
     );
     assert.equal(missing.params.url, `${origin}/missing`, "no query string in the error");
+    // In Russian answers the reason is Russian too, not English inside a Russian sentence.
+    assert.equal(
+      missing.render("ru").message,
+      `Вложение по адресу ${origin}/missing нельзя использовать: сервер ответил 404`,
+    );
+    const round = await failsWith(
+      fetchMedia(`${origin}/round`, { egress }),
+      "media_url_unusable",
+      /^more than 5 redirects$/,
+    );
+    assert.match(round.render("ru").message, /: больше 5 перенаправлений$/);
     const busy = await failsWith(fetchMedia(`${origin}/busy`, { egress }), "media_fetch_failed", /503/);
     assert.equal(busy.entry.class, "retryable");
   });
@@ -109,25 +126,29 @@ describe("fetchMedia", () => {
   });
 
   it("refuses what is not http(s)", async () => {
-    await failsWith(fetchMedia("file:///etc/passwd"), "media_url_unusable", /http and https/);
-    await failsWith(fetchMedia("not a url"), "media_url_unusable", /not a URL/);
+    const file = await failsWith(fetchMedia("file:///etc/passwd"), "media_url_unusable", /http and https/);
+    assert.match(file.render("ru").message, /: принимаются только адреса http и https$/);
+    const text = await failsWith(fetchMedia("not a url"), "media_url_unusable", /not a URL/);
+    assert.match(text.render("ru").message, /: это не URL-адрес$/);
   });
 
   it("calls a timeout and a refused connection passing failures", async () => {
-    await failsWith(
+    const slow = await failsWith(
       fetchMedia(`${origin}/slow`, { timeoutMs: 200, egress }),
       "media_fetch_failed",
       /no answer within 0.2 s/,
     );
+    assert.match(slow.render("ru").message, /: нет ответа за 0.2 с$/);
     const closed = createServer();
     await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
     const { port } = closed.address() as AddressInfo;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
-    await failsWith(
+    const refused = await failsWith(
       fetchMedia(`http://127.0.0.1:${port}/x`, { egress }),
       "media_fetch_failed",
       /ECONNREFUSED/,
     );
+    assert.match(refused.render("ru").message, /: соединение не удалось \(ECONNREFUSED\)$/);
   });
 
   it("refuses non-public addresses, before and after a redirect", async () => {
@@ -138,6 +159,7 @@ describe("fetchMedia", () => {
       /127\.0\.0\.1.*not a public address/,
     );
     assert.equal(refused.status, 422);
+    assert.match(refused.render("ru").message, /: 127\.0\.0\.1 — не публичный адрес$/);
     for (const inside of ["http://10.0.0.1/x", "http://169.254.169.254/latest", "http://[::1]/x"]) {
       await failsWith(fetchMedia(inside, { egress: guarded }), "media_url_unusable", /not a public address/);
     }

@@ -1,15 +1,17 @@
 /**
  * Attachments given by URL, downloaded before they are uploaded to a platform. A failure that a
  * later attempt may cure (network, timeout, 5xx, 429) is `media_fetch_failed` (retryable); one
- * that it will not (not http(s), 4xx, too large) is `media_url_unusable`.
+ * that it will not (not http(s), 4xx, too large) is `media_url_unusable`. Each says why in every
+ * language (a `Translated` reason), since the answer it reaches is in the caller's.
  */
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 import {
-  describeNetworkError,
   type Egress,
   EgressRefused,
   type EgressResponse,
   EgressTimeout,
+  networkFailure,
+  noAnswerWithin,
   processEgress,
   shownUrl,
 } from "../net/egress.ts";
@@ -39,23 +41,15 @@ export async function fetchMedia(url: string, options: FetchMediaOptions = {}): 
   const maxBytes = options.maxBytes ?? mediaFetchDefaults.maxBytes;
   const timeoutMs = options.timeoutMs ?? mediaFetchDefaults.timeoutMs;
   const egress = options.egress ?? processEgress();
-  let target: URL;
-  try {
-    target = new URL(url);
-  } catch {
-    throw new AppError("media_url_unusable", { url: shownUrl(url), reason: "it is not a URL" });
-  }
   const where = shownUrl(url);
-  if (target.protocol !== "http:" && target.protocol !== "https:")
-    throw new AppError("media_url_unusable", {
-      url: where,
-      reason: "only http and https addresses are accepted",
-    });
+  if (!URL.canParse(url)) throw new AppError("media_url_unusable", { url: where, reason: reasons.notAUrl });
+  let target = new URL(url);
 
   const deadline = Date.now() + timeoutMs;
   let response: EgressResponse;
   // Each hop of a redirect is dialled through the guard again, so a public address cannot send
-  // the hub on to a private one.
+  // the hub on to a private one. The guard refuses what is not http(s) too, the first hop's
+  // scheme as a redirect's.
   for (let hop = 0; ; hop++) {
     try {
       response = await egress.request(target, {
@@ -65,29 +59,24 @@ export async function fetchMedia(url: string, options: FetchMediaOptions = {}): 
       });
     } catch (error) {
       if (error instanceof EgressRefused)
-        throw new AppError("media_url_unusable", { url: where, reason: error.message }, { cause: error });
-      const reason =
-        error instanceof EgressTimeout
-          ? `no answer within ${timeoutMs / 1000} s`
-          : describeNetworkError(error);
+        throw new AppError("media_url_unusable", { url: where, reason: error.reason }, { cause: error });
+      // The whole fetch's time, not what was left of it for this hop.
+      const reason = error instanceof EgressTimeout ? noAnswerWithin(timeoutMs) : networkFailure(error);
       throw new AppError("media_fetch_failed", { url: where, reason }, { cause: error });
     }
     const location = response.headers.location;
     if (response.status < 300 || response.status >= 400 || !location) break;
     if (hop >= maxRedirects)
-      throw new AppError("media_url_unusable", { url: where, reason: `more than ${maxRedirects} redirects` });
+      throw new AppError("media_url_unusable", { url: where, reason: reasons.redirects(maxRedirects) });
     target = new URL(location, target);
   }
   if (response.status < 200 || response.status >= 300) {
-    const reason = `the server answered ${response.status}`;
+    const reason = reasons.answered(response.status);
     const passing = response.status >= 500 || response.status === 429 || response.status === 408;
     throw new AppError(passing ? "media_fetch_failed" : "media_url_unusable", { url: where, reason });
   }
   if (response.truncated || Number(response.headers["content-length"] ?? 0) > maxBytes) {
-    throw new AppError("media_url_unusable", {
-      url: where,
-      reason: `the file is larger than ${maxBytes} bytes`,
-    });
+    throw new AppError("media_url_unusable", { url: where, reason: reasons.tooLarge(maxBytes) });
   }
   const contentType = response.headers["content-type"]?.split(";")[0]?.trim().toLowerCase();
   const filename = filenameOf(response.headers["content-disposition"] ?? null, target);
@@ -99,6 +88,23 @@ export async function fetchMedia(url: string, options: FetchMediaOptions = {}): 
 }
 
 const maxRedirects = 5;
+
+/** Why a file could not be fetched, in every language (the network's reasons come from egress.ts). */
+const reasons = {
+  notAUrl: { en: "it is not a URL", ru: "это не URL-адрес" },
+  redirects: (limit: number): Translated => ({
+    en: `more than ${limit} redirects`,
+    ru: `больше ${limit} перенаправлений`,
+  }),
+  answered: (status: number): Translated => ({
+    en: `the server answered ${status}`,
+    ru: `сервер ответил ${status}`,
+  }),
+  tooLarge: (limit: number): Translated => ({
+    en: `the file is larger than ${limit} bytes`,
+    ru: `файл больше ${limit} байт`,
+  }),
+} as const;
 
 function filenameOf(disposition: string | null, url: URL): string | undefined {
   const star = disposition?.match(/filename\*\s*=\s*(?:UTF-8'')?([^;]+)/i)?.[1];

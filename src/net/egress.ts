@@ -231,7 +231,7 @@ export class Egress {
       );
       // The whole exchange, not only each silence, must fit in the time allowed.
       const deadline = setTimeout(
-        () => request.destroy(new EgressTimeout(`no answer within ${options.timeoutMs / 1000} s`)),
+        () => request.destroy(new EgressTimeout(options.timeoutMs)),
         options.timeoutMs,
       );
       const fail = (error: Error) => {
@@ -259,8 +259,22 @@ export function configureProcessEgress(policy: EgressPolicy): Egress {
   return configured;
 }
 
+/** No whole answer within the time allowed; the message says so in English, `reason` in every language. */
 export class EgressTimeout extends Error {
   override name = "EgressTimeout";
+  readonly reason: Translated;
+
+  constructor(timeoutMs: number) {
+    const reason = noAnswerWithin(timeoutMs);
+    super(reason.en);
+    this.reason = reason;
+  }
+}
+
+/** "no answer within 15 s", in every language. */
+export function noAnswerWithin(timeoutMs: number): Translated {
+  const seconds = timeoutMs / 1000;
+  return { en: `no answer within ${seconds} s`, ru: `нет ответа за ${seconds} с` };
 }
 
 export interface EgressRequest {
@@ -297,10 +311,23 @@ export function shownUrl(url: string): string {
     .slice(0, 200);
 }
 
-/** Why a request failed, in a line a person can act on (no stack, no upstream blob). */
-export function describeNetworkError(error: unknown): string {
-  if (error instanceof EgressRefused || error instanceof EgressTimeout) return error.message;
+/**
+ * Why a request failed, in a line a person can act on (no stack, no upstream blob), in every
+ * language: for an answer in the caller's (an attachment that could not be fetched).
+ */
+export function networkFailure(error: unknown): Translated {
+  if (error instanceof EgressRefused || error instanceof EgressTimeout) return error.reason;
   const code = (error as { code?: unknown }).code;
-  if (typeof code === "string") return `the connection failed (${code})`;
-  return error instanceof Error ? error.message.slice(0, 200) : "the connection failed";
+  if (typeof code === "string")
+    return { en: `the connection failed (${code})`, ru: `соединение не удалось (${code})` };
+  // Node's own words, which have no translation.
+  const message = error instanceof Error ? error.message.slice(0, 200) : "";
+  return message
+    ? { en: message, ru: `соединение не удалось: ${message}` }
+    : { en: "the connection failed", ru: "соединение не удалось" };
+}
+
+/** `networkFailure` in English, as the attempt log keeps it. */
+export function describeNetworkError(error: unknown): string {
+  return networkFailure(error).en;
 }

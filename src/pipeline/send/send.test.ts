@@ -448,10 +448,17 @@ for (const kind of storeKinds) {
       );
       assert.equal(uploads[1]?.filename, "Отчёт.pdf");
 
-      const missing = await send(client.conversation.id, {
-        attachments: [{ kind: "photo", url: files.url("/nothing.png") }],
-      });
+      const missing = await send(
+        client.conversation.id,
+        { attachments: [{ kind: "photo", url: files.url("/nothing.png") }] },
+        { "accept-language": "ru" },
+      );
       const id = assertSendError(missing, 422, "media_url_unusable");
+      // The reason is in the answer's language, as the rest of it.
+      assert.match(
+        missing.body.error.message,
+        /^Вложение по адресу .* нельзя использовать: сервер ответил 404$/,
+      );
       assert.equal((await hub.request("GET", `/v1/messages/${id}`)).body.status, "failed");
     });
 
