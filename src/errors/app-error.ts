@@ -6,7 +6,12 @@ import { type CatalogueEntry, catalogue, type ErrorCode, type Language } from ".
  */
 export type Translated = Readonly<Record<Language, string>>;
 
-export type ErrorParams = Record<string, string | number | Translated>;
+/**
+ * An error's parameters: caller's data (a string, a number), the hub's own words in each language
+ * (`Translated`), or a list of values, which reads as alternatives in the answer's language:
+ * "`a`, `b` or `c`" (no channel with id `a` or `b`), and as the value alone when it has one.
+ */
+export type ErrorParams = Record<string, string | number | Translated | readonly string[]>;
 
 /** One failing field of a request, as amoCRM's `validation-errors` list them. */
 export interface ErrorDetail {
@@ -71,10 +76,32 @@ export function describeError(code: ErrorCode, language: Language, params: Error
   return { message: fill(text.message, params, language), remedy: fill(text.remedy, params, language) };
 }
 
+/** Fills `{name}` placeholders; a list's items each get the backticks around its placeholder. */
 function fill(template: string, params: ErrorParams, language: Language): string {
-  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+  return template.replace(/(`?)\{(\w+)\}(`?)/g, (whole, open: string, name: string, close: string) => {
     if (!Object.hasOwn(params, name)) return whole;
-    const value = params[name];
-    return typeof value === "object" ? value[language] : String(value);
+    const value = params[name] as ErrorParams[string];
+    if (isList(value)) {
+      const quote = open && close ? "`" : "";
+      return quote
+        ? alternatives(
+            value.map((item) => `${quote}${item}${quote}`),
+            language,
+          )
+        : `${open}${alternatives(value, language)}${close}`;
+    }
+    return `${open}${typeof value === "object" ? value[language] : String(value)}${close}`;
   });
+}
+
+function isList(value: ErrorParams[string]): value is readonly string[] {
+  return Array.isArray(value);
+}
+
+const or: Translated = { en: "or", ru: "или" };
+
+/** "a", "a or b", "a, b or c" (no serial comma), in `language`. */
+function alternatives(items: readonly string[], language: Language): string {
+  if (items.length <= 1) return items.join("");
+  return `${items.slice(0, -1).join(", ")} ${or[language]} ${items.at(-1)}`;
 }

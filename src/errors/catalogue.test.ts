@@ -75,6 +75,34 @@ describe("error catalogue", () => {
     );
   });
 
+  it("reads a list parameter as alternatives in the answer's language, each value quoted", () => {
+    const render = (ids: string[], language: "en" | "ru") =>
+      new AppError("channel_not_found", { id: ids }).render(language).message;
+    assert.equal(render(["a"], "en"), "No channel account with id `a` in this workspace.");
+    assert.equal(render(["a", "b"], "en"), "No channel account with id `a` or `b` in this workspace.");
+    assert.equal(
+      render(["a", "b", "c"], "en"),
+      "No channel account with id `a`, `b` or `c` in this workspace.",
+    );
+    assert.equal(
+      render(["a"], "ru"),
+      "В этом рабочем пространстве нет объекта «канал» с идентификатором `a`.",
+    );
+    assert.equal(
+      render(["a", "b", "c"], "ru"),
+      "В этом рабочем пространстве нет объекта «канал» с идентификатором `a`, `b` или `c`.",
+    );
+    // A single value is filled as before, and a list whose placeholder is not quoted is not quoted.
+    assert.equal(
+      new AppError("channel_not_found", { id: "a" }).message,
+      "No channel account with id `a` in this workspace.",
+    );
+    assert.equal(
+      new AppError("channel_kind_unsupported", { kind: ["vk", "ok"] }).message,
+      "The hub cannot receive webhooks for vk or ok channels yet.",
+    );
+  });
+
   it("is documented in docs/errors.md exactly as generated (run `npm run docs`)", () => {
     assert.equal(readFileSync("docs/errors.md", "utf8"), renderCatalogueMarkdown());
   });

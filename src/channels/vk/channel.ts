@@ -7,9 +7,17 @@ import { VkClient, type VkTokenRef } from "./api.ts";
 /** A catalogue code with the parameters of its texts. */
 export const vkNoticeSchema = z.object({
   code: z.string(),
-  /** An error's params (`ErrorParams`): a string, a number, or a text in each language. */
+  /** An error's params (`ErrorParams`): a string, a number, a text in each language, or a list. */
   params: z
-    .record(z.string(), z.union([z.string(), z.number(), z.object({ en: z.string(), ru: z.string() })]))
+    .record(
+      z.string(),
+      z.union([
+        z.string(),
+        z.number(),
+        z.object({ en: z.string(), ru: z.string() }),
+        z.array(z.string()).readonly(),
+      ]),
+    )
     .default({}),
 });
 export type VkNotice = z.infer<typeof vkNoticeSchema>;

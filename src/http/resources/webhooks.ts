@@ -410,7 +410,7 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     if (unknown.length === 0) return;
     throw new AppError(
       "channel_not_found",
-      { id: unknown.map(({ id }) => id).join(", ") },
+      { id: unknown.map(({ id }) => id) },
       {
         details: unknown.map(({ id, index }) => ({
           path: `channel_ids.${index}`,

@@ -721,8 +721,22 @@ for (const kind of storeKinds) {
       ] as const) {
         const res = await s.call(method, path, { url, channel_ids: [s.channel.id, stranger, "nope"] });
         assertError(res, 404, "channel_not_found", ["channel_ids.1", "channel_ids.2"]);
-        assert.match(res.body.error.message, new RegExp(`${stranger}, nope`));
+        assert.equal(
+          res.body.error.message,
+          `No channel account with id \`${stranger}\` or \`nope\` in this workspace.`,
+        );
       }
+      const one = await s.call("POST", "/v1/webhooks", { url, channel_ids: ["nope"] });
+      assert.equal(one.body.error.message, "No channel account with id `nope` in this workspace.");
+      const inRussian = await hub.request("POST", "/v1/webhooks", {
+        key: (await createApiKey(store.db, { workspaceId: s.workspaceId, name: "ru" })).secret,
+        body: { url, channel_ids: ["one", "two", "three"] },
+        headers: { "accept-language": "ru" },
+      });
+      assert.equal(
+        inRussian.body.error.message,
+        "В этом рабочем пространстве нет объекта «канал» с идентификатором `one`, `two` или `three`.",
+      );
       const filtered = await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { channel_ids: [s.channel.id] });
       assertStatus(filtered, 200);
       assert.deepEqual(filtered.body.channel_ids, [s.channel.id]);
