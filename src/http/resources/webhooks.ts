@@ -65,7 +65,10 @@ const EndpointSchema = z
     url: z.string(),
     description: z.string().nullable(),
     event_types: z.array(z.string()).nullable().openapi({ description: "null: every type" }),
-    channel_ids: z.array(z.string()).nullable().openapi({ description: "null: every channel" }),
+    channel_ids: z.array(z.string()).nullable().openapi({
+      description:
+        "null: every channel (and events of none); []: no event, every channel it named having been deleted",
+    }),
     headers: z.record(z.string(), z.string()),
     enabled: z.boolean(),
     disabled_reason: z.string().nullable(),

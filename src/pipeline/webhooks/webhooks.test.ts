@@ -7,7 +7,11 @@ import { Webhook } from "standardwebhooks";
 import { eventSchemaName } from "../../http/resources/webhooks.ts";
 import { Egress } from "../../net/egress.ts";
 import { createApiKey } from "../../store/repositories/api-keys.ts";
-import { type ChannelAccount, createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import {
+  type ChannelAccount,
+  createChannelAccount,
+  deleteChannelAccount,
+} from "../../store/repositories/channel-accounts.ts";
 import { type Conversation, createConversation } from "../../store/repositories/conversations.ts";
 import { createEndpoint } from "../../store/repositories/webhooks.ts";
 import { webhookDelivery, webhookEndpoint, workspace } from "../../store/schema.ts";
@@ -740,6 +744,38 @@ for (const kind of storeKinds) {
       const filtered = await s.call("PATCH", `/v1/webhooks/${endpoint.id}`, { channel_ids: [s.channel.id] });
       assertStatus(filtered, 200);
       assert.deepEqual(filtered.body.channel_ids, [s.channel.id]);
+    });
+
+    it("drops a deleted channel from channel_ids; an endpoint left with none receives nothing, not everything", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const doomed = await createChannelAccount(store.db, hub.box, {
+        workspaceId: s.workspaceId,
+        kind: "vk",
+        externalId: unique("group-"),
+        name: "VK group that failed to connect",
+      });
+      const both = await s.subscribe(`${receiver.url}/both`, { channel_ids: [s.channel.id, doomed.id] });
+      const only = await s.subscribe(`${receiver.url}/only`, { channel_ids: [doomed.id] });
+      const every = await s.subscribe(`${receiver.url}/every`);
+      await deleteChannelAccount(store.db, doomed.id);
+      const channelIds = async (id: string) => (await s.call("GET", `/v1/webhooks/${id}`)).body.channel_ids;
+      assert.deepEqual(
+        [await channelIds(both.id), await channelIds(only.id), await channelIds(every.id)],
+        [[s.channel.id], [], null],
+      );
+      // An event of another channel, and one of no channel: `[]` lets neither through.
+      await s.emit(await s.conversation());
+      await recordEvent(store.db, {
+        type: "webhook.test",
+        workspaceId: s.workspaceId,
+        data: { endpoint_id: every.id, message: "of no channel" },
+        orderingKey: null,
+        channelId: null,
+      });
+      await s.worker().drain();
+      assert.deepEqual(receiver.receipts.map((r) => r.path).sort(), ["/both", "/every", "/every"]);
     });
 
     it("refuses private addresses, and never follows a redirect", async (t) => {

@@ -3,7 +3,7 @@ import { and, asc, eq, inArray, isNotNull, ne, or, sql } from "drizzle-orm";
 import { AppError, type ErrorParams } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
 import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
-import { channelAccount, type channelKinds, type connectionStates } from "../schema.ts";
+import { channelAccount, type channelKinds, type connectionStates, webhookEndpoint } from "../schema.ts";
 import type { SecretBox } from "../secret-box.ts";
 
 export type ChannelAccount = typeof channelAccount.$inferSelect;
@@ -208,8 +208,26 @@ export async function restoreChannelAccount(db: Db, previous: ChannelAccount) {
   await db.update(channelAccount).set(fields).where(eq(channelAccount.id, id));
 }
 
+/**
+ * Deletes a channel: only a community's first connect that failed does (`DELETE /v1/channels/{id}`
+ * disconnects and keeps the row, so that connecting again reuses it). In the same transaction, the
+ * workspace's webhook endpoints forget it in `channel_ids`; one that named only this channel is
+ * left with `[]`, which matches no event, never `null`, which would match every channel's.
+ */
 export async function deleteChannelAccount(db: Db, id: string) {
-  await db.delete(channelAccount).where(eq(channelAccount.id, id));
+  await db.transaction(async (tx) => {
+    const [deleted] = await tx
+      .delete(channelAccount)
+      .where(eq(channelAccount.id, id))
+      .returning({ workspaceId: channelAccount.workspaceId });
+    if (!deleted) return;
+    await tx
+      .update(webhookEndpoint)
+      .set({ channelIds: sql`${webhookEndpoint.channelIds} - ${id}::text`, updatedAt: new Date() })
+      .where(
+        and(eq(webhookEndpoint.workspaceId, deleted.workspaceId), sql`${webhookEndpoint.channelIds} ? ${id}`),
+      );
+  });
 }
 
 /**
