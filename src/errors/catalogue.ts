@@ -128,16 +128,17 @@ const entries = {
   },
 
   // ── Authentication ─────────────────────────────────────────────────────────
+  // {reason}: what the Authorization header lacks, in the answer's language; never the key.
   auth_missing: {
     status: 401,
     class: "auth",
     en: {
-      message: "The request has no API key.",
+      message: "The request carries no API key the hub can read: {reason}.",
       remedy:
         "Send the key in the header `Authorization: Bearer <key>`. Create a key with `switchboard keys create`.",
     },
     ru: {
-      message: "В запросе нет API-ключа.",
+      message: "В запросе нет API-ключа, который хаб может прочитать: {reason}.",
       remedy:
         "Передайте ключ в заголовке `Authorization: Bearer <ключ>`. Создать ключ можно командой `switchboard keys create`.",
     },

@@ -402,7 +402,11 @@ for (const kind of storeKinds) {
         for (const language of ["ru", "ru-RU", "en;q=0.5, ru;q=0.9", "de, ru;q=0.8", "RU"]) {
           const res = await noKey(language);
           assertError(res, 401, "auth_missing");
-          assert.equal(res.body.error.message, catalogue.auth_missing.ru.message, language);
+          assert.equal(
+            res.body.error.message,
+            "В запросе нет API-ключа, который хаб может прочитать: в нём нет заголовка `Authorization`.",
+            language,
+          );
           assert.equal(res.body.error.remedy, catalogue.auth_missing.ru.remedy, language);
         }
       });
@@ -411,9 +415,47 @@ for (const kind of storeKinds) {
         for (const language of [undefined, "en", "en-GB", "ru;q=0.4, en;q=0.6", "de", "*", "ru;q=0"]) {
           const res = await noKey(language);
           assertError(res, 401, "auth_missing");
-          assert.equal(res.body.error.message, catalogue.auth_missing.en.message, String(language));
+          assert.equal(
+            res.body.error.message,
+            "The request carries no API key the hub can read: there is no `Authorization` header.",
+            String(language),
+          );
           assert.equal(res.body.error.remedy, catalogue.auth_missing.en.remedy, String(language));
         }
+      });
+
+      it("says what is wrong with an Authorization header it cannot read, never echoing a key", async () => {
+        const key = hub.admin.key;
+        const withHeader = (authorization: string, language = "en") =>
+          hub.request("GET", "/v1/contacts", {
+            key: null,
+            headers: { authorization, "accept-language": language },
+          });
+        const basic = `Basic ${Buffer.from(`${key}:`).toString("base64")}`;
+        const cases: [string, string][] = [
+          [basic, "the `Authorization` header uses the `Basic` scheme, and API keys go after `Bearer`"],
+          [key, "the `Authorization` header has no scheme; write `Bearer` and a space before the key"],
+          ["Bearer", "no key follows `Bearer` in the `Authorization` header"],
+          [`Bearer ${key} ${key}`, "the key after `Bearer` has spaces in it; a key is one word"],
+          [
+            `${key} ${key}`,
+            "the `Authorization` header does not start with `Bearer`, after which API keys go",
+          ],
+        ];
+        for (const [authorization, reason] of cases) {
+          const res = await withHeader(authorization);
+          assertError(res, 401, "auth_missing");
+          assert.equal(res.body.error.message, `The request carries no API key the hub can read: ${reason}.`);
+          assert.ok(!JSON.stringify(res.body).includes(key.slice(4)), `the key is not echoed: ${reason}`);
+          assert.ok(!JSON.stringify(res.body).includes(basic.slice(6)), `nor its Basic form: ${reason}`);
+        }
+        assert.equal(
+          (await withHeader(basic, "ru")).body.error.message,
+          "В запросе нет API-ключа, который хаб может прочитать: в заголовке `Authorization` схема `Basic`, а API-ключ передаётся после `Bearer`.",
+        );
+        for (const scheme of ["Bearer", "bearer", "Key"])
+          assertStatus(await withHeader(`${scheme} ${key}`), 200);
+        assertError(await withHeader("Bearer sbk_unknown"), 401, "auth_invalid");
       });
 
       it("fills parameters and keeps details in Russian answers", async () => {
