@@ -86,6 +86,21 @@ const entries = {
         "Отправьте тело меньшего размера (разбейте пакет на несколько запросов) или увеличьте `bodyLimit` (SWITCHBOARD_BODY_LIMIT) в настройках хаба.",
     },
   },
+  // Answered by the HTTP server itself, before the request's language can be read: English only.
+  headers_too_large: {
+    status: 431,
+    class: "invalid_input",
+    en: {
+      message: "The request's headers are larger than the hub reads ({limit} bytes in all).",
+      remedy:
+        "Send fewer or shorter headers: the API needs `Authorization`, `Content-Type`, and at most `Accept-Language`, `Idempotency-Key` and `X-Request-Id`. A large cookie or proxy header is the usual cause.",
+    },
+    ru: {
+      message: "Заголовки запроса больше, чем читает хаб (всего {limit} байт).",
+      remedy:
+        "Отправляйте меньше заголовков или короче: API нужны `Authorization`, `Content-Type` и разве что `Accept-Language`, `Idempotency-Key` и `X-Request-Id`. Обычно причина — большая cookie или заголовок прокси.",
+    },
+  },
   invalid_cursor: {
     status: 400,
     class: "invalid_input",

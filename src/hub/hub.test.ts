@@ -1,5 +1,7 @@
 import assert from "node:assert/strict";
 import { mkdtempSync } from "node:fs";
+import { maxHeaderSize } from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -45,7 +47,7 @@ describe("hub", () => {
     }
   });
 
-  it("limits request bodies over HTTP whether their length is announced or they come chunked", async () => {
+  it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers with a catalogued answer", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
     const lines: string[] = [];
     const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent", bodyLimit: 1024 } });
@@ -67,6 +69,35 @@ describe("hub", () => {
         const fits = await post(JSON.stringify({ name: `Fits ${chunked}` }), chunked);
         assert.equal(fits.status, 201, `chunked: ${chunked}`);
       }
+      // Headers over Node's limit never reach the app: the server answers them, with the body
+      // every other error has.
+      const huge = await fetch(`${hub.url}/v1/contacts`, {
+        headers: { authorization: `Bearer ${key}`, "x-padding": "x".repeat(20_000) },
+      });
+      assert.equal(huge.status, 431);
+      assert.match(huge.headers.get("content-type") ?? "", /^application\/json/);
+      const refused = (await huge.json()) as { error: Record<string, string> };
+      assert.deepEqual(Object.keys(refused.error), ["code", "message", "remedy", "request_id"]);
+      assert.equal(refused.error.code, "headers_too_large");
+      assert.equal(
+        refused.error.message,
+        `The request's headers are larger than the hub reads (${maxHeaderSize} bytes in all).`,
+      );
+      assert.equal(refused.error.request_id, huge.headers.get("x-request-id"));
+      // Other requests Node cannot read are answered as Node does, and the hub goes on serving.
+      const garbled = await new Promise<string>((resolve, reject) => {
+        const socket = connect(Number(new URL(hub.url).port), "127.0.0.1", () =>
+          socket.end("NOT HTTP\r\n\r\n"),
+        );
+        let answer = "";
+        socket.on("data", (chunk) => {
+          answer += chunk;
+        });
+        socket.on("close", () => resolve(answer));
+        socket.on("error", reject);
+      });
+      assert.equal(garbled, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
+      assert.equal((await fetch(`${hub.url}/healthz`)).status, 200);
     } finally {
       await hub.close();
     }

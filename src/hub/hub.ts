@@ -1,3 +1,4 @@
+import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import pino, { type Logger } from "pino";
 import { VkClients } from "../channels/vk/channel.ts";
@@ -6,6 +7,7 @@ import { handleVkTokenInvalid } from "../channels/vk/tokens.ts";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
+import { answerClientErrors } from "../http/client-errors.ts";
 import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
@@ -147,7 +149,8 @@ export async function startHub(
         ),
     });
     const app = createApp({ config, store, box, logger, sender, egress });
-    const server = createAdaptorServer({ fetch: app.fetch });
+    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
+    answerClientErrors(server, logger);
     const port = await listen(server, config.port, config.host);
     // Name look-ups get clients of their own: they run beside sends, never in their way.
     const profileClients = new VkClients(box, (channel, token, error) =>
@@ -198,7 +201,7 @@ export async function startHub(
   }
 }
 
-function listen(server: ReturnType<typeof createAdaptorServer>, port: number, host: string): Promise<number> {
+function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
     server.once("error", (error: NodeJS.ErrnoException) => {
       reject(error.code === "EADDRINUSE" ? new AppError("port_in_use", { port, host }) : error);
