@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -111,6 +111,28 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const fromFile = await run(["start", "--config", file]);
     assert.equal(fromFile.code, 2);
     assert.match(fromFile.stderr, /bodyLimit/);
+  });
+
+  it("exits 2 on a host, country or egress entry that only looks right, before creating anything", async () => {
+    const dataDir = join(tempDir(), "data");
+    const cases = [
+      ["--host", "999.999.1.1", "host"],
+      ["--default-country", "XX", "defaultCountry"],
+      ["--egress-allow", "999.1.1.1/99", "egressAllow"],
+      ["--egress-allow", ",,,", "egressAllow"],
+    ] as const;
+    const results = await Promise.all(
+      cases.map(([flag, value]) => run(["start", "--data-dir", dataDir, "--port", "0", flag, value])),
+    );
+    for (const [i, [flag, value, setting]] of cases.entries()) {
+      const result = results[i];
+      assert.equal(result?.code, 2, result?.stderr);
+      const line = new RegExp(
+        `^error config_invalid: Setting \`${setting}\` \\(from flag ${flag}\\) has the value "${value.replaceAll(".", "\\.")}"[^\n]*Remedy: [^\n]+\n$`,
+      );
+      assert.match(result?.stderr ?? "", line);
+    }
+    assert.equal(existsSync(dataDir), false, "nothing was created");
   });
 
   it("exits 2 when server mode has no encryption key", async () => {

@@ -68,6 +68,89 @@ describe("configuration", () => {
     failsWith(() => loadConfig({ env: { SWITCHBOARD_DEFAULT_COUNTRY: "russia" } }), "config_invalid");
   });
 
+  it("takes only a country libphonenumber knows, from flags, environment and file alike", () => {
+    assert.equal(loadConfig({ env: { SWITCHBOARD_DEFAULT_COUNTRY: "KZ" } }).defaultCountry, "KZ");
+    const xx = (error: AppError) =>
+      assert.match(
+        error.message,
+        /^Setting `defaultCountry` \(from .*\) has the value "XX": expected .*ISO 3166/,
+      );
+    failsWith(() => loadConfig({ env: {}, flags: { defaultCountry: "XX" } }), "config_invalid", xx);
+    failsWith(() => loadConfig({ env: { SWITCHBOARD_DEFAULT_COUNTRY: "XX" } }), "config_invalid", xx);
+    failsWith(
+      () => loadConfig({ env: {}, configFile: file('{"defaultCountry": "XX"}') }),
+      "config_invalid",
+      xx,
+    );
+    failsWith(() => loadConfig({ env: { SWITCHBOARD_DEFAULT_COUNTRY: "ru" } }), "config_invalid");
+  });
+
+  it("takes egress entries that are host names, IP addresses or CIDR ranges, and no empty entry", () => {
+    assert.deepEqual(
+      loadConfig({
+        env: { SWITCHBOARD_EGRESS_ALLOW: " 10.0.0.0/8, crm.internal,127.0.0.1,fd00::/8,::1, my_db " },
+      }).egressAllow,
+      ["10.0.0.0/8", "crm.internal", "127.0.0.1", "fd00::/8", "::1", "my_db"],
+    );
+    assert.deepEqual(loadConfig({ env: {}, flags: { egressAllow: "" } }).egressAllow, []);
+    const refused = (value: string, shown: RegExp) => {
+      for (const sources of [
+        { env: {}, flags: { egressAllow: value } },
+        { env: { SWITCHBOARD_EGRESS_ALLOW: value } },
+        { env: {}, configFile: file(JSON.stringify({ egressAllow: value })) },
+      ])
+        failsWith(
+          () => loadConfig(sources),
+          "config_invalid",
+          (error) => assert.match(error.message, new RegExp(`^Setting \`egressAllow\` .*${shown.source}`)),
+        );
+    };
+    refused("999.1.1.1/99", /has the value "999\.1\.1\.1\/99": expected/);
+    refused("10.0.0.0/33", /"10\.0\.0\.0\/33"/);
+    refused("fd00::/129", /"fd00::\/129"/);
+    refused("999.1.1.1", /"999\.1\.1\.1"/);
+    refused("crm.internal/8", /"crm\.internal\/8"/);
+    refused("-bad-.example", /"-bad-\.example"/);
+    refused(",,,", /has the value ",,," \(entry 1 is empty\): expected/);
+    refused("10.0.0.0/8,,crm.internal", /\(entry 2 is empty\)/);
+    refused("10.0.0.0/8,", /\(entry 2 is empty\)/);
+    refused("10.0.0.0/8, 1.2.3.4/40", /"10\.0\.0\.0\/8, 1\.2\.3\.4\/40" \(entry 2, "1\.2\.3\.4\/40"\)/);
+    failsWith(
+      () => loadConfig({ env: {}, configFile: file('{"egressAllow": ["10.0.0.0/8", ""]}') }),
+      "config_invalid",
+      (error) => assert.match(error.message, /\(entry 2 is empty\)/),
+    );
+    // The Russian text names the entry in Russian.
+    failsWith(
+      () => loadConfig({ env: { SWITCHBOARD_EGRESS_ALLOW: "a,," } }),
+      "config_invalid",
+      (error) => assert.match(error.render("ru").message, /\(элемент 2 пустой\)/),
+    );
+  });
+
+  it("refuses an empty entry in any list, such as the retry schedule", () => {
+    assert.deepEqual(
+      loadConfig({ env: { SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE: "5, 300" } }).webhookRetrySchedule,
+      [5, 300],
+    );
+    failsWith(
+      () => loadConfig({ env: { SWITCHBOARD_WEBHOOK_RETRY_SCHEDULE: "5,,300" } }),
+      "config_invalid",
+      (error) => assert.match(error.message, /`webhookRetrySchedule`.*\(entry 2 is empty\)/),
+    );
+  });
+
+  it("takes a host to listen on only if it is an IP address or a host name", () => {
+    for (const host of ["0.0.0.0", "127.0.0.1", "::", "::1", "localhost", "hub.example.internal"])
+      assert.equal(loadConfig({ env: {}, flags: { host } }).host, host);
+    for (const host of ["999.999.1.1", "1.2.3", "[::1]", "hub..example", "-hub", "a b"])
+      failsWith(
+        () => loadConfig({ env: {}, flags: { host } }),
+        "config_invalid",
+        (error) => assert.match(error.message, /^Setting `host` \(from flag --host\) has the value/),
+      );
+  });
+
   it("takes the role api only with a PostgreSQL server", () => {
     assert.equal(loadConfig({ env: {} }).role, "all");
     assert.equal(

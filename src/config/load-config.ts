@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 import { type Config, type SettingName, settings } from "./settings.ts";
 
 export interface ConfigSources {
@@ -45,7 +45,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
           source,
           value: secretSettings.has(name)
             ? `(hidden, ${String(raw).length} characters)`
-            : JSON.stringify(raw),
+            : describeValue(raw, parsed.error.issues[0]?.path[0]),
           expected: spec.expected,
         },
         { details: [{ path: name, code: "invalid_value", detail: spec.expected }] },
@@ -64,6 +64,22 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     });
   }
   return config as Config;
+}
+
+/**
+ * The refused value as given; in a list, also which entry is wrong, since one bad entry among many
+ * is hard to see.
+ */
+function describeValue(raw: unknown, index: PropertyKey | undefined): string | Translated {
+  const whole = JSON.stringify(raw);
+  const entries = typeof raw === "string" ? raw.split(",") : Array.isArray(raw) ? raw : undefined;
+  if (typeof index !== "number" || !entries || entries.length < 2) return whole;
+  const entry = entries[index];
+  const position = index + 1;
+  if (entry === undefined || (typeof entry === "string" && entry.trim() === ""))
+    return { en: `${whole} (entry ${position} is empty)`, ru: `${whole} (элемент ${position} пустой)` };
+  const shown = JSON.stringify(typeof entry === "string" ? entry.trim() : entry);
+  return { en: `${whole} (entry ${position}, ${shown})`, ru: `${whole} (элемент ${position}, ${shown})` };
 }
 
 function pick(name: SettingName, candidates: [unknown, string][]): [unknown, string] {

@@ -1,4 +1,6 @@
+import { isSupportedCountry } from "libphonenumber-js/max";
 import { z } from "zod";
+import { isHost, isHostOrRange } from "./addresses.ts";
 
 /**
  * Every setting of the hub, with where it can come from. The README's configuration table and
@@ -20,28 +22,27 @@ const setting = <const S extends SettingSpec<any>>(spec: S) => spec;
 
 const integer = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-/** A list given as an array (config file) or comma-separated (environment, flag). */
+/**
+ * A list given as an array (config file) or comma-separated (environment, flag). An empty string
+ * is the empty list; an empty entry in a list (`a,,b`, `a,`, `,`) is refused, as no item takes it.
+ */
 const list = <T extends z.ZodType>(item: T) =>
-  z.preprocess(
-    (value) =>
-      typeof value === "string"
-        ? value
-            .split(",")
-            .map((part) => part.trim())
-            .filter((part) => part !== "")
-        : value,
-    z.array(item),
-  );
+  z.preprocess((value) => {
+    const blank = (part: unknown) => (typeof part === "string" && part.trim() === "" ? undefined : part);
+    if (typeof value === "string")
+      return value.trim() === "" ? [] : value.split(",").map((part) => blank(part.trim()));
+    return Array.isArray(value) ? value.map(blank) : value;
+  }, z.array(item));
 
 /** An allowed destination: a host name, an IP address, or a CIDR range. */
-const egressEntry = z.string().regex(/^([a-z0-9.-]+|[0-9.]+(\/\d{1,2})?|[0-9a-f:]+(\/\d{1,3})?)$/i);
+const egressEntry = z.string().refine(isHostOrRange);
 
 export const settings = {
   host: setting({
     env: "SWITCHBOARD_HOST",
     flag: "host",
-    schema: z.string().min(1),
-    expected: "a host name or IP address to listen on",
+    schema: z.string().refine(isHost),
+    expected: "an IP address or host name of this machine to listen on",
     help: "Address the HTTP server listens on; 0.0.0.0 for every interface.",
     default: "127.0.0.1",
   }),
@@ -154,8 +155,11 @@ export const settings = {
   defaultCountry: setting({
     env: "SWITCHBOARD_DEFAULT_COUNTRY",
     flag: "default-country",
-    schema: z.string().regex(/^[A-Z]{2}$/),
-    expected: "a two-letter country code such as RU",
+    schema: z
+      .string()
+      .regex(/^[A-Z]{2}$/)
+      .refine((code) => isSupportedCountry(code)),
+    expected: "a two-letter ISO 3166 country code, in capitals, that has phone numbers, such as RU, KZ or DE",
     help: "Country used to read phone numbers written without a country code.",
     default: "RU",
   }),
