@@ -73,6 +73,13 @@ function freePort(): Promise<number> {
   });
 }
 
+/** A port held by this process until `server.close()`. */
+async function holdPort(): Promise<{ server: ReturnType<typeof createServer>; port: number }> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return { server, port: (server.address() as { port: number }).port };
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, text);
 
@@ -136,13 +143,15 @@ describe("switchboard command", { concurrency: 4 }, () => {
   });
 
   it("exits 2 when server mode has no encryption key", async () => {
-    const result = await run(["start"], { DATABASE_URL: "postgres://postgres@127.0.0.1:1/none" });
+    const result = await run(["start", "--port", "0"], {
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+    });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /error secret_key_missing: .*SWITCHBOARD_SECRET_KEY/);
   });
 
   it("says in one line that the database is unreachable", async () => {
-    const result = await run(["start"], {
+    const result = await run(["start", "--port", "0"], {
       DATABASE_URL: "postgres://postgres:pw@127.0.0.1:1/none",
       SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
     });
@@ -158,26 +167,77 @@ describe("switchboard command", { concurrency: 4 }, () => {
   it("says in one line that the data directory cannot be written", async () => {
     const blocker = join(tempDir(), "a-file");
     writeFileSync(blocker, "");
-    const result = await run(["start", "--data-dir", join(blocker, "data")]);
+    const result = await run(["start", "--port", "0", "--data-dir", join(blocker, "data")]);
     assert.equal(result.code, 1);
     assert.match(result.stderr, /error data_dir_unwritable: .*Remedy: .*--data-dir/);
     noStackTrace(result.stderr);
   });
 
-  it("says in one line that the port is taken", async () => {
-    const holder = createServer();
-    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
-    const port = (holder.address() as { port: number }).port;
+  it("says in one line that the port is taken, before it creates the store or an admin key", async () => {
+    const holder = await holdPort();
     try {
-      const result = await run(["start", "--data-dir", tempDir(), "--port", String(port)]);
+      const dataDir = join(tempDir(), "data");
+      const result = await run(["start", "--data-dir", dataDir, "--port", String(holder.port)]);
       assert.equal(result.code, 1);
       assert.match(
         result.stderr,
-        new RegExp(`error port_in_use: Port ${port} on 127.0.0.1 is already in use`),
+        new RegExp(
+          `^error port_in_use: Port ${holder.port} on 127\\.0\\.0\\.1 is already in use\\. Remedy: .*--port.*\\n$`,
+        ),
       );
-      noStackTrace(result.stderr);
+      assert.equal(existsSync(dataDir), false, "no store was created");
     } finally {
-      holder.close();
+      holder.server.close();
+    }
+  });
+
+  it("says in one line that the host is not an address of this machine", async () => {
+    const dataDir = join(tempDir(), "data");
+    // 192.0.2.1 is kept for documentation (RFC 5737): no machine has it.
+    const result = await run(["start", "--data-dir", dataDir, "--port", "0", "--host", "192.0.2.1"]);
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stderr,
+      /^error listen_failed: The hub cannot listen on 192\.0\.2\.1 port 0: .*EADDRNOTAVAIL.* Remedy: .*--host.*\n$/,
+    );
+    assert.equal(existsSync(dataDir), false, "no store was created");
+  });
+
+  it("refuses a sandbox emulator port that is no port, or taken, in one line, and exits", async () => {
+    const dataDir = join(tempDir(), "data");
+    const [notANumber, holder] = await Promise.all([
+      run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", "abc"]),
+      holdPort(),
+    ]);
+    assert.equal(notANumber.code, 2);
+    assert.match(
+      notANumber.stderr,
+      /^error config_invalid: Setting `emulatorPort` \(from flag --emulator-port\) has the value "abc": expected an integer from 0 to 65535\. Remedy: .*\n$/,
+    );
+    assert.equal(existsSync(dataDir), false, "nothing was created");
+    // A data directory held by another live process (this one) fails the hub after the emulator
+    // has started: the emulator is closed again, so the command ends.
+    const lockedDir = tempDir();
+    writeFileSync(join(lockedDir, "switchboard.lock"), String(process.pid));
+    try {
+      const [emulatorTaken, hubTaken, locked] = await Promise.all([
+        run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", String(holder.port)]),
+        run(["sandbox", "--data-dir", dataDir, "--port", String(holder.port), "--emulator-port", "0"]),
+        run(["sandbox", "--data-dir", lockedDir, "--port", "0", "--emulator-port", "0"]),
+      ]);
+      assert.equal(locked.code, 1);
+      assert.match(locked.stderr, new RegExp(`^error data_dir_locked: .*pid ${process.pid}`, "m"));
+      assert.equal(emulatorTaken.code, 1);
+      assert.match(
+        emulatorTaken.stderr,
+        new RegExp(
+          `^error emulator_port_in_use: The VK emulator's port ${holder.port} on 127\\.0\\.0\\.1 is already in use\\. Remedy: .*--emulator-port.*\\n$`,
+        ),
+      );
+      assert.equal(hubTaken.code, 1);
+      assert.match(hubTaken.stderr, new RegExp(`^error port_in_use: Port ${holder.port} .*\\n$`));
+    } finally {
+      holder.server.close();
     }
   });
 

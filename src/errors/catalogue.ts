@@ -733,6 +733,34 @@ const entries = {
         "Остановите программу, которая его занимает, или запустите хаб на другом порту: `--port` (SWITCHBOARD_PORT).",
     },
   },
+  listen_failed: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "The hub cannot listen on {host} port {port}: {reason}.",
+      remedy:
+        "Give `--host` (SWITCHBOARD_HOST) an address of this machine: 127.0.0.1 to be reached from this machine only, 0.0.0.0 from every network, or the address of one of its interfaces (`ip addr` lists them). A port below 1024 needs the right to bind it (root, or CAP_NET_BIND_SERVICE); otherwise choose a higher one with `--port` (SWITCHBOARD_PORT).",
+    },
+    ru: {
+      message: "Хаб не может слушать адрес {host}, порт {port}: {reason}.",
+      remedy:
+        "Укажите в `--host` (SWITCHBOARD_HOST) адрес этой машины: 127.0.0.1 — доступ только с неё самой, 0.0.0.0 — из любой сети, или адрес одного из её интерфейсов (их показывает `ip addr`). Для порта ниже 1024 нужно право занимать его (root или CAP_NET_BIND_SERVICE); иначе выберите порт выше: `--port` (SWITCHBOARD_PORT).",
+    },
+  },
+  emulator_port_in_use: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "The VK emulator's port {port} on {host} is already in use.",
+      remedy:
+        "Stop the program that holds it (an earlier sandbox, perhaps), or give the emulator another port with `--emulator-port`.",
+    },
+    ru: {
+      message: "Порт эмулятора VK {port} на {host} уже занят.",
+      remedy:
+        "Остановите программу, которая его занимает (например, запущенную раньше песочницу), или укажите эмулятору другой порт: `--emulator-port`.",
+    },
+  },
   database_unreachable: {
     status: 503,
     class: "retryable",

@@ -5,7 +5,6 @@ import { VkClients } from "../channels/vk/channel.ts";
 import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.ts";
 import { handleVkTokenInvalid } from "../channels/vk/tokens.ts";
 import type { Config } from "../config/settings.ts";
-import { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
 import { answerClientErrors } from "../http/client-errors.ts";
 import { configureProcessEgress, type Egress } from "../net/egress.ts";
@@ -20,6 +19,7 @@ import { recordChannelStatus } from "../pipeline/webhooks/events.ts";
 import { type DeliveryOptions, DeliveryWorker, systemClock } from "../pipeline/webhooks/worker.ts";
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
+import { ensureCanListen, listenFailure } from "./listen.ts";
 import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
 
 export interface Hub {
@@ -128,6 +128,7 @@ export async function startHub(
   options: { say: Say; logger?: Logger; workers?: WorkerOptions },
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
+  await ensureCanListen(config.port, config.host);
   const box = secretBoxFor(config);
   const egress = configureProcessEgress({ allow: config.egressAllow });
   const store = await openConfiguredStore(config, options.say, logger);
@@ -203,9 +204,7 @@ export async function startHub(
 
 function listen(server: Server, port: number, host: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    server.once("error", (error: NodeJS.ErrnoException) => {
-      reject(error.code === "EADDRINUSE" ? new AppError("port_in_use", { port, host }) : error);
-    });
+    server.once("error", (error) => reject(listenFailure(error, port, host)));
     server.listen(port, host, () => {
       const address = server.address();
       resolve(typeof address === "object" && address ? address.port : port);
