@@ -299,6 +299,17 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
     assert.equal(listed.length, 2);
     assert.ok(listed.every((k: Record<string, unknown>) => !("key" in k) && !("hash" in k)));
+    const ofWorkspace = await run(["keys", "list", "--data-dir", dataDir, "--workspace", key.workspace_id]);
+    assert.equal(ofWorkspace.stdout.trim().split("\n").length, 2, ofWorkspace.stdout);
+    // An id that is not an id, or no workspace's, is said so in one line (not an SQL error, not an empty list).
+    for (const id of ["xyz", "0193a5b0-0000-7000-8000-000000000000"]) {
+      const notFound = await run(["keys", "list", "--data-dir", dataDir, "--workspace", id]);
+      assert.equal(notFound.code, 1);
+      assert.match(
+        notFound.stderr,
+        new RegExp(`^error workspace_not_found: There is no workspace with id \`${id}\`\\. Remedy: .*\\n$`),
+      );
+    }
 
     const revoked = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
     assert.equal(revoked.code, 0, revoked.stderr);

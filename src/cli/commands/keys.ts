@@ -66,10 +66,14 @@ export function registerKeys(program: Command) {
     .action(
       action(async (options: Record<string, unknown>) => {
         await withDb(options, async (db) => {
+          const workspaceId = options.workspace as string | undefined;
+          // An id that is no workspace's (or no id at all) is said so, not listed as no keys.
+          if (workspaceId !== undefined && !(await getWorkspace(db, workspaceId)))
+            throw new AppError("workspace_not_found", { id: workspaceId });
           const all: ApiKey[] = [];
           let cursor: string | undefined;
           do {
-            const page = await listApiKeys(db, options.workspace as string | undefined, {
+            const page = await listApiKeys(db, workspaceId, {
               cursor,
               limit: 200,
             });
