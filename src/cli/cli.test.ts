@@ -367,12 +367,20 @@ describe("switchboard command", { concurrency: 4 }, () => {
     } finally {
       await store.close();
     }
+    // One after the other: both open the one embedded store.
     const wrongKey = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
+    const start = await run(["start", "--data-dir", dataDir, "--port", "0"], key(2));
     assert.equal(wrongKey.code, 1, wrongKey.stderr);
     assert.deepEqual(checksOf(wrongKey.stdout).slice(-2), [
-      ["stored secrets", false, "secret_key_mismatch"],
+      ["stored secrets", false, "store_secret_key_mismatch"],
       ["channels", false, null],
     ]);
+    // The hub does not start with it: one line saying which key the store needs, exit 2.
+    assert.equal(start.code, 2, start.stderr);
+    assert.match(
+      start.stderr,
+      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*\n$/,
+    );
   });
 
   it("reports a doctor problem with its remedy and exits 1", async () => {

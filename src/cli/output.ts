@@ -6,6 +6,7 @@ const configurationCodes = new Set<ErrorCode>([
   "config_invalid",
   "config_file_unreadable",
   "secret_key_missing",
+  "store_secret_key_mismatch",
 ]);
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);

@@ -719,6 +719,22 @@ const entries = {
         "Запустите хаб с тем SWITCHBOARD_SECRET_KEY, с которым секрет был сохранён, или подключите канал заново, чтобы сохранить токен ещё раз.",
     },
   },
+  store_secret_key_mismatch: {
+    status: 500,
+    class: "invalid_input",
+    en: {
+      message:
+        "{key} cannot decrypt the secrets stored in {location} (channel tokens, webhook signing secrets): they were sealed with another key. The hub did not start, and changed nothing.",
+      remedy:
+        "Start the hub with the key that sealed them: {needed} `switchboard doctor` tries a key without starting the hub. Keep that key with the backups of the store: without it, the stored tokens and secrets cannot be read.",
+    },
+    ru: {
+      message:
+        "{key} не расшифровывает секреты, сохранённые в {location} (токены каналов, секреты подписи вебхуков): они зашифрованы другим ключом. Хаб не запущен и ничего не изменил.",
+      remedy:
+        "Запустите хаб с ключом, которым они зашифрованы: {needed} `switchboard doctor` проверяет ключ, не запуская хаб. Храните этот ключ вместе с резервными копиями хранилища: без него сохранённые токены и секреты не прочитать.",
+    },
+  },
   port_in_use: {
     status: 500,
     class: "terminal",

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { maxHeaderSize } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
@@ -7,10 +7,14 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig } from "../config/load-config.ts";
 import { AppError } from "../errors/app-error.ts";
+import { openStore } from "../store/database.ts";
+import { migrate } from "../store/migrations.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
-import { countWorkspaces, oldestWorkspace } from "../store/repositories/workspaces.ts";
+import { countWorkspaces, createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
+import { webhookEndpoint } from "../store/schema.ts";
+import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 import { waitFor } from "../testing/vk-hub.ts";
 import { startHub } from "./hub.ts";
@@ -45,6 +49,93 @@ describe("hub", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("refuses a key that cannot open the stored secrets, naming the key the store needs, and writes no key", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const keyFile = join(dataDir, "secret.key");
+    const flags = { dataDir, port: 0, logLevel: "silent" };
+    const config = loadConfig({ env: {}, flags });
+    // A store whose channel tokens were sealed with the key generated into its data directory.
+    const store = await openStore({ mode: "embedded", dataDir });
+    try {
+      await migrate(store);
+      await createChannelAccount(store.db, secretBoxFor(config), {
+        workspaceId: (await createWorkspace(store.db, "Shop")).id,
+        kind: "vk",
+        externalId: "1",
+        name: "Shop",
+        credentials: { tokens: ["vk1.a.token"] },
+        settings: {},
+      });
+    } finally {
+      await store.close();
+    }
+    const refused = async (settings: typeof config, message: RegExp, remedy: RegExp) =>
+      assert.rejects(startHub(settings, quiet), (error: unknown) => {
+        assert.ok(error instanceof AppError && error.code === "store_secret_key_mismatch", String(error));
+        const { message: text, remedy: how } = error.render("en");
+        assert.match(text, message);
+        assert.match(text, /The hub did not start, and changed nothing\.$/);
+        assert.match(how, remedy);
+        return true;
+      });
+    const other = Buffer.alloc(32, 9).toString("base64");
+
+    // Another configured key: the store needs the data directory's, which it names.
+    await refused(
+      { ...config, secretKey: other },
+      new RegExp(`^The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in ${dataDir} `),
+      new RegExp(`the one in ${keyFile}, which the hub uses when SWITCHBOARD_SECRET_KEY is not set: unset`),
+    );
+    const original = readFileSync(keyFile);
+    // Another key file (restored from the wrong backup, say).
+    writeFileSync(keyFile, `${other}\n`);
+    await refused(
+      config,
+      new RegExp(`^The key in ${keyFile} cannot decrypt`),
+      new RegExp(`otherwise the ${keyFile} of that time \\(restore it from the backup`),
+    );
+    // No key file at all: refused without generating one, which would not be the one it needs.
+    rmSync(keyFile);
+    await refused(
+      config,
+      new RegExp(
+        `^Without a key \\(SWITCHBOARD_SECRET_KEY is not set, and ${keyFile} does not exist\\), the hub cannot decrypt`,
+      ),
+      /restore it from the backup/,
+    );
+    assert.equal(existsSync(keyFile), false, "no key file was generated");
+    assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the store was closed");
+
+    // With the right key it starts, and a configured copy of it is as good.
+    writeFileSync(keyFile, original);
+    for (const settings of [config, { ...config, secretKey: original.toString("utf8").trim() }]) {
+      const hub = await startHub(settings, quiet);
+      await hub.close();
+    }
+  });
+
+  it("refuses a key that cannot open a stored webhook signing secret", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } });
+    const store = await openStore({ mode: "embedded", dataDir });
+    try {
+      await migrate(store);
+      await store.db.insert(webhookEndpoint).values({
+        workspaceId: (await createWorkspace(store.db, "Shop")).id,
+        url: "https://crm.example/hook",
+        secret: new SecretBox(Buffer.alloc(32, 1)).seal("whsec_x"),
+      });
+    } finally {
+      await store.close();
+    }
+    await assert.rejects(
+      startHub({ ...config, secretKey: Buffer.alloc(32, 2).toString("base64") }, quiet),
+      (error: unknown) => error instanceof AppError && error.code === "store_secret_key_mismatch",
+    );
+    const hub = await startHub({ ...config, secretKey: Buffer.alloc(32, 1).toString("base64") }, quiet);
+    await hub.close();
   });
 
   it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers with a catalogued answer", async () => {
@@ -126,6 +217,44 @@ describe("hub", () => {
       assert.equal(announced.filter((line) => line.trim().startsWith("sbk_")).length, 1);
     } finally {
       for (const hub of hubs) await hub.close();
+      await scratch.drop();
+    }
+  });
+
+  it("refuses, on PostgreSQL, a process whose key cannot open what the others stored", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const config = {
+      ...loadConfig({
+        env: {},
+        flags: { databaseUrl: scratch.url, port: 0, logLevel: "silent", poolSize: 3 },
+      }),
+      secretKey,
+    };
+    try {
+      const first = await startHub(config, quiet);
+      try {
+        await createChannelAccount(first.store.db, secretBoxFor(config), {
+          workspaceId: (await oldestWorkspace(first.store.db))?.id as string,
+          kind: "vk",
+          externalId: "1",
+          name: "Shop",
+          credentials: { tokens: ["vk1.a.token"] },
+          settings: {},
+        });
+        await assert.rejects(
+          startHub({ ...config, secretKey: Buffer.alloc(32, 4).toString("base64") }, quiet),
+          (error: unknown) => {
+            assert.ok(error instanceof AppError && error.code === "store_secret_key_mismatch", String(error));
+            assert.match(error.render("en").remedy, /every hub process on one database needs that same key/);
+            return true;
+          },
+        );
+      } finally {
+        await first.close();
+      }
+    } finally {
       await scratch.drop();
     }
   });

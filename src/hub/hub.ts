@@ -20,7 +20,14 @@ import { type DeliveryOptions, DeliveryWorker, systemClock } from "../pipeline/w
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
 import { ensureCanListen, listenFailure } from "./listen.ts";
-import { openConfiguredStore, prepareStore, type Say, secretBoxFor } from "./open-store.ts";
+import {
+  checkKeyConfigured,
+  checkStoreKey,
+  openConfiguredStore,
+  prepareStore,
+  type Say,
+  secretBoxFor,
+} from "./open-store.ts";
 
 export interface Hub {
   /** Where the API answers, e.g. http://127.0.0.1:8080 */
@@ -128,11 +135,15 @@ export async function startHub(
   options: { say: Say; logger?: Logger; workers?: WorkerOptions },
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
+  checkKeyConfigured(config);
   await ensureCanListen(config.port, config.host);
-  const box = secretBoxFor(config);
   const egress = configureProcessEgress({ allow: config.egressAllow });
   const store = await openConfiguredStore(config, options.say, logger);
   try {
+    // A key that cannot open the stored secrets is refused before anything changes: migrations,
+    // the first start's bootstrap, a generated key file, or a hub that looks ready but cannot send.
+    await checkStoreKey(config, store);
+    const box = secretBoxFor(config);
     await prepareStore(store, options.say);
     // One send service for the API and the `::bot_info` answers, so each VK token's pacing holds.
     const sender = createSendService({

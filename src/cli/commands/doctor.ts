@@ -1,11 +1,16 @@
 import { existsSync, statfsSync } from "node:fs";
-import { dirname, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import type { Command } from "commander";
 import { inspectVkChannel } from "../../channels/vk/inspect.ts";
 import type { Config } from "../../config/settings.ts";
 import { AppError, describeError, type ErrorParams } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
-import { openConfiguredStore, secretBoxFor } from "../../hub/open-store.ts";
+import {
+  checkKeyConfigured,
+  checkStoreKey,
+  openConfiguredStore,
+  secretBoxFor,
+} from "../../hub/open-store.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
@@ -81,9 +86,14 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
   const config = settings;
 
   if (!config.databaseUrl) await record("disk space", () => checkDisk(resolve(config.dataDir)));
+  // Described, never generated: a key file made here would not be the one the store needs.
+  const keyFile = join(resolve(config.dataDir), "secret.key");
   await record("encryption key", () => {
-    secretBoxFor(config);
-    return config.secretKey ? "configured" : "generated in the data directory";
+    checkKeyConfigured(config);
+    if (config.secretKey) return "configured";
+    return existsSync(keyFile)
+      ? `read from ${keyFile}`
+      : `none yet: the hub generates ${keyFile} at its first start`;
   });
 
   let store: Store | undefined;
@@ -112,7 +122,8 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
     );
   }
   if (!opened || !store) return results;
-  const db = store.db;
+  const { db } = store;
+  const openedStore = store;
   try {
     const migrated = await record("migrations", async () => {
       const status = await migrationStatus(db);
@@ -121,11 +132,10 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
     });
     // The tables below may not exist yet, or not be as this version reads them.
     if (!migrated) return results;
-    const channels = await db.select().from(channelAccount);
-    const readable = await record("stored secrets", () => {
-      const sealed = channels.find((c) => c.credentials !== null);
-      if (sealed?.credentials) secretBoxFor(config).open(sealed.credentials);
-      return sealed ? "readable with the configured key" : "none stored yet";
+    const readable = await record("stored secrets", async () => {
+      const kinds = await checkStoreKey(config, openedStore);
+      if (kinds === 0) return "none stored yet";
+      return `readable with ${config.secretKey ? "the configured key" : `the key in ${keyFile}`}`;
     });
     if (!readable) {
       results.push({
@@ -135,8 +145,10 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
       });
       return results;
     }
+    const channels = await db.select().from(channelAccount);
     if (channels.length === 0) results.push({ check: "channels", ok: true, detail: "none connected yet" });
-    const box = secretBoxFor(config);
+    // The key opened the stored secrets above, so it exists: nothing is generated here.
+    const box = channels.some((c) => c.credentials !== null) ? secretBoxFor(config) : undefined;
     results.push(...(await Promise.all(channels.map((channel) => checkChannel(channel, box, config)))));
   } finally {
     await store.close();
@@ -152,7 +164,11 @@ const vkCheckMs = 5_000;
  * itself says now (its callback server's status, Long Poll, foreign servers); a problem comes
  * with the catalogued remedy.
  */
-async function checkChannel(channel: ChannelAccount, box: SecretBox, config: Config): Promise<CheckResult> {
+async function checkChannel(
+  channel: ChannelAccount,
+  box: SecretBox | undefined,
+  config: Config,
+): Promise<CheckResult> {
   const settings = channel.settings;
   const mode = typeof settings.mode === "string" ? settings.mode : undefined;
   const head = [
@@ -166,7 +182,7 @@ async function checkChannel(channel: ChannelAccount, box: SecretBox, config: Con
   const warnings: Notice[] = Array.isArray(settings.warnings) ? settings.warnings.filter(isNotice) : [];
   if (unhealthyStates.has(channel.state))
     problems.push(stored ?? { code: "", params: {}, text: channel.stateReason });
-  if (channel.kind === "vk" && channel.state !== "disabled" && channel.credentials !== null) {
+  if (box && channel.kind === "vk" && channel.state !== "disabled" && channel.credentials !== null) {
     const inspection = await Promise.race([
       inspectVkChannel(box, channel, { publicUrl: config.publicUrl, timeoutMs: vkCheckMs }),
       new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), vkCheckMs + 1_000).unref()),
