@@ -5,10 +5,13 @@ import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
 import { openStore } from "../store/database.ts";
+import { migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createWorkspace } from "../store/repositories/workspaces.ts";
 import { SecretBox } from "../store/secret-box.ts";
+import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 
 /** Runs the real `switchboard` command in a child process. */
 function run(
@@ -285,15 +288,17 @@ describe("switchboard command", { concurrency: 4 }, () => {
     await stop(restarted.child);
   });
 
-  it("creates, lists and revokes keys, migrates and diagnoses a stopped store", async () => {
+  it("migrates a new store, then creates, lists and revokes keys and diagnoses it stopped", async () => {
     const dataDir = tempDir();
+    const migrated = JSON.parse((await run(["migrate", "--data-dir", dataDir, "--json"])).stdout);
+    assert.equal(migrated.applied, migrated.known);
     const created = await run(["keys", "create", "--name", "crm", "--data-dir", dataDir, "--json"]);
     assert.equal(created.code, 0, created.stderr);
     const key = JSON.parse(created.stdout);
     assert.match(key.key, /^sbk_/);
     assert.equal(key.name, "crm");
     assert.equal(key.admin, false);
-    // The first use of an empty store also created the default admin key.
+    // The first use of a store no hub has bootstrapped also created the default admin key.
     assert.match(created.stderr, /admin API key/);
 
     const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
@@ -330,9 +335,6 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(last.code, 1);
     assert.match(last.stderr, /error last_admin_key/);
 
-    const migrated = JSON.parse((await run(["migrate", "--data-dir", dataDir, "--json"])).stdout);
-    assert.equal(migrated.applied, migrated.known);
-
     const doctor = await run(["doctor", "--data-dir", dataDir]);
     assert.equal(doctor.code, 0, doctor.stdout);
     for (const check of ["configuration", "disk space", "database", "migrations", "channels"]) {
@@ -340,20 +342,100 @@ describe("switchboard command", { concurrency: 4 }, () => {
     }
   });
 
-  it("reports a fresh store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
+  it("refuses a data dir holding no store in keys and doctor, and leaves it as it was", async () => {
+    const typo = join(tempDir(), "dtaa");
+    const results = await Promise.all([
+      run(["keys", "list", "--data-dir", typo]),
+      run(["keys", "revoke", "0193a5b0-0000-7000-8000-000000000000", "--data-dir", typo]),
+      run(["keys", "create", "--data-dir", typo]),
+    ]);
+    for (const result of results) {
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^error store_not_found: There is no Switchboard store in ${typo}\\. Remedy: .*--data-dir.* to make a new one in ${typo}, run \`switchboard migrate\`[^\\n]*\\n$`,
+        ),
+      );
+    }
+    const doctor = await run(["doctor", "--data-dir", typo, "--json"]);
+    assert.equal(doctor.code, 1, doctor.stderr);
+    const checks = JSON.parse(doctor.stdout).checks as {
+      check: string;
+      ok: boolean;
+      code?: string;
+      remedy?: string;
+    }[];
+    assert.deepEqual(checks.at(-1)?.code, "store_not_found");
+    assert.equal(checks.at(-1)?.check, "database");
+    assert.match(checks.at(-1)?.remedy ?? "", new RegExp(`new one in ${typo}`));
+    assert.equal(existsSync(typo), false, "nothing was created: no store, no key file");
+
+    // A directory holding only what an earlier version's doctor left there (an initialised,
+    // never migrated store and a key file) is no store either, and stays as it was.
+    const husk = tempDir();
+    await (await openStore({ mode: "embedded", dataDir: husk })).close();
+    writeFileSync(join(husk, "secret.key"), `${Buffer.alloc(32, 5).toString("base64")}\n`);
+    const listed = await run(["keys", "list", "--data-dir", husk]);
+    assert.equal(listed.code, 2, listed.stderr);
+    assert.match(listed.stderr, /^error store_not_found: /);
+    const store = await openStore({ mode: "embedded", dataDir: husk });
+    try {
+      assert.equal((await migrationStatus(store.db)).applied, 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses an empty PostgreSQL database in keys, and takes it once migrated", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+    try {
+      const empty = await run(["keys", "list"], env);
+      assert.equal(empty.code, 2, empty.stderr);
+      assert.match(
+        empty.stderr,
+        /^error store_not_found: There is no Switchboard store in postgres:\/\/.*Remedy: .*DATABASE_URL/,
+      );
+      assert.equal((await run(["migrate"], env)).code, 0);
+      const listed = await run(["keys", "list"], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /bootstrap admin key/);
+    } finally {
+      await scratch.drop();
+    }
+  });
+
+  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
         c.check,
         c.ok,
         c.code ?? null,
       ]);
-    const fresh = await run(["doctor", "--data-dir", tempDir(), "--json"]);
-    assert.equal(fresh.code, 1, fresh.stderr);
-    assert.deepEqual(checksOf(fresh.stdout).at(-1), ["migrations", false, "migrations_pending"]);
-
-    const dataDir = tempDir();
+    const [olderDir, dataDir] = [tempDir(), tempDir()];
     const key = (byte: number) => ({ SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, byte).toString("base64") });
-    assert.equal((await run(["migrate", "--data-dir", dataDir], key(1))).code, 0);
+    await Promise.all(
+      [olderDir, dataDir].map(async (dir) =>
+        assert.equal((await run(["migrate", "--data-dir", dir], key(1))).code, 0),
+      ),
+    );
+    // As an earlier version left it: the newest migration not applied yet.
+    const older = await openStore({ mode: "embedded", dataDir: olderDir });
+    try {
+      await older.db.execute(
+        sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`,
+      );
+    } finally {
+      await older.close();
+    }
+    const behind = await run(["doctor", "--data-dir", olderDir, "--json"], key(1));
+    assert.equal(behind.code, 1, behind.stderr);
+    assert.deepEqual(checksOf(behind.stdout).at(-1), ["migrations", false, "migrations_pending"]);
+
     const store = await openStore({ mode: "embedded", dataDir });
     try {
       await createChannelAccount(store.db, new SecretBox(Buffer.alloc(32, 1)), {

@@ -7,6 +7,7 @@ const configurationCodes = new Set<ErrorCode>([
   "config_file_unreadable",
   "secret_key_missing",
   "store_secret_key_mismatch",
+  "store_not_found",
 ]);
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);

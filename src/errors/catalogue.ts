@@ -819,6 +819,20 @@ const entries = {
         "Встроенное хранилище допускает только один процесс: остановите тот процесс, воспользуйтесь API запущенного хаба или перейдите на PostgreSQL (DATABASE_URL), чтобы запускать несколько.",
     },
   },
+  store_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "There is no Switchboard store in {location}.",
+      remedy:
+        "Point the command at the hub's store: its data directory with `--data-dir` (SWITCHBOARD_DATA_DIR), or its database with `--database-url` (DATABASE_URL). This command never creates a store; to make a new one in {location}, run `switchboard migrate` there, or start the hub on it.",
+    },
+    ru: {
+      message: "В {location} нет хранилища Switchboard.",
+      remedy:
+        "Укажите команде хранилище хаба: его каталог данных в `--data-dir` (SWITCHBOARD_DATA_DIR) или его базу данных в `--database-url` (DATABASE_URL). Эта команда не создаёт хранилище; чтобы создать новое в {location}, выполните там `switchboard migrate` или запустите на нём хаб.",
+    },
+  },
   running_hub_unreachable: {
     status: 500,
     class: "conflict",

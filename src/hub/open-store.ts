@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import { AppError, type Translated } from "../errors/app-error.ts";
 import { type Db, openStore, queryRows, type Store } from "../store/database.ts";
-import { migrate } from "../store/migrations.ts";
+import { migrate, migrationStatus } from "../store/migrations.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { countWorkspaces, createWorkspace } from "../store/repositories/workspaces.ts";
 import { resolveSecretKey, SecretBox } from "../store/secret-box.ts";
@@ -33,6 +33,31 @@ export async function openConfiguredStore(config: Config, say: Say, logger?: Log
         "the embedded store's upkeep failed; it tries again at its next turn",
       ),
   });
+}
+
+/**
+ * Opens the configured store for a command that reads or manages an existing one (keys, doctor)
+ * and must never make one: a data directory without an embedded store (a mistyped `--data-dir`),
+ * or a database no hub ever migrated, is refused with `store_not_found` and left as it was.
+ * Only `start`, `sandbox` and `migrate` create a store.
+ */
+export async function openExistingStore(config: Config, logger?: Logger): Promise<Store> {
+  if (!config.databaseUrl) {
+    const dataDir = resolve(config.dataDir);
+    if (!existsSync(join(dataDir, "pglite", "PG_VERSION")))
+      throw new AppError("store_not_found", { location: dataDir });
+  }
+  const store = await openConfiguredStore(config, () => {}, logger);
+  try {
+    // An embedded store that was only initialised (an earlier version's doctor did that), or an
+    // empty database, holds nothing of a hub's.
+    if ((await migrationStatus(store.db)).applied === 0)
+      throw new AppError("store_not_found", { location: store.location });
+  } catch (error) {
+    await store.close();
+    throw error;
+  }
+  return store;
 }
 
 export function secretBoxFor(config: Config): SecretBox {

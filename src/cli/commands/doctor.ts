@@ -5,12 +5,7 @@ import { inspectVkChannel } from "../../channels/vk/inspect.ts";
 import type { Config } from "../../config/settings.ts";
 import { AppError, describeError, type ErrorParams } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
-import {
-  checkKeyConfigured,
-  checkStoreKey,
-  openConfiguredStore,
-  secretBoxFor,
-} from "../../hub/open-store.ts";
+import { checkKeyConfigured, checkStoreKey, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
@@ -100,7 +95,7 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
   let runningHub: RunningHub | undefined;
   const opened = await record("database", async () => {
     try {
-      store = await openConfiguredStore(config, () => {});
+      store = await openExistingStore(config);
     } catch (error) {
       if (!(error instanceof AppError && error.code === "data_dir_locked")) throw error;
       runningHub = await askRunningHub(config, error);

@@ -1,15 +1,18 @@
 import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
-import { openConfiguredStore, prepareStore } from "../../hub/open-store.ts";
+import { openExistingStore, prepareStore } from "../../hub/open-store.ts";
 import type { Db } from "../../store/database.ts";
 import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import { getWorkspace, oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
 
-/** Runs `work` on the configured store, migrated and bootstrapped, and closes it after. */
+/**
+ * Runs `work` on the configured store, migrated and bootstrapped, and closes it after. The store
+ * must exist: a key in a store that no hub uses would be no use (see openExistingStore).
+ */
 async function withDb(options: Record<string, unknown>, work: (db: Db) => Promise<void>) {
-  const store = await openConfiguredStore(configFrom(options), say);
+  const store = await openExistingStore(configFrom(options));
   try {
     await prepareStore(store, say);
     await work(store.db);
