@@ -318,7 +318,13 @@ describe("switchboard command", { concurrency: 4 }, () => {
 
     const revoked = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
     assert.equal(revoked.code, 0, revoked.stderr);
-    assert.ok(JSON.parse(revoked.stdout).revoked_at);
+    const revokedAt = JSON.parse(revoked.stdout).revoked_at;
+    assert.ok(revokedAt);
+    assert.equal(JSON.parse(revoked.stdout).already_revoked, false);
+    // Again: nothing changes, it succeeds as the API's revoke does, and says so.
+    const again = await run(["keys", "revoke", key.id, "--data-dir", dataDir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, `Key ${key.id} "crm" was already revoked at ${revokedAt}; nothing changed.\n`);
 
     const unknown = await run([
       "keys",

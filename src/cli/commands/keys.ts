@@ -2,7 +2,13 @@ import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
 import { openExistingStore, prepareStore } from "../../hub/open-store.ts";
 import type { Db } from "../../store/database.ts";
-import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
+import {
+  type ApiKey,
+  createApiKey,
+  getApiKey,
+  listApiKeys,
+  revokeApiKey,
+} from "../../store/repositories/api-keys.ts";
 import { getWorkspace, oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
@@ -102,8 +108,15 @@ export function registerKeys(program: Command) {
     .action(
       action(async (id: string, options: Record<string, unknown>) => {
         await withDb(options, async (db) => {
-          const key = await revokeApiKey(db, id, { admin: true });
-          if (options.json) printJson(describeKey(key));
+          // Revoking a revoked key changes nothing and succeeds, as the API's revoke does, but says so.
+          const found = await getApiKey(db, id);
+          const earlier = found?.revokedAt;
+          const key = earlier ? found : await revokeApiKey(db, id, { admin: true });
+          if (options.json) printJson({ ...describeKey(key), already_revoked: Boolean(earlier) });
+          else if (earlier)
+            say(
+              `Key ${key.id} "${key.name}" was already revoked at ${earlier.toISOString()}; nothing changed.`,
+            );
           else say(`Revoked key ${key.id} "${key.name}".`);
         });
       }),

@@ -45,6 +45,13 @@ export async function findActiveKey(db: Db, secret: string): Promise<ApiKey | un
   return row;
 }
 
+/** The key with this id, active or revoked, or undefined. */
+export async function getApiKey(db: Db, id: string): Promise<ApiKey | undefined> {
+  if (!isUuid(id)) return undefined;
+  const [row] = await db.select().from(apiKey).where(eq(apiKey.id, id));
+  return row;
+}
+
 export async function touchKey(db: Db, id: string, at: Date): Promise<void> {
   await db.update(apiKey).set({ lastUsedAt: at }).where(eq(apiKey.id, id));
 }
