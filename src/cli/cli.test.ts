@@ -99,8 +99,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.equal(result.code, 0, args.join(" "));
       assert.match(result.stdout, /Usage: switchboard/);
     }
-    const start = await run(["start", "--help"]);
+    const [start, sandbox] = await Promise.all([run(["start", "--help"]), run(["sandbox", "--help"])]);
     assert.match(start.stdout, /--data-dir <value>[\s\S]*SWITCHBOARD_DATA_DIR/);
+    assert.match(start.stdout, /--log-level <value>[^-]*\(env SWITCHBOARD_LOG_LEVEL; default\s+"info"\)/);
+    // The sandbox logs less by default, and its help says so.
+    assert.match(sandbox.stdout, /--log-level <value>[^-]*\(env SWITCHBOARD_LOG_LEVEL; default\s+"warn"\)/);
+    assert.match(sandbox.stdout, /--data-dir <value>[^-]*\(default\s+"\.\/data-sandbox"\)/);
   });
 
   it("exits 2 on an unknown command or option", async () => {
@@ -487,7 +491,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
   it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
     const dataDir = tempDir();
     /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
-    const startSandbox = async (flags: string[]) => {
+    const startSandbox = async (flags: string[], env: Record<string, string>) => {
       const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
       const child = spawn(
         process.execPath,
@@ -506,16 +510,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
         ],
         // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
         {
-          env: {
-            ...cleanEnv(),
-            SWITCHBOARD_LOG_LEVEL: "warn",
-            DATABASE_URL: "postgres://nobody@127.0.0.1:1/none",
-          },
+          env: { ...cleanEnv(), DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
         },
       );
       children.push(child);
       let stderr = "";
+      let stdout = "";
       child.stderr?.on("data", (chunk) => (stderr += chunk));
+      child.stdout?.on("data", (chunk) => (stdout += chunk));
       const deadline = Date.now() + 60_000;
       while (!stderr.includes("Stop it with Ctrl+C") && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
@@ -525,6 +527,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.ok(key && write?.[1] && write[2], stderr);
       return {
         child,
+        log: () => stdout,
         emulatorPort,
         hub: `http://127.0.0.1:${port}`,
         auth: { authorization: `Bearer ${key}` },
@@ -532,12 +535,13 @@ describe("switchboard command", { concurrency: 4 }, () => {
       };
     };
 
-    // The second run lets the hub reach this machine, as a developer's local receiver needs.
-    for (const [run, flags] of [
-      [1, []],
-      [2, ["--egress-allow", "127.0.0.1"]],
+    // The second run lets the hub reach this machine, as a developer's local receiver needs, and
+    // logs what SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
+    for (const [run, flags, env] of [
+      [1, [], {}],
+      [2, ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
     ] as const) {
-      const { child, emulatorPort, hub, auth, write } = await startSandbox([...flags]);
+      const { child, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
       const endpoint = await fetch(`${hub}/v1/webhooks`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
@@ -589,6 +593,9 @@ describe("switchboard command", { concurrency: 4 }, () => {
       ).json()) as { items: unknown[] };
       assert.equal(messages.items.length, 2 * run, `run ${run}: every message of both runs is kept`);
       await stop(child);
+      const listening = /"level":30,[^\n]*"msg":"switchboard is listening"/;
+      if (run === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
+      else assert.match(log(), listening, "run 2 logs at the level the environment sets");
     }
   });
 });

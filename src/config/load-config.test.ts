@@ -41,6 +41,16 @@ describe("configuration", () => {
     assert.equal(config.logLevel, "warn");
   });
 
+  it("takes a command's own defaults below flags, environment and file", () => {
+    const defaults = { logLevel: "warn" };
+    assert.equal(loadConfig({ env: {}, defaults }).logLevel, "warn");
+    assert.equal(loadConfig({ env: { SWITCHBOARD_LOG_LEVEL: "debug" }, defaults }).logLevel, "debug");
+    assert.equal(loadConfig({ env: {}, flags: { logLevel: "error" }, defaults }).logLevel, "error");
+    const path = file(JSON.stringify({ logLevel: "info" }));
+    assert.equal(loadConfig({ env: {}, configFile: path, defaults }).logLevel, "info");
+    assert.equal(loadConfig({ env: {} }).logLevel, "info");
+  });
+
   it("treats an empty environment variable as unset", () => {
     assert.equal(loadConfig({ env: { SWITCHBOARD_PORT: "" } }).port, 8080);
   });

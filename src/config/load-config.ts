@@ -8,6 +8,8 @@ export interface ConfigSources {
   env?: Record<string, string | undefined>;
   /** Path of a JSON config file; defaults to SWITCHBOARD_CONFIG. */
   configFile?: string;
+  /** A command's own defaults, in place of the settings' (the sandbox logs less). */
+  defaults?: Partial<Record<SettingName, unknown>>;
 }
 
 const secretSettings = new Set<SettingName>(["secretKey", "databaseUrl"]);
@@ -33,7 +35,12 @@ export function loadConfig(sources: ConfigSources = {}): Config {
       [file[name], `config file ${filePath}`],
     ]);
     if (raw === undefined) {
-      config[name] = "default" in spec ? spec.default : undefined;
+      config[name] =
+        sources.defaults && name in sources.defaults
+          ? sources.defaults[name]
+          : "default" in spec
+            ? spec.default
+            : undefined;
       continue;
     }
     const parsed = (spec.schema as import("zod").ZodType).safeParse(raw);

@@ -10,6 +10,8 @@ import { configFrom, withSettings } from "../options.ts";
 import { action, say } from "../output.ts";
 
 const sandboxDataDir = "./data-sandbox";
+/** The sandbox's terminal is for its own lines: only warnings and errors are logged, unless set. */
+const sandboxDefaults = { logLevel: "warn" };
 
 /** The emulator's port, checked as the hub's own `port` setting is. */
 function portOption(value: unknown): number {
@@ -34,6 +36,7 @@ export function registerSandbox(program: Command) {
       .description("Run the hub with a VK emulator and a connected demo community, to try it without VK"),
     ["host", "port", "dataDir", "logLevel", "egressAllow"],
     { dataDir: sandboxDataDir },
+    sandboxDefaults,
   )
     .option("--emulator-port <port>", "port of the VK emulator and its page", "8090")
     .action(
@@ -41,7 +44,7 @@ export function registerSandbox(program: Command) {
         const dataDir = (options.dataDir as string | undefined) ?? sandboxDataDir;
         // Always the embedded store: a DATABASE_URL meant for a real hub must not receive the demo.
         const base = {
-          ...configFrom({ ...options, dataDir, logLevel: options.logLevel ?? "warn" }),
+          ...configFrom({ ...options, dataDir }, sandboxDefaults),
           databaseUrl: undefined,
         };
         const emulatorPort = portOption(options.emulatorPort);
