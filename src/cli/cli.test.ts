@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -83,6 +83,15 @@ async function holdPort(): Promise<{ server: ReturnType<typeof createServer>; po
   return { server, port: (server.address() as { port: number }).port };
 }
 
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, text);
 
@@ -105,6 +114,37 @@ describe("switchboard command", { concurrency: 4 }, () => {
     // The sandbox logs less by default, and its help says so.
     assert.match(sandbox.stdout, /--log-level <value>[^-]*\(env SWITCHBOARD_LOG_LEVEL; default\s+"warn"\)/);
     assert.match(sandbox.stdout, /--data-dir <value>[^-]*\(default\s+"\.\/data-sandbox"\)/);
+  });
+
+  it("stops the hub when npm start or npm run sandbox gets SIGTERM, leaving no process behind", async () => {
+    const viaNpm = async (script: string[], flags: string[] = []) => {
+      const dataDir = tempDir();
+      const npm = spawn("npm", [...script, "--", "--port", "0", "--data-dir", dataDir, ...flags], {
+        env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" },
+      });
+      children.push(npm);
+      let stderr = "";
+      npm.stderr.on("data", (chunk) => (stderr += chunk));
+      // Not "close": a hub left behind would keep npm's output open.
+      const exited = new Promise<void>((resolve) => npm.on("exit", () => resolve()));
+      const deadline = Date.now() + 60_000;
+      while (!/Stop it with Ctrl\+C/.test(stderr) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      assert.match(stderr, /Stop it with Ctrl\+C/, stderr);
+      // The hub's own pid, as it wrote it into the data directory's lock.
+      const hub = Number(readFileSync(join(dataDir, "switchboard.lock"), "utf8"));
+      assert.ok(hub > 0 && hub !== npm.pid);
+      npm.kill("SIGTERM");
+      await exited;
+      const gone = Date.now() + 15_000;
+      while (isAlive(hub) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      const orphan = isAlive(hub);
+      if (orphan) process.kill(hub, "SIGKILL");
+      assert.equal(orphan, false, `the hub (pid ${hub}) still ran after npm ended: ${stderr}`);
+      assert.match(stderr, /Received SIGTERM; stopping…/);
+      assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the hub closed its store");
+    };
+    await Promise.all([viaNpm(["start"]), viaNpm(["run", "sandbox"], ["--emulator-port", "0"])]);
   });
 
   it("exits 2 on an unknown command or option", async () => {

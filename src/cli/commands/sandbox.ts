@@ -8,6 +8,7 @@ import { createApiKey } from "../../store/repositories/api-keys.ts";
 import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { configFrom, withSettings } from "../options.ts";
 import { action, say } from "../output.ts";
+import { stopOnSignals } from "../signals.ts";
 
 const sandboxDataDir = "./data-sandbox";
 /** The sandbox's terminal is for its own lines: only warnings and errors are logged, unless set. */
@@ -99,14 +100,10 @@ export function registerSandbox(program: Command) {
           `  or write as the client from the shell: curl -s -X POST -H "Content-Type: application/json" -d '{"userId":${user.id},"text":"Привет"}' ${vk.url}/_control/communities/${community.id}/messages`,
         );
         say("Stop it with Ctrl+C.");
-        const stop = async (signal: string) => {
-          say(`Received ${signal}; stopping…`);
+        stopOnSignals(async () => {
           await hub.close();
           await vk.close();
-          process.exit(0);
-        };
-        process.once("SIGINT", stop);
-        process.once("SIGTERM", stop);
+        });
       }),
     );
 }

@@ -2,19 +2,14 @@ import type { Command } from "commander";
 import { startHub } from "../../hub/hub.ts";
 import { configFrom, withSettings } from "../options.ts";
 import { action, say } from "../output.ts";
+import { stopOnSignals } from "../signals.ts";
 
 export function registerStart(program: Command) {
   withSettings(program.command("start").description("Run the hub: HTTP API, intake and delivery")).action(
     action(async (options: Record<string, unknown>) => {
       const hub = await startHub(configFrom(options), { say });
       say(`Switchboard is running at ${hub.url} (API reference ${hub.url}/docs). Stop it with Ctrl+C.`);
-      const stop = async (signal: string) => {
-        say(`Received ${signal}; stopping…`);
-        await hub.close();
-        process.exit(0);
-      };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      stopOnSignals(() => hub.close());
     }),
   );
 }
