@@ -125,8 +125,9 @@ describe("switchboard command", { concurrency: 4 }, () => {
       children.push(npm);
       let stderr = "";
       npm.stderr.on("data", (chunk) => (stderr += chunk));
-      // Not "close": a hub left behind would keep npm's output open.
+      // "exit" first: a hub left behind would keep npm's output open, and "close" never come.
       const exited = new Promise<void>((resolve) => npm.on("exit", () => resolve()));
+      const closed = new Promise<void>((resolve) => npm.on("close", () => resolve()));
       const deadline = Date.now() + 60_000;
       while (!/Stop it with Ctrl\+C/.test(stderr) && Date.now() < deadline)
         await new Promise((r) => setTimeout(r, 100));
@@ -141,6 +142,8 @@ describe("switchboard command", { concurrency: 4 }, () => {
       const orphan = isAlive(hub);
       if (orphan) process.kill(hub, "SIGKILL");
       assert.equal(orphan, false, `the hub (pid ${hub}) still ran after npm ended: ${stderr}`);
+      // What the hub wrote last may still be on its way: "exit" can come before it.
+      await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
       assert.match(stderr, /Received SIGTERM; stopping…/);
       assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the hub closed its store");
     };

@@ -79,6 +79,11 @@ export function registerSandbox(program: Command) {
           return;
         }
         const { hub, secret, community, user } = demo;
+        // Before it says so: a signal sent as soon as the lines appear must find the handler.
+        stopOnSignals(async () => {
+          await hub.close();
+          await vk.close();
+        });
         say("");
         say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
         say(`VK emulator: ${vk.url}/ — open it, pick "${user.firstName}", write to the community.`);
@@ -100,10 +105,6 @@ export function registerSandbox(program: Command) {
           `  or write as the client from the shell: curl -s -X POST -H "Content-Type: application/json" -d '{"userId":${user.id},"text":"Привет"}' ${vk.url}/_control/communities/${community.id}/messages`,
         );
         say("Stop it with Ctrl+C.");
-        stopOnSignals(async () => {
-          await hub.close();
-          await vk.close();
-        });
       }),
     );
 }

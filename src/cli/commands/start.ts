@@ -8,8 +8,9 @@ export function registerStart(program: Command) {
   withSettings(program.command("start").description("Run the hub: HTTP API, intake and delivery")).action(
     action(async (options: Record<string, unknown>) => {
       const hub = await startHub(configFrom(options), { say });
-      say(`Switchboard is running at ${hub.url} (API reference ${hub.url}/docs). Stop it with Ctrl+C.`);
+      // Before it says so: a signal sent as soon as the line appears must find the handler.
       stopOnSignals(() => hub.close());
+      say(`Switchboard is running at ${hub.url} (API reference ${hub.url}/docs). Stop it with Ctrl+C.`);
     }),
   );
 }
