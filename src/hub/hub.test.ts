@@ -22,6 +22,11 @@ import { secretBoxFor } from "./open-store.ts";
 
 const quiet = { say: () => {} };
 const secretKey = Buffer.alloc(32, 3).toString("base64");
+/** A hub process on a scratch PostgreSQL database, with the shared key. */
+const serverConfig = (databaseUrl: string) => ({
+  ...loadConfig({ env: {}, flags: { databaseUrl, port: 0, logLevel: "silent", poolSize: 3 } }),
+  secretKey,
+});
 
 describe("hub", () => {
   it("starts on an embedded store, bootstraps once, and restarts on the same data", async () => {
@@ -225,13 +230,7 @@ describe("hub", () => {
     skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
   }, async () => {
     const scratch = await createScratchDatabase(serverUrl as string);
-    const config = {
-      ...loadConfig({
-        env: {},
-        flags: { databaseUrl: scratch.url, port: 0, logLevel: "silent", poolSize: 3 },
-      }),
-      secretKey,
-    };
+    const config = serverConfig(scratch.url);
     try {
       const first = await startHub(config, quiet);
       try {
@@ -263,13 +262,7 @@ describe("hub", () => {
     skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
   }, async () => {
     const scratch = await createScratchDatabase(serverUrl as string);
-    const config = {
-      ...loadConfig({
-        env: {},
-        flags: { databaseUrl: scratch.url, port: 0, logLevel: "silent", poolSize: 3 },
-      }),
-      secretKey,
-    };
+    const config = serverConfig(scratch.url);
     const api = await startHub({ ...config, role: "api" }, quiet);
     let worker: Awaited<ReturnType<typeof startHub>> | undefined;
     try {
