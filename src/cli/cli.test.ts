@@ -462,7 +462,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
     }
   });
 
-  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
+  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
         c.check,
@@ -514,8 +514,36 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(start.code, 2, start.stderr);
     assert.match(
       start.stderr,
-      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*\n$/,
+      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt secrets stored in .* \(channel tokens: 1 of 1\): .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*`switchboard secrets forget` drops the secrets it sealed.*\n$/,
     );
+
+    // Key 1 is lost for good: `secrets forget` lists what it sealed, and only with --yes drops it.
+    const listed = await run(["secrets", "forget", "--data-dir", dataDir], key(2));
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /^ {2}channel_credentials +vk channel "shop" \([0-9a-f-]{36}, workspace [0-9a-f-]{36}\)\n$/,
+    );
+    assert.match(
+      listed.stderr,
+      /^Stored secrets that do not open with the configured SWITCHBOARD_SECRET_KEY \(channel tokens: 1 of 1\):\n/,
+    );
+    assert.match(listed.stderr, /Nothing changed\./);
+    const forgot = await run(["secrets", "forget", "--yes", "--json", "--data-dir", dataDir], key(2));
+    assert.equal(forgot.code, 0, forgot.stderr);
+    const outcome = JSON.parse(forgot.stdout);
+    assert.equal(outcome.key, "configured");
+    assert.equal(outcome.forgotten, true);
+    assert.deepEqual(
+      outcome.secrets.map((s: { kind: string; label: string }) => [s.kind, s.label]),
+      [["channel_credentials", 'vk channel "shop"']],
+    );
+    // Now the store opens with key 2, and its channel needs new tokens.
+    const healed = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
+    const [secrets, channel] = checksOf(healed.stdout).slice(-2);
+    assert.deepEqual(secrets, ["stored secrets", true, null]);
+    assert.match(String(channel?.[0]), /^channel vk shop \(/);
+    assert.deepEqual(channel?.slice(1), [false, "channel_credentials_lost"]);
   });
 
   it("reports a doctor problem with its remedy and exits 1", async () => {

@@ -4,6 +4,7 @@ import { registerDoctor } from "./commands/doctor.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { registerMigrate } from "./commands/migrate.ts";
 import { registerSandbox } from "./commands/sandbox.ts";
+import { registerSecrets } from "./commands/secrets.ts";
 import { registerStart } from "./commands/start.ts";
 
 const program = new Command("switchboard")
@@ -21,5 +22,6 @@ registerMigrate(program);
 registerKeys(program);
 registerDoctor(program);
 registerSandbox(program);
+registerSecrets(program);
 
 await program.parseAsync();

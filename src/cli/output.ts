@@ -6,6 +6,7 @@ const configurationCodes = new Set<ErrorCode>([
   "config_invalid",
   "config_file_unreadable",
   "secret_key_missing",
+  "secret_key_file_unreadable",
   "store_secret_key_mismatch",
   "store_not_found",
 ]);

@@ -361,6 +361,22 @@ const entries = {
         "Отправляйте в диалог, контакт которого писал через этот канал, или добавьте контакту идентификатор на этой платформе (`PATCH /v1/contacts/<id контакта>`).",
     },
   },
+  channel_credentials_lost: {
+    status: 424,
+    class: "auth",
+    en: {
+      message:
+        "The channel has no credentials: they were sealed with an encryption key that was lost, and `switchboard secrets forget` dropped them.",
+      remedy:
+        "Connect the channel again with its tokens (VK: `POST /v1/channels` with the community's `group_id` and its tokens). It keeps its id, conversations and history.",
+    },
+    ru: {
+      message:
+        "У канала нет учётных данных: они были зашифрованы потерянным ключом, и `switchboard secrets forget` их удалил.",
+      remedy:
+        "Подключите канал заново с его токенами (ВКонтакте: `POST /v1/channels` с `group_id` сообщества и его токенами). Его id, диалоги и история сохранятся.",
+    },
+  },
   channel_disabled: {
     status: 409,
     class: "conflict",
@@ -724,15 +740,43 @@ const entries = {
     class: "invalid_input",
     en: {
       message:
-        "{key} cannot decrypt the secrets stored in {location} (channel tokens, webhook signing secrets): they were sealed with another key. The hub did not start, and changed nothing.",
+        "{key} cannot decrypt secrets stored in {location} ({unreadable}): they were sealed with another key. The hub did not start, and changed nothing.",
       remedy:
-        "Start the hub with the key that sealed them: {needed} `switchboard doctor` tries a key without starting the hub. Keep that key with the backups of the store: without it, the stored tokens and secrets cannot be read.",
+        "Start the hub with the key that sealed them: {needed} `switchboard doctor` tries a key without starting the hub. Keep that key with the backups of the store. If it is lost for good, `switchboard secrets forget` drops the secrets it sealed: the channels then need their tokens again, and webhook receivers new signing secrets.",
     },
     ru: {
       message:
-        "{key} не расшифровывает секреты, сохранённые в {location} (токены каналов, секреты подписи вебхуков): они зашифрованы другим ключом. Хаб не запущен и ничего не изменил.",
+        "{key} не расшифровывает секреты, сохранённые в {location} ({unreadable}): они зашифрованы другим ключом. Хаб не запущен и ничего не изменил.",
       remedy:
-        "Запустите хаб с ключом, которым они зашифрованы: {needed} `switchboard doctor` проверяет ключ, не запуская хаб. Храните этот ключ вместе с резервными копиями хранилища: без него сохранённые токены и секреты не прочитать.",
+        "Запустите хаб с ключом, которым они зашифрованы: {needed} `switchboard doctor` проверяет ключ, не запуская хаб. Храните этот ключ вместе с резервными копиями хранилища. Если он потерян безвозвратно, `switchboard secrets forget` удалит зашифрованные им секреты: каналам тогда снова понадобятся токены, а приёмникам вебхуков — новые секреты подписи.",
+    },
+  },
+  secret_key_file_unreadable: {
+    status: 500,
+    class: "terminal",
+    en: {
+      message: "The hub's key file {path} cannot be read: {reason}.",
+      remedy:
+        "Give the hub's user read access to it (the hub makes it readable by its owner only), or restore it from the backup of the data directory. Do not replace it with a new key: the stored tokens and secrets open only with the key that sealed them.",
+    },
+    ru: {
+      message: "Файл ключа хаба {path} не читается: {reason}.",
+      remedy:
+        "Дайте пользователю хаба право на чтение (хаб создаёт файл доступным только владельцу) или восстановите файл из резервной копии каталога данных. Не заменяйте его новым ключом: сохранённые токены и секреты открываются только тем ключом, которым они зашифрованы.",
+    },
+  },
+  hubs_running: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message: "{count} connections of running hub processes are open to {location}.",
+      remedy:
+        "Stop every hub process on this database, then run the command again. A running hub still holds the key it started with: if that is the key you lost, read SWITCHBOARD_SECRET_KEY from its environment (its service definition, or /proc/<pid>/environ) before stopping it.",
+    },
+    ru: {
+      message: "К {location} открыто соединений работающих процессов хаба: {count}.",
+      remedy:
+        "Остановите все процессы хаба на этой базе и выполните команду снова. Работающий хаб помнит ключ, с которым запущен: если это и есть потерянный ключ, прочитайте SWITCHBOARD_SECRET_KEY из его окружения (описание службы или /proc/<pid>/environ), прежде чем останавливать его.",
     },
   },
   port_in_use: {

@@ -8,7 +8,6 @@ import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { getChannelAccount, listChannelAccounts } from "../store/repositories/channel-accounts.ts";
-import { recordLead } from "../store/repositories/contact-activity.ts";
 import { createContact, listContacts, updateContact } from "../store/repositories/contacts.ts";
 import { createTemplate, getTemplate, listTemplates } from "../store/repositories/templates.ts";
 import { countWorkspaces } from "../store/repositories/workspaces.ts";

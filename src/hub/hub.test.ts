@@ -1,10 +1,11 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { maxHeaderSize } from "node:http";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { eq } from "drizzle-orm";
 import { loadConfig } from "../config/load-config.ts";
 import { AppError } from "../errors/app-error.ts";
 import { openStore } from "../store/database.ts";
@@ -13,12 +14,12 @@ import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
 import { countWorkspaces, createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
-import { webhookEndpoint } from "../store/schema.ts";
+import { channelAccount, webhookEndpoint } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 import { waitFor } from "../testing/vk-hub.ts";
 import { startHub } from "./hub.ts";
-import { secretBoxFor } from "./open-store.ts";
+import { countHubConnections, openConfiguredStore, secretBoxFor } from "./open-store.ts";
 
 const quiet = { say: () => {} };
 const secretKey = Buffer.alloc(32, 3).toString("base64");
@@ -90,7 +91,9 @@ describe("hub", () => {
     // Another configured key: the store needs the data directory's, which it names.
     await refused(
       { ...config, secretKey: other },
-      new RegExp(`^The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in ${dataDir} `),
+      new RegExp(
+        `^The configured SWITCHBOARD_SECRET_KEY cannot decrypt secrets stored in ${dataDir} \\(channel tokens: 1 of 1\\): `,
+      ),
       new RegExp(`the one in ${keyFile}, which the hub uses when SWITCHBOARD_SECRET_KEY is not set: unset`),
     );
     const original = readFileSync(keyFile);
@@ -113,8 +116,49 @@ describe("hub", () => {
     assert.equal(existsSync(keyFile), false, "no key file was generated");
     assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the store was closed");
 
-    // With the right key it starts, and a configured copy of it is as good.
+    // A key file that cannot be read, or holds no key, is said so: never replaced or ignored.
+    writeFileSync(keyFile, "not a key\n");
+    await assert.rejects(startHub(config, quiet), (error: unknown) => {
+      assert.ok(error instanceof AppError && error.code === "secret_key_file_unreadable", String(error));
+      assert.match(error.message, /it holds no key \(32 bytes in base64; this decodes to 5\)\.$/);
+      assert.match(error.render("en").remedy, /Do not replace it with a new key/);
+      return true;
+    });
+    rmSync(keyFile);
+    mkdirSync(keyFile);
+    await assert.rejects(
+      startHub(config, quiet),
+      (error: unknown) =>
+        error instanceof AppError &&
+        error.code === "secret_key_file_unreadable" &&
+        /EISDIR/.test(String(error.params.reason)),
+    );
+    rmSync(keyFile, { recursive: true });
+
+    // Every secret is tried, not one of each kind: a second channel sealed with another key.
     writeFileSync(keyFile, original);
+    const mixed = await openStore({ mode: "embedded", dataDir });
+    try {
+      await createChannelAccount(mixed.db, new SecretBox(Buffer.alloc(32, 7)), {
+        workspaceId: (await oldestWorkspace(mixed.db))?.id as string,
+        kind: "vk",
+        externalId: "2",
+        name: "Outlet",
+        credentials: { tokens: ["vk1.a.other"] },
+        settings: {},
+      });
+    } finally {
+      await mixed.close();
+    }
+    await refused(config, /cannot decrypt secrets stored in .* \(channel tokens: 1 of 2\)/, /secrets forget/);
+    const cleanup = await openStore({ mode: "embedded", dataDir });
+    try {
+      await cleanup.db.delete(channelAccount).where(eq(channelAccount.externalId, "2"));
+    } finally {
+      await cleanup.close();
+    }
+
+    // With the right key it starts, and a configured copy of it is as good.
     for (const settings of [config, { ...config, secretKey: original.toString("utf8").trim() }]) {
       const hub = await startHub(settings, quiet);
       await hub.close();
@@ -233,6 +277,7 @@ describe("hub", () => {
     const config = serverConfig(scratch.url);
     try {
       const first = await startHub(config, quiet);
+      let stopped = false;
       try {
         await createChannelAccount(first.store.db, secretBoxFor(config), {
           workspaceId: (await oldestWorkspace(first.store.db))?.id as string,
@@ -250,8 +295,18 @@ describe("hub", () => {
             return true;
           },
         );
+        // A command tells a running hub by its connections' name, and does not count its own.
+        const command = await openConfiguredStore(config, () => {});
+        try {
+          assert.ok((await countHubConnections(command)) >= 1, "the running hub's connections");
+          stopped = true;
+          await first.close();
+          assert.equal(await countHubConnections(command), 0, "none once it stopped");
+        } finally {
+          await command.close();
+        }
       } finally {
-        await first.close();
+        if (!stopped) await first.close();
       }
     } finally {
       await scratch.drop();

@@ -22,12 +22,12 @@ import type { SecretBox } from "../store/secret-box.ts";
 import { ensureCanListen, listenFailure } from "./listen.ts";
 import {
   checkKeyConfigured,
-  checkStoreKey,
   openConfiguredStore,
   prepareStore,
   type Say,
   secretBoxFor,
 } from "./open-store.ts";
+import { checkStoreKey } from "./stored-secrets.ts";
 
 export interface Hub {
   /** Where the API answers, e.g. http://127.0.0.1:8080 */
@@ -138,7 +138,7 @@ export async function startHub(
   checkKeyConfigured(config);
   await ensureCanListen(config.port, config.host);
   const egress = configureProcessEgress({ allow: config.egressAllow });
-  const store = await openConfiguredStore(config, options.say, logger);
+  const store = await openConfiguredStore(config, options.say, { logger, hub: true });
   try {
     // A key that cannot open the stored secrets is refused before anything changes: migrations,
     // the first start's bootstrap, a generated key file, or a hub that looks ready but cannot send.

@@ -56,12 +56,16 @@ export type StoreOptions =
       upkeep?: Partial<UpkeepPolicy>;
       onUpkeepFailure?: UpkeepFailureHandler;
     }
-  | { mode: "server"; databaseUrl: string; poolSize?: number };
+  | {
+      mode: "server";
+      databaseUrl: string;
+      poolSize?: number;
+      /** How the server lists this process's connections (`pg_stat_activity.application_name`). */
+      applicationName?: string;
+    };
 
 export async function openStore(options: StoreOptions): Promise<Store> {
-  return options.mode === "embedded"
-    ? openEmbedded(options)
-    : openServer(options.databaseUrl, options.poolSize);
+  return options.mode === "embedded" ? openEmbedded(options) : openServer(options);
 }
 
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
@@ -121,9 +125,14 @@ async function openEmbedded({
   };
 }
 
-async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
+async function openServer({
+  databaseUrl,
+  poolSize = 10,
+  applicationName = "switchboard",
+}: Extract<StoreOptions, { mode: "server" }>): Promise<Store> {
   const location = redactUrl(databaseUrl);
-  const pool = new pg.Pool({ connectionString: databaseUrl, max: poolSize, connectionTimeoutMillis: 5000 });
+  const connection = { connectionString: databaseUrl, application_name: applicationName };
+  const pool = new pg.Pool({ ...connection, max: poolSize, connectionTimeoutMillis: 5000 });
   // An idle client that loses its server must not crash the process; the next query reports it.
   pool.on("error", () => {});
   try {
@@ -134,8 +143,8 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
     throw databaseUnreachable(location, error);
   }
   const db = drizzlePostgres(pool, { schema }) as unknown as Db;
-  const listener = new NotificationListener(databaseUrl);
-  const locks = new SessionLocks(databaseUrl);
+  const listener = new NotificationListener(connection);
+  const locks = new SessionLocks(connection);
   return {
     mode: "server",
     db,
@@ -173,6 +182,12 @@ async function openServer(databaseUrl: string, poolSize = 10): Promise<Store> {
   };
 }
 
+/** What every connection of a server store is opened with. */
+interface ServerConnection {
+  connectionString: string;
+  application_name: string;
+}
+
 /**
  * LISTEN needs a connection of its own, outside the pool. It is opened on the first `listen`
  * and reopened after a failure; while it is down, callers rely on their poll fallback.
@@ -182,7 +197,7 @@ class NotificationListener {
   #client: Promise<pg.Client> | undefined;
   #closed = false;
 
-  constructor(readonly url: string) {}
+  constructor(readonly connection: ServerConnection) {}
 
   async listen(channel: string, handler: () => void): Promise<() => Promise<void>> {
     let handlers = this.#handlers.get(channel);
@@ -207,7 +222,7 @@ class NotificationListener {
 
   #connect(): Promise<pg.Client> {
     this.#client ??= (async () => {
-      const client = new pg.Client({ connectionString: this.url });
+      const client = new pg.Client(this.connection);
       client.on("notification", (message) => {
         for (const handler of this.#handlers.get(message.channel) ?? []) handler();
       });
@@ -285,7 +300,7 @@ class SessionLocks {
   #client: Promise<pg.Client> | undefined;
   #closed = false;
 
-  constructor(readonly url: string) {}
+  constructor(readonly connection: ServerConnection) {}
 
   async tryLock(name: string): Promise<HeldLock | undefined> {
     if (this.#closed) return undefined;
@@ -304,7 +319,7 @@ class SessionLocks {
       if (result.rows[0]?.locked) return lock;
     } catch (error) {
       this.#local.drop(lock);
-      throw databaseUnreachable(redactUrl(this.url), error);
+      throw databaseUnreachable(redactUrl(this.connection.connectionString), error);
     }
     this.#local.drop(lock);
     return undefined;
@@ -320,7 +335,7 @@ class SessionLocks {
 
   #connect(): Promise<pg.Client> {
     if (this.#client) return this.#client;
-    const client = new pg.Client({ connectionString: this.url, keepAlive: true });
+    const client = new pg.Client({ ...this.connection, keepAlive: true });
     const connected = client.connect().then(() => client);
     this.#client = connected;
     const lost = (reason: string) => {

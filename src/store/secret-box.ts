@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, randomBytes } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { AppError } from "../errors/app-error.ts";
 
@@ -36,6 +36,37 @@ export class SecretBox {
 }
 
 /**
+ * The key in an embedded data directory's key file, or undefined when there is no such file. A
+ * file the hub cannot read, or that holds no 32-byte key, is refused: replacing it with a new key
+ * would leave every stored secret unreadable.
+ */
+export function readKeyFile(path: string): Buffer | undefined {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+    throw new AppError(
+      "secret_key_file_unreadable",
+      { path, reason: (error as Error).message },
+      { cause: error },
+    );
+  }
+  const key = Buffer.from(text.trim(), "base64");
+  if (key.length !== 32)
+    throw new AppError("secret_key_file_unreadable", {
+      path,
+      reason: `it holds no key (32 bytes in base64; this decodes to ${key.length})`,
+    });
+  return key;
+}
+
+/** Where an embedded data directory keeps the key the hub generated for it. */
+export function keyFilePath(embeddedDataDir: string): string {
+  return join(embeddedDataDir, "secret.key");
+}
+
+/**
  * The configured key, or in embedded mode one generated once into the data directory. Server
  * mode has no such fallback: processes on different machines must share one key.
  */
@@ -45,9 +76,10 @@ export function resolveSecretKey(
 ): Buffer {
   if (configured) return Buffer.from(configured, "base64");
   if (!embeddedDataDir) throw new AppError("secret_key_missing");
-  const path = join(embeddedDataDir, "secret.key");
+  const path = keyFilePath(embeddedDataDir);
+  const existing = readKeyFile(path);
+  if (existing) return existing;
   try {
-    if (existsSync(path)) return Buffer.from(readFileSync(path, "utf8").trim(), "base64");
     mkdirSync(embeddedDataDir, { recursive: true });
     const key = randomBytes(32);
     writeFileSync(path, `${key.toString("base64")}\n`, { mode: 0o600 });

@@ -5,7 +5,8 @@ import { inspectVkChannel } from "../../channels/vk/inspect.ts";
 import type { Config } from "../../config/settings.ts";
 import { AppError, describeError, type ErrorParams } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
-import { checkKeyConfigured, checkStoreKey, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
+import { checkKeyConfigured, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
+import { checkStoreKey } from "../../hub/stored-secrets.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
@@ -128,9 +129,9 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
     // The tables below may not exist yet, or not be as this version reads them.
     if (!migrated) return results;
     const readable = await record("stored secrets", async () => {
-      const kinds = await checkStoreKey(config, openedStore);
-      if (kinds === 0) return "none stored yet";
-      return `readable with ${config.secretKey ? "the configured key" : `the key in ${keyFile}`}`;
+      const stored = await checkStoreKey(config, openedStore);
+      if (stored === 0) return "none stored yet";
+      return `all ${stored} readable with ${config.secretKey ? "the configured key" : `the key in ${keyFile}`}`;
     });
     if (!readable) {
       results.push({

@@ -15,7 +15,11 @@ import type { ContactWithIdentities } from "../../store/repositories/contacts.ts
 import type { Conversation } from "../../store/repositories/conversations.ts";
 import type { Message } from "../../store/repositories/messages.ts";
 import type { WebhookEndpoint } from "../../store/repositories/webhooks.ts";
-import { insertCallbackDeliveries, insertEvents } from "../../store/repositories/webhooks.ts";
+import {
+  disableEndpoint,
+  insertCallbackDeliveries,
+  insertEvents,
+} from "../../store/repositories/webhooks.ts";
 import type { ContactJson, ConversationJson, LeadJson, MessageJson } from "../objects.ts";
 import { presentContact, presentConversation, presentMessage } from "../objects.ts";
 
@@ -293,4 +297,31 @@ export function presentEndpoint(e: WebhookEndpoint) {
 export function presentEndpointInEvent(e: WebhookEndpoint) {
   const { headers, ...shown } = presentEndpoint(e);
   return shown;
+}
+
+/**
+ * Disables an endpoint for `reason` and tells the workspace's other endpoints
+ * (`webhook.endpoint_disabled`), once however many callers find it failing. Returns the endpoint
+ * as disabled when this call did it.
+ */
+export async function disableEndpointAndTell(
+  db: Db,
+  endpoint: WebhookEndpoint,
+  reason: string,
+  at: Date,
+): Promise<WebhookEndpoint | undefined> {
+  const disabled = await disableEndpoint(db, endpoint.id, reason, at);
+  if (!disabled) return undefined;
+  await recordEvent(
+    db,
+    {
+      type: "webhook.endpoint_disabled",
+      workspaceId: endpoint.workspaceId,
+      data: { endpoint: presentEndpointInEvent(disabled), reason },
+      orderingKey: null,
+      channelId: null,
+    },
+    { exceptEndpointId: endpoint.id },
+  );
+  return disabled;
 }

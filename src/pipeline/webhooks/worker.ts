@@ -7,7 +7,6 @@ import {
   advanceRecoveries,
   type ClaimedDelivery,
   claimDeliveries,
-  disableEndpoint,
   findEndpoints,
   findEvents,
   findWebhookSettings,
@@ -22,7 +21,7 @@ import {
 } from "../../store/repositories/webhooks.ts";
 import type { SecretBox } from "../../store/secret-box.ts";
 import { Wait } from "../wait.ts";
-import { presentEndpointInEvent, recordEvent } from "./events.ts";
+import { disableEndpointAndTell } from "./events.ts";
 import { newSigningSecret, signatureHeader } from "./signature.ts";
 
 /** Where the worker reads the time: tests move it forward instead of waiting for a schedule. */
@@ -325,22 +324,9 @@ export class DeliveryWorker {
     return secrets;
   }
 
-  /** Disables the endpoint and tells the workspace's other endpoints, once. */
   async #disable(db: Db, endpoint: WebhookEndpoint, reason: string, at: Date) {
-    const disabled = await disableEndpoint(db, endpoint.id, reason, at);
-    if (!disabled) return;
-    this.#log.warn({ endpoint_id: endpoint.id, reason }, "webhook endpoint disabled");
-    await recordEvent(
-      db,
-      {
-        type: "webhook.endpoint_disabled",
-        workspaceId: endpoint.workspaceId,
-        data: { endpoint: presentEndpointInEvent(disabled), reason },
-        orderingKey: null,
-        channelId: null,
-      },
-      { exceptEndpointId: endpoint.id },
-    );
+    if (await disableEndpointAndTell(db, endpoint, reason, at))
+      this.#log.warn({ endpoint_id: endpoint.id, reason }, "webhook endpoint disabled");
   }
 
   #signal() {

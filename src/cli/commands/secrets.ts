@@ -1,0 +1,114 @@
+import type { Command } from "commander";
+import { AppError } from "../../errors/app-error.ts";
+import { countHubConnections, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
+import {
+  describeUnreadable,
+  forgetUnreadableSecrets,
+  keyInUse,
+  type SecretKind,
+  type StoredSecret,
+  surveySecrets,
+} from "../../hub/stored-secrets.ts";
+import { migrationStatus } from "../../store/migrations.ts";
+import { SecretBox } from "../../store/secret-box.ts";
+import { configFrom, storeSettings, withSettings } from "../options.ts";
+import { action, printJson, say } from "../output.ts";
+
+/** What to do after forgetting each kind of secret; the "before a rotation" kinds need nothing. */
+const nextSteps: Partial<Record<SecretKind, string>> = {
+  channel_credentials:
+    "Channels lost their tokens and are failing (channel_credentials_lost): connect each again with its tokens (VK: POST /v1/channels with its group_id and tokens). They keep their ids, conversations and history.",
+  endpoint_secret:
+    'Webhook endpoints got a new signing secret nobody knows and are disabled, their events held: for each, POST /v1/webhooks/{id}/rotate-secret, give the secret it shows to the receiver, then PATCH /v1/webhooks/{id} with {"enabled": true}.',
+  callback_secret:
+    "Status callbacks (status_url) are signed with a new secret: POST /v1/webhook-settings/callback-secret in each workspace listed, and give the secret it shows to their receivers.",
+};
+
+function describeSecret(secret: StoredSecret): string {
+  return `  ${secret.kind.padEnd(24)}  ${secret.label} (${secret.id}, workspace ${secret.workspaceId})`;
+}
+
+export function registerSecrets(program: Command) {
+  const secrets = program
+    .command("secrets")
+    .description("Recover from a lost encryption key (works on the store directly)");
+
+  withSettings(
+    secrets
+      .command("forget")
+      .description(
+        "List the stored secrets the hub's key cannot open and, with --yes, drop them: channel tokens, webhook signing secrets",
+      ),
+    storeSettings,
+  )
+    .option("--yes", "forget them (without it, nothing changes)")
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        const config = configFrom(options);
+        const forget = Boolean(options.yes);
+        const { key, configured, keyFile } = keyInUse(config);
+        const store = await openExistingStore(config);
+        try {
+          const status = await migrationStatus(store.db);
+          if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
+          let surveyed: StoredSecret[];
+          if (forget) {
+            const hubs = await countHubConnections(store);
+            if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
+            // Whatever stays is sealed with the key in use; an embedded store without a key file
+            // gets one now, as a hub's first start would make it.
+            surveyed = await forgetUnreadableSecrets(store.db, secretBoxFor(config));
+          } else {
+            surveyed = await surveySecrets(store.db, key && new SecretBox(key));
+          }
+          const found = surveyed.filter((secret) => !secret.readable);
+          const keyName = configured
+            ? "the configured SWITCHBOARD_SECRET_KEY"
+            : key
+              ? `the key in ${keyFile}`
+              : `no key (${keyFile} does not exist)`;
+          if (options.json) {
+            return printJson({
+              key: configured ? "configured" : key ? "file" : "none",
+              forgotten: forget,
+              secrets: found.map(({ kind, id, workspaceId, label }) => ({
+                kind,
+                id,
+                workspace_id: workspaceId,
+                label,
+              })),
+            });
+          }
+          if (found.length === 0) {
+            say(`Every stored secret opens with ${keyName}: nothing to forget.`);
+            return;
+          }
+          const counts = describeUnreadable(surveyed).en;
+          say(
+            forget
+              ? `Forgot the stored secrets ${keyName} could not open (${counts}):`
+              : `Stored secrets that do not open with ${keyName} (${counts}):`,
+          );
+          for (const secret of found) process.stdout.write(`${describeSecret(secret)}\n`);
+          if (!forget) {
+            say("");
+            say(
+              "Nothing changed. Only if the key that sealed them is lost for good (check every hub's environment and the backups first), run this again with --yes: the channels then need their tokens again, and webhook receivers new signing secrets.",
+            );
+            return;
+          }
+          if (!configured && !key)
+            say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
+          say("");
+          say("Now:");
+          for (const kind of new Set(found.map((s) => s.kind))) {
+            const step = nextSteps[kind];
+            if (step) say(`- ${step}`);
+          }
+        } finally {
+          await store.close();
+        }
+      }),
+    );
+}
