@@ -9,7 +9,8 @@ import { sql } from "drizzle-orm";
 import { openStore } from "../store/database.ts";
 import { migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
-import { createWorkspace } from "../store/repositories/workspaces.ts";
+import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
+import { webhookEndpoint } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 
@@ -462,7 +463,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
     }
   });
 
-  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost", async () => {
+  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
         c.check,
@@ -498,6 +499,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
         name: "shop",
         credentials: { tokens: ["t"] },
         settings: {},
+      });
+      // Sealed with key 2, which a hub started with later.
+      await store.db.insert(webhookEndpoint).values({
+        workspaceId: (await oldestWorkspace(store.db))?.id as string,
+        url: "https://crm.example/hook",
+        secret: new SecretBox(Buffer.alloc(32, 2)).seal("whsec_x"),
       });
     } finally {
       await store.close();
@@ -538,8 +545,21 @@ describe("switchboard command", { concurrency: 4 }, () => {
       outcome.secrets.map((s: { kind: string; label: string }) => [s.kind, s.label]),
       [["channel_credentials", 'vk channel "shop"']],
     );
-    // Now the store opens with key 2, and its channel needs new tokens.
-    const healed = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
+    // Then key 2 is changed for key 3: what it sealed is resealed. Without the previous key, refused.
+    const unsaid = await run(["secrets", "rekey", "--data-dir", dataDir], key(3));
+    assert.equal(unsaid.code, 2, unsaid.stderr);
+    assert.match(unsaid.stderr, /^error previous_secret_key_missing: /);
+    const rekeyed = await run(["secrets", "rekey", "--data-dir", dataDir, "--json"], {
+      ...key(3),
+      SWITCHBOARD_PREVIOUS_SECRET_KEY: key(2).SWITCHBOARD_SECRET_KEY,
+    });
+    assert.equal(rekeyed.code, 0, rekeyed.stderr);
+    assert.deepEqual(
+      JSON.parse(rekeyed.stdout).resealed.map((s: { kind: string; label: string }) => [s.kind, s.label]),
+      [["endpoint_secret", "webhook endpoint https://crm.example/hook"]],
+    );
+    // Now the store opens with key 3, and its channel needs new tokens.
+    const healed = await run(["doctor", "--data-dir", dataDir, "--json"], key(3));
     const [secrets, channel] = checksOf(healed.stdout).slice(-2);
     assert.deepEqual(secrets, ["stored secrets", true, null]);
     assert.match(String(channel?.[0]), /^channel vk shop \(/);

@@ -7,6 +7,7 @@ const configurationCodes = new Set<ErrorCode>([
   "config_file_unreadable",
   "secret_key_missing",
   "secret_key_file_unreadable",
+  "previous_secret_key_missing",
   "store_secret_key_mismatch",
   "store_not_found",
 ]);

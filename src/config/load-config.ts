@@ -12,7 +12,7 @@ export interface ConfigSources {
   defaults?: Partial<Record<SettingName, unknown>>;
 }
 
-const secretSettings = new Set<SettingName>(["secretKey", "databaseUrl"]);
+const secretSettings = new Set<SettingName>(["secretKey", "previousSecretKey", "databaseUrl"]);
 
 /**
  * Resolves every setting from, in order of precedence: flags, environment, config file,

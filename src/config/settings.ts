@@ -34,6 +34,12 @@ const list = <T extends z.ZodType>(item: T) =>
     return Array.isArray(value) ? value.map(blank) : value;
   }, z.array(item));
 
+/** An AES-256 key in base64 (`openssl rand -base64 32`). */
+const encryptionKey = z
+  .string()
+  .refine((value) => Buffer.from(value, "base64").length === 32)
+  .optional();
+
 /** An allowed destination: a host name, an IP address, or a CIDR range. */
 const egressEntry = z.string().refine(isHostOrRange);
 
@@ -90,12 +96,15 @@ export const settings = {
   }),
   secretKey: setting({
     env: "SWITCHBOARD_SECRET_KEY",
-    schema: z
-      .string()
-      .refine((value) => Buffer.from(value, "base64").length === 32)
-      .optional(),
+    schema: encryptionKey,
     expected: "32 bytes in base64 (openssl rand -base64 32)",
-    help: "Key that encrypts channel tokens at rest. Required in server mode; generated into the data directory in embedded mode.",
+    help: "Key that encrypts the stored channel tokens and webhook signing secrets. Required in server mode; generated into the data directory in embedded mode. `switchboard secrets rekey` changes it.",
+  }),
+  previousSecretKey: setting({
+    env: "SWITCHBOARD_PREVIOUS_SECRET_KEY",
+    schema: encryptionKey,
+    expected: "32 bytes in base64",
+    help: "Only for `switchboard secrets rekey`: the key the stored secrets are sealed with now, to be resealed with SWITCHBOARD_SECRET_KEY.",
   }),
   publicUrl: setting({
     env: "SWITCHBOARD_PUBLIC_URL",

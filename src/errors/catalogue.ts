@@ -765,6 +765,38 @@ const entries = {
         "Дайте пользователю хаба право на чтение (хаб создаёт файл доступным только владельцу) или восстановите файл из резервной копии каталога данных. Не заменяйте его новым ключом: сохранённые токены и секреты открываются только тем ключом, которым они зашифрованы.",
     },
   },
+  secrets_unopenable: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message:
+        "Some stored secrets open with neither SWITCHBOARD_PREVIOUS_SECRET_KEY nor SWITCHBOARD_SECRET_KEY ({unreadable}). Nothing was resealed.",
+      remedy:
+        "Set SWITCHBOARD_PREVIOUS_SECRET_KEY to the key that sealed them. If that key is lost for good, run `switchboard secrets forget` with SWITCHBOARD_SECRET_KEY set to the previous key first: it lists them, and with --yes forgets them.",
+    },
+    ru: {
+      message:
+        "Часть сохранённых секретов не открывается ни SWITCHBOARD_PREVIOUS_SECRET_KEY, ни SWITCHBOARD_SECRET_KEY ({unreadable}). Ничего не перешифровано.",
+      remedy:
+        "Задайте в SWITCHBOARD_PREVIOUS_SECRET_KEY ключ, которым они зашифрованы. Если он потерян безвозвратно, сначала выполните `switchboard secrets forget` с SWITCHBOARD_SECRET_KEY, равным прежнему ключу: команда перечислит их, а с --yes удалит.",
+    },
+  },
+  previous_secret_key_missing: {
+    status: 500,
+    class: "invalid_input",
+    en: {
+      message:
+        "`switchboard secrets rekey` needs the key the secrets are sealed with now, and SWITCHBOARD_PREVIOUS_SECRET_KEY is not set.",
+      remedy:
+        "Set SWITCHBOARD_PREVIOUS_SECRET_KEY to that key (in embedded mode without SWITCHBOARD_SECRET_KEY, the content of the data directory's secret.key) and SWITCHBOARD_SECRET_KEY to the new one (openssl rand -base64 32), then run it again.",
+    },
+    ru: {
+      message:
+        "`switchboard secrets rekey` нужен ключ, которым секреты зашифрованы сейчас, а SWITCHBOARD_PREVIOUS_SECRET_KEY не задан.",
+      remedy:
+        "Задайте в SWITCHBOARD_PREVIOUS_SECRET_KEY этот ключ (во встроенном режиме без SWITCHBOARD_SECRET_KEY — содержимое файла secret.key в каталоге данных), а в SWITCHBOARD_SECRET_KEY — новый (openssl rand -base64 32), и выполните команду снова.",
+    },
+  },
   hubs_running: {
     status: 409,
     class: "conflict",

@@ -3,13 +3,19 @@ import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { and, eq } from "drizzle-orm";
 import { startVkEmulator, type VkEmulator } from "../../emulators/vk/server.ts";
+import { AppError } from "../errors/app-error.ts";
 import { getChannelAccount } from "../store/repositories/channel-accounts.ts";
-import { webhookEvent } from "../store/schema.ts";
+import { webhookEndpoint, webhookEvent } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { assertStatus } from "../testing/http.ts";
 import { createTestHub, type TestHub } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
-import { describeUnreadable, forgetUnreadableSecrets, surveySecrets } from "./stored-secrets.ts";
+import {
+  describeUnreadable,
+  forgetUnreadableSecrets,
+  rekeySecrets,
+  surveySecrets,
+} from "./stored-secrets.ts";
 
 for (const kind of storeKinds) {
   describe(`stored secrets on ${kind.name}`, () => {
@@ -150,6 +156,76 @@ for (const kind of storeKinds) {
         key: before.stranger.key,
       });
       assert.equal(keptNow.body.enabled, true, "an endpoint the key opens is left alone");
+    });
+
+    it("reseals every secret with a new key, runs again harmlessly, and changes nothing when one opens with neither", async (t) => {
+      // A store of its own: every secret in it is this test's.
+      const store = await kind.open();
+      t.after(() => store.drop());
+      const old = new SecretBox(randomBytes(32));
+      const hub = await createTestHub(store, {}, { box: old });
+      const community = vk.control.createCommunity({ name: "Bakery", tokens: [{}] });
+      const token = community.tokens[0]?.value as string;
+      const connected = await hub.request("POST", "/v1/channels", {
+        body: { kind: "vk", group_id: community.id, tokens: [token], api_base_url: vk.apiBaseUrl },
+      });
+      assertStatus(connected, 201);
+      const endpoint = await hub.request("POST", "/v1/webhooks", {
+        body: { url: "http://127.0.0.1:9/rekey" },
+      });
+      assertStatus(endpoint, 201);
+      assertStatus(await hub.request("POST", `/v1/webhooks/${endpoint.body.id}/rotate-secret`), 200);
+      assertStatus(await hub.request("GET", "/v1/webhook-settings"), 200);
+      const sealedWithOld = await surveySecrets(store.db, old);
+      assert.deepEqual(
+        sealedWithOld.map((s) => [s.kind, s.readable]),
+        [
+          ["channel_credentials", true],
+          ["endpoint_secret", true],
+          ["endpoint_previous_secret", true],
+          ["callback_secret", true],
+        ],
+      );
+
+      // A secret sealed with a third key: refused, and nothing is resealed.
+      const stray = await hub.request("POST", "/v1/webhooks", { body: { url: "http://127.0.0.1:9/stray" } });
+      await store.db
+        .update(webhookEndpoint)
+        .set({ secret: new SecretBox(randomBytes(32)).seal("whsec_stray") })
+        .where(eq(webhookEndpoint.id, stray.body.id));
+      const fresh = new SecretBox(randomBytes(32));
+      await assert.rejects(rekeySecrets(store.db, old, fresh), (error: unknown) => {
+        assert.ok(error instanceof AppError && error.code === "secrets_unopenable", String(error));
+        assert.match(error.message, /\(webhook signing secrets: 1 of 2\)\. Nothing was resealed\.$/);
+        return true;
+      });
+      const untouched = (await surveySecrets(store.db, old)).filter((s) => s.id !== stray.body.id);
+      assert.ok(
+        untouched.every((s) => s.readable),
+        "nothing was resealed",
+      );
+      await store.db.delete(webhookEndpoint).where(eq(webhookEndpoint.id, stray.body.id));
+
+      const { resealed } = await rekeySecrets(store.db, old, fresh);
+      assert.deepEqual(
+        resealed.map((s) => s.kind),
+        sealedWithOld.map((s) => s.kind),
+      );
+      assert.ok(
+        (await surveySecrets(store.db, fresh)).every((s) => s.readable),
+        "all open with the new key",
+      );
+      assert.ok(
+        (await surveySecrets(store.db, old)).every((s) => !s.readable),
+        "none with the old one",
+      );
+      const again = await rekeySecrets(store.db, old, fresh);
+      assert.equal(again.resealed.length, 0, "a second run has nothing to do");
+      assert.equal(again.kept, sealedWithOld.length);
+
+      // A hub with the new key reads the tokens.
+      const row = await getChannelAccount(store.db, hub.admin.workspaceId, connected.body.id);
+      assert.ok(row?.credentials && fresh.open(row.credentials).includes(token));
     });
   });
 }

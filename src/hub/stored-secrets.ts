@@ -25,6 +25,8 @@ export interface StoredSecret {
   id: string;
   workspaceId: string;
   label: string;
+  /** The value as stored: what `readable` was tried on, and what a reseal replaces. */
+  sealed: string;
   readable: boolean;
 }
 
@@ -42,30 +44,35 @@ interface SealedRow {
 const places = {
   channel_credentials: {
     table: "channel_account",
+    idColumn: "id",
     column: "credentials",
     rows: sql`select id::text as id, workspace_id::text as workspace_id, kind || ' channel "' || name || '"' as label, credentials as sealed from channel_account where credentials is not null order by id`,
     name: { en: "channel tokens", ru: "токены каналов" },
   },
   endpoint_secret: {
     table: "webhook_endpoint",
+    idColumn: "id",
     column: "secret",
     rows: sql`select id::text as id, workspace_id::text as workspace_id, 'webhook endpoint ' || url as label, secret as sealed from webhook_endpoint order by id`,
     name: { en: "webhook signing secrets", ru: "секреты подписи вебхуков" },
   },
   endpoint_previous_secret: {
     table: "webhook_endpoint",
+    idColumn: "id",
     column: "previous_secret",
     rows: sql`select id::text as id, workspace_id::text as workspace_id, 'webhook endpoint ' || url as label, previous_secret as sealed from webhook_endpoint where previous_secret is not null order by id`,
     name: { en: "webhook signing secrets before a rotation", ru: "секреты подписи вебхуков до смены" },
   },
   callback_secret: {
     table: "webhook_settings",
+    idColumn: "workspace_id",
     column: "callback_secret",
     rows: sql`select s.workspace_id::text as id, s.workspace_id::text as workspace_id, 'status callbacks of workspace "' || w.name || '"' as label, s.callback_secret as sealed from webhook_settings s join workspace w on w.id = s.workspace_id order by s.workspace_id`,
     name: { en: "status callback secrets", ru: "секреты подписи обратных вызовов статуса" },
   },
   previous_callback_secret: {
     table: "webhook_settings",
+    idColumn: "workspace_id",
     column: "previous_callback_secret",
     rows: sql`select s.workspace_id::text as id, s.workspace_id::text as workspace_id, 'status callbacks of workspace "' || w.name || '"' as label, s.previous_callback_secret as sealed from webhook_settings s join workspace w on w.id = s.workspace_id where s.previous_callback_secret is not null order by s.workspace_id`,
     name: {
@@ -73,7 +80,10 @@ const places = {
       ru: "секреты подписи обратных вызовов статуса до смены",
     },
   },
-} satisfies Record<string, { table: string; column: string; rows: unknown; name: Translated }>;
+} satisfies Record<
+  string,
+  { table: string; idColumn: string; column: string; rows: unknown; name: Translated }
+>;
 
 /** Every sealed value in the store, and whether `box` opens it (none does without a box). */
 export async function surveySecrets(db: Db, box: SecretBox | undefined): Promise<StoredSecret[]> {
@@ -94,6 +104,7 @@ export async function surveySecrets(db: Db, box: SecretBox | undefined): Promise
         id: row.id,
         workspaceId: row.workspace_id,
         label: withoutCredentials(row.label),
+        sealed: row.sealed,
         readable: box !== undefined && opens(box, row.sealed),
       });
     }
@@ -279,5 +290,33 @@ export async function forgetUnreadableSecrets(
     const secrets = await surveySecrets(tx, box);
     for (const secret of secrets) if (!secret.readable) await forgetters[secret.kind](tx, box, secret, at);
     return secrets;
+  });
+}
+
+/**
+ * Reseals with `to` every secret sealed with `from`, in one transaction. Secrets `to` already
+ * opens stay as they are (counted in `kept`), so a run that stopped can be run again. When some
+ * open with neither key nothing changes: `secrets_unopenable` counts them.
+ */
+export async function rekeySecrets(
+  db: Db,
+  from: SecretBox,
+  to: SecretBox,
+): Promise<{ resealed: StoredSecret[]; kept: number }> {
+  return db.transaction(async (tx) => {
+    const secrets = await surveySecrets(tx, to);
+    const pending = secrets.filter((secret) => !secret.readable);
+    const eitherKey = secrets.map((secret) =>
+      secret.readable ? secret : { ...secret, readable: opens(from, secret.sealed) },
+    );
+    if (eitherKey.some((secret) => !secret.readable))
+      throw new AppError("secrets_unopenable", { unreadable: describeUnreadable(eitherKey) });
+    for (const secret of pending) {
+      const { table, idColumn, column } = places[secret.kind];
+      await tx.execute(
+        sql`update ${sql.identifier(table)} set ${sql.identifier(column)} = ${to.seal(from.open(secret.sealed))} where ${sql.identifier(idColumn)} = ${secret.id}::uuid and ${sql.identifier(column)} = ${secret.sealed}`,
+      );
+    }
+    return { resealed: pending, kept: secrets.length - pending.length };
   });
 }

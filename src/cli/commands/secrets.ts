@@ -1,14 +1,17 @@
 import type { Command } from "commander";
+import type { Config } from "../../config/settings.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { countHubConnections, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
 import {
   describeUnreadable,
   forgetUnreadableSecrets,
   keyInUse,
+  rekeySecrets,
   type SecretKind,
   type StoredSecret,
   surveySecrets,
 } from "../../hub/stored-secrets.ts";
+import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import { SecretBox } from "../../store/secret-box.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
@@ -28,10 +31,42 @@ function describeSecret(secret: StoredSecret): string {
   return `  ${secret.kind.padEnd(24)}  ${secret.label} (${secret.id}, workspace ${secret.workspaceId})`;
 }
 
+const presentSecret = ({ kind, id, workspaceId, label }: StoredSecret) => ({
+  kind,
+  id,
+  workspace_id: workspaceId,
+  label,
+});
+
+function describeKey(config: Config): string {
+  const { key, configured, keyFile } = keyInUse(config);
+  if (configured) return "the configured SWITCHBOARD_SECRET_KEY";
+  return key ? `the key in ${keyFile}` : `no key (${keyFile} does not exist)`;
+}
+
+/**
+ * Runs `work` on the configured store, which must exist and be migrated (the secrets are read as
+ * this version keeps them); `changes` says it writes, so no hub may be running on the store.
+ */
+async function withStore(config: Config, changes: boolean, work: (store: Store) => Promise<void>) {
+  const store = await openExistingStore(config);
+  try {
+    const status = await migrationStatus(store.db);
+    if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
+    if (changes) {
+      const hubs = await countHubConnections(store);
+      if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
+    }
+    await work(store);
+  } finally {
+    await store.close();
+  }
+}
+
 export function registerSecrets(program: Command) {
   const secrets = program
     .command("secrets")
-    .description("Recover from a lost encryption key (works on the store directly)");
+    .description("Change the encryption key, or recover from losing it (works on the store directly)");
 
   withSettings(
     secrets
@@ -48,36 +83,19 @@ export function registerSecrets(program: Command) {
         const config = configFrom(options);
         const forget = Boolean(options.yes);
         const { key, configured, keyFile } = keyInUse(config);
-        const store = await openExistingStore(config);
-        try {
-          const status = await migrationStatus(store.db);
-          if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
-          let surveyed: StoredSecret[];
-          if (forget) {
-            const hubs = await countHubConnections(store);
-            if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
-            // Whatever stays is sealed with the key in use; an embedded store without a key file
-            // gets one now, as a hub's first start would make it.
-            surveyed = await forgetUnreadableSecrets(store.db, secretBoxFor(config));
-          } else {
-            surveyed = await surveySecrets(store.db, key && new SecretBox(key));
-          }
+        const keyName = describeKey(config);
+        await withStore(config, forget, async (store) => {
+          // Whatever stays is sealed with the key in use; an embedded store without a key file
+          // gets one now, as a hub's first start would make it.
+          const surveyed = forget
+            ? await forgetUnreadableSecrets(store.db, secretBoxFor(config))
+            : await surveySecrets(store.db, key && new SecretBox(key));
           const found = surveyed.filter((secret) => !secret.readable);
-          const keyName = configured
-            ? "the configured SWITCHBOARD_SECRET_KEY"
-            : key
-              ? `the key in ${keyFile}`
-              : `no key (${keyFile} does not exist)`;
           if (options.json) {
             return printJson({
               key: configured ? "configured" : key ? "file" : "none",
               forgotten: forget,
-              secrets: found.map(({ kind, id, workspaceId, label }) => ({
-                kind,
-                id,
-                workspace_id: workspaceId,
-                label,
-              })),
+              secrets: found.map(presentSecret),
             });
           }
           if (found.length === 0) {
@@ -98,17 +116,42 @@ export function registerSecrets(program: Command) {
             );
             return;
           }
-          if (!configured && !key)
-            say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
+          if (!key) say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
           say("");
           say("Now:");
           for (const kind of new Set(found.map((s) => s.kind))) {
             const step = nextSteps[kind];
             if (step) say(`- ${step}`);
           }
-        } finally {
-          await store.close();
-        }
+        });
+      }),
+    );
+
+  withSettings(
+    secrets
+      .command("rekey")
+      .description(
+        "Reseal every stored secret with SWITCHBOARD_SECRET_KEY; SWITCHBOARD_PREVIOUS_SECRET_KEY is the key they are sealed with now",
+      ),
+    storeSettings,
+  )
+    .option("--json", "print the result as JSON")
+    .action(
+      action(async (options: Record<string, unknown>) => {
+        const config = configFrom(options);
+        if (!config.previousSecretKey) throw new AppError("previous_secret_key_missing");
+        const from = new SecretBox(Buffer.from(config.previousSecretKey, "base64"));
+        await withStore(config, true, async (store) => {
+          const to = secretBoxFor(config);
+          const { resealed, kept } = await rekeySecrets(store.db, from, to);
+          if (options.json) return printJson({ resealed: resealed.map(presentSecret), kept });
+          say(
+            `Resealed ${resealed.length} stored secrets with ${describeKey(config)}${kept > 0 ? `; ${kept} already opened with it` : ""}.`,
+          );
+          say(
+            "Start every hub with this key from now on; SWITCHBOARD_PREVIOUS_SECRET_KEY is no longer needed. Backups made before now still need the previous key: keep it with them.",
+          );
+        });
       }),
     );
 }
