@@ -53,6 +53,10 @@ for (const kind of storeKinds) {
         200,
       );
       assertStatus(await before.request("GET", "/v1/webhook-settings"), 200);
+      await store.db
+        .update(webhookEndpoint)
+        .set({ url: "http://user:pw@127.0.0.1:9/hook" })
+        .where(eq(webhookEndpoint.id, disabled));
 
       // The hub started again with a new key, which sealed what came after: the stranger's endpoint.
       const box = new SecretBox(randomBytes(32));
@@ -76,6 +80,11 @@ for (const kind of storeKinds) {
       });
       assert.ok(lost.some((s) => s.label === 'vk channel "Shop"' && s.id === channelId));
       assert.ok(lost.some((s) => s.label === "webhook endpoint http://127.0.0.1:9/hook" && s.id === rotated));
+      assert.ok(
+        lost.some((s) => s.label === "webhook endpoint http://127.0.0.1:9/hook" && s.id === disabled),
+        "a URL with a password (an older hub's) is shown without it",
+      );
+      assert.ok(!JSON.stringify(lost.map((s) => s.label)).includes("pw"));
 
       const surveyed = await forgetUnreadableSecrets(store.db, box);
       assert.deepEqual(

@@ -1,5 +1,5 @@
 import { resolve } from "node:path";
-import { eq, sql } from "drizzle-orm";
+import { eq, type SQL, sql } from "drizzle-orm";
 import type { Config } from "../config/settings.ts";
 import { AppError, describeError, type Translated } from "../errors/app-error.ts";
 import { withoutCredentials } from "../net/egress.ts";
@@ -13,7 +13,8 @@ import { checkKeyConfigured } from "./open-store.ts";
 
 /**
  * The values the store keeps sealed with the hub's key (see secret-box.ts): whether a key opens
- * them all (checked before a hub starts), and forgetting those whose key is lost for good.
+ * them all (checked before a hub starts), forgetting those whose key is lost for good, and
+ * resealing them all with a new key.
  */
 
 export type SecretKind = keyof typeof places;
@@ -33,48 +34,63 @@ export interface StoredSecret {
 interface SealedRow {
   id: string;
   workspace_id: string;
-  label: string;
+  /** What names the row: a channel's kind and name, an endpoint's URL, a workspace's name. */
+  named: string;
   sealed: string;
 }
 
+const channelRows = (column: string) =>
+  sql`select id::text as id, workspace_id::text as workspace_id, kind || ' channel "' || name || '"' as named, ${sql.identifier(column)} as sealed from channel_account where ${sql.identifier(column)} is not null order by id`;
+const endpointRows = (column: string) =>
+  sql`select id::text as id, workspace_id::text as workspace_id, url as named, ${sql.identifier(column)} as sealed from webhook_endpoint where ${sql.identifier(column)} is not null order by id`;
+const settingsRows = (column: string) =>
+  sql`select s.workspace_id::text as id, s.workspace_id::text as workspace_id, w.name as named, s.${sql.identifier(column)} as sealed from webhook_settings s join workspace w on w.id = s.workspace_id where s.${sql.identifier(column)} is not null order by s.workspace_id`;
+const endpointLabel = (url: string) => `webhook endpoint ${withoutCredentials(url)}`;
+const settingsLabel = (workspace: string) => `status callbacks of workspace "${workspace}"`;
+
 /**
  * Where sealed values live, each read with plain SQL: the start-up check runs before migrations,
- * so a column this version adds may not be there yet (`column` says which one must be).
+ * so a column this version adds may not be there yet (the place is skipped then).
  */
 const places = {
   channel_credentials: {
     table: "channel_account",
     idColumn: "id",
     column: "credentials",
-    rows: sql`select id::text as id, workspace_id::text as workspace_id, kind || ' channel "' || name || '"' as label, credentials as sealed from channel_account where credentials is not null order by id`,
+    rows: channelRows,
+    label: (named: string) => named,
     name: { en: "channel tokens", ru: "токены каналов" },
   },
   endpoint_secret: {
     table: "webhook_endpoint",
     idColumn: "id",
     column: "secret",
-    rows: sql`select id::text as id, workspace_id::text as workspace_id, 'webhook endpoint ' || url as label, secret as sealed from webhook_endpoint order by id`,
+    rows: endpointRows,
+    label: endpointLabel,
     name: { en: "webhook signing secrets", ru: "секреты подписи вебхуков" },
   },
   endpoint_previous_secret: {
     table: "webhook_endpoint",
     idColumn: "id",
     column: "previous_secret",
-    rows: sql`select id::text as id, workspace_id::text as workspace_id, 'webhook endpoint ' || url as label, previous_secret as sealed from webhook_endpoint where previous_secret is not null order by id`,
+    rows: endpointRows,
+    label: endpointLabel,
     name: { en: "webhook signing secrets before a rotation", ru: "секреты подписи вебхуков до смены" },
   },
   callback_secret: {
     table: "webhook_settings",
     idColumn: "workspace_id",
     column: "callback_secret",
-    rows: sql`select s.workspace_id::text as id, s.workspace_id::text as workspace_id, 'status callbacks of workspace "' || w.name || '"' as label, s.callback_secret as sealed from webhook_settings s join workspace w on w.id = s.workspace_id order by s.workspace_id`,
+    rows: settingsRows,
+    label: settingsLabel,
     name: { en: "status callback secrets", ru: "секреты подписи обратных вызовов статуса" },
   },
   previous_callback_secret: {
     table: "webhook_settings",
     idColumn: "workspace_id",
     column: "previous_callback_secret",
-    rows: sql`select s.workspace_id::text as id, s.workspace_id::text as workspace_id, 'status callbacks of workspace "' || w.name || '"' as label, s.previous_callback_secret as sealed from webhook_settings s join workspace w on w.id = s.workspace_id where s.previous_callback_secret is not null order by s.workspace_id`,
+    rows: settingsRows,
+    label: settingsLabel,
     name: {
       en: "status callback secrets before a rotation",
       ru: "секреты подписи обратных вызовов статуса до смены",
@@ -82,7 +98,14 @@ const places = {
   },
 } satisfies Record<
   string,
-  { table: string; idColumn: string; column: string; rows: unknown; name: Translated }
+  {
+    table: string;
+    idColumn: string;
+    column: string;
+    rows: (column: string) => SQL;
+    label: (named: string) => string;
+    name: Translated;
+  }
 >;
 
 /** Every sealed value in the store, and whether `box` opens it (none does without a box). */
@@ -98,12 +121,12 @@ export async function surveySecrets(db: Db, box: SecretBox | undefined): Promise
   const secrets: StoredSecret[] = [];
   for (const [kind, place] of Object.entries(places) as [SecretKind, (typeof places)[SecretKind]][]) {
     if (!columns.has(`${place.table}.${place.column}`)) continue;
-    for (const row of await queryRows<SealedRow>(db, place.rows)) {
+    for (const row of await queryRows<SealedRow>(db, place.rows(place.column))) {
       secrets.push({
         kind,
         id: row.id,
         workspaceId: row.workspace_id,
-        label: withoutCredentials(row.label),
+        label: place.label(row.named),
         sealed: row.sealed,
         readable: box !== undefined && opens(box, row.sealed),
       });
