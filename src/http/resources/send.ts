@@ -1,6 +1,7 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors/app-error.ts";
 import type { Language } from "../../errors/catalogue.ts";
+import type { Egress } from "../../net/egress.ts";
 import {
   type Acceptance,
   type AcceptDeps,
@@ -12,7 +13,7 @@ import type { SendService } from "../../pipeline/send/service.ts";
 import { messagePriorities } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { toDetails, validationHook } from "../errors.ts";
-import { receiverUrl } from "../receiver-url.ts";
+import { receiverRefusal, receiverUrl } from "../receiver-url.ts";
 import { apiRoute, errorResponses, jsonBody, jsonContent } from "../schemas.ts";
 import { AttachmentSchema, KeyboardSchema, toKeyboard } from "./message-content.ts";
 
@@ -77,7 +78,7 @@ const MessageRequestSchema = z
       .openapi({ description: "Seconds to deliver it in, else `expired` (default: `sendDefaultTtl`, 24 h)" }),
     status_url: statusUrl.optional().openapi({
       description:
-        "Each status change is POSTed there (Devino's callback format), signed with the workspace's callback secret",
+        "Each status change is POSTed there (Devino's callback format), signed with the workspace's callback secret. A private, loopback or link-local address is refused (`webhook_url_refused`) unless the hub's `egressAllow` names it",
     }),
     callback_data: z.unknown().optional().openapi({ description: "Returned with every status callback" }),
     priority: z.enum(messagePriorities).optional().openapi({
@@ -137,20 +138,29 @@ const SendBody = z
 
 type MessageRequestBody = z.infer<typeof MessageRequestSchema>;
 
+/** An item of a send request as read: the request it makes, or why it is rejected. */
+type ReadItem = { ok: true; request: MessageRequest } | { ok: false; error: AppError };
+
+/** What accepting the items of a request needs: the pipeline's deps, and the SSRF guard. */
+export interface ItemDeps extends AcceptDeps {
+  egress: Egress;
+}
+
 /**
- * Accepts the items of a send request: each is checked against its schema (`read`), the valid
- * ones go to the pipeline, and the results come back in the items' order.
+ * Accepts the items of a send request: each is checked against its schema (`read`) and its
+ * `status_url` against the SSRF guard, the valid ones go to the pipeline, and the results come
+ * back in the items' order.
  */
 export async function acceptItems(
-  deps: AcceptDeps,
+  deps: ItemDeps,
   workspaceId: string,
   author: { kind: "api"; ref: string | null },
   items: readonly unknown[],
-  read: (item: unknown) => { ok: true; request: MessageRequest } | { ok: false; error: AppError } = readItem,
+  read: (item: unknown) => ReadItem = readItem,
 ): Promise<Acceptance[]> {
   if (items.length > maxMessagesPerRequest)
     throw new AppError("too_many_messages", { limit: maxMessagesPerRequest, count: items.length });
-  const checked = items.map(read);
+  const checked = await refuseUnreachableStatusUrls(deps.egress, items.map(read));
   const valid = checked.flatMap((r, index) => (r.ok ? [{ index, request: r.request }] : []));
   const accepted = await acceptMessages(
     deps,
@@ -165,11 +175,27 @@ export async function acceptItems(
   return results;
 }
 
-function readItem(item: unknown): { ok: true; request: MessageRequest } | { ok: false; error: AppError } {
+function readItem(item: unknown): ReadItem {
   const parsed = MessageRequestSchema.safeParse(item);
   return parsed.success
     ? { ok: true, request: toRequest(parsed.data) }
     : { ok: false, error: validationError(parsed.error) };
+}
+
+/**
+ * Rejects the items whose `status_url` the hub would refuse to call (a private address not in
+ * `egressAllow`), as a webhook endpoint's `url` is refused: when it is given, rather than at every
+ * callback of a message already accepted. Callbacks are checked again when sent (DNS may change).
+ */
+function refuseUnreachableStatusUrls(egress: Egress, items: readonly ReadItem[]): Promise<ReadItem[]> {
+  const refusal = receiverRefusal(egress);
+  return Promise.all(
+    items.map(async (item) => {
+      const url = item.ok ? item.request.statusUrl : undefined;
+      const refused = url === undefined ? undefined : await refusal(url, "status_url");
+      return refused ? { ok: false, error: refused } : item;
+    }),
+  );
 }
 
 function toRequest(body: MessageRequestBody): MessageRequest {
@@ -217,8 +243,9 @@ function presentAcceptance(result: Acceptance, language: Language) {
 // ── Routes ───────────────────────────────────────────────────────────────────
 
 /** What accepting messages needs, from the app's deps. */
-export function acceptDepsOf(deps: AppDeps & { sender: SendService }): AcceptDeps {
+export function acceptDepsOf(deps: AppDeps & { sender: SendService }): ItemDeps {
   return {
+    egress: deps.egress,
     store: deps.store,
     adapter: (kind) => deps.sender.adapter(kind),
     defaultCountry: deps.config.defaultCountry,

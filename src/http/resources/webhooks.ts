@@ -1,6 +1,6 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
 import { AppError } from "../../errors/app-error.ts";
-import { shownUrl, withoutCredentials } from "../../net/egress.ts";
+import { withoutCredentials } from "../../net/egress.ts";
 import {
   type EventType,
   eventCatalogue,
@@ -38,7 +38,7 @@ import {
 import { attemptOutcomes, deliveryStates } from "../../store/schema.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { validationHook } from "../errors.ts";
-import { receiverUrl } from "../receiver-url.ts";
+import { receiverRefusal, receiverUrl } from "../receiver-url.ts";
 import {
   apiRoute,
   errorResponses,
@@ -395,14 +395,8 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
   /** Turns away an address the hub would refuse to call, when it is given. */
   async function acceptUrl(url: string | undefined) {
     if (url === undefined) return;
-    const refused = await egress.refusalOf(new URL(url));
-    if (refused) {
-      throw new AppError(
-        "webhook_url_refused",
-        { url: shownUrl(url), reason: refused },
-        { details: [{ path: "url", code: "url_refused", detail: refused.en }] },
-      );
-    }
+    const refused = await receiverRefusal(egress)(url, "url");
+    if (refused) throw refused;
   }
 
   /** Refuses channel ids of no channel of the workspace: such a filter would silently match nothing. */

@@ -494,6 +494,64 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("refuses a status_url at a private address when it is given, storing nothing, and takes one egressAllow lists", async () => {
+      const world = await community();
+      const newcomer = user(world);
+      const welcome = user(world);
+      const stored = () => store.db.$count(message, eq(message.channelAccountId, world.channel.id));
+      const before = await stored();
+      // The test hub's egressAllow lists 127.0.0.1: the rest of loopback is refused as 10/8 is.
+      const res = await post([
+        { recipient: to(world, newcomer), text: "x", status_url: "http://10.1.2.3/status?token=s3cret" },
+        { recipient: to(world, newcomer), text: "x", status_url: "http://127.0.0.2:9/status" },
+        { recipient: to(world, welcome), text: "x", status_url: "http://127.0.0.1:9/status" },
+      ]);
+      assertStatus(res, 200);
+      const [privateNet, loopback, allowed] = res.body.results;
+      assert.deepEqual(privateNet, {
+        code: "REJECTED",
+        reasons: [
+          {
+            key: "webhook_url_refused",
+            message:
+              "The hub will not send requests to `http://10.1.2.3/status`: 10.1.2.3 is not a public address.",
+            remedy:
+              "Give a public http(s) address. To reach a host on a private network on purpose, add it to `egressAllow` (SWITCHBOARD_EGRESS_ALLOW) in the hub's configuration.",
+            // As a webhook endpoint's url is refused, at its own path.
+            details: [
+              { path: "status_url", code: "url_refused", detail: "10.1.2.3 is not a public address" },
+            ],
+          },
+        ],
+      });
+      assert.equal(loopback.reasons[0].details[0].detail, "127.0.0.2 is not a public address");
+      assert.equal(allowed.code, "OK");
+      assert.doesNotMatch(JSON.stringify(res.body), /s3cret/);
+      assert.equal(await stored(), before + 1, "only the allowed message is stored");
+      assert.equal(
+        await store.db.$count(contactIdentity, eq(contactIdentity.externalId, String(newcomer))),
+        0,
+        "a refused message makes no contact of its recipient",
+      );
+      assert.equal((await statusOf(allowed.message_id)).status_url, "http://127.0.0.1:9/status");
+      // The reason is in the answer's language, as the rest of it.
+      const inRussian = await post(
+        { recipient: to(world, newcomer), text: "x", status_url: "http://10.1.2.3/status" },
+        { "accept-language": "ru" },
+      );
+      assert.equal(
+        inRussian.body.results[0].reasons[0].message,
+        "Хаб не будет отправлять запросы на `http://10.1.2.3/status`: 10.1.2.3 — не публичный адрес.",
+      );
+      // Devino's route refuses it too, before it looks for the recipient (no contact has this phone).
+      const devino = await hub.request("POST", "/compat/devino/vk/messages", {
+        body: [{ phone: "79161110045", tmpl: "any", status_url: "http://10.1.2.3/status" }],
+      });
+      assertStatus(devino, 200);
+      assert.deepEqual(devino.body.result, [{ code: "REJECTED", reasons: [{ key: "webhook.url.refused" }] }]);
+      assert.equal(await stored(), before + 1);
+    });
+
     it("never shows the user name and password of a status_url accepted before they were refused", async () => {
       const world = await community();
       const res = await post({
