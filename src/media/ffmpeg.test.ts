@@ -1,11 +1,11 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 import { generateAudio } from "../testing/media.ts";
 import { ffmpegVersion, oggOpusDuration, toVoiceOgg, transcodeVoice } from "./ffmpeg.ts";
 
@@ -48,6 +48,35 @@ function assertVoice(info: Probe, seconds: number) {
   assert.equal(audio?.sample_rate, "48000");
   assert.ok(Number(info.format.bit_rate) < 24_000, `bit rate ${info.format.bit_rate}`);
   assert.ok(Math.abs(Number(info.format.duration) - seconds) < 0.1, `duration ${info.format.duration}`);
+}
+
+/** A stand-in for the ffmpeg binary: a shell script that does `body` whatever it is asked. */
+async function fakeFfmpeg(name: string, body: string): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, `#!/bin/sh\n${body}\n`);
+  await chmod(path, 0o755);
+  return path;
+}
+
+/** Fails with `media_conversion_failed`, its reason as given in English and in Russian. */
+async function conversionFails(promise: Promise<unknown>, en: RegExp, ru: RegExp): Promise<void> {
+  await assert.rejects(promise, (error: unknown) => {
+    assert.ok(error instanceof AppError, String(error));
+    assert.equal(error.code, "media_conversion_failed");
+    const reason = error.params.reason as Translated;
+    assert.match(reason.en, en);
+    assert.match(reason.ru, ru);
+    // Each answer reads in one language, the reason included.
+    assert.equal(
+      error.render("en").message,
+      `The audio could not be converted to a voice message: ${reason.en}`,
+    );
+    assert.equal(
+      error.render("ru").message,
+      `Не удалось преобразовать аудио в голосовое сообщение: ${reason.ru}`,
+    );
+    return true;
+  });
 }
 
 describe("toVoiceOgg (needs ffmpeg: apt-get install -y ffmpeg)", () => {
@@ -108,13 +137,41 @@ describe("toVoiceOgg (needs ffmpeg: apt-get install -y ffmpeg)", () => {
     );
   });
 
-  it("calls undecodable input a conversion failure, without the temporary path", async () => {
-    await assert.rejects(toVoiceOgg(Buffer.from("this is not audio at all")), (error: unknown) => {
-      assert.ok(error instanceof AppError);
-      assert.equal(error.code, "media_conversion_failed");
-      assert.doesNotMatch(String(error.params.reason), /switchboard-voice-/);
-      return true;
-    });
+  it("calls undecodable input a conversion failure, quoting ffmpeg without the temporary path", async () => {
+    await conversionFails(
+      toVoiceOgg(Buffer.from("this is not audio at all")),
+      /^ffmpeg reported: input: Invalid data found when processing input$/,
+      /^ffmpeg сообщил: input: Invalid data found when processing input$/,
+    );
+  });
+
+  it("says how ffmpeg ended when it says nothing itself, in either language", async () => {
+    const input = Buffer.from("x");
+    await conversionFails(
+      toVoiceOgg(input, { ffmpegPath: await fakeFfmpeg("exits-3", "exit 3") }),
+      /^ffmpeg exited with code 3$/,
+      /^ffmpeg завершился с кодом 3$/,
+    );
+    await conversionFails(
+      toVoiceOgg(input, { ffmpegPath: await fakeFfmpeg("silent", "exit 0") }),
+      /^ffmpeg produced no Ogg\/Opus stream$/,
+      /^ffmpeg не выдал поток Ogg\/Opus$/,
+    );
+    await conversionFails(
+      toVoiceOgg(input, { ffmpegPath: await fakeFfmpeg("not-ogg", "echo 'not an ogg stream'") }),
+      /^ffmpeg produced no Ogg\/Opus stream$/,
+      /^ffmpeg не выдал поток Ogg\/Opus$/,
+    );
+    await conversionFails(
+      toVoiceOgg(input, { ffmpegPath: await fakeFfmpeg("killed", "kill -KILL $$") }),
+      /^ffmpeg was stopped by a signal$/,
+      /^ffmpeg остановлен сигналом$/,
+    );
+    await conversionFails(
+      toVoiceOgg(input, { ffmpegPath: await fakeFfmpeg("slow", "exec sleep 10"), timeoutMs: 200 }),
+      /^ffmpeg took longer than 0.2 s$/,
+      /^ffmpeg работал дольше 0.2 с$/,
+    );
   });
 
   it("says ffmpeg is missing when the binary is not there", async () => {

@@ -6,13 +6,15 @@
  * caller sends (MP3, WAV, M4A, OGG, …) is transcoded to that, mono.
  *
  * ffmpeg is spawned, not linked: install it on the hub's machine (`apt-get install ffmpeg`); a
- * missing binary is the catalogued `ffmpeg_missing`.
+ * missing binary is the catalogued `ffmpeg_missing`. A failed conversion says why in every
+ * language (a `Translated` reason), since the answer it reaches is in the caller's; ffmpeg's own
+ * words, which have no translation, are quoted inside the sentence.
  */
 import { spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 
 export const voiceDefaults = {
   /** VK's limit for a voice message, in seconds. */
@@ -69,7 +71,7 @@ export async function transcodeVoice(input: Buffer | string, options: VoiceOptio
       throw new AppError("media_conversion_failed", { reason: ffmpegReason(stderr, path, code) });
     const durationSeconds = oggOpusDuration(stdout);
     if (durationSeconds === undefined)
-      throw new AppError("media_conversion_failed", { reason: "ffmpeg produced no Ogg/Opus stream" });
+      throw new AppError("media_conversion_failed", { reason: reasons.noOggOpus });
     if (durationSeconds > maxSeconds)
       throw new AppError("media_voice_too_long", { duration: Math.ceil(durationSeconds), limit: maxSeconds });
     return { data: stdout, durationSeconds };
@@ -132,26 +134,54 @@ function run(command: string, args: readonly string[], options: { timeoutMs: num
       clearTimeout(timer);
       if (error.code === "ENOENT" || error.code === "EACCES")
         reject(new AppError("ffmpeg_missing", {}, { cause: error }));
-      else reject(new AppError("media_conversion_failed", { reason: error.message }, { cause: error }));
+      else
+        reject(
+          new AppError(
+            "media_conversion_failed",
+            { reason: reasons.notStarted(error.message) },
+            { cause: error },
+          ),
+        );
     });
     child.on("close", (code) => {
       clearTimeout(timer);
       if (timedOut)
-        reject(
-          new AppError("media_conversion_failed", {
-            reason: `ffmpeg took longer than ${options.timeoutMs / 1000} s`,
-          }),
-        );
+        reject(new AppError("media_conversion_failed", { reason: reasons.tooSlow(options.timeoutMs) }));
       else resolve({ stdout: Buffer.concat(out), stderr: err, code });
     });
   });
 }
 
-/** ffmpeg's last error line, without our temporary path. */
-function ffmpegReason(stderr: string, path: string, code: number | null): string {
+/**
+ * Why ffmpeg failed: its last error line, without our temporary path; else how it ended. `code`
+ * is null when a signal stopped it, and 0 when it succeeded without writing anything.
+ */
+function ffmpegReason(stderr: string, path: string, code: number | null): Translated {
   const lines = stderr
     .split("\n")
     .map((line) => line.split(`file:${path}`).join("input").split(path).join("input").trim())
     .filter((line) => line !== "");
-  return lines.at(-1)?.slice(0, 200) ?? `ffmpeg exited with code ${code}`;
+  const last = lines.at(-1)?.slice(0, 200);
+  if (last !== undefined) return reasons.reported(last);
+  if (code === null) return reasons.stopped;
+  return code === 0 ? reasons.noOggOpus : reasons.exited(code);
 }
+
+/** Why a conversion failed, in every language. */
+const reasons = {
+  reported: (line: string): Translated => ({ en: `ffmpeg reported: ${line}`, ru: `ffmpeg сообщил: ${line}` }),
+  exited: (code: number): Translated => ({
+    en: `ffmpeg exited with code ${code}`,
+    ru: `ffmpeg завершился с кодом ${code}`,
+  }),
+  stopped: { en: "ffmpeg was stopped by a signal", ru: "ffmpeg остановлен сигналом" },
+  noOggOpus: { en: "ffmpeg produced no Ogg/Opus stream", ru: "ffmpeg не выдал поток Ogg/Opus" },
+  notStarted: (message: string): Translated => ({
+    en: `ffmpeg could not be started: ${message}`,
+    ru: `не удалось запустить ffmpeg: ${message}`,
+  }),
+  tooSlow: (timeoutMs: number): Translated => ({
+    en: `ffmpeg took longer than ${timeoutMs / 1000} s`,
+    ru: `ffmpeg работал дольше ${timeoutMs / 1000} с`,
+  }),
+} as const;

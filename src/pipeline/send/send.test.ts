@@ -497,6 +497,24 @@ for (const kind of storeKinds) {
       assert.equal(at?.attachments[0]?.type, "audio_message");
     });
 
+    it("says why a file could not become a voice message, in the answer's language", async () => {
+      const { world, client } = await setup();
+      const voice = { attachments: [{ kind: "voice", url: files.url("/report.pdf") }] };
+      const english = await send(client.conversation.id, voice);
+      assertSendError(english, 422, "media_conversion_failed");
+      assert.equal(
+        english.body.error.message,
+        "The audio could not be converted to a voice message: ffmpeg reported: input: Invalid data found when processing input",
+      );
+      const russian = await send(client.conversation.id, voice, { "accept-language": "ru" });
+      assertSendError(russian, 422, "media_conversion_failed");
+      assert.equal(
+        russian.body.error.message,
+        "Не удалось преобразовать аудио в голосовое сообщение: ffmpeg сообщил: input: Invalid data found when processing input",
+      );
+      assert.deepEqual(sentTo(world, client), []);
+    });
+
     it("fails an MP3 sent as a document at once with vk_file_refused, sending nothing", async () => {
       const { world, client } = await setup();
       const res = await send(client.conversation.id, {
