@@ -101,6 +101,13 @@ describe("error catalogue", () => {
       new AppError("channel_kind_unsupported", { kind: ["vk", "ok"] }).message,
       "The hub cannot receive webhooks for vk or ok channels yet.",
     );
+    // A channel named by its name (Devino's `service`) is told as a name, not as an id.
+    const unnamed = new AppError("channel_name_not_found", { name: "Пиццерия", kind: ["vk", "ok"] });
+    assert.equal(unnamed.message, "No vk or ok channel named `Пиццерия` in this workspace.");
+    assert.equal(
+      unnamed.render("ru").message,
+      "В этом рабочем пространстве нет канала vk или ok с названием `Пиццерия`.",
+    );
   });
 
   it("is documented in docs/errors.md exactly as generated (run `npm run docs`)", () => {

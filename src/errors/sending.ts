@@ -45,6 +45,21 @@ export const sendingEntries = {
         "Укажите маршруты (`routes`), через которые с получателем можно связаться: включённые каналы, на платформе которых у контакта есть идентификатор (клиент писал туда или вы добавили его через `PATCH /v1/contacts/<id>`).",
     },
   },
+  // Devino's `service`: a channel named by its name, where channel_not_found names an id.
+  channel_name_not_found: {
+    status: 404,
+    class: "not_found",
+    en: {
+      message: "No {kind} channel named `{name}` in this workspace.",
+      remedy:
+        "Give the channel's `name` exactly as `GET /v1/channels` shows it (case and spaces count), of a kind the request's routes allow; `PATCH /v1/channels/<id>` renames a channel.",
+    },
+    ru: {
+      message: "В этом рабочем пространстве нет канала {kind} с названием `{name}`.",
+      remedy:
+        "Укажите `name` канала в точности так, как его показывает `GET /v1/channels` (регистр и пробелы важны), причём канала того вида, который допускают маршруты запроса; переименовать канал можно через `PATCH /v1/channels/<id>`.",
+    },
+  },
   text_too_long_for_routes: {
     status: 422,
     class: "invalid_input",

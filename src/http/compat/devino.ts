@@ -97,7 +97,10 @@ export function devinoRoutesOf(deps: AppDeps & { sender: SendService }) {
           ? channels.filter((ch) => ch.name === m.service && kinds.includes(ch.kind as "vk"))
           : [];
         if (m.service && named.length === 0)
-          return { ok: false as const, error: new AppError("channel_not_found", { id: m.service }) };
+          return {
+            ok: false as const,
+            error: new AppError("channel_name_not_found", { name: m.service, kind: [...new Set(kinds)] }),
+          };
         const request: MessageRequest = {
           recipient: { phone: m.phone.startsWith("+") ? m.phone : `+${m.phone}` },
           routes: named.length > 0 ? named.map((ch) => ch.id) : kinds,

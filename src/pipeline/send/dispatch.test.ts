@@ -261,14 +261,19 @@ for (const kind of storeKinds) {
         },
         { phone: "12", routes: ["VK"], tmpl: name, tmpl_data: { name: "A", pizza: "B" } },
         { phone, routes: ["VK"], tmpl: "missing", tmpl_data: {} },
+        // A service is a channel's name, of a kind among the routes.
+        { phone, service: `${service}!`, tmpl: name, tmpl_data: { name: "A", pizza: "B" } },
+        { phone, routes: ["OK"], service, tmpl: name, tmpl_data: { name: "A", pizza: "B" } },
       ]);
       assertStatus(res, 200);
       assert.deepEqual(Object.keys(res.body), ["result"]);
-      const [ok, badPhone, badTemplate] = res.body.result;
+      const [ok, badPhone, badTemplate, unknownService, serviceOfOtherKind] = res.body.result;
       assert.equal(ok.code, "OK");
       assert.equal(typeof ok.messageId, "string");
       assert.deepEqual(badPhone, { code: "REJECTED", reasons: [{ key: "invalid.phone" }] });
       assert.deepEqual(badTemplate, { code: "REJECTED", reasons: [{ key: "template.not.found" }] });
+      for (const rejected of [unknownService, serviceOfOtherKind])
+        assert.deepEqual(rejected, { code: "REJECTED", reasons: [{ key: "channel.name.not.found" }] });
       const stored = await statusOf(ok.messageId);
       assert.deepEqual(
         [stored.status_url, stored.callback_data, stored.channel_id],
