@@ -5,7 +5,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { and, eq, sql } from "drizzle-orm";
 import { Webhook } from "standardwebhooks";
 import { eventSchemaName } from "../../http/resources/webhooks.ts";
-import { Egress } from "../../net/egress.ts";
+import { Egress, withoutCredentials } from "../../net/egress.ts";
 import { createApiKey } from "../../store/repositories/api-keys.ts";
 import {
   type ChannelAccount,
@@ -14,7 +14,7 @@ import {
 } from "../../store/repositories/channel-accounts.ts";
 import { type Conversation, createConversation } from "../../store/repositories/conversations.ts";
 import { createEndpoint } from "../../store/repositories/webhooks.ts";
-import { webhookDelivery, webhookEndpoint, workspace } from "../../store/schema.ts";
+import { webhookAttempt, webhookDelivery, webhookEndpoint, workspace } from "../../store/schema.ts";
 import { assertError, assertStatus, unique } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
@@ -926,6 +926,78 @@ for (const kind of storeKinds) {
         [event.body.deliveries[0].url, attempt?.url],
         [`${receiver.url}/status?tag=1`, `${receiver.url}/status?tag=1`],
       );
+      // Nor does the log keep them: only the delivery, which sends them.
+      const logged = await store.db
+        .select({ url: webhookAttempt.url })
+        .from(webhookAttempt)
+        .where(eq(webhookAttempt.eventId, callbackId as string));
+      assert.deepEqual(logged, [{ url: `${receiver.url}/status?tag=1` }]);
+    });
+
+    it("takes the user name and password out of the URLs of attempts logged with them (migration 0017)", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const [callbackId] = await enqueueCallbacks(store.db, [
+        {
+          workspaceId: s.workspaceId,
+          url: `${receiver.url}/status`,
+          body: { message_id: "m-1", status: "sent" },
+          orderingKey: "m-1",
+        },
+      ]);
+      await s.worker().drain();
+      const [attempt] = await store.db
+        .select()
+        .from(webhookAttempt)
+        .where(eq(webhookAttempt.eventId, callbackId as string));
+      assert.ok(attempt);
+      // Attempts as the hub logged them before: the URL as sent, credentials and all.
+      const { id: _id, ...logged } = attempt;
+      const strippedTo = {
+        "http://crm:s3cret@127.0.0.1:9/status?tag=1": "http://127.0.0.1:9/status?tag=1",
+        "https://us%40er:p%3Aa@crm.example.com/hook": "https://crm.example.com/hook",
+        "HTTPS://Анна:пароль@crm.example.com/": "HTTPS://crm.example.com/",
+        "http://crm@crm.example.com/hook@v2?to=a@b": "http://crm.example.com/hook@v2?to=a@b",
+        // An `@` after the host is no credential.
+        "http://crm.example.com/hook?from=anna@example.com":
+          "http://crm.example.com/hook?from=anna@example.com",
+        "http://crm.example.com/a@b": "http://crm.example.com/a@b",
+      };
+      const rows = await store.db
+        .insert(webhookAttempt)
+        .values(Object.keys(strippedTo).map((url) => ({ ...logged, url })))
+        .returning({ id: webhookAttempt.id, url: webhookAttempt.url });
+      const migration = readFileSync("src/store/migrations/0017_strip_attempt_url_credentials.sql", "utf8");
+      const migrate = async () => {
+        for (const statement of migration.split("--> statement-breakpoint"))
+          await store.db.execute(sql.raw(statement));
+      };
+      const urls = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            rows.map(async ({ id, url }) => {
+              const [row] = await store.db
+                .select({ url: webhookAttempt.url })
+                .from(webhookAttempt)
+                .where(eq(webhookAttempt.id, id));
+              return [url, row?.url];
+            }),
+          ),
+        );
+      await migrate();
+      const migrated = await urls();
+      assert.deepEqual(migrated, strippedTo);
+      // As the API has shown them all along, and the worker now logs them.
+      for (const [url, stripped] of Object.entries(strippedTo))
+        assert.equal(withoutCredentials(url), stripped);
+      await migrate();
+      assert.deepEqual(await urls(), migrated, "running it again changes nothing");
+      const [untouched] = await store.db
+        .select()
+        .from(webhookAttempt)
+        .where(eq(webhookAttempt.id, attempt.id));
+      assert.deepEqual(untouched, attempt);
     });
 
     it("moves the credentials of endpoints saved with them in the URL into the Authorization header they sent (migration 0016)", async (t) => {

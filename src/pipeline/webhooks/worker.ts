@@ -1,6 +1,11 @@
 import { performance } from "node:perf_hooks";
 import type { Logger } from "pino";
-import { describeNetworkError, type Egress, type EgressResponse } from "../../net/egress.ts";
+import {
+  describeNetworkError,
+  type Egress,
+  type EgressResponse,
+  withoutCredentials,
+} from "../../net/egress.ts";
 import type { Db, Store } from "../../store/database.ts";
 import {
   type AttemptRecord,
@@ -244,7 +249,9 @@ export class DeliveryWorker {
       record: {
         delivery,
         eventType: event.type,
-        url,
+        // A status_url accepted before credentials were refused still sends them (as Basic
+        // authorization); the log, which the API shows, never keeps them (migration 0017).
+        url: withoutCredentials(url),
         outcome: succeeded ? "succeeded" : "failed",
         responseStatus: response?.status ?? null,
         responseBody: response ? response.body.toString("utf8") : null,

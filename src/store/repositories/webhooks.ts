@@ -429,6 +429,7 @@ export async function findEvents(db: Db, ids: string[]): Promise<WebhookEvent[]>
 export interface AttemptRecord {
   delivery: ClaimedDelivery;
   eventType: string;
+  /** Where it was sent, without the user name and password it may have carried. */
   url: string;
   outcome: (typeof attemptOutcomes)[number];
   responseStatus: number | null;
