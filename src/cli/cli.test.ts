@@ -373,6 +373,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const again = await run(["keys", "revoke", key.id, "--data-dir", dataDir]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stderr, `Key ${key.id} "crm" was already revoked at ${revokedAt}; nothing changed.\n`);
+    const againAsJson = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
+    assert.equal(againAsJson.code, 0, againAsJson.stderr);
+    assert.deepEqual(JSON.parse(againAsJson.stdout), {
+      ...JSON.parse(revoked.stdout),
+      already_revoked: true,
+    });
 
     const unknown = await run([
       "keys",

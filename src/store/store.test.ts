@@ -116,8 +116,12 @@ for (const kind of storeKinds) {
           revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: false }),
           "admin_required",
         );
-        await revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: true });
+        const revoked = await revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: true });
+        assert.deepEqual([revoked.key.id, revoked.alreadyRevoked], [a.key.id, false]);
         assert.equal(await findActiveKey(store.db, a.secret), undefined);
+        // Again: the key as it was revoked, told apart, nothing changed.
+        const again = await revokeApiKey(store.db, a.key.id, { workspaceId: ws, admin: true });
+        assert.deepEqual(again, { key: revoked.key, alreadyRevoked: true });
         await rejectsWith(
           revokeApiKey(store.db, b.key.id, { workspaceId: ws, admin: true }),
           "last_admin_key",

@@ -2,13 +2,7 @@ import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
 import { openExistingStore, prepareStore } from "../../hub/open-store.ts";
 import type { Db } from "../../store/database.ts";
-import {
-  type ApiKey,
-  createApiKey,
-  getApiKey,
-  listApiKeys,
-  revokeApiKey,
-} from "../../store/repositories/api-keys.ts";
+import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import { getWorkspace, oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
@@ -109,13 +103,11 @@ export function registerKeys(program: Command) {
       action(async (id: string, options: Record<string, unknown>) => {
         await withDb(options, async (db) => {
           // Revoking a revoked key changes nothing and succeeds, as the API's revoke does, but says so.
-          const found = await getApiKey(db, id);
-          const earlier = found?.revokedAt;
-          const key = earlier ? found : await revokeApiKey(db, id, { admin: true });
-          if (options.json) printJson({ ...describeKey(key), already_revoked: Boolean(earlier) });
-          else if (earlier)
+          const { key, alreadyRevoked } = await revokeApiKey(db, id, { admin: true });
+          if (options.json) printJson({ ...describeKey(key), already_revoked: alreadyRevoked });
+          else if (alreadyRevoked)
             say(
-              `Key ${key.id} "${key.name}" was already revoked at ${earlier.toISOString()}; nothing changed.`,
+              `Key ${key.id} "${key.name}" was already revoked at ${key.revokedAt.toISOString()}; nothing changed.`,
             );
           else say(`Revoked key ${key.id} "${key.name}".`);
         });

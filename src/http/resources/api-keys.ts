@@ -89,8 +89,9 @@ export function apiKeyRoutes({ store }: AppDeps) {
     if (input.admin && !caller.admin) throw new AppError("admin_required");
     return presentCreatedKey(await createApiKey(db, { workspaceId, name: input.name, admin: input.admin }));
   };
+  // A key revoked before answers as it is, as a successful revocation: nothing changed.
   const revoke = async (workspaceId: string, id: string, caller: ApiKey) =>
-    presentKey(await revokeApiKey(db, id, { workspaceId, admin: caller.admin }));
+    presentKey((await revokeApiKey(db, id, { workspaceId, admin: caller.admin })).key);
 
   const listed = jsonContent(pageOf(ApiKeySchema, "ApiKeyPage"), "Keys, newest first");
   const created = jsonContent(ApiKeyCreatedSchema, "The new key");

@@ -45,13 +45,6 @@ export async function findActiveKey(db: Db, secret: string): Promise<ApiKey | un
   return row;
 }
 
-/** The key with this id, active or revoked, or undefined. */
-export async function getApiKey(db: Db, id: string): Promise<ApiKey | undefined> {
-  if (!isUuid(id)) return undefined;
-  const [row] = await db.select().from(apiKey).where(eq(apiKey.id, id));
-  return row;
-}
-
 export async function touchKey(db: Db, id: string, at: Date): Promise<void> {
   await db.update(apiKey).set({ lastUsedAt: at }).where(eq(apiKey.id, id));
 }
@@ -67,6 +60,12 @@ export async function listApiKeys(db: Db, workspaceId: string | undefined, page:
   return list.page(rows);
 }
 
+/** A revoked key, and whether it already was: revoking it again changes nothing and succeeds. */
+export interface Revocation {
+  key: ApiKey & { revokedAt: Date };
+  alreadyRevoked: boolean;
+}
+
 /**
  * Revokes a key. `workspaceId` limits it to one workspace (the CLI passes none); only an admin
  * may revoke an admin key. The last active admin key is kept, since without it nobody could
@@ -77,7 +76,7 @@ export async function revokeApiKey(
   db: Db,
   id: string,
   by: { workspaceId?: string; admin: boolean },
-): Promise<ApiKey> {
+): Promise<Revocation> {
   const { workspaceId } = by;
   return db.transaction(async (tx) => {
     // Revocations take turns: two racing for a workspace's (or the hub's) last two keys must not
@@ -90,7 +89,7 @@ export async function revokeApiKey(
           .where(and(eq(apiKey.id, id), workspaceId ? eq(apiKey.workspaceId, workspaceId) : undefined))
       : [];
     if (!key) throw new AppError("api_key_not_found", { id });
-    if (key.revokedAt) return key;
+    if (key.revokedAt) return { key: { ...key, revokedAt: key.revokedAt }, alreadyRevoked: true };
     const othersActive = (scope: SQL) =>
       tx.$count(apiKey, and(scope, isNull(apiKey.revokedAt), ne(apiKey.id, id)));
     if (key.admin) {
@@ -104,6 +103,6 @@ export async function revokeApiKey(
       .set({ revokedAt: new Date() })
       .where(eq(apiKey.id, id))
       .returning();
-    return revoked as ApiKey;
+    return { key: revoked as Revocation["key"], alreadyRevoked: false };
   });
 }
