@@ -20,12 +20,34 @@ export function isHost(value: string): boolean {
   return isIP(value) !== 0 || isHostName(value);
 }
 
-/** A host name, an IP address, or a CIDR range whose prefix fits its address family. */
-export function isHostOrRange(value: string): boolean {
+/** What an `egressAllow` entry names: a host by its name, one IP address, or a CIDR range. */
+export type HostOrRange =
+  | { kind: "name"; name: string }
+  | { kind: "address"; address: string; family: IpFamily }
+  | { kind: "range"; network: string; prefix: number; family: IpFamily };
+
+export type IpFamily = "ipv4" | "ipv6";
+
+/**
+ * Reads a host name, an IP address, or a CIDR range whose prefix fits its address family;
+ * undefined for anything else. The settings accept what it reads, and the SSRF guard allows what
+ * it read, so the two cannot disagree.
+ */
+export function parseHostOrRange(value: string): HostOrRange | undefined {
   const parts = value.split("/");
   const [address = "", prefix] = parts;
-  if (parts.length > 2) return false;
-  if (prefix === undefined) return isHost(address);
-  const family = isIP(address);
-  return family !== 0 && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+  if (parts.length > 2) return undefined;
+  const version = isIP(address);
+  const family = version === 4 ? "ipv4" : "ipv6";
+  if (prefix === undefined) {
+    if (version !== 0) return { kind: "address", address, family };
+    return isHostName(address) ? { kind: "name", name: address } : undefined;
+  }
+  if (version === 0 || !/^\d{1,3}$/.test(prefix) || Number(prefix) > (version === 4 ? 32 : 128))
+    return undefined;
+  return { kind: "range", network: address, prefix: Number(prefix), family };
+}
+
+export function isHostOrRange(value: string): boolean {
+  return parseHostOrRange(value) !== undefined;
 }

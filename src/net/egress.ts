@@ -10,9 +10,13 @@ import { lookup as dnsLookup, type LookupAddress } from "node:dns";
 import http from "node:http";
 import https from "node:https";
 import { BlockList, isIP, type LookupFunction } from "node:net";
+import { parseHostOrRange } from "../config/addresses.ts";
 import type { Translated } from "../errors/app-error.ts";
 
-/** What may be reached besides the public internet: host names, IP addresses and CIDR ranges. */
+/**
+ * What may be reached besides the public internet: host names, IP addresses and CIDR ranges, as
+ * the `egressAllow` setting takes them (src/config/addresses.ts reads both).
+ */
 export interface EgressPolicy {
   allow: readonly string[];
 }
@@ -107,15 +111,12 @@ export class Egress {
 
   constructor(policy: EgressPolicy) {
     for (const entry of policy.allow) {
-      const [address, prefix] = entry.split("/");
-      const family = isIP(address ?? "");
-      if (family === 0) {
-        this.#allowedHosts.add(entry.toLowerCase());
-      } else if (prefix === undefined) {
-        this.#allowedRanges.addAddress(address as string, family === 4 ? "ipv4" : "ipv6");
-      } else {
-        this.#allowedRanges.addSubnet(address as string, Number(prefix), family === 4 ? "ipv4" : "ipv6");
-      }
+      const allowed = parseHostOrRange(entry);
+      // The settings refuse such an entry before any guard is made.
+      if (!allowed) throw new TypeError(`Not a host name, IP address or CIDR range: "${entry}"`);
+      if (allowed.kind === "name") this.#allowedHosts.add(allowed.name.toLowerCase());
+      else if (allowed.kind === "address") this.#allowedRanges.addAddress(allowed.address, allowed.family);
+      else this.#allowedRanges.addSubnet(allowed.network, allowed.prefix, allowed.family);
     }
   }
 
