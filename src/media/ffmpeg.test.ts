@@ -185,6 +185,19 @@ describe("toVoiceOgg (needs ffmpeg: apt-get install -y ffmpeg)", () => {
       (e: unknown) => e instanceof AppError && e.code === "ffmpeg_missing",
     );
   });
+
+  it("catalogues a path that cannot be run at all (through a file: Node throws ENOTDIR at once)", async () => {
+    const file = join(dir, "not-a-directory");
+    await writeFile(file, "");
+    await assert.rejects(
+      toVoiceOgg(Buffer.from("x"), { ffmpegPath: join(file, "ffmpeg") }),
+      (error: unknown) => {
+        assert.ok(error instanceof AppError && error.code === "media_conversion_failed", String(error));
+        assert.match(error.message, /ENOTDIR/);
+        return true;
+      },
+    );
+  });
 });
 
 describe("oggOpusDuration", () => {

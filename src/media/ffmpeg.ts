@@ -10,10 +10,11 @@
  * language (a `Translated` reason), since the answer it reaches is in the caller's; ffmpeg's own
  * words, which have no translation, are quoted inside the sentence.
  */
-import { spawn } from "node:child_process";
+import { type ChildProcessByStdio, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { AppError, type Translated } from "../errors/app-error.ts";
 
 export const voiceDefaults = {
@@ -117,8 +118,22 @@ interface RunResult {
 }
 
 function run(command: string, args: readonly string[], options: { timeoutMs: number }): Promise<RunResult> {
+  const notRun = (error: NodeJS.ErrnoException) =>
+    error.code === "ENOENT" || error.code === "EACCES"
+      ? new AppError("ffmpeg_missing", {}, { cause: error })
+      : new AppError(
+          "media_conversion_failed",
+          { reason: reasons.notStarted(error.message) },
+          { cause: error },
+        );
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let child: ChildProcessByStdio<null, Readable, Readable>;
+    try {
+      child = spawn(command, args, { stdio: ["ignore", "pipe", "pipe"] });
+    } catch (error) {
+      // Node throws some failures to start (ENOTDIR, say) instead of emitting them.
+      return reject(notRun(error as NodeJS.ErrnoException));
+    }
     const out: Buffer[] = [];
     let err = "";
     let timedOut = false;
@@ -132,16 +147,7 @@ function run(command: string, args: readonly string[], options: { timeoutMs: num
     });
     child.on("error", (error: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      if (error.code === "ENOENT" || error.code === "EACCES")
-        reject(new AppError("ffmpeg_missing", {}, { cause: error }));
-      else
-        reject(
-          new AppError(
-            "media_conversion_failed",
-            { reason: reasons.notStarted(error.message) },
-            { cause: error },
-          ),
-        );
+      reject(notRun(error));
     });
     child.on("close", (code) => {
       clearTimeout(timer);
