@@ -1,5 +1,5 @@
 import { Command, type CommanderError } from "commander";
-import { apiVersion } from "../http/app.ts";
+import { apiVersion } from "../version.ts";
 import { registerDoctor } from "./commands/doctor.ts";
 import { registerKeys } from "./commands/keys.ts";
 import { registerMigrate } from "./commands/migrate.ts";
@@ -7,6 +7,8 @@ import { registerSandbox } from "./commands/sandbox.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { registerStart } from "./commands/start.ts";
 
+// Each command loads what it runs (the hub, the store) only when it runs: `--help`, usage mistakes
+// and settings errors answer without loading the whole hub, in half the time.
 const program = new Command("switchboard")
   .description("Switchboard: self-hosted omnichannel messaging hub")
   .version(apiVersion)

@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { collectDefaultMetrics, Registry } from "prom-client";
 import { AppError } from "../errors/app-error.ts";
 import { createSendService } from "../pipeline/send/create.ts";
+import { apiVersion } from "../version.ts";
 import { devinoRoutesOf } from "./compat/devino.ts";
 import type { AppDeps, AppEnv } from "./context.ts";
 import { errorResponse, handleError } from "./errors.ts";
@@ -25,8 +26,6 @@ import { systemRoutes } from "./resources/system.ts";
 import { templateRoutes } from "./resources/templates.ts";
 import { registerEventWebhooks, webhookRoutes } from "./resources/webhooks.ts";
 import { workspaceRoutes } from "./resources/workspaces.ts";
-
-export const apiVersion = "0.1.0";
 
 /**
  * The HTTP application. Order matters: the request id and log come first so every later line

@@ -11,7 +11,7 @@ import { connectVkChannel } from "../../channels/vk/connect.ts";
 import { loadConfig } from "../../config/load-config.ts";
 import { openConfiguredStore, prepareStore, secretBoxFor } from "../../hub/open-store.ts";
 import { createWorkspace } from "../../store/repositories/workspaces.ts";
-import { diagnose } from "./doctor.ts";
+import { diagnose } from "./doctor-checks.ts";
 
 describe("switchboard doctor with VK channels", () => {
   let vk: VkEmulator;

@@ -1,21 +1,32 @@
 import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
-import { openExistingStore, prepareStore } from "../../hub/open-store.ts";
 import type { Db } from "../../store/database.ts";
-import { type ApiKey, createApiKey, listApiKeys, revokeApiKey } from "../../store/repositories/api-keys.ts";
-import { getWorkspace, oldestWorkspace } from "../../store/repositories/workspaces.ts";
+import type { ApiKey } from "../../store/repositories/api-keys.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
+
+/** What the key commands work with, loaded when one runs (see main.ts). */
+const storeModules = async () => ({
+  ...(await import("../../store/repositories/api-keys.ts")),
+  ...(await import("../../store/repositories/workspaces.ts")),
+});
+type StoreModules = Awaited<ReturnType<typeof storeModules>>;
 
 /**
  * Runs `work` on the configured store, migrated and bootstrapped, and closes it after. The store
  * must exist: a key in a store that no hub uses would be no use (see openExistingStore).
  */
-async function withDb(options: Record<string, unknown>, work: (db: Db) => Promise<void>) {
-  const store = await openExistingStore(configFrom(options));
+async function withDb(
+  options: Record<string, unknown>,
+  work: (db: Db, store: StoreModules) => Promise<void>,
+) {
+  const config = configFrom(options);
+  const { openExistingStore, prepareStore } = await import("../../hub/open-store.ts");
+  const modules = await storeModules();
+  const store = await openExistingStore(config);
   try {
     await prepareStore(store, say);
-    await work(store.db);
+    await work(store.db, modules);
   } finally {
     await store.close();
   }
@@ -42,7 +53,7 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        await withDb(options, async (db) => {
+        await withDb(options, async (db, { createApiKey, getWorkspace, oldestWorkspace }) => {
           const workspaceId = options.workspace as string | undefined;
           const workspace = workspaceId ? await getWorkspace(db, workspaceId) : await oldestWorkspace(db);
           if (!workspace) throw new AppError("workspace_not_found", { id: workspaceId ?? "(default)" });
@@ -68,7 +79,7 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        await withDb(options, async (db) => {
+        await withDb(options, async (db, { getWorkspace, listApiKeys }) => {
           const workspaceId = options.workspace as string | undefined;
           // An id that is no workspace's (or no id at all) is said so, not listed as no keys.
           if (workspaceId !== undefined && !(await getWorkspace(db, workspaceId)))
@@ -101,7 +112,7 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (id: string, options: Record<string, unknown>) => {
-        await withDb(options, async (db) => {
+        await withDb(options, async (db, { revokeApiKey }) => {
           // Revoking a revoked key changes nothing and succeeds, as the API's revoke does, but says so.
           const { key, alreadyRevoked } = await revokeApiKey(db, id, { admin: true });
           if (options.json) printJson({ ...describeKey(key), already_revoked: alreadyRevoked });

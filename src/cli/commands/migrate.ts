@@ -1,6 +1,4 @@
 import type { Command } from "commander";
-import { openConfiguredStore } from "../../hub/open-store.ts";
-import { migrate } from "../../store/migrations.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
 
@@ -14,7 +12,10 @@ export function registerMigrate(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        const store = await openConfiguredStore(configFrom(options), say);
+        const config = configFrom(options);
+        const { openConfiguredStore } = await import("../../hub/open-store.ts");
+        const { migrate } = await import("../../store/migrations.ts");
+        const store = await openConfiguredStore(config, say);
         try {
           const status = await migrate(store);
           if (options.json) printJson({ store: store.mode, location: store.location, ...status });

@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { startHub } from "../../hub/hub.ts";
 import { configFrom, withSettings } from "../options.ts";
 import { action, say } from "../output.ts";
 import { stopOnSignals } from "../signals.ts";
@@ -7,7 +6,9 @@ import { stopOnSignals } from "../signals.ts";
 export function registerStart(program: Command) {
   withSettings(program.command("start").description("Run the hub: HTTP API, intake and delivery")).action(
     action(async (options: Record<string, unknown>) => {
-      const hub = await startHub(configFrom(options), { say });
+      const config = configFrom(options);
+      const { startHub } = await import("../../hub/hub.ts");
+      const hub = await startHub(config, { say });
       // Before it says so: a signal sent as soon as the line appears must find the handler.
       stopOnSignals(() => hub.close());
       say(`Switchboard is running at ${hub.url} (API reference ${hub.url}/docs). Stop it with Ctrl+C.`);

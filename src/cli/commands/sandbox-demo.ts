@@ -1,0 +1,118 @@
+import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
+import type { Config } from "../../config/settings.ts";
+import { type Hub, startHub } from "../../hub/hub.ts";
+import { ensureCanListen, listenFailure } from "../../hub/listen.ts";
+import { createApiKey } from "../../store/repositories/api-keys.ts";
+import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
+import { say } from "../output.ts";
+import { stopOnSignals } from "../signals.ts";
+
+/**
+ * The sandbox, once its settings are read: the VK emulator, the hub with an admin key, and the
+ * demo community connected through the public API; then what to do with them is printed.
+ */
+export async function runSandbox(base: Config, emulatorPort: number) {
+  // The hub's address first: a sandbox that cannot listen starts nothing.
+  await ensureCanListen(base.port, base.host);
+  // The emulator starts empty each time, while the hub keeps its data directory: ids from
+  // the clock (seconds) never repeat those of an earlier run, as VK's never do.
+  const vk = await startVkEmulator({
+    host: base.host,
+    port: emulatorPort,
+    firstObjectId: Math.floor(Date.now() / 1000),
+  }).catch((error: unknown) => {
+    throw listenFailure(error, emulatorPort, base.host, "emulator");
+  });
+  let demo: Demo | undefined;
+  try {
+    demo = await startDemo(base, vk);
+  } finally {
+    // The emulator alone would keep the process running.
+    if (!demo || "refused" in demo) await vk.close();
+  }
+  if ("refused" in demo) {
+    // The hub's own catalogued answer says best what went wrong.
+    const error = demo.refused;
+    say(
+      error ? `error ${error.code}: ${error.message} Remedy: ${error.remedy}` : `error: HTTP ${demo.status}`,
+    );
+    process.exitCode = 1;
+    return;
+  }
+  const { hub, secret, community, user } = demo;
+  // Before it says so: a signal sent as soon as the lines appear must find the handler.
+  stopOnSignals(async () => {
+    await hub.close();
+    await vk.close();
+  });
+  say("");
+  say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
+  say(`VK emulator: ${vk.url}/ — open it, pick "${user.firstName}", write to the community.`);
+  say(
+    `Demo community "${community.name}": group id ${community.id}; client ${user.firstName} ${user.lastName}: user id ${user.id}.`,
+  );
+  say(`Control API for everything else a VK user does: ${vk.url}/_control (docs/emulators.md).`);
+  say("");
+  say(`API key (admin, sandbox only): ${secret}`);
+  say("  A new one at each start; earlier ones, such as a first start's bootstrap key above, still work.");
+  say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations`);
+  say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations/<id>/messages`);
+  say(
+    `  curl -s -H "Authorization: Bearer ${secret}" -H "Content-Type: application/json" -d '{"text":"Здравствуйте!"}' ${hub.url}/v1/conversations/<id>/messages`,
+  );
+  say(
+    `  or write as the client from the shell: curl -s -X POST -H "Content-Type: application/json" -d '{"userId":${user.id},"text":"Привет"}' ${vk.url}/_control/communities/${community.id}/messages`,
+  );
+  say("Stop it with Ctrl+C.");
+}
+
+type Demo =
+  | {
+      hub: Hub;
+      secret: string;
+      community: ReturnType<VkEmulator["control"]["createCommunity"]>;
+      user: ReturnType<VkEmulator["control"]["createUser"]>;
+    }
+  | { refused: { code: string; message: string; remedy: string } | undefined; status: number };
+
+/**
+ * The hub, an admin key for the sandbox, and the demo community connected through the API. A hub
+ * that started is stopped again when a later step fails (the demo refused is no exception: the
+ * hub's answer says why).
+ */
+async function startDemo(base: Config, vk: VkEmulator): Promise<Demo> {
+  const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
+  const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
+  const hubUrl = `http://${base.host}:${base.port}`;
+  const hub = await startHub({ ...base, publicUrl: base.publicUrl ?? hubUrl }, { say });
+  let connected = false;
+  try {
+    const workspace = await oldestWorkspace(hub.store.db);
+    if (!workspace) throw new Error("the hub created no workspace");
+    const { secret } = await createApiKey(hub.store.db, {
+      workspaceId: workspace.id,
+      name: "sandbox key",
+      admin: true,
+    });
+    const answer = await fetch(`${hub.url}/v1/channels`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
+      body: JSON.stringify({
+        kind: "vk",
+        group_id: community.id,
+        tokens: community.tokens.map((t) => t.value),
+        mode: "callback",
+        api_base_url: vk.apiBaseUrl,
+      }),
+    });
+    const channel = (await answer.json()) as {
+      id?: string;
+      error?: { code: string; message: string; remedy: string };
+    };
+    if (!answer.ok || !channel.id) return { refused: channel.error, status: answer.status };
+    connected = true;
+    return { hub, secret, community, user };
+  } finally {
+    if (!connected) await hub.close();
+  }
+}
