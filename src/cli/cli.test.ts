@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -9,26 +9,78 @@ import { sql } from "drizzle-orm";
 import { openStore } from "../store/database.ts";
 import { migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
-import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
-import { webhookEndpoint } from "../store/schema.ts";
+import { createWorkspace } from "../store/repositories/workspaces.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 
-/** Runs the real `switchboard` command in a child process. */
-function run(
+/** A child process's output so far, and a way to wait for a line in it. */
+interface Watched {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves with the match once standard error matches `pattern`; rejects if the process ends first. */
+  until(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /** The exit code, once the process has ended and its output is read. */
+  exited: Promise<number>;
+}
+
+function watch(child: ChildProcess, name = "the command"): Watched {
+  let stdout = "";
+  let stderr = "";
+  const waiters = new Set<() => void>();
+  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  child.stderr?.on("data", (chunk) => {
+    stderr += chunk;
+    for (const check of waiters) check();
+  });
+  const exited = new Promise<number>((resolve) => child.on("close", (code) => resolve(code ?? -1)));
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    until(pattern, timeoutMs = 60_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => settle(new Error(`${name} did not print ${pattern} in time: ${stderr}`)),
+          timeoutMs,
+        );
+        const settle = (outcome: RegExpExecArray | Error) => {
+          clearTimeout(timer);
+          waiters.delete(check);
+          if (outcome instanceof Error) reject(outcome);
+          else resolve(outcome);
+        };
+        const check = () => {
+          const match = pattern.exec(stderr);
+          if (match) settle(match);
+        };
+        waiters.add(check);
+        check();
+        exited.then((code) =>
+          settle(new Error(`${name} exited with ${code} before printing ${pattern}: ${stderr}`)),
+        );
+      });
+    },
+  };
+}
+
+/** Starts the real `switchboard` command, through tsx as bin/switchboard.js runs it. */
+function launch(args: string[], env: Record<string, string> = {}): Watched {
+  const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    env: { ...cleanEnv(), ...env },
+  });
+  return watch(child, `switchboard ${args[0]}`);
+}
+
+/** Runs the real `switchboard` command to its end. */
+async function run(
   args: string[],
   env: Record<string, string> = {},
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
-      env: { ...cleanEnv(), ...env },
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout.on("data", (chunk) => (stdout += chunk));
-    child.stderr.on("data", (chunk) => (stderr += chunk));
-    child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-  });
+  const command = launch(args, env);
+  const code = await command.exited;
+  return { code, stdout: command.stdout(), stderr: command.stderr() };
 }
 
 function cleanEnv() {
@@ -39,29 +91,15 @@ function cleanEnv() {
 }
 
 /** Starts the hub and resolves once it prints where it listens. */
-function startHub(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(
-      process.execPath,
-      ["--import", "tsx", "src/cli/main.ts", "start", "--port", "0", ...args],
-      {
-        env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" },
-      },
-    );
-    let stderr = "";
-    child.stderr?.on("data", (chunk) => {
-      stderr += chunk;
-      const match = /running at (http:\/\/\S+) /.exec(stderr);
-      if (match?.[1]) resolve({ child, url: match[1], stderr: () => stderr });
-    });
-    child.on("close", (code) => reject(new Error(`hub exited with ${code}: ${stderr}`)));
-  });
+async function startHub(args: string[]): Promise<{ child: ChildProcess; url: string; stderr: () => string }> {
+  const hub = launch(["start", "--port", "0", ...args], { SWITCHBOARD_LOG_LEVEL: "warn" });
+  const [, url] = await hub.until(/running at (http:\/\/\S+) /);
+  return { child: hub.child, url: url as string, stderr: hub.stderr };
 }
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.removeAllListeners("close");
     child.on("close", () => resolve());
     child.kill("SIGTERM");
   });
@@ -94,13 +132,446 @@ function isAlive(pid: number): boolean {
 }
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
+
+/**
+ * The data directory that `switchboard migrate` makes on a new directory: a store migrated and
+ * never started (no workspace, no key yet). Made once, when a test first needs it, because a new
+ * embedded store costs PGlite some 5 s of CPU; `storeCopy` gives each test a copy of its own
+ * (a PGlite directory that no process has open may be copied).
+ */
+let template: Promise<{ dir: string; code: number; stdout: string; stderr: string }> | undefined;
+const migratedTemplate = () => {
+  template ??= (async () => {
+    const dir = join(tempDir(), "template");
+    return { dir, ...(await run(["migrate", "--data-dir", dir, "--json"])) };
+  })();
+  return template;
+};
+async function storeCopy(): Promise<string> {
+  const made = await migratedTemplate();
+  assert.equal(made.code, 0, `switchboard migrate made no store to copy: ${made.stderr}`);
+  const dir = tempDir();
+  cpSync(made.dir, dir, { recursive: true });
+  return dir;
+}
+
 const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, text);
 
-// The cases are independent (own data dirs, port 0), so they run side by side.
+// The cases are independent (own data dirs, port 0), so they run side by side. The longest come
+// first: four at a time on two cores, the run ends when the last long one does.
 describe("switchboard command", { concurrency: 4 }, () => {
   const children: ChildProcess[] = [];
   after(async () => {
     for (const child of children) await stop(child);
+  });
+
+  it("migrates a new store, which doctor then finds sound", async () => {
+    // The migration is the template's: this test checks what it printed, then works on a copy.
+    const made = await migratedTemplate();
+    assert.equal(made.code, 0, made.stderr);
+    assert.match(made.stderr, /Initialising the embedded store/);
+    const migrated = JSON.parse(made.stdout);
+    assert.equal(migrated.applied, migrated.known);
+    const doctor = await run(["doctor", "--data-dir", await storeCopy()]);
+    assert.equal(doctor.code, 0, doctor.stdout);
+    for (const check of ["configuration", "disk space", "database", "migrations", "channels"]) {
+      assert.match(doctor.stdout, new RegExp(`^OK\\s+${check}:`, "m"));
+    }
+  });
+
+  /** `keys create --name crm` on a copy of the migrated template, as JSON. */
+  const createCrmKey = async (dataDir: string) => {
+    const created = await run(["keys", "create", "--name", "crm", "--data-dir", dataDir, "--json"]);
+    assert.equal(created.code, 0, created.stderr);
+    return { key: JSON.parse(created.stdout), stderr: created.stderr };
+  };
+
+  it("creates and lists keys in a migrated store, and says an unknown workspace in one line", async () => {
+    const dataDir = await storeCopy();
+    const { key, stderr } = await createCrmKey(dataDir);
+    assert.match(key.key, /^sbk_/);
+    assert.equal(key.name, "crm");
+    assert.equal(key.admin, false);
+    // The first use of a store no hub has bootstrapped also created the default admin key.
+    assert.match(stderr, /admin API key/);
+
+    const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
+    assert.equal(listed.length, 2);
+    assert.ok(listed.every((k: Record<string, unknown>) => !("key" in k) && !("hash" in k)));
+    const ofWorkspace = await run(["keys", "list", "--data-dir", dataDir, "--workspace", key.workspace_id]);
+    assert.equal(ofWorkspace.stdout.trim().split("\n").length, 2, ofWorkspace.stdout);
+    // An id that is not an id, or no workspace's, is said so in one line (not an SQL error, not an empty list).
+    for (const id of ["xyz", "0193a5b0-0000-7000-8000-000000000000"]) {
+      const notFound = await run(["keys", "list", "--data-dir", dataDir, "--workspace", id]);
+      assert.equal(notFound.code, 1);
+      assert.match(
+        notFound.stderr,
+        new RegExp(`^error workspace_not_found: There is no workspace with id \`${id}\`\\. Remedy: .*\\n$`),
+      );
+    }
+  });
+
+  it("revokes a key, says so when it was revoked before, and keeps the last admin key", async () => {
+    const dataDir = await storeCopy();
+    const { key } = await createCrmKey(dataDir);
+    const revoked = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
+    assert.equal(revoked.code, 0, revoked.stderr);
+    const revokedAt = JSON.parse(revoked.stdout).revoked_at;
+    assert.ok(revokedAt);
+    assert.equal(JSON.parse(revoked.stdout).already_revoked, false);
+    // Again: nothing changes, it succeeds as the API's revoke does, and says so.
+    const again = await run(["keys", "revoke", key.id, "--data-dir", dataDir]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(again.stderr, `Key ${key.id} "crm" was already revoked at ${revokedAt}; nothing changed.\n`);
+
+    const unknown = await run([
+      "keys",
+      "revoke",
+      "0193a5b0-0000-7000-8000-000000000000",
+      "--data-dir",
+      dataDir,
+    ]);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /error api_key_not_found/);
+
+    const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
+    const admin = listed.find((k: { admin: boolean }) => k.admin);
+    const last = await run(["keys", "revoke", admin.id, "--data-dir", dataDir]);
+    assert.equal(last.code, 1);
+    assert.match(last.stderr, /error last_admin_key/);
+  });
+
+  it("starts on an empty data dir, prints the admin key once, and serves the API with it", async () => {
+    const dataDir = tempDir();
+    const first = await startHub(["--data-dir", dataDir]);
+    children.push(first.child);
+    assert.match(first.stderr(), /Initialising the embedded store/);
+    const key = /^\s+(sbk_\S+)$/m.exec(first.stderr())?.[1];
+    assert.ok(key, first.stderr());
+    assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
+    const me = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(me.status, 200);
+
+    // While the first runs, a second hub on the same directory is refused, and doctor asks the
+    // running hub instead of opening its files (at its port, and at another where nothing answers).
+    // None of them opens the store, so they run side by side.
+    const port = new URL(first.url).port;
+    const nobody = await freePort();
+    const [second, doctor, elsewhere] = await Promise.all([
+      run(["start", "--data-dir", dataDir, "--port", "0"]),
+      run(["doctor", "--data-dir", dataDir, "--port", port, "--json"]),
+      run(["doctor", "--data-dir", dataDir, "--port", String(nobody), "--json"]),
+    ]);
+    assert.equal(second.code, 1);
+    assert.match(second.stderr, /error data_dir_locked: Another hub process \(pid \d+\)/);
+
+    const report = JSON.parse(doctor.stdout);
+    assert.equal(report.ok, true, doctor.stdout);
+    const detail = (check: string) =>
+      report.checks.find((c: { check: string }) => c.check === check)?.detail ?? "";
+    assert.match(detail("database"), /held by the running hub/);
+    assert.match(detail("migrations"), /^(\d+) of \1 applied, as the running hub reports$/);
+    assert.match(detail("channels"), /not checked while the hub holds the embedded store/);
+    // Asked at another address, doctor says where it looked and how to point it at the hub.
+    assert.equal(elsewhere.code, 1);
+    const database = JSON.parse(elsewhere.stdout).checks.find(
+      (c: { check: string }) => c.check === "database",
+    );
+    assert.equal(database.code, "running_hub_unreachable");
+    assert.match(database.detail, new RegExp(`at http://127\\.0\\.0\\.1:${nobody}/readyz: .*ECONNREFUSED`));
+    assert.match(database.remedy, /--port/);
+
+    await stop(first.child);
+    const restarted = await startHub(["--data-dir", dataDir]);
+    children.push(restarted.child);
+    assert.doesNotMatch(restarted.stderr(), /Initialising|sbk_/);
+    await stop(restarted.child);
+  });
+
+  it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
+    const dataDir = await storeCopy();
+    /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
+    const startSandbox = async (flags: string[], env: Record<string, string>) => {
+      const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
+      const sandbox = launch(
+        [
+          "sandbox",
+          "--port",
+          String(port),
+          "--emulator-port",
+          String(emulatorPort),
+          "--data-dir",
+          dataDir,
+          ...flags,
+        ],
+        // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
+        { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
+      );
+      children.push(sandbox.child);
+      await sandbox.until(/Stop it with Ctrl\+C/);
+      const stderr = sandbox.stderr();
+      assert.match(stderr, /Sandbox is running/, stderr);
+      const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
+      const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
+      assert.ok(key && write?.[1] && write[2], stderr);
+      return {
+        child: sandbox.child,
+        log: sandbox.stdout,
+        emulatorPort,
+        hub: `http://127.0.0.1:${port}`,
+        auth: { authorization: `Bearer ${key}` },
+        write: { body: write[1], url: write[2] },
+      };
+    };
+
+    // The second run lets the hub reach this machine, as a developer's local receiver needs, and
+    // logs what SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
+    for (const [run, flags, env] of [
+      [1, [], {}],
+      [2, ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
+    ] as const) {
+      const { child, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
+      const endpoint = await fetch(`${hub}/v1/webhooks`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }),
+      });
+      const created = (await endpoint.json()) as { error?: { code: string } };
+      assert.deepEqual(
+        [endpoint.status, created.error?.code],
+        run === 1 ? [400, "webhook_url_refused"] : [201, undefined],
+        `run ${run}`,
+      );
+      await fetch(write.url, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: write.body,
+      });
+      const deadline = Date.now() + 30_000;
+      let conversation: { id: string; last_message: { text: string; direction: string } | null } | undefined;
+      // The client's message of this run, as the conversation's latest.
+      while (Date.now() < deadline) {
+        const list = (await (
+          await fetch(`${hub}/v1/conversations?include=last_message`, { headers: auth })
+        ).json()) as { items: NonNullable<typeof conversation>[] };
+        conversation = list.items[0];
+        if (conversation?.last_message?.direction === "inbound") break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.equal(
+        conversation?.last_message?.text,
+        "Привет",
+        `run ${run}: the user's message reached the API`,
+      );
+      const reply = await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, {
+        method: "POST",
+        headers: { ...auth, "content-type": "application/json" },
+        body: JSON.stringify({ text: `Здравствуйте! (${run})` }),
+      });
+      assert.equal(reply.status, 201, `run ${run}: ${await reply.text()}`);
+      const communityId = /communities\/(\d+)\/messages/.exec(write.url)?.[1];
+      const outbox = (await (
+        await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
+      ).json()) as { messages: { text: string }[] };
+      assert.deepEqual(
+        outbox.messages.map((m) => m.text),
+        [`Здравствуйте! (${run})`],
+      );
+      const messages = (await (
+        await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, { headers: auth })
+      ).json()) as { items: unknown[] };
+      assert.equal(messages.items.length, 2 * run, `run ${run}: every message of both runs is kept`);
+      await stop(child);
+      const listening = /"level":30,[^\n]*"msg":"switchboard is listening"/;
+      if (run === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
+      else assert.match(log(), listening, "run 2 logs at the level the environment sets");
+    }
+  });
+  it("stops the hub when npm start or npm run sandbox gets SIGTERM, leaving no process behind", async () => {
+    const viaNpm = async (script: string[], flags: string[] = []) => {
+      const dataDir = await storeCopy();
+      const npm = watch(
+        spawn("npm", [...script, "--", "--port", "0", "--data-dir", dataDir, ...flags], {
+          env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" },
+        }),
+        `npm ${script.join(" ")}`,
+      );
+      children.push(npm.child);
+      // "exit" first: a hub left behind would keep npm's output open, and "close" never come.
+      const exited = new Promise<void>((resolve) => npm.child.on("exit", () => resolve()));
+      await npm.until(/Stop it with Ctrl\+C/);
+      // The hub's own pid, as it wrote it into the data directory's lock.
+      const hub = Number(readFileSync(join(dataDir, "switchboard.lock"), "utf8"));
+      assert.ok(hub > 0 && hub !== npm.child.pid);
+      npm.child.kill("SIGTERM");
+      await exited;
+      const gone = Date.now() + 15_000;
+      while (isAlive(hub) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
+      const orphan = isAlive(hub);
+      if (orphan) process.kill(hub, "SIGKILL");
+      assert.equal(orphan, false, `the hub (pid ${hub}) still ran after npm ended: ${npm.stderr()}`);
+      // What the hub wrote last may still be on its way: "exit" can come before it.
+      await Promise.race([npm.exited, new Promise((r) => setTimeout(r, 10_000))]);
+      assert.match(npm.stderr(), /Received SIGTERM; stopping…/);
+      assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the hub closed its store");
+    };
+    await Promise.all([viaNpm(["start"]), viaNpm(["run", "sandbox"], ["--emulator-port", "0"])]);
+  });
+
+  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
+    const checksOf = (stdout: string) =>
+      (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
+        c.check,
+        c.ok,
+        c.code ?? null,
+      ]);
+    const [olderDir, dataDir] = await Promise.all([storeCopy(), storeCopy()]);
+    const key = (byte: number) => ({ SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, byte).toString("base64") });
+    // As an earlier version left it: the newest migration not applied yet.
+    const older = await openStore({ mode: "embedded", dataDir: olderDir });
+    try {
+      await older.db.execute(
+        sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`,
+      );
+    } finally {
+      await older.close();
+    }
+    const behind = await run(["doctor", "--data-dir", olderDir, "--json"], key(1));
+    assert.equal(behind.code, 1, behind.stderr);
+    assert.deepEqual(checksOf(behind.stdout).at(-1), ["migrations", false, "migrations_pending"]);
+
+    const store = await openStore({ mode: "embedded", dataDir });
+    try {
+      await createChannelAccount(store.db, new SecretBox(Buffer.alloc(32, 1)), {
+        workspaceId: (await createWorkspace(store.db, "shop")).id,
+        kind: "vk",
+        externalId: "1",
+        name: "shop",
+        credentials: { tokens: ["t"] },
+        settings: {},
+      });
+    } finally {
+      await store.close();
+    }
+    // One after the other: both open the one embedded store.
+    const wrongKey = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
+    const start = await run(["start", "--data-dir", dataDir, "--port", "0"], key(2));
+    assert.equal(wrongKey.code, 1, wrongKey.stderr);
+    assert.deepEqual(checksOf(wrongKey.stdout).slice(-2), [
+      ["stored secrets", false, "store_secret_key_mismatch"],
+      ["channels", false, null],
+    ]);
+    // The hub does not start with it: one line saying which key the store needs, exit 2.
+    assert.equal(start.code, 2, start.stderr);
+    assert.match(
+      start.stderr,
+      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*\n$/,
+    );
+  });
+
+  it("refuses a data dir holding no store in keys and doctor, and leaves it as it was", async () => {
+    const typo = join(tempDir(), "dtaa");
+    const results = await Promise.all([
+      run(["keys", "list", "--data-dir", typo]),
+      run(["keys", "revoke", "0193a5b0-0000-7000-8000-000000000000", "--data-dir", typo]),
+      run(["keys", "create", "--data-dir", typo]),
+    ]);
+    for (const result of results) {
+      assert.equal(result.code, 2, result.stderr);
+      assert.equal(result.stdout, "");
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^error store_not_found: There is no Switchboard store in ${typo}\\. Remedy: .*--data-dir.* to make a new one in ${typo}, run \`switchboard migrate\`[^\\n]*\\n$`,
+        ),
+      );
+    }
+    const doctor = await run(["doctor", "--data-dir", typo, "--json"]);
+    assert.equal(doctor.code, 1, doctor.stderr);
+    const checks = JSON.parse(doctor.stdout).checks as {
+      check: string;
+      ok: boolean;
+      code?: string;
+      remedy?: string;
+    }[];
+    assert.deepEqual(checks.at(-1)?.code, "store_not_found");
+    assert.equal(checks.at(-1)?.check, "database");
+    assert.match(checks.at(-1)?.remedy ?? "", new RegExp(`new one in ${typo}`));
+    assert.equal(existsSync(typo), false, "nothing was created: no store, no key file");
+
+    // A directory holding only what an earlier version's doctor left there (an initialised,
+    // never migrated store and a key file) is no store either, and stays as it was.
+    const husk = tempDir();
+    await (await openStore({ mode: "embedded", dataDir: husk })).close();
+    writeFileSync(join(husk, "secret.key"), `${Buffer.alloc(32, 5).toString("base64")}\n`);
+    const listed = await run(["keys", "list", "--data-dir", husk]);
+    assert.equal(listed.code, 2, listed.stderr);
+    assert.match(listed.stderr, /^error store_not_found: /);
+    const store = await openStore({ mode: "embedded", dataDir: husk });
+    try {
+      assert.equal((await migrationStatus(store.db)).applied, 0);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("refuses a sandbox emulator port that is no port, or taken, in one line, and exits", async () => {
+    const dataDir = join(tempDir(), "data");
+    const [notANumber, holder] = await Promise.all([
+      run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", "abc"]),
+      holdPort(),
+    ]);
+    assert.equal(notANumber.code, 2);
+    assert.match(
+      notANumber.stderr,
+      /^error config_invalid: Setting `emulatorPort` \(from flag --emulator-port\) has the value "abc": expected an integer from 0 to 65535\. Remedy: .*\n$/,
+    );
+    assert.equal(existsSync(dataDir), false, "nothing was created");
+    // A data directory held by another live process (this one) fails the hub after the emulator
+    // has started: the emulator is closed again, so the command ends.
+    const lockedDir = tempDir();
+    writeFileSync(join(lockedDir, "switchboard.lock"), String(process.pid));
+    try {
+      const [emulatorTaken, hubTaken, locked] = await Promise.all([
+        run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", String(holder.port)]),
+        run(["sandbox", "--data-dir", dataDir, "--port", String(holder.port), "--emulator-port", "0"]),
+        run(["sandbox", "--data-dir", lockedDir, "--port", "0", "--emulator-port", "0"]),
+      ]);
+      assert.equal(locked.code, 1);
+      assert.match(locked.stderr, new RegExp(`^error data_dir_locked: .*pid ${process.pid}`, "m"));
+      assert.equal(emulatorTaken.code, 1);
+      assert.match(
+        emulatorTaken.stderr,
+        new RegExp(
+          `^error emulator_port_in_use: The VK emulator's port ${holder.port} on 127\\.0\\.0\\.1 is already in use\\. Remedy: .*--emulator-port.*\\n$`,
+        ),
+      );
+      assert.equal(hubTaken.code, 1);
+      assert.match(hubTaken.stderr, new RegExp(`^error port_in_use: Port ${holder.port} .*\\n$`));
+    } finally {
+      holder.server.close();
+    }
+  });
+
+  it("refuses an empty PostgreSQL database in keys, and takes it once migrated", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+    try {
+      const empty = await run(["keys", "list"], env);
+      assert.equal(empty.code, 2, empty.stderr);
+      assert.match(
+        empty.stderr,
+        /^error store_not_found: There is no Switchboard store in postgres:\/\/.*Remedy: .*DATABASE_URL/,
+      );
+      assert.equal((await run(["migrate"], env)).code, 0);
+      const listed = await run(["keys", "list"], env);
+      assert.equal(listed.code, 0, listed.stderr);
+      assert.match(listed.stdout, /bootstrap admin key/);
+    } finally {
+      await scratch.drop();
+    }
   });
 
   it("answers --help for every command", async () => {
@@ -115,40 +586,6 @@ describe("switchboard command", { concurrency: 4 }, () => {
     // The sandbox logs less by default, and its help says so.
     assert.match(sandbox.stdout, /--log-level <value>[^-]*\(env SWITCHBOARD_LOG_LEVEL; default\s+"warn"\)/);
     assert.match(sandbox.stdout, /--data-dir <value>[^-]*\(default\s+"\.\/data-sandbox"\)/);
-  });
-
-  it("stops the hub when npm start or npm run sandbox gets SIGTERM, leaving no process behind", async () => {
-    const viaNpm = async (script: string[], flags: string[] = []) => {
-      const dataDir = tempDir();
-      const npm = spawn("npm", [...script, "--", "--port", "0", "--data-dir", dataDir, ...flags], {
-        env: { ...cleanEnv(), SWITCHBOARD_LOG_LEVEL: "warn" },
-      });
-      children.push(npm);
-      let stderr = "";
-      npm.stderr.on("data", (chunk) => (stderr += chunk));
-      // "exit" first: a hub left behind would keep npm's output open, and "close" never come.
-      const exited = new Promise<void>((resolve) => npm.on("exit", () => resolve()));
-      const closed = new Promise<void>((resolve) => npm.on("close", () => resolve()));
-      const deadline = Date.now() + 60_000;
-      while (!/Stop it with Ctrl\+C/.test(stderr) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-      assert.match(stderr, /Stop it with Ctrl\+C/, stderr);
-      // The hub's own pid, as it wrote it into the data directory's lock.
-      const hub = Number(readFileSync(join(dataDir, "switchboard.lock"), "utf8"));
-      assert.ok(hub > 0 && hub !== npm.pid);
-      npm.kill("SIGTERM");
-      await exited;
-      const gone = Date.now() + 15_000;
-      while (isAlive(hub) && Date.now() < gone) await new Promise((r) => setTimeout(r, 100));
-      const orphan = isAlive(hub);
-      if (orphan) process.kill(hub, "SIGKILL");
-      assert.equal(orphan, false, `the hub (pid ${hub}) still ran after npm ended: ${stderr}`);
-      // What the hub wrote last may still be on its way: "exit" can come before it.
-      await Promise.race([closed, new Promise((r) => setTimeout(r, 10_000))]);
-      assert.match(stderr, /Received SIGTERM; stopping…/);
-      assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the hub closed its store");
-    };
-    await Promise.all([viaNpm(["start"]), viaNpm(["run", "sandbox"], ["--emulator-port", "0"])]);
   });
 
   it("exits 2 on an unknown command or option", async () => {
@@ -254,324 +691,6 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(existsSync(dataDir), false, "no store was created");
   });
 
-  it("refuses a sandbox emulator port that is no port, or taken, in one line, and exits", async () => {
-    const dataDir = join(tempDir(), "data");
-    const [notANumber, holder] = await Promise.all([
-      run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", "abc"]),
-      holdPort(),
-    ]);
-    assert.equal(notANumber.code, 2);
-    assert.match(
-      notANumber.stderr,
-      /^error config_invalid: Setting `emulatorPort` \(from flag --emulator-port\) has the value "abc": expected an integer from 0 to 65535\. Remedy: .*\n$/,
-    );
-    assert.equal(existsSync(dataDir), false, "nothing was created");
-    // A data directory held by another live process (this one) fails the hub after the emulator
-    // has started: the emulator is closed again, so the command ends.
-    const lockedDir = tempDir();
-    writeFileSync(join(lockedDir, "switchboard.lock"), String(process.pid));
-    try {
-      const [emulatorTaken, hubTaken, locked] = await Promise.all([
-        run(["sandbox", "--data-dir", dataDir, "--port", "0", "--emulator-port", String(holder.port)]),
-        run(["sandbox", "--data-dir", dataDir, "--port", String(holder.port), "--emulator-port", "0"]),
-        run(["sandbox", "--data-dir", lockedDir, "--port", "0", "--emulator-port", "0"]),
-      ]);
-      assert.equal(locked.code, 1);
-      assert.match(locked.stderr, new RegExp(`^error data_dir_locked: .*pid ${process.pid}`, "m"));
-      assert.equal(emulatorTaken.code, 1);
-      assert.match(
-        emulatorTaken.stderr,
-        new RegExp(
-          `^error emulator_port_in_use: The VK emulator's port ${holder.port} on 127\\.0\\.0\\.1 is already in use\\. Remedy: .*--emulator-port.*\\n$`,
-        ),
-      );
-      assert.equal(hubTaken.code, 1);
-      assert.match(hubTaken.stderr, new RegExp(`^error port_in_use: Port ${holder.port} .*\\n$`));
-    } finally {
-      holder.server.close();
-    }
-  });
-
-  it("starts on an empty data dir, prints the admin key once, and serves the API with it", async () => {
-    const dataDir = tempDir();
-    const first = await startHub(["--data-dir", dataDir]);
-    children.push(first.child);
-    assert.match(first.stderr(), /Initialising the embedded store/);
-    const key = /^\s+(sbk_\S+)$/m.exec(first.stderr())?.[1];
-    assert.ok(key, first.stderr());
-    assert.equal((await fetch(`${first.url}/healthz`)).status, 200);
-    const me = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: `Bearer ${key}` } });
-    assert.equal(me.status, 200);
-
-    // A second hub on the same directory is refused while the first runs.
-    const second = await run(["start", "--data-dir", dataDir, "--port", "0"]);
-    assert.equal(second.code, 1);
-    assert.match(second.stderr, /error data_dir_locked: Another hub process \(pid \d+\)/);
-
-    // doctor asks the running hub instead of opening its files.
-    const port = new URL(first.url).port;
-    const doctor = await run(["doctor", "--data-dir", dataDir, "--port", port, "--json"]);
-    const report = JSON.parse(doctor.stdout);
-    assert.equal(report.ok, true, doctor.stdout);
-    const detail = (check: string) =>
-      report.checks.find((c: { check: string }) => c.check === check)?.detail ?? "";
-    assert.match(detail("database"), /held by the running hub/);
-    assert.match(detail("migrations"), /^(\d+) of \1 applied, as the running hub reports$/);
-    assert.match(detail("channels"), /not checked while the hub holds the embedded store/);
-    // Asked at another address, doctor says where it looked and how to point it at the hub.
-    const nobody = await freePort();
-    const elsewhere = await run(["doctor", "--data-dir", dataDir, "--port", String(nobody), "--json"]);
-    assert.equal(elsewhere.code, 1);
-    const database = JSON.parse(elsewhere.stdout).checks.find(
-      (c: { check: string }) => c.check === "database",
-    );
-    assert.equal(database.code, "running_hub_unreachable");
-    assert.match(database.detail, new RegExp(`at http://127\\.0\\.0\\.1:${nobody}/readyz: .*ECONNREFUSED`));
-    assert.match(database.remedy, /--port/);
-
-    await stop(first.child);
-    const restarted = await startHub(["--data-dir", dataDir]);
-    children.push(restarted.child);
-    assert.doesNotMatch(restarted.stderr(), /Initialising|sbk_/);
-    await stop(restarted.child);
-  });
-
-  it("migrates a new store, then creates, lists and revokes keys and diagnoses it stopped", async () => {
-    const dataDir = tempDir();
-    const migrated = JSON.parse((await run(["migrate", "--data-dir", dataDir, "--json"])).stdout);
-    assert.equal(migrated.applied, migrated.known);
-    const created = await run(["keys", "create", "--name", "crm", "--data-dir", dataDir, "--json"]);
-    assert.equal(created.code, 0, created.stderr);
-    const key = JSON.parse(created.stdout);
-    assert.match(key.key, /^sbk_/);
-    assert.equal(key.name, "crm");
-    assert.equal(key.admin, false);
-    // The first use of a store no hub has bootstrapped also created the default admin key.
-    assert.match(created.stderr, /admin API key/);
-
-    const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
-    assert.equal(listed.length, 2);
-    assert.ok(listed.every((k: Record<string, unknown>) => !("key" in k) && !("hash" in k)));
-    const ofWorkspace = await run(["keys", "list", "--data-dir", dataDir, "--workspace", key.workspace_id]);
-    assert.equal(ofWorkspace.stdout.trim().split("\n").length, 2, ofWorkspace.stdout);
-    // An id that is not an id, or no workspace's, is said so in one line (not an SQL error, not an empty list).
-    for (const id of ["xyz", "0193a5b0-0000-7000-8000-000000000000"]) {
-      const notFound = await run(["keys", "list", "--data-dir", dataDir, "--workspace", id]);
-      assert.equal(notFound.code, 1);
-      assert.match(
-        notFound.stderr,
-        new RegExp(`^error workspace_not_found: There is no workspace with id \`${id}\`\\. Remedy: .*\\n$`),
-      );
-    }
-
-    const revoked = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
-    assert.equal(revoked.code, 0, revoked.stderr);
-    const revokedAt = JSON.parse(revoked.stdout).revoked_at;
-    assert.ok(revokedAt);
-    assert.equal(JSON.parse(revoked.stdout).already_revoked, false);
-    // Again: nothing changes, it succeeds as the API's revoke does, and says so.
-    const again = await run(["keys", "revoke", key.id, "--data-dir", dataDir]);
-    assert.equal(again.code, 0, again.stderr);
-    assert.equal(again.stderr, `Key ${key.id} "crm" was already revoked at ${revokedAt}; nothing changed.\n`);
-    const againAsJson = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
-    assert.equal(againAsJson.code, 0, againAsJson.stderr);
-    assert.deepEqual(JSON.parse(againAsJson.stdout), {
-      ...JSON.parse(revoked.stdout),
-      already_revoked: true,
-    });
-
-    const unknown = await run([
-      "keys",
-      "revoke",
-      "0193a5b0-0000-7000-8000-000000000000",
-      "--data-dir",
-      dataDir,
-    ]);
-    assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /error api_key_not_found/);
-
-    const admin = listed.find((k: { admin: boolean }) => k.admin);
-    const last = await run(["keys", "revoke", admin.id, "--data-dir", dataDir]);
-    assert.equal(last.code, 1);
-    assert.match(last.stderr, /error last_admin_key/);
-
-    const doctor = await run(["doctor", "--data-dir", dataDir]);
-    assert.equal(doctor.code, 0, doctor.stdout);
-    for (const check of ["configuration", "disk space", "database", "migrations", "channels"]) {
-      assert.match(doctor.stdout, new RegExp(`^OK\\s+${check}:`, "m"));
-    }
-  });
-
-  it("refuses a data dir holding no store in keys and doctor, and leaves it as it was", async () => {
-    const typo = join(tempDir(), "dtaa");
-    const results = await Promise.all([
-      run(["keys", "list", "--data-dir", typo]),
-      run(["keys", "revoke", "0193a5b0-0000-7000-8000-000000000000", "--data-dir", typo]),
-      run(["keys", "create", "--data-dir", typo]),
-    ]);
-    for (const result of results) {
-      assert.equal(result.code, 2, result.stderr);
-      assert.equal(result.stdout, "");
-      assert.match(
-        result.stderr,
-        new RegExp(
-          `^error store_not_found: There is no Switchboard store in ${typo}\\. Remedy: .*--data-dir.* to make a new one in ${typo}, run \`switchboard migrate\`[^\\n]*\\n$`,
-        ),
-      );
-    }
-    const doctor = await run(["doctor", "--data-dir", typo, "--json"]);
-    assert.equal(doctor.code, 1, doctor.stderr);
-    const checks = JSON.parse(doctor.stdout).checks as {
-      check: string;
-      ok: boolean;
-      code?: string;
-      remedy?: string;
-    }[];
-    assert.deepEqual(checks.at(-1)?.code, "store_not_found");
-    assert.equal(checks.at(-1)?.check, "database");
-    assert.match(checks.at(-1)?.remedy ?? "", new RegExp(`new one in ${typo}`));
-    assert.equal(existsSync(typo), false, "nothing was created: no store, no key file");
-
-    // A directory holding only what an earlier version's doctor left there (an initialised,
-    // never migrated store and a key file) is no store either, and stays as it was.
-    const husk = tempDir();
-    await (await openStore({ mode: "embedded", dataDir: husk })).close();
-    writeFileSync(join(husk, "secret.key"), `${Buffer.alloc(32, 5).toString("base64")}\n`);
-    const listed = await run(["keys", "list", "--data-dir", husk]);
-    assert.equal(listed.code, 2, listed.stderr);
-    assert.match(listed.stderr, /^error store_not_found: /);
-    const store = await openStore({ mode: "embedded", dataDir: husk });
-    try {
-      assert.equal((await migrationStatus(store.db)).applied, 0);
-    } finally {
-      await store.close();
-    }
-  });
-
-  it("refuses an empty PostgreSQL database in keys, and takes it once migrated", {
-    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
-  }, async () => {
-    const scratch = await createScratchDatabase(serverUrl as string);
-    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
-    try {
-      const empty = await run(["keys", "list"], env);
-      assert.equal(empty.code, 2, empty.stderr);
-      assert.match(
-        empty.stderr,
-        /^error store_not_found: There is no Switchboard store in postgres:\/\/.*Remedy: .*DATABASE_URL/,
-      );
-      assert.equal((await run(["migrate"], env)).code, 0);
-      const listed = await run(["keys", "list"], env);
-      assert.equal(listed.code, 0, listed.stderr);
-      assert.match(listed.stdout, /bootstrap admin key/);
-    } finally {
-      await scratch.drop();
-    }
-  });
-
-  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {
-    const checksOf = (stdout: string) =>
-      (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
-        c.check,
-        c.ok,
-        c.code ?? null,
-      ]);
-    const [olderDir, dataDir] = [tempDir(), tempDir()];
-    const key = (byte: number) => ({ SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, byte).toString("base64") });
-    await Promise.all(
-      [olderDir, dataDir].map(async (dir) =>
-        assert.equal((await run(["migrate", "--data-dir", dir], key(1))).code, 0),
-      ),
-    );
-    // As an earlier version left it: the newest migration not applied yet.
-    const older = await openStore({ mode: "embedded", dataDir: olderDir });
-    try {
-      await older.db.execute(
-        sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`,
-      );
-    } finally {
-      await older.close();
-    }
-    const behind = await run(["doctor", "--data-dir", olderDir, "--json"], key(1));
-    assert.equal(behind.code, 1, behind.stderr);
-    assert.deepEqual(checksOf(behind.stdout).at(-1), ["migrations", false, "migrations_pending"]);
-
-    const store = await openStore({ mode: "embedded", dataDir });
-    try {
-      await createChannelAccount(store.db, new SecretBox(Buffer.alloc(32, 1)), {
-        workspaceId: (await createWorkspace(store.db, "shop")).id,
-        kind: "vk",
-        externalId: "1",
-        name: "shop",
-        credentials: { tokens: ["t"] },
-        settings: {},
-      });
-      // Sealed with key 2, which a hub started with later.
-      await store.db.insert(webhookEndpoint).values({
-        workspaceId: (await oldestWorkspace(store.db))?.id as string,
-        url: "https://crm.example/hook",
-        secret: new SecretBox(Buffer.alloc(32, 2)).seal("whsec_x"),
-      });
-    } finally {
-      await store.close();
-    }
-    // One after the other: both open the one embedded store.
-    const wrongKey = await run(["doctor", "--data-dir", dataDir, "--json"], key(2));
-    const start = await run(["start", "--data-dir", dataDir, "--port", "0"], key(2));
-    assert.equal(wrongKey.code, 1, wrongKey.stderr);
-    assert.deepEqual(checksOf(wrongKey.stdout).slice(-2), [
-      ["stored secrets", false, "store_secret_key_mismatch"],
-      ["channels", false, null],
-    ]);
-    // The hub does not start with it: one line saying which key the store needs, exit 2.
-    assert.equal(start.code, 2, start.stderr);
-    assert.match(
-      start.stderr,
-      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt secrets stored in .* \(channel tokens: 1 of 1\): .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*`switchboard secrets forget` drops the secrets it sealed.*\n$/,
-    );
-
-    // Key 1 is lost for good: `secrets forget` lists what it sealed, and only with --yes drops it.
-    const listed = await run(["secrets", "forget", "--data-dir", dataDir], key(2));
-    assert.equal(listed.code, 0, listed.stderr);
-    assert.match(
-      listed.stdout,
-      /^ {2}channel_credentials +vk channel "shop" \([0-9a-f-]{36}, workspace [0-9a-f-]{36}\)\n$/,
-    );
-    assert.match(
-      listed.stderr,
-      /^Stored secrets that do not open with the configured SWITCHBOARD_SECRET_KEY \(channel tokens: 1 of 1\):\n/,
-    );
-    assert.match(listed.stderr, /Nothing changed\./);
-    const forgot = await run(["secrets", "forget", "--yes", "--json", "--data-dir", dataDir], key(2));
-    assert.equal(forgot.code, 0, forgot.stderr);
-    const outcome = JSON.parse(forgot.stdout);
-    assert.equal(outcome.key, "configured");
-    assert.equal(outcome.forgotten, true);
-    assert.deepEqual(
-      outcome.secrets.map((s: { kind: string; label: string }) => [s.kind, s.label]),
-      [["channel_credentials", 'vk channel "shop"']],
-    );
-    // Then key 2 is changed for key 3: what it sealed is resealed. Without the previous key, refused.
-    const unsaid = await run(["secrets", "rekey", "--data-dir", dataDir], key(3));
-    assert.equal(unsaid.code, 2, unsaid.stderr);
-    assert.match(unsaid.stderr, /^error previous_secret_key_missing: /);
-    const rekeyed = await run(["secrets", "rekey", "--data-dir", dataDir, "--json"], {
-      ...key(3),
-      SWITCHBOARD_PREVIOUS_SECRET_KEY: key(2).SWITCHBOARD_SECRET_KEY,
-    });
-    assert.equal(rekeyed.code, 0, rekeyed.stderr);
-    assert.deepEqual(
-      JSON.parse(rekeyed.stdout).resealed.map((s: { kind: string; label: string }) => [s.kind, s.label]),
-      [["endpoint_secret", "webhook endpoint https://crm.example/hook"]],
-    );
-    // Now the store opens with key 3, and its channel needs new tokens.
-    const healed = await run(["doctor", "--data-dir", dataDir, "--json"], key(3));
-    const [secrets, channel] = checksOf(healed.stdout).slice(-2);
-    assert.deepEqual(secrets, ["stored secrets", true, null]);
-    assert.match(String(channel?.[0]), /^channel vk shop \(/);
-    assert.deepEqual(channel?.slice(1), [false, "channel_credentials_lost"]);
-  });
-
   it("reports a doctor problem with its remedy and exits 1", async () => {
     const result = await run(["doctor", "--json"], {
       DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
@@ -583,116 +702,5 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(database.ok, false);
     assert.equal(database.code, "database_unreachable");
     assert.match(database.remedy, /PostgreSQL is running/);
-  });
-
-  it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
-    const dataDir = tempDir();
-    /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
-    const startSandbox = async (flags: string[], env: Record<string, string>) => {
-      const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
-      const child = spawn(
-        process.execPath,
-        [
-          "--import",
-          "tsx",
-          "src/cli/main.ts",
-          "sandbox",
-          "--port",
-          String(port),
-          "--emulator-port",
-          String(emulatorPort),
-          "--data-dir",
-          dataDir,
-          ...flags,
-        ],
-        // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
-        {
-          env: { ...cleanEnv(), DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
-        },
-      );
-      children.push(child);
-      let stderr = "";
-      let stdout = "";
-      child.stderr?.on("data", (chunk) => (stderr += chunk));
-      child.stdout?.on("data", (chunk) => (stdout += chunk));
-      const deadline = Date.now() + 60_000;
-      while (!stderr.includes("Stop it with Ctrl+C") && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 100));
-      assert.match(stderr, /Sandbox is running/, stderr);
-      const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
-      const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
-      assert.ok(key && write?.[1] && write[2], stderr);
-      return {
-        child,
-        log: () => stdout,
-        emulatorPort,
-        hub: `http://127.0.0.1:${port}`,
-        auth: { authorization: `Bearer ${key}` },
-        write: { body: write[1], url: write[2] },
-      };
-    };
-
-    // The second run lets the hub reach this machine, as a developer's local receiver needs, and
-    // logs what SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
-    for (const [run, flags, env] of [
-      [1, [], {}],
-      [2, ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
-    ] as const) {
-      const { child, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
-      const endpoint = await fetch(`${hub}/v1/webhooks`, {
-        method: "POST",
-        headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ url: "http://127.0.0.1:9/hook" }),
-      });
-      const created = (await endpoint.json()) as { error?: { code: string } };
-      assert.deepEqual(
-        [endpoint.status, created.error?.code],
-        run === 1 ? [400, "webhook_url_refused"] : [201, undefined],
-        `run ${run}`,
-      );
-      await fetch(write.url, {
-        method: "POST",
-        headers: { "content-type": "application/json" },
-        body: write.body,
-      });
-      const deadline = Date.now() + 30_000;
-      let conversation: { id: string; last_message: { text: string; direction: string } | null } | undefined;
-      // The client's message of this run, as the conversation's latest.
-      while (Date.now() < deadline) {
-        const list = (await (
-          await fetch(`${hub}/v1/conversations?include=last_message`, { headers: auth })
-        ).json()) as { items: NonNullable<typeof conversation>[] };
-        conversation = list.items[0];
-        if (conversation?.last_message?.direction === "inbound") break;
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      assert.equal(
-        conversation?.last_message?.text,
-        "Привет",
-        `run ${run}: the user's message reached the API`,
-      );
-      const reply = await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, {
-        method: "POST",
-        headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ text: `Здравствуйте! (${run})` }),
-      });
-      assert.equal(reply.status, 201, `run ${run}: ${await reply.text()}`);
-      const communityId = /communities\/(\d+)\/messages/.exec(write.url)?.[1];
-      const outbox = (await (
-        await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
-      ).json()) as { messages: { text: string }[] };
-      assert.deepEqual(
-        outbox.messages.map((m) => m.text),
-        [`Здравствуйте! (${run})`],
-      );
-      const messages = (await (
-        await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, { headers: auth })
-      ).json()) as { items: unknown[] };
-      assert.equal(messages.items.length, 2 * run, `run ${run}: every message of both runs is kept`);
-      await stop(child);
-      const listening = /"level":30,[^\n]*"msg":"switchboard is listening"/;
-      if (run === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
-      else assert.match(log(), listening, "run 2 logs at the level the environment sets");
-    }
   });
 });
