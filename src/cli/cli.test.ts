@@ -204,10 +204,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
     for (const id of ["xyz", "0193a5b0-0000-7000-8000-000000000000"]) {
       const notFound = await run(["keys", "list", "--data-dir", dataDir, "--workspace", id]);
       assert.equal(notFound.code, 1);
+      // The remedy is the command's: where to find a workspace's id from here, not through the API.
       assert.match(
         notFound.stderr,
-        new RegExp(`^error workspace_not_found: There is no workspace with id \`${id}\`\\. Remedy: .*\\n$`),
+        new RegExp(
+          `^error workspace_not_found: There is no workspace with id \`${id}\`\\. Remedy: Check the id: \`switchboard keys list\` ends each key's line with the id of its workspace\\. [^\\n]*\\n$`,
+        ),
       );
+      assert.doesNotMatch(notFound.stderr, /\/v1\//);
     }
   });
 
@@ -232,7 +236,10 @@ describe("switchboard command", { concurrency: 4 }, () => {
       dataDir,
     ]);
     assert.equal(unknown.code, 1);
-    assert.match(unknown.stderr, /error api_key_not_found/);
+    assert.match(
+      unknown.stderr,
+      /^error api_key_not_found: .* Remedy: Check the id: `switchboard keys list` begins each key's line with its id\.\n$/,
+    );
 
     const listed = JSON.parse((await run(["keys", "list", "--data-dir", dataDir, "--json"])).stdout);
     const admin = listed.find((k: { admin: boolean }) => k.admin);

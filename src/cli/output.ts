@@ -24,12 +24,12 @@ export function printJson(value: unknown) {
  */
 export function reportFailure(error: unknown, json: boolean): number {
   if (error instanceof AppError) {
-    const rendered = error.render("en");
+    const rendered = error.render("en", "cli");
     if (json) printJson({ error: rendered });
     else say(`error ${rendered.code}: ${rendered.message} Remedy: ${rendered.remedy}`);
     return configurationCodes.has(error.code) ? 2 : 1;
   }
-  const { message, remedy } = describeError("internal_error", "en");
+  const { message, remedy } = describeError("internal_error", "en", {}, "cli");
   const detail = error instanceof Error ? error.message : String(error);
   if (json) printJson({ error: { code: "internal_error", message, remedy, detail } });
   else say(`error internal_error: ${detail}`);

@@ -1,6 +1,12 @@
 import { type CatalogueEntry, catalogue, type ErrorCode, type Language } from "./catalogue.ts";
 
 /**
+ * Who reads the error: a client of the API, or a person at the `switchboard` command, who gets
+ * the entry's `cli` remedy when it has one.
+ */
+export type Audience = "api" | "cli";
+
+/**
  * A parameter in each language, for a part of the text that is the hub's own words (why an address
  * is refused, say) rather than the caller's data: the answer takes the one of its language.
  */
@@ -60,8 +66,8 @@ export class AppError extends Error {
     return this.entry.status;
   }
 
-  render(language: Language): RenderedError {
-    const text = describeError(this.code, language, this.params);
+  render(language: Language, audience: Audience = "api"): RenderedError {
+    const text = describeError(this.code, language, this.params, audience);
     return {
       code: this.code,
       ...text,
@@ -71,9 +77,15 @@ export class AppError extends Error {
   }
 }
 
-export function describeError(code: ErrorCode, language: Language, params: ErrorParams = {}) {
-  const text = catalogue[code][language];
-  return { message: fill(text.message, params, language), remedy: fill(text.remedy, params, language) };
+export function describeError(
+  code: ErrorCode,
+  language: Language,
+  params: ErrorParams = {},
+  audience: Audience = "api",
+) {
+  const entry = catalogue[code];
+  const remedy = (audience === "cli" ? entry.cli?.[language] : undefined) ?? entry[language].remedy;
+  return { message: fill(entry[language].message, params, language), remedy: fill(remedy, params, language) };
 }
 
 /** Fills `{name}` placeholders; a list's items each get the backticks around its placeholder. */

@@ -1,4 +1,4 @@
-import { catalogue, type ErrorCode, errorClasses } from "./catalogue.ts";
+import { type CatalogueEntry, catalogue, type ErrorCode, errorClasses, type Language } from "./catalogue.ts";
 
 const classMeaning: Record<(typeof errorClasses)[number], string> = {
   invalid_input: "the request or setting is wrong; fix it before repeating",
@@ -12,6 +12,15 @@ const classMeaning: Record<(typeof errorClasses)[number], string> = {
 };
 
 const cell = (text: string) => text.replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+const fromCommand: Record<Language, string> = {
+  en: "*From the `switchboard` command:*",
+  ru: "*В команде `switchboard`:*",
+};
+
+/** The remedy, then the one the `switchboard` command prints instead, if it has its own. */
+const remedyCell = (entry: CatalogueEntry, language: Language) =>
+  cell(entry[language].remedy) + (entry.cli ? ` ${fromCommand[language]} ${cell(entry.cli[language])}` : "");
 
 /** docs/errors.md, generated from the catalogue; a test keeps the committed file in sync. */
 export function renderCatalogueMarkdown(): string {
@@ -30,6 +39,7 @@ export function renderCatalogueMarkdown(): string {
     "`details` lists each failing field of a request (body fields by their path, others prefixed `query.`, `path.` or `header.`).",
     "`upstream_code` appears when the error mirrors a platform's own code. Send `Accept-Language: ru` for the Russian texts.",
     "`GET /v1/errors` returns this catalogue as JSON.",
+    "The `switchboard` command prints failures as `error <code>: <message> Remedy: <remedy>`; where the API's remedy names routes, the command may give a remedy of its own, shown after the API's.",
     "",
     "## Classes",
     "",
@@ -46,13 +56,13 @@ export function renderCatalogueMarkdown(): string {
   for (const code of codes) {
     const e = catalogue[code];
     lines.push(
-      `| \`${code}\` | ${e.status} | ${e.class} | ${e.upstream ?? ""} | ${cell(e.en.message)} | ${cell(e.en.remedy)} |`,
+      `| \`${code}\` | ${e.status} | ${e.class} | ${e.upstream ?? ""} | ${cell(e.en.message)} | ${remedyCell(e, "en")} |`,
     );
   }
   lines.push("", "## Коды (по-русски)", "", "| код | сообщение | что сделать |", "| --- | --- | --- |");
   for (const code of codes) {
     const e = catalogue[code];
-    lines.push(`| \`${code}\` | ${cell(e.ru.message)} | ${cell(e.ru.remedy)} |`);
+    lines.push(`| \`${code}\` | ${cell(e.ru.message)} | ${remedyCell(e, "ru")} |`);
   }
   return `${lines.join("\n")}\n`;
 }

@@ -35,7 +35,43 @@ describe("error catalogue", () => {
       // Both languages must take the same parameters.
       const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       assert.deepEqual(params(entry.ru.message), params(entry.en.message), `${code} message params`);
+      if (entry.cli) {
+        assert.match(entry.cli.ru, /[а-яё]/i, `${code} has a Russian CLI remedy`);
+        // The command's remedy is filled from the same parameters as the rest of the entry.
+        const given = new Set(params(entry.en.message + entry.en.remedy));
+        for (const language of ["en", "ru"] as const) {
+          assert.ok(entry.cli[language].length > 10, `${code} ${language} CLI remedy`);
+          assert.notEqual(
+            entry.cli[language],
+            entry[language].remedy,
+            `${code} ${language} CLI remedy differs`,
+          );
+          for (const name of params(entry.cli[language]))
+            assert.ok(
+              given.has(name),
+              `${code} ${language} CLI remedy takes {${name}}, which the entry has not`,
+            );
+        }
+      }
     }
+  });
+
+  it("gives the switchboard command its own remedy where an entry has one, and the API's everywhere else", () => {
+    const error = new AppError("workspace_not_found", { id: "xyz" });
+    const api = error.render("en");
+    const cli = error.render("en", "cli");
+    assert.equal(cli.message, api.message);
+    assert.match(api.remedy, /GET \/v1\/workspaces/);
+    assert.match(cli.remedy, /^Check the id: `switchboard keys list`/);
+    assert.doesNotMatch(cli.remedy, /\/v1\//);
+    assert.match(error.render("ru", "cli").remedy, /^Проверьте идентификатор: `switchboard keys list`/);
+    assert.deepEqual(describeError("workspace_not_found", "en", { id: "xyz" }, "cli"), {
+      message: cli.message,
+      remedy: cli.remedy,
+    });
+    // Without one of its own, the command prints the entry's remedy.
+    const locked = new AppError("data_dir_locked", { path: "/d", pid: 1 });
+    assert.deepEqual(locked.render("en", "cli"), locked.render("en"));
   });
 
   it("knows every code the source raises", () => {

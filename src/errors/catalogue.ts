@@ -32,6 +32,12 @@ export interface CatalogueEntry {
   upstream?: string;
   en: LocalizedText;
   ru: LocalizedText;
+  /**
+   * The remedy when the `switchboard` command reports the error, for a code that the API and the
+   * command both raise and whose remedy above names API routes, which a person at the command
+   * line is not calling. The message is the same for both.
+   */
+  cli?: Record<Language, string>;
 }
 
 const entries = {
@@ -244,8 +250,18 @@ const entries = {
       remedy:
         "Проверьте идентификатор. Обычный API-ключ видит только своё рабочее пространство (его идентификатор — `workspace_id` в ответе `GET /v1/api-keys`); ключ администратора получает список всех через `GET /v1/workspaces`.",
     },
+    cli: {
+      en: "Check the id: `switchboard keys list` ends each key's line with the id of its workspace. Without `--workspace`, `switchboard keys create` uses the default workspace.",
+      ru: "Проверьте идентификатор: `switchboard keys list` выводит в конце строки каждого ключа идентификатор его рабочего пространства. Без `--workspace` команда `switchboard keys create` использует рабочее пространство по умолчанию.",
+    },
   },
-  api_key_not_found: notFound("API key", "API-ключ", listedBy("GET /v1/api-keys")),
+  api_key_not_found: {
+    ...notFound("API key", "API-ключ", listedBy("GET /v1/api-keys")),
+    cli: {
+      en: "Check the id: `switchboard keys list` begins each key's line with its id.",
+      ru: "Проверьте идентификатор: `switchboard keys list` выводит его в начале строки каждого ключа.",
+    },
+  },
   channel_not_found: notFound("channel account", "канал", listedBy("GET /v1/channels")),
   contact_not_found: notFound("contact", "контакт", listedBy("GET /v1/contacts")),
   conversation_not_found: notFound("conversation", "диалог", listedBy("GET /v1/conversations")),

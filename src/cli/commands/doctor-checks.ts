@@ -43,7 +43,7 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
       return true;
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
-      const { code, message, remedy } = error.render("en");
+      const { code, message, remedy } = error.render("en", "cli");
       results.push({ check, ok: false, detail: message, code, remedy });
       return false;
     }
@@ -179,7 +179,7 @@ async function checkChannel(
     kind,
     code: n.code,
     ...(Object.hasOwn(catalogue, n.code)
-      ? describeError(n.code as ErrorCode, "en", n.params)
+      ? describeError(n.code as ErrorCode, "en", n.params, "cli")
       : { message: n.text ?? n.code, remedy: "" }),
   });
   const notes = [...problems.map((p) => note("problem", p)), ...warnings.map((w) => note("warning", w))];
