@@ -323,6 +323,8 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.ok(key && write?.[1] && write[2], stderr);
       return {
         child: sandbox.child,
+        stderr,
+        key,
         log: sandbox.stdout,
         emulatorPort,
         hub: `http://127.0.0.1:${port}`,
@@ -333,11 +335,27 @@ describe("switchboard command", { concurrency: 4 }, () => {
 
     // The second run lets the hub reach this machine, as a developer's local receiver needs, and
     // logs what SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
+    const keys: string[] = [];
     for (const [run, flags, env] of [
       [1, [], {}],
       [2, ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
     ] as const) {
-      const { child, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
+      const { child, stderr, key, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
+      // One sandbox key, kept in the data directory: the same at each start, none piling up.
+      keys.push(key);
+      const keyFile = join(dataDir, "sandbox.key");
+      assert.match(
+        stderr,
+        run === 1
+          ? new RegExp(`Kept in ${keyFile}: later starts give the same one`)
+          : /The same at each start/,
+      );
+      assert.equal(readFileSync(keyFile, "utf8"), `${key}\n`);
+      const listed = (await (await fetch(`${hub}/v1/api-keys`, { headers: auth })).json()) as {
+        items: { name: string; revoked_at: string | null }[];
+      };
+      const active = listed.items.filter((k) => k.revoked_at === null).map((k) => k.name);
+      assert.deepEqual(active.sort(), ["bootstrap admin key", "sandbox key"], `run ${run}`);
       const endpoint = await fetch(`${hub}/v1/webhooks`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
@@ -393,7 +411,9 @@ describe("switchboard command", { concurrency: 4 }, () => {
       if (run === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
       else assert.match(log(), listening, "run 2 logs at the level the environment sets");
     }
+    assert.equal(keys[1], keys[0], "the second start gave the first one's key");
   });
+
   it("stops the hub when npm start or npm run sandbox gets SIGTERM, leaving no process behind", async () => {
     const viaNpm = async (script: string[], flags: string[] = []) => {
       const dataDir = await storeCopy();

@@ -171,12 +171,12 @@ const entries = {
     en: {
       message: "The API key is unknown or revoked.",
       remedy:
-        "Check that the whole key was copied and that it is this hub's. On the hub's machine `switchboard keys list` shows the active keys and `switchboard keys create` makes a new one; run them on the hub's store (its `--data-dir` or SWITCHBOARD_DATA_DIR, or its `--database-url` or DATABASE_URL). The sandbox prints a new key each time it starts.",
+        "Check that the whole key was copied and that it is this hub's. On the hub's machine `switchboard keys list` shows the active keys and `switchboard keys create` makes a new one; run them on the hub's store (its `--data-dir` or SWITCHBOARD_DATA_DIR, or its `--database-url` or DATABASE_URL). The sandbox prints its key at each start: the same one, kept in `sandbox.key` in its data directory, until it is revoked, and a new one after that.",
     },
     ru: {
       message: "API-ключ неизвестен или отозван.",
       remedy:
-        "Проверьте, что ключ скопирован целиком и относится к этому хабу. На машине хаба `switchboard keys list` показывает действующие ключи, а `switchboard keys create` создаёт новый; запускайте их с хранилищем хаба (его `--data-dir` или SWITCHBOARD_DATA_DIR либо `--database-url` или DATABASE_URL). Песочница выводит новый ключ при каждом запуске.",
+        "Проверьте, что ключ скопирован целиком и относится к этому хабу. На машине хаба `switchboard keys list` показывает действующие ключи, а `switchboard keys create` создаёт новый; запускайте их с хранилищем хаба (его `--data-dir` или SWITCHBOARD_DATA_DIR либо `--database-url` или DATABASE_URL). Песочница выводит свой ключ при каждом запуске: один и тот же, он хранится в `sandbox.key` в её каталоге данных, пока его не отзовут, а после этого — новый.",
     },
   },
   admin_required: {

@@ -1,9 +1,14 @@
+import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { and, eq, isNull, ne } from "drizzle-orm";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import type { Config } from "../../config/settings.ts";
 import { type Hub, startHub } from "../../hub/hub.ts";
 import { ensureCanListen, listenFailure } from "../../hub/listen.ts";
-import { createApiKey } from "../../store/repositories/api-keys.ts";
+import type { Db } from "../../store/database.ts";
+import { createApiKey, findActiveKey, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
+import { apiKey } from "../../store/schema.ts";
 import { say } from "../output.ts";
 import { stopOnSignals } from "../signals.ts";
 
@@ -39,7 +44,8 @@ export async function runSandbox(base: Config, emulatorPort: number) {
     process.exitCode = 1;
     return;
   }
-  const { hub, secret, community, user } = demo;
+  const { hub, key, community, user } = demo;
+  const { secret } = key;
   // Before it says so: a signal sent as soon as the lines appear must find the handler.
   stopOnSignals(async () => {
     await hub.close();
@@ -54,7 +60,11 @@ export async function runSandbox(base: Config, emulatorPort: number) {
   say(`Control API for everything else a VK user does: ${vk.url}/_control (docs/emulators.md).`);
   say("");
   say(`API key (admin, sandbox only): ${secret}`);
-  say("  A new one at each start; earlier ones, such as a first start's bootstrap key above, still work.");
+  say(
+    key.reused
+      ? `  The same at each start: it is kept in ${key.file}.`
+      : `  Kept in ${key.file}: later starts give the same one, until it is revoked.`,
+  );
   say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations`);
   say(`  curl -s -H "Authorization: Bearer ${secret}" ${hub.url}/v1/conversations/<id>/messages`);
   say(
@@ -69,7 +79,7 @@ export async function runSandbox(base: Config, emulatorPort: number) {
 type Demo =
   | {
       hub: Hub;
-      secret: string;
+      key: SandboxKey;
       community: ReturnType<VkEmulator["control"]["createCommunity"]>;
       user: ReturnType<VkEmulator["control"]["createUser"]>;
     }
@@ -89,11 +99,8 @@ async function startDemo(base: Config, vk: VkEmulator): Promise<Demo> {
   try {
     const workspace = await oldestWorkspace(hub.store.db);
     if (!workspace) throw new Error("the hub created no workspace");
-    const { secret } = await createApiKey(hub.store.db, {
-      workspaceId: workspace.id,
-      name: "sandbox key",
-      admin: true,
-    });
+    const key = await sandboxKey(hub.store.db, workspace.id, base.dataDir);
+    const { secret } = key;
     const answer = await fetch(`${hub.url}/v1/channels`, {
       method: "POST",
       headers: { authorization: `Bearer ${secret}`, "content-type": "application/json" },
@@ -111,8 +118,54 @@ async function startDemo(base: Config, vk: VkEmulator): Promise<Demo> {
     };
     if (!answer.ok || !channel.id) return { refused: channel.error, status: answer.status };
     connected = true;
-    return { hub, secret, community, user };
+    return { hub, key, community, user };
   } finally {
     if (!connected) await hub.close();
   }
+}
+
+const sandboxKeyName = "sandbox key";
+
+export interface SandboxKey {
+  secret: string;
+  /** Where the secret is kept. */
+  file: string;
+  /** Whether it is the one kept by an earlier start. */
+  reused: boolean;
+}
+
+/**
+ * The sandbox's admin key, the same at every start: the one kept in `sandbox.key` in the data
+ * directory (0600, as secret.key) while it is an active admin key of the workspace, else a new
+ * one, kept there instead. Every other active key of that name in the workspace is revoked, so
+ * one stays: the one a lost file left behind, and those an earlier version made at each start.
+ * (The current key stays active beside them, so neither the last admin key nor the workspace's
+ * last key is among them.)
+ */
+export async function sandboxKey(db: Db, workspaceId: string, dataDir: string): Promise<SandboxKey> {
+  const file = join(resolve(dataDir), "sandbox.key");
+  const kept = existsSync(file) ? readFileSync(file, "utf8").trim() : undefined;
+  const found = kept ? await findActiveKey(db, kept) : undefined;
+  let current: { id: string; secret: string };
+  if (kept && found?.admin && found.workspaceId === workspaceId) current = { id: found.id, secret: kept };
+  else {
+    const made = await createApiKey(db, { workspaceId, name: sandboxKeyName, admin: true });
+    current = { id: made.key.id, secret: made.secret };
+    // Made anew, never rewritten: a file that was there would keep its own mode.
+    rmSync(file, { force: true });
+    writeFileSync(file, `${made.secret}\n`, { mode: 0o600, flag: "wx" });
+  }
+  const others = await db
+    .select({ id: apiKey.id })
+    .from(apiKey)
+    .where(
+      and(
+        eq(apiKey.workspaceId, workspaceId),
+        eq(apiKey.name, sandboxKeyName),
+        isNull(apiKey.revokedAt),
+        ne(apiKey.id, current.id),
+      ),
+    );
+  for (const other of others) await revokeApiKey(db, other.id, { admin: true });
+  return { secret: current.secret, file, reused: current.secret === kept };
 }
