@@ -695,6 +695,21 @@ const entries = {
         "Запустите `switchboard doctor`, чтобы увидеть, какая проверка не проходит и как это исправить.",
     },
   },
+  hub_starting: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message: "The hub is starting: it opens and migrates its store before it serves requests.",
+      remedy:
+        "Repeat the request after the seconds in `Retry-After`. `GET /readyz` answers 200 once the hub serves; if it never does, the hub's standard error and log say why it stopped.",
+    },
+    ru: {
+      message:
+        "Хаб запускается: прежде чем обслуживать запросы, он открывает хранилище и применяет миграции.",
+      remedy:
+        "Повторите запрос через число секунд из `Retry-After`. `GET /readyz` отвечает 200, когда хаб начинает обслуживать запросы; если этого не происходит, причину остановки хаб пишет в стандартный поток ошибок и в журнал.",
+    },
+  },
   config_invalid: {
     status: 500,
     class: "invalid_input",

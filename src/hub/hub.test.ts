@@ -1,15 +1,17 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { maxHeaderSize } from "node:http";
-import { connect } from "node:net";
+import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { eq } from "drizzle-orm";
+import pg from "pg";
+import pino from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import { AppError } from "../errors/app-error.ts";
 import { openStore } from "../store/database.ts";
-import { migrate } from "../store/migrations.ts";
+import { migrate, migrationLock } from "../store/migrations.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
@@ -165,9 +167,10 @@ describe("hub", () => {
     }
   });
 
-  it("refuses a key that cannot open a stored webhook signing secret", async () => {
+  it("refuses a key that cannot open a stored webhook signing secret, and lets its address and store go", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
-    const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } });
+    const port = 47217;
+    const config = loadConfig({ env: {}, flags: { dataDir, port, logLevel: "silent" } });
     const store = await openStore({ mode: "embedded", dataDir });
     try {
       await migrate(store);
@@ -183,8 +186,59 @@ describe("hub", () => {
       startHub({ ...config, secretKey: Buffer.alloc(32, 2).toString("base64") }, quiet),
       (error: unknown) => error instanceof AppError && error.code === "store_secret_key_mismatch",
     );
+    // The start had taken its address and opened the store before the key was tried: both are let go.
+    assert.equal(existsSync(join(dataDir, "switchboard.lock")), false);
+    const other = createServer();
+    await new Promise<void>((resolve, reject) => {
+      other.once("error", reject);
+      other.listen(port, "127.0.0.1", resolve);
+    });
+    await new Promise((resolve) => other.close(resolve));
     const hub = await startHub({ ...config, secretKey: Buffer.alloc(32, 1).toString("base64") }, quiet);
     await hub.close();
+  });
+
+  it("takes its address before the store, and answers 503 hub_starting until it serves", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    // Another process migrating: the hub waits for the migration lock, its address already taken.
+    const migrating = new pg.Client({ connectionString: scratch.url });
+    await migrating.connect();
+    await migrating.query("select pg_advisory_lock($1)", [migrationLock]);
+    const logged: { msg: string; port?: number }[] = [];
+    const logger = pino({ level: "debug" }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    const starting = startHub(serverConfig(scratch.url), { say: () => {}, logger });
+    let hub: Awaited<typeof starting> | undefined;
+    try {
+      await waitFor("the hub migrating", () => logged.some((line) => line.msg === "migrating the store"));
+      const port = logged.find((line) => line.port !== undefined)?.port;
+      const early = await fetch(`http://127.0.0.1:${port}/v1/contacts`, {
+        headers: { "accept-language": "ru" },
+      });
+      assert.equal(early.status, 503);
+      assert.equal(early.headers.get("retry-after"), "2");
+      const { error } = (await early.json()) as {
+        error: { code: string; message: string; request_id: string };
+      };
+      assert.equal(error.code, "hub_starting");
+      assert.match(error.message, /^Хаб запускается/);
+      assert.equal(early.headers.get("x-request-id"), error.request_id);
+      assert.equal((await fetch(`http://127.0.0.1:${port}/readyz`)).status, 503);
+
+      await migrating.query("select pg_advisory_unlock($1)", [migrationLock]);
+      hub = await starting;
+      assert.equal(hub.url, `http://127.0.0.1:${port}`);
+      assert.equal((await fetch(`${hub.url}/readyz`)).status, 200);
+      const unauthenticated = (await (await fetch(`${hub.url}/v1/contacts`)).json()) as {
+        error: { code: string };
+      };
+      assert.equal(unauthenticated.error.code, "auth_missing");
+    } finally {
+      await migrating.end();
+      await (hub ?? (await starting.catch(() => undefined)))?.close();
+      await scratch.drop();
+    }
   });
 
   it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers with a catalogued answer", async () => {

@@ -1,12 +1,11 @@
-import type { Server } from "node:http";
-import { createAdaptorServer } from "@hono/node-server";
 import pino, { type Logger } from "pino";
+import type { VkTokenRef } from "../channels/vk/api.ts";
 import { VkClients } from "../channels/vk/channel.ts";
 import { VkChannelRunners, type VkRunnerOptions } from "../channels/vk/runners.ts";
 import { handleVkTokenInvalid } from "../channels/vk/tokens.ts";
 import type { Config } from "../config/settings.ts";
+import type { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
-import { answerClientErrors } from "../http/client-errors.ts";
 import { configureProcessEgress, type Egress } from "../net/egress.ts";
 import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
@@ -19,7 +18,7 @@ import { recordChannelStatus } from "../pipeline/webhooks/events.ts";
 import { type DeliveryOptions, DeliveryWorker, systemClock } from "../pipeline/webhooks/worker.ts";
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
-import { ensureCanListen, listenFailure } from "./listen.ts";
+import { listenEarly } from "./listen.ts";
 import {
   checkKeyConfigured,
   openConfiguredStore,
@@ -129,22 +128,46 @@ export async function startWorkers(
   };
 }
 
-/** Starts the whole hub: store, migrations, bootstrap, HTTP server, workers. */
+/**
+ * Starts the whole hub: the HTTP server first (answering `503 hub_starting` until the hub
+ * serves), then the store, its migrations and bootstrap, the app, and the workers. A step that
+ * fails closes what the steps before it opened.
+ */
 export async function startHub(
   config: Config,
   options: { say: Say; logger?: Logger; workers?: WorkerOptions },
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
   checkKeyConfigured(config);
-  await ensureCanListen(config.port, config.host);
-  const egress = configureProcessEgress({ allow: config.egressAllow });
-  const store = await openConfiguredStore(config, options.say, { logger, hub: true });
+  const http = await listenEarly(config.port, config.host, logger);
+  logger.debug({ port: http.port }, "address taken; opening the store");
+  /** What the start has opened so far: a running hub's parts, or those of a start that failed. */
+  const parts: { store?: Store; sender?: SendService; profileClients?: VkClients; workers?: Workers } = {};
+  const close = async () => {
+    await http.close();
+    await parts.workers?.stop();
+    parts.sender?.close();
+    parts.profileClients?.close();
+    await parts.store?.close();
+  };
   try {
+    const egress = configureProcessEgress({ allow: config.egressAllow });
+    const store = await openConfiguredStore(config, options.say, { logger, hub: true });
+    parts.store = store;
     // A key that cannot open the stored secrets is refused before anything changes: migrations,
     // the first start's bootstrap, a generated key file, or a hub that looks ready but cannot send.
     await checkStoreKey(config, store);
     const box = secretBoxFor(config);
+    logger.debug("migrating the store");
     await prepareStore(store, options.say);
+    // A token VK refuses, in a send or a name look-up, is marked dead (the channel fails when none is left).
+    const onTokenInvalid = (channel: { id: string }, token: VkTokenRef, error: AppError) =>
+      handleVkTokenInvalid(
+        { store, box, logger, onStateChanged: recordChannelStatus },
+        channel.id,
+        token,
+        error,
+      );
     // One send service for the API and the `::bot_info` answers, so each VK token's pacing holds.
     const sender = createSendService({
       db: store.db,
@@ -152,28 +175,13 @@ export async function startHub(
       logger,
       retryWindowMs: config.sendRetryWindow * 1000,
       ttlMs: config.sendDefaultTtl * 1000,
-      onTokenInvalid: (channel, token, error) =>
-        handleVkTokenInvalid(
-          { store, box, logger, onStateChanged: recordChannelStatus },
-          channel.id,
-          token,
-          error,
-        ),
+      onTokenInvalid,
     });
-    const app = createApp({ config, store, box, logger, sender, egress });
-    const server = createAdaptorServer({ fetch: app.fetch }) as Server;
-    answerClientErrors(server, logger);
-    const port = await listen(server, config.port, config.host);
+    parts.sender = sender;
+    http.serve(createApp({ config, store, box, logger, sender, egress }).fetch);
     // Name look-ups get clients of their own: they run beside sends, never in their way.
-    const profileClients = new VkClients(box, (channel, token, error) =>
-      handleVkTokenInvalid(
-        { store, box, logger, onStateChanged: recordChannelStatus },
-        channel.id,
-        token,
-        error,
-      ),
-    );
-    // Workers start only once the port is ours: a hub that cannot listen must leave nothing running.
+    const profileClients = new VkClients(box, onTokenInvalid);
+    parts.profileClients = profileClients;
     const workers =
       config.role === "api"
         ? undefined
@@ -190,35 +198,15 @@ export async function startHub(
               },
             },
           );
-    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`;
+    parts.workers = workers;
+    const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${http.port}`;
     logger.info(
       { url, store: store.mode, location: store.location, role: config.role },
       "switchboard is listening",
     );
-    return {
-      url,
-      store,
-      workers,
-      async close() {
-        await new Promise<void>((done) => server.close(() => done()));
-        await workers?.stop();
-        sender.close();
-        profileClients.close();
-        await store.close();
-      },
-    };
+    return { url, store, workers, close };
   } catch (error) {
-    await store.close();
+    await close();
     throw error;
   }
-}
-
-function listen(server: Server, port: number, host: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", (error) => reject(listenFailure(error, port, host)));
-    server.listen(port, host, () => {
-      const address = server.address();
-      resolve(typeof address === "object" && address ? address.port : port);
-    });
-  });
 }

@@ -1,5 +1,10 @@
-import { createServer } from "node:net";
+import { randomUUID } from "node:crypto";
+import type { Server } from "node:http";
+import { createAdaptorServer } from "@hono/node-server";
+import type { Logger } from "pino";
 import { AppError } from "../errors/app-error.ts";
+import { answerClientErrors } from "../http/client-errors.ts";
+import { pickLanguage } from "../http/errors.ts";
 
 /** Errors of `listen` that mean the address is not this machine's to take (or not at all). */
 const unavailable = new Set(["EADDRNOTAVAIL", "ENOTFOUND", "EAI_AGAIN", "EAI_FAIL", "EAI_NONAME", "EACCES"]);
@@ -23,15 +28,55 @@ export function listenFailure(
   return error;
 }
 
+type Fetch = (request: Request) => Response | Promise<Response>;
+
+export interface EarlyServer {
+  /** The port it listens on (the one the system chose, for port 0). */
+  port: number;
+  /** From now on, requests go to `fetch` (the hub's app). */
+  serve(fetch: Fetch): void;
+  /** Stops taking connections and resolves once those it has are answered. */
+  close(): Promise<void>;
+}
+
+/** Seconds a caller is asked to wait while the hub starts (a start takes a few). */
+const startingRetryAfter = 2;
+
 /**
- * Takes `host`:`port` for a moment and lets it go, so that a start that could not listen fails
- * before it creates or changes anything (the store, a first start's admin key). Another program
- * may still take the port in the moment between; the real `listen` then fails the same way.
+ * The hub's HTTP server, listening before the hub opens or changes anything: a start that cannot
+ * have its address fails before it creates a store or an admin key, and no other program can take
+ * the address while the store is opened and migrated. Until `serve` is called, every request is
+ * answered `503 hub_starting`, with Retry-After.
  */
-export function ensureCanListen(port: number, host: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer();
-    probe.once("error", (error) => reject(listenFailure(error, port, host)));
-    probe.listen({ port, host, exclusive: true }, () => probe.close(() => resolve()));
+export async function listenEarly(port: number, host: string, logger: Logger): Promise<EarlyServer> {
+  let serving: Fetch | undefined;
+  const server = createAdaptorServer({
+    fetch: (request: Request) => (serving ? serving(request) : answerStarting(request)),
+  }) as Server;
+  answerClientErrors(server, logger);
+  const bound = await new Promise<number>((resolve, reject) => {
+    server.once("error", (error) => reject(listenFailure(error, port, host)));
+    server.listen(port, host, () => {
+      const address = server.address();
+      resolve(typeof address === "object" && address ? address.port : port);
+    });
   });
+  return {
+    port: bound,
+    serve(fetch) {
+      serving = fetch;
+    },
+    close: () => new Promise<void>((done) => server.close(() => done())),
+  };
+}
+
+/** The answer to every request while the hub starts, in the catalogue's shape. */
+function answerStarting(request: Request): Response {
+  const error = new AppError("hub_starting", {}, { retryAfter: startingRetryAfter });
+  const requestId = randomUUID();
+  const language = pickLanguage(request.headers.get("accept-language") ?? undefined);
+  return Response.json(
+    { error: { ...error.render(language), request_id: requestId } },
+    { status: error.status, headers: { "retry-after": String(error.retryAfter), "x-request-id": requestId } },
+  );
 }

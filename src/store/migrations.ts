@@ -8,7 +8,7 @@ const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url))
 const migrationsSchema = "drizzle";
 const migrationsTable = "__drizzle_migrations";
 /** Advisory lock id under which one hub process migrates while the others wait. */
-const migrationLock = 0x5b0a_0001;
+export const migrationLock = 0x5b0a_0001;
 
 export interface MigrationStatus {
   applied: number;

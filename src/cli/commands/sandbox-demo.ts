@@ -4,7 +4,7 @@ import { and, eq, isNull, ne } from "drizzle-orm";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import type { Config } from "../../config/settings.ts";
 import { type Hub, startHub } from "../../hub/hub.ts";
-import { ensureCanListen, listenFailure } from "../../hub/listen.ts";
+import { listenFailure } from "../../hub/listen.ts";
 import type { Db } from "../../store/database.ts";
 import { createApiKey, findActiveKey, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
@@ -17,10 +17,11 @@ import { stopOnSignals } from "../signals.ts";
  * demo community connected through the public API; then what to do with them is printed.
  */
 export async function runSandbox(base: Config, emulatorPort: number) {
-  // The hub's address first: a sandbox that cannot listen starts nothing.
-  await ensureCanListen(base.port, base.host);
-  // The emulator starts empty each time, while the hub keeps its data directory: ids from
-  // the clock (seconds) never repeat those of an earlier run, as VK's never do.
+  // The emulator before the hub, which creates the store: a sandbox that cannot have the
+  // emulator's address creates nothing, as the hub, which takes its own address before anything
+  // else, creates nothing when it cannot have that. The emulator starts empty each time, while
+  // the hub keeps its data directory: ids from the clock (seconds) never repeat those of an
+  // earlier run, as VK's never do.
   const vk = await startVkEmulator({
     host: base.host,
     port: emulatorPort,
