@@ -18,8 +18,11 @@ interface Watched {
   child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves with the match once standard error matches `pattern`; rejects if the process ends first. */
-  until(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
+  /**
+   * Resolves with the match once standard error (or `stream`) matches `pattern`; rejects if the
+   * process ends first.
+   */
+  until(pattern: RegExp, stream?: "stdout" | "stderr"): Promise<RegExpExecArray>;
   /** The exit code, once the process has ended and its output is read. */
   exited: Promise<number>;
 }
@@ -28,7 +31,10 @@ function watch(child: ChildProcess, name = "the command"): Watched {
   let stdout = "";
   let stderr = "";
   const waiters = new Set<() => void>();
-  child.stdout?.on("data", (chunk) => (stdout += chunk));
+  child.stdout?.on("data", (chunk) => {
+    stdout += chunk;
+    for (const check of waiters) check();
+  });
   child.stderr?.on("data", (chunk) => {
     stderr += chunk;
     for (const check of waiters) check();
@@ -39,11 +45,12 @@ function watch(child: ChildProcess, name = "the command"): Watched {
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    until(pattern, timeoutMs = 60_000) {
+    until(pattern, stream = "stderr") {
+      const output = () => (stream === "stdout" ? stdout : stderr);
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => settle(new Error(`${name} did not print ${pattern} in time: ${stderr}`)),
-          timeoutMs,
+          60_000,
         );
         const settle = (outcome: RegExpExecArray | Error) => {
           clearTimeout(timer);
@@ -52,7 +59,7 @@ function watch(child: ChildProcess, name = "the command"): Watched {
           else resolve(outcome);
         };
         const check = () => {
-          const match = pattern.exec(stderr);
+          const match = pattern.exec(output());
           if (match) settle(match);
         };
         waiters.add(check);
@@ -729,5 +736,45 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(database.ok, false);
     assert.equal(database.code, "database_unreachable");
     assert.match(database.remedy, /PostgreSQL is running/);
+  });
+});
+
+// Alone, after the cases above: the signal must come while the hub migrates, which takes a few
+// tenths of a second, and this process reacts at once only while nothing else runs in it (the
+// cases above make PGlite stores here, which hold its event loop for seconds).
+describe("switchboard start, stopped by a signal while it starts", () => {
+  const children: ChildProcess[] = [];
+  after(async () => {
+    for (const child of children) await stop(child);
+  });
+
+  it("stops cleanly on SIGTERM while it migrates a new store, and starts again on it", async () => {
+    const dataDir = tempDir();
+    const hub = launch(["start", "--port", "0", "--data-dir", dataDir], { SWITCHBOARD_LOG_LEVEL: "debug" });
+    children.push(hub.child);
+    // The debug log says when the hub migrates: a new store's 17 migrations take a while.
+    await hub.until(/"msg":"migrating the store"/, "stdout");
+    hub.child.kill("SIGTERM");
+    assert.equal(await hub.exited, 0, hub.stderr());
+    assert.match(hub.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
+    assert.doesNotMatch(hub.stderr(), /running at/);
+    assert.match(
+      hub.stdout(),
+      /"msg":"stopped while starting, as asked; what the start had opened is closed"/,
+    );
+    assert.equal(
+      existsSync(join(dataDir, "switchboard.lock")),
+      false,
+      "the data directory's lock is released",
+    );
+
+    const again = await startHub(["--data-dir", dataDir]);
+    children.push(again.child);
+    assert.doesNotMatch(again.stderr(), /Initialising|data_dir_locked/);
+    assert.equal((await fetch(`${again.url}/readyz`)).status, 200);
+    // The migration was finished, not cut; the bootstrap ran in one of the two starts, once.
+    const keys = `${hub.stderr()}${again.stderr()}`.match(/^\s+sbk_\S+$/gm) ?? [];
+    assert.equal(keys.length, 1, `${hub.stderr()}${again.stderr()}`);
+    await stop(again.child);
   });
 });

@@ -11,7 +11,7 @@ import pino from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import { AppError } from "../errors/app-error.ts";
 import { openStore } from "../store/database.ts";
-import { migrate, migrationLock } from "../store/migrations.ts";
+import { migrate, migrationLock, migrationStatus } from "../store/migrations.ts";
 import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
@@ -196,6 +196,41 @@ describe("hub", () => {
     await new Promise((resolve) => other.close(resolve));
     const hub = await startHub({ ...config, secretKey: Buffer.alloc(32, 1).toString("base64") }, quiet);
     await hub.close();
+  });
+
+  it("stops after the step it is in when asked to, lets go of what it took, and starts again", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const port = 47218;
+    const config = loadConfig({ env: {}, flags: { dataDir, port, logLevel: "silent" } });
+    const asked = new AbortController();
+    const logged: { msg: string }[] = [];
+    const logger = pino({ level: "info" }, { write: (line: string) => logged.push(JSON.parse(line)) });
+    // Asked to stop as the new store is being made: it is made, then nothing more.
+    const say = (line: string) => {
+      if (line.startsWith("Initialising the embedded store")) asked.abort(new Error("asked to stop"));
+    };
+    await assert.rejects(startHub(config, { say, logger, signal: asked.signal }), asked.signal.reason);
+    assert.deepEqual(
+      logged.map((line) => line.msg),
+      ["stopped while starting, as asked; what the start had opened is closed"],
+    );
+    assert.equal(existsSync(join(dataDir, "switchboard.lock")), false, "the store is closed");
+    const store = await openStore({ mode: "embedded", dataDir });
+    try {
+      assert.equal((await migrationStatus(store.db)).applied, 0, "no migration was begun");
+    } finally {
+      await store.close();
+    }
+    // The address was let go, and the next start makes the rest.
+    const lines: string[] = [];
+    const hub = await startHub(config, { say: (line) => lines.push(line) });
+    try {
+      assert.equal(hub.url, `http://127.0.0.1:${port}`);
+      assert.ok(lines.some((line) => line.trim().startsWith("sbk_")));
+      assert.equal((await fetch(`${hub.url}/readyz`)).status, 200);
+    } finally {
+      await hub.close();
+    }
   });
 
   it("takes its address before the store, and answers 503 hub_starting until it serves", {

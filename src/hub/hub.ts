@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { VkTokenRef } from "../channels/vk/api.ts";
 import { VkClients } from "../channels/vk/channel.ts";
@@ -131,16 +132,26 @@ export async function startWorkers(
 /**
  * Starts the whole hub: the HTTP server first (answering `503 hub_starting` until the hub
  * serves), then the store, its migrations and bootstrap, the app, and the workers. A step that
- * fails closes what the steps before it opened.
+ * fails closes what the steps before it opened. When `signal` aborts, the start goes no further
+ * than the step it is in (which is finished: a new store's creation, a migration), closes what it
+ * opened and rejects with the signal's reason.
  */
 export async function startHub(
   config: Config,
-  options: { say: Say; logger?: Logger; workers?: WorkerOptions },
+  options: { say: Say; logger?: Logger; workers?: WorkerOptions; signal?: AbortSignal },
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(config);
   checkKeyConfigured(config);
   const http = await listenEarly(config.port, config.host, logger);
-  logger.debug({ port: http.port }, "address taken; opening the store");
+  /** Between steps: a start asked to stop goes no further; `close` below lets go of what it took. */
+  const nextStep = async (step: string, fields: Record<string, unknown> = {}) => {
+    // PGlite works without giving the event loop a turn, so a signal that came during a step is
+    // only seen in the loop's next poll for I/O: two turns make sure one has come.
+    await nextTurn();
+    await nextTurn();
+    options.signal?.throwIfAborted();
+    logger.debug(fields, step);
+  };
   /** What the start has opened so far: a running hub's parts, or those of a start that failed. */
   const parts: { store?: Store; sender?: SendService; profileClients?: VkClients; workers?: Workers } = {};
   const close = async () => {
@@ -151,6 +162,7 @@ export async function startHub(
     await parts.store?.close();
   };
   try {
+    await nextStep("address taken; opening the store", { port: http.port });
     const egress = configureProcessEgress({ allow: config.egressAllow });
     const store = await openConfiguredStore(config, options.say, { logger, hub: true });
     parts.store = store;
@@ -158,8 +170,9 @@ export async function startHub(
     // the first start's bootstrap, a generated key file, or a hub that looks ready but cannot send.
     await checkStoreKey(config, store);
     const box = secretBoxFor(config);
-    logger.debug("migrating the store");
+    await nextStep("migrating the store");
     await prepareStore(store, options.say);
+    await nextStep("store ready; starting the app and the workers");
     // A token VK refuses, in a send or a name look-up, is marked dead (the channel fails when none is left).
     const onTokenInvalid = (channel: { id: string }, token: VkTokenRef, error: AppError) =>
       handleVkTokenInvalid(
@@ -207,6 +220,8 @@ export async function startHub(
     return { url, store, workers, close };
   } catch (error) {
     await close();
+    if (options.signal?.aborted && error === options.signal.reason)
+      logger.info("stopped while starting, as asked; what the start had opened is closed");
     throw error;
   }
 }

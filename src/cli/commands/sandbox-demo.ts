@@ -10,48 +10,31 @@ import { createApiKey, findActiveKey, revokeApiKey } from "../../store/repositor
 import { oldestWorkspace } from "../../store/repositories/workspaces.ts";
 import { apiKey } from "../../store/schema.ts";
 import { say } from "../output.ts";
-import { stopOnSignals } from "../signals.ts";
+import { runUntilSignal } from "../signals.ts";
 
 /**
  * The sandbox, once its settings are read: the VK emulator, the hub with an admin key, and the
  * demo community connected through the public API; then what to do with them is printed.
  */
 export async function runSandbox(base: Config, emulatorPort: number) {
-  // The emulator before the hub, which creates the store: a sandbox that cannot have the
-  // emulator's address creates nothing, as the hub, which takes its own address before anything
-  // else, creates nothing when it cannot have that. The emulator starts empty each time, while
-  // the hub keeps its data directory: ids from the clock (seconds) never repeat those of an
-  // earlier run, as VK's never do.
-  const vk = await startVkEmulator({
-    host: base.host,
-    port: emulatorPort,
-    firstObjectId: Math.floor(Date.now() / 1000),
-  }).catch((error: unknown) => {
-    throw listenFailure(error, emulatorPort, base.host, "emulator");
-  });
-  let demo: Demo | undefined;
+  let demo: Demo;
   try {
-    demo = await startDemo(base, vk);
-  } finally {
-    // The emulator alone would keep the process running.
-    if (!demo || "refused" in demo) await vk.close();
-  }
-  if ("refused" in demo) {
-    // The hub's own catalogued answer says best what went wrong.
-    const error = demo.refused;
-    say(
-      error ? `error ${error.code}: ${error.message} Remedy: ${error.remedy}` : `error: HTTP ${demo.status}`,
+    // A signal stops the sandbox cleanly from here on, also while it starts (see runUntilSignal).
+    demo = await runUntilSignal(
+      (signal) => startSandbox(base, emulatorPort, signal),
+      async (running) => {
+        await running.hub.close();
+        await running.vk.close();
+      },
     );
+  } catch (error) {
+    if (!(error instanceof DemoRefused)) throw error;
+    say(error.message);
     process.exitCode = 1;
     return;
   }
-  const { hub, key, community, user } = demo;
+  const { hub, vk, key, community, user } = demo;
   const { secret } = key;
-  // Before it says so: a signal sent as soon as the lines appear must find the handler.
-  stopOnSignals(async () => {
-    await hub.close();
-    await vk.close();
-  });
   say("");
   say(`Sandbox is running. The hub: ${hub.url} (API reference ${hub.url}/docs)`);
   say(`VK emulator: ${vk.url}/ — open it, pick "${user.firstName}", write to the community.`);
@@ -77,27 +60,59 @@ export async function runSandbox(base: Config, emulatorPort: number) {
   say("Stop it with Ctrl+C.");
 }
 
-type Demo =
-  | {
-      hub: Hub;
-      key: SandboxKey;
-      community: ReturnType<VkEmulator["control"]["createCommunity"]>;
-      user: ReturnType<VkEmulator["control"]["createUser"]>;
-    }
-  | { refused: { code: string; message: string; remedy: string } | undefined; status: number };
+interface Demo {
+  hub: Hub;
+  vk: VkEmulator;
+  key: SandboxKey;
+  community: ReturnType<VkEmulator["control"]["createCommunity"]>;
+  user: ReturnType<VkEmulator["control"]["createUser"]>;
+}
+
+/** The hub refused to connect the demo community: its own catalogued answer says best why. */
+class DemoRefused extends Error {
+  constructor(answer: { code: string; message: string; remedy: string } | undefined, status: number) {
+    super(
+      answer ? `error ${answer.code}: ${answer.message} Remedy: ${answer.remedy}` : `error: HTTP ${status}`,
+    );
+  }
+}
+
+/**
+ * The emulator, then the hub and the demo community. The emulator comes first because the hub
+ * creates the store: a sandbox that cannot have the emulator's address creates nothing, as the
+ * hub, which takes its own address before anything else, creates nothing when it cannot have
+ * that. It is closed again when the rest fails, since alone it would keep the process running.
+ */
+async function startSandbox(base: Config, emulatorPort: number, signal: AbortSignal): Promise<Demo> {
+  // The emulator starts empty each time, while the hub keeps its data directory: ids from the
+  // clock (seconds) never repeat those of an earlier run, as VK's never do.
+  const vk = await startVkEmulator({
+    host: base.host,
+    port: emulatorPort,
+    firstObjectId: Math.floor(Date.now() / 1000),
+  }).catch((error: unknown) => {
+    throw listenFailure(error, emulatorPort, base.host, "emulator");
+  });
+  try {
+    return await startDemo(base, vk, signal);
+  } catch (error) {
+    await vk.close();
+    throw error;
+  }
+}
 
 /**
  * The hub, an admin key for the sandbox, and the demo community connected through the API. A hub
- * that started is stopped again when a later step fails (the demo refused is no exception: the
- * hub's answer says why).
+ * that started is stopped again when a later step fails, or when `signal` asks the start to stop.
  */
-async function startDemo(base: Config, vk: VkEmulator): Promise<Demo> {
+async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Promise<Demo> {
   const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
   const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
   const hubUrl = `http://${base.host}:${base.port}`;
-  const hub = await startHub({ ...base, publicUrl: base.publicUrl ?? hubUrl }, { say });
+  const hub = await startHub({ ...base, publicUrl: base.publicUrl ?? hubUrl }, { say, signal });
   let connected = false;
   try {
+    signal.throwIfAborted();
     const workspace = await oldestWorkspace(hub.store.db);
     if (!workspace) throw new Error("the hub created no workspace");
     const key = await sandboxKey(hub.store.db, workspace.id, base.dataDir);
@@ -117,9 +132,9 @@ async function startDemo(base: Config, vk: VkEmulator): Promise<Demo> {
       id?: string;
       error?: { code: string; message: string; remedy: string };
     };
-    if (!answer.ok || !channel.id) return { refused: channel.error, status: answer.status };
+    if (!answer.ok || !channel.id) throw new DemoRefused(channel.error, answer.status);
     connected = true;
-    return { hub, key, community, user };
+    return { hub, vk, key, community, user };
   } finally {
     if (!connected) await hub.close();
   }
