@@ -5,12 +5,12 @@ import type { ApiKey } from "../../store/repositories/api-keys.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
 
-/** What the key commands work with, loaded when one runs (see main.ts). */
-const storeModules = async () => ({
+/** The repositories the key commands work with, loaded when one runs (see main.ts). */
+const loadRepositories = async () => ({
   ...(await import("../../store/repositories/api-keys.ts")),
   ...(await import("../../store/repositories/workspaces.ts")),
 });
-type StoreModules = Awaited<ReturnType<typeof storeModules>>;
+type Repositories = Awaited<ReturnType<typeof loadRepositories>>;
 
 /**
  * Runs `work` on the configured store, migrated and bootstrapped, and closes it after. The store
@@ -18,15 +18,15 @@ type StoreModules = Awaited<ReturnType<typeof storeModules>>;
  */
 async function withDb(
   options: Record<string, unknown>,
-  work: (db: Db, store: StoreModules) => Promise<void>,
+  work: (db: Db, repositories: Repositories) => Promise<void>,
 ) {
   const config = configFrom(options);
   const { openExistingStore, prepareStore } = await import("../../hub/open-store.ts");
-  const modules = await storeModules();
+  const repositories = await loadRepositories();
   const store = await openExistingStore(config);
   try {
     await prepareStore(store, say);
-    await work(store.db, modules);
+    await work(store.db, repositories);
   } finally {
     await store.close();
   }
