@@ -9,7 +9,8 @@ import { sql } from "drizzle-orm";
 import { openStore } from "../store/database.ts";
 import { migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
-import { createWorkspace } from "../store/repositories/workspaces.ts";
+import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
+import { webhookEndpoint } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 
@@ -249,6 +250,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const again = await run(["keys", "revoke", key.id, "--data-dir", dataDir]);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stderr, `Key ${key.id} "crm" was already revoked at ${revokedAt}; nothing changed.\n`);
+    const againAsJson = await run(["keys", "revoke", key.id, "--data-dir", dataDir, "--json"]);
+    assert.equal(againAsJson.code, 0, againAsJson.stderr);
+    assert.deepEqual(JSON.parse(againAsJson.stdout), {
+      ...JSON.parse(revoked.stdout),
+      already_revoked: true,
+    });
 
     const unknown = await run([
       "keys",
@@ -467,7 +474,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
     await Promise.all([viaNpm(["start"]), viaNpm(["run", "sandbox"], ["--emulator-port", "0"])]);
   });
 
-  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash", async () => {
+  it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
         c.check,
@@ -499,6 +506,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
         credentials: { tokens: ["t"] },
         settings: {},
       });
+      // Sealed with key 2, which a hub started with later.
+      await store.db.insert(webhookEndpoint).values({
+        workspaceId: (await oldestWorkspace(store.db))?.id as string,
+        url: "https://crm.example/hook",
+        secret: new SecretBox(Buffer.alloc(32, 2)).seal("whsec_x"),
+      });
     } finally {
       await store.close();
     }
@@ -514,8 +527,49 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(start.code, 2, start.stderr);
     assert.match(
       start.stderr,
-      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt the secrets stored in .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*\n$/,
+      /^error store_secret_key_mismatch: The configured SWITCHBOARD_SECRET_KEY cannot decrypt secrets stored in .* \(channel tokens: 1 of 1\): .* Remedy: Start the hub with the key that sealed them: the SWITCHBOARD_SECRET_KEY the hub had when they were stored .*`switchboard secrets forget` drops the secrets it sealed.*\n$/,
     );
+
+    // Key 1 is lost for good: `secrets forget` lists what it sealed, and only with --yes drops it.
+    const listed = await run(["secrets", "forget", "--data-dir", dataDir], key(2));
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.match(
+      listed.stdout,
+      /^ {2}channel_credentials +vk channel "shop" \([0-9a-f-]{36}, workspace [0-9a-f-]{36}\)\n$/,
+    );
+    assert.match(
+      listed.stderr,
+      /^Stored secrets that do not open with the configured SWITCHBOARD_SECRET_KEY \(channel tokens: 1 of 1\):\n/,
+    );
+    assert.match(listed.stderr, /Nothing changed\./);
+    const forgot = await run(["secrets", "forget", "--yes", "--json", "--data-dir", dataDir], key(2));
+    assert.equal(forgot.code, 0, forgot.stderr);
+    const outcome = JSON.parse(forgot.stdout);
+    assert.equal(outcome.key, "configured");
+    assert.equal(outcome.forgotten, true);
+    assert.deepEqual(
+      outcome.secrets.map((s: { kind: string; label: string }) => [s.kind, s.label]),
+      [["channel_credentials", 'vk channel "shop"']],
+    );
+    // Then key 2 is changed for key 3: what it sealed is resealed. Without the previous key, refused.
+    const unsaid = await run(["secrets", "rekey", "--data-dir", dataDir], key(3));
+    assert.equal(unsaid.code, 2, unsaid.stderr);
+    assert.match(unsaid.stderr, /^error previous_secret_key_missing: /);
+    const rekeyed = await run(["secrets", "rekey", "--data-dir", dataDir, "--json"], {
+      ...key(3),
+      SWITCHBOARD_PREVIOUS_SECRET_KEY: key(2).SWITCHBOARD_SECRET_KEY,
+    });
+    assert.equal(rekeyed.code, 0, rekeyed.stderr);
+    assert.deepEqual(
+      JSON.parse(rekeyed.stdout).resealed.map((s: { kind: string; label: string }) => [s.kind, s.label]),
+      [["endpoint_secret", "webhook endpoint https://crm.example/hook"]],
+    );
+    // Now the store opens with key 3, and its channel needs new tokens.
+    const healed = await run(["doctor", "--data-dir", dataDir, "--json"], key(3));
+    const [secrets, channel] = checksOf(healed.stdout).slice(-2);
+    assert.deepEqual(secrets, ["stored secrets", true, null]);
+    assert.match(String(channel?.[0]), /^channel vk shop \(/);
+    assert.deepEqual(channel?.slice(1), [false, "channel_credentials_lost"]);
   });
 
   it("refuses a data dir holding no store in keys and doctor, and leaves it as it was", async () => {

@@ -8,7 +8,7 @@ import { getChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { webhookEndpoint, webhookEvent } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { assertStatus } from "../testing/http.ts";
-import { createTestHub, type TestHub } from "../testing/hub.ts";
+import { createTestHub } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
 import {
   describeUnreadable,

@@ -1,67 +1,6 @@
 import type { Command } from "commander";
-import type { Config } from "../../config/settings.ts";
-import { AppError } from "../../errors/app-error.ts";
-import { countHubConnections, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
-import {
-  describeUnreadable,
-  forgetUnreadableSecrets,
-  keyInUse,
-  rekeySecrets,
-  type SecretKind,
-  type StoredSecret,
-  surveySecrets,
-} from "../../hub/stored-secrets.ts";
-import type { Store } from "../../store/database.ts";
-import { migrationStatus } from "../../store/migrations.ts";
-import { SecretBox } from "../../store/secret-box.ts";
-import { configFrom, storeSettings, withSettings } from "../options.ts";
-import { action, printJson, say } from "../output.ts";
-
-/** What to do after forgetting each kind of secret; the "before a rotation" kinds need nothing. */
-const nextSteps: Partial<Record<SecretKind, string>> = {
-  channel_credentials:
-    "Channels lost their tokens and are failing (channel_credentials_lost): connect each again with its tokens (VK: POST /v1/channels with its group_id and tokens). They keep their ids, conversations and history.",
-  endpoint_secret:
-    'Webhook endpoints got a new signing secret nobody knows and are disabled, their events held: for each, POST /v1/webhooks/{id}/rotate-secret, give the secret it shows to the receiver, then PATCH /v1/webhooks/{id} with {"enabled": true}.',
-  callback_secret:
-    "Status callbacks (status_url) are signed with a new secret: POST /v1/webhook-settings/callback-secret in each workspace listed, and give the secret it shows to their receivers.",
-};
-
-function describeSecret(secret: StoredSecret): string {
-  return `  ${secret.kind.padEnd(24)}  ${secret.label} (${secret.id}, workspace ${secret.workspaceId})`;
-}
-
-const presentSecret = ({ kind, id, workspaceId, label }: StoredSecret) => ({
-  kind,
-  id,
-  workspace_id: workspaceId,
-  label,
-});
-
-function describeKey(config: Config): string {
-  const { key, configured, keyFile } = keyInUse(config);
-  if (configured) return "the configured SWITCHBOARD_SECRET_KEY";
-  return key ? `the key in ${keyFile}` : `no key (${keyFile} does not exist)`;
-}
-
-/**
- * Runs `work` on the configured store, which must exist and be migrated (the secrets are read as
- * this version keeps them); `changes` says it writes, so no hub may be running on the store.
- */
-async function withStore(config: Config, changes: boolean, work: (store: Store) => Promise<void>) {
-  const store = await openExistingStore(config);
-  try {
-    const status = await migrationStatus(store.db);
-    if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
-    if (changes) {
-      const hubs = await countHubConnections(store);
-      if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
-    }
-    await work(store);
-  } finally {
-    await store.close();
-  }
-}
+import { storeSettings, withSettings } from "../options.ts";
+import { action } from "../output.ts";
 
 export function registerSecrets(program: Command) {
   const secrets = program
@@ -80,50 +19,8 @@ export function registerSecrets(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        const config = configFrom(options);
-        const forget = Boolean(options.yes);
-        const { key, configured, keyFile } = keyInUse(config);
-        const keyName = describeKey(config);
-        await withStore(config, forget, async (store) => {
-          // Whatever stays is sealed with the key in use; an embedded store without a key file
-          // gets one now, as a hub's first start would make it.
-          const surveyed = forget
-            ? await forgetUnreadableSecrets(store.db, secretBoxFor(config))
-            : await surveySecrets(store.db, key && new SecretBox(key));
-          const found = surveyed.filter((secret) => !secret.readable);
-          if (options.json) {
-            return printJson({
-              key: configured ? "configured" : key ? "file" : "none",
-              forgotten: forget,
-              secrets: found.map(presentSecret),
-            });
-          }
-          if (found.length === 0) {
-            say(`Every stored secret opens with ${keyName}: nothing to forget.`);
-            return;
-          }
-          const counts = describeUnreadable(surveyed).en;
-          say(
-            forget
-              ? `Forgot the stored secrets ${keyName} could not open (${counts}):`
-              : `Stored secrets that do not open with ${keyName} (${counts}):`,
-          );
-          for (const secret of found) process.stdout.write(`${describeSecret(secret)}\n`);
-          if (!forget) {
-            say("");
-            say(
-              "Nothing changed. Only if the key that sealed them is lost for good (check every hub's environment and the backups first), run this again with --yes: the channels then need their tokens again, and webhook receivers new signing secrets.",
-            );
-            return;
-          }
-          if (!key) say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
-          say("");
-          say("Now:");
-          for (const kind of new Set(found.map((s) => s.kind))) {
-            const step = nextSteps[kind];
-            if (step) say(`- ${step}`);
-          }
-        });
+        const { forget } = await import("./secrets-actions.ts");
+        await forget(options);
       }),
     );
 
@@ -138,20 +35,8 @@ export function registerSecrets(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        const config = configFrom(options);
-        if (!config.previousSecretKey) throw new AppError("previous_secret_key_missing");
-        const from = new SecretBox(Buffer.from(config.previousSecretKey, "base64"));
-        await withStore(config, true, async (store) => {
-          const to = secretBoxFor(config);
-          const { resealed, kept } = await rekeySecrets(store.db, from, to);
-          if (options.json) return printJson({ resealed: resealed.map(presentSecret), kept });
-          say(
-            `Resealed ${resealed.length} stored secrets with ${describeKey(config)}${kept > 0 ? `; ${kept} already opened with it` : ""}.`,
-          );
-          say(
-            "Start every hub with this key from now on; SWITCHBOARD_PREVIOUS_SECRET_KEY is no longer needed. Backups made before now still need the previous key: keep it with them.",
-          );
-        });
+        const { rekey } = await import("./secrets-actions.ts");
+        await rekey(options);
       }),
     );
 }
