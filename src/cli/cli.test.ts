@@ -327,19 +327,10 @@ describe("switchboard command", { concurrency: 4 }, () => {
   it("runs the sandbox: a VK user's message reaches the API and a reply reaches the user, again after a restart", async () => {
     const dataDir = await storeCopy();
     /** Starts the sandbox on `dataDir`; what it prints tells how to act as the client. */
-    const startSandbox = async (flags: string[], env: Record<string, string>) => {
-      const [port, emulatorPort] = await Promise.all([freePort(), freePort()]);
+    const startSandbox = async (port: string, flags: readonly string[], env: Record<string, string>) => {
+      const emulatorPort = await freePort();
       const sandbox = launch(
-        [
-          "sandbox",
-          "--port",
-          String(port),
-          "--emulator-port",
-          String(emulatorPort),
-          "--data-dir",
-          dataDir,
-          ...flags,
-        ],
+        ["sandbox", "--port", port, "--emulator-port", String(emulatorPort), "--data-dir", dataDir, ...flags],
         // A real hub's server must not get the demo: the sandbox keeps to its embedded store.
         { DATABASE_URL: "postgres://nobody@127.0.0.1:1/none", ...env },
       );
@@ -349,27 +340,34 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.match(stderr, /Sandbox is running/, stderr);
       const key = /API key \(admin, sandbox only\): (sbk_\S+)/.exec(stderr)?.[1];
       const write = /-d '(\{"userId":\d+,"text":"Привет"\})' (http:\S+\/messages)/.exec(stderr);
-      assert.ok(key && write?.[1] && write[2], stderr);
+      const hub = /The hub: (http:\/\/127\.0\.0\.1:\d+) /.exec(stderr)?.[1];
+      assert.ok(key && write?.[1] && write[2] && hub, stderr);
+      if (port !== "0") assert.equal(hub, `http://127.0.0.1:${port}`);
       return {
         child: sandbox.child,
         stderr,
         key,
         log: sandbox.stdout,
         emulatorPort,
-        hub: `http://127.0.0.1:${port}`,
+        hub,
         auth: { authorization: `Bearer ${key}` },
         write: { body: write[1], url: write[2] },
       };
     };
 
-    // The second run lets the hub reach this machine, as a developer's local receiver needs, and
-    // logs what SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
+    // The second run takes any free port (the emulator learns it once the hub listens), lets the
+    // hub reach this machine, as a developer's local receiver needs, and logs what
+    // SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
     const keys: string[] = [];
-    for (const [run, flags, env] of [
-      [1, [], {}],
-      [2, ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
+    for (const [run, port, flags, env] of [
+      [1, String(await freePort()), [], {}],
+      [2, "0", ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
     ] as const) {
-      const { child, stderr, key, log, emulatorPort, hub, auth, write } = await startSandbox([...flags], env);
+      const { child, stderr, key, log, emulatorPort, hub, auth, write } = await startSandbox(
+        port,
+        flags,
+        env,
+      );
       // One sandbox key, kept in the data directory: the same at each start, none piling up.
       keys.push(key);
       const keyFile = join(dataDir, "sandbox.key");

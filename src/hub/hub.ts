@@ -137,12 +137,23 @@ export async function startWorkers(
  * opened and rejects with the signal's reason.
  */
 export async function startHub(
-  config: Config,
-  options: { say: Say; logger?: Logger; workers?: WorkerOptions; signal?: AbortSignal },
+  configured: Config,
+  options: {
+    say: Say;
+    logger?: Logger;
+    workers?: WorkerOptions;
+    signal?: AbortSignal;
+    /** The public URL when `configured` has none, from the port taken (`--port 0` takes any). */
+    publicUrlOf?: (port: number) => string;
+  },
 ): Promise<Hub> {
-  const logger = options.logger ?? createLogger(config);
-  checkKeyConfigured(config);
-  const http = await listenEarly(config.port, config.host, logger);
+  const logger = options.logger ?? createLogger(configured);
+  checkKeyConfigured(configured);
+  const http = await listenEarly(configured.port, configured.host, logger);
+  const config =
+    configured.publicUrl || !options.publicUrlOf
+      ? configured
+      : { ...configured, publicUrl: options.publicUrlOf(http.port) };
   /** Between steps: a start asked to stop goes no further; `close` below lets go of what it took. */
   const nextStep = async (step: string, fields: Record<string, unknown> = {}) => {
     // PGlite works without giving the event loop a turn, so a signal that came during a step is

@@ -108,8 +108,9 @@ async function startSandbox(base: Config, emulatorPort: number, signal: AbortSig
 async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Promise<Demo> {
   const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
   const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
-  const hubUrl = `http://${base.host}:${base.port}`;
-  const hub = await startHub({ ...base, publicUrl: base.publicUrl ?? hubUrl }, { say, signal });
+  // The emulator posts the community's events to the hub's own address, known once it listens.
+  const publicUrlOf = (port: number) => `http://${base.host}:${port}`;
+  const hub = await startHub(base, { say, signal, publicUrlOf });
   let connected = false;
   try {
     signal.throwIfAborted();
