@@ -109,18 +109,17 @@ for (const kind of storeKinds) {
       assert.equal(failing.body.has_credentials, false);
       assert.equal(failing.body.state_code, "channel_credentials_lost");
       assert.match(failing.body.state_remedy, /POST \/v1\/channels/);
-      const statusEvents = await store.db
-        .select()
-        .from(webhookEvent)
-        .where(
-          and(
-            eq(webhookEvent.type, "channel.status_changed"),
-            eq(webhookEvent.workspaceId, before.admin.workspaceId),
-          ),
-        );
+      /** The data of the events of `type` recorded in the first workspace. */
+      const recorded = async <T>(type: string) =>
+        (
+          await store.db
+            .select()
+            .from(webhookEvent)
+            .where(and(eq(webhookEvent.type, type), eq(webhookEvent.workspaceId, before.admin.workspaceId)))
+        ).map((e) => (e.payload as { data: T }).data);
       assert.ok(
-        statusEvents.some(
-          (e) => (e.payload as { data: { channel: { state: string } } }).data.channel.state === "failing",
+        (await recorded<{ channel: { state: string } }>("channel.status_changed")).some(
+          (data) => data.channel.state === "failing",
         ),
         "channel.status_changed to failing is recorded",
       );
@@ -139,17 +138,9 @@ for (const kind of storeKinds) {
         assert.ok(res.body.disabled_reason.includes(`/v1/webhooks/${id}/rotate-secret`));
         assert.equal(res.body.previous_secret_expires_at, null);
       }
-      const told = await store.db
-        .select()
-        .from(webhookEvent)
-        .where(
-          and(
-            eq(webhookEvent.type, "webhook.endpoint_disabled"),
-            eq(webhookEvent.workspaceId, before.admin.workspaceId),
-          ),
-        );
+      const told = await recorded<{ endpoint: { id: string } }>("webhook.endpoint_disabled");
       assert.deepEqual(
-        told.map((e) => (e.payload as { data: { endpoint: { id: string } } }).data.endpoint.id).sort(),
+        told.map((data) => data.endpoint.id).sort(),
         [rotated, watcher].sort(),
         "each endpoint that was enabled is disabled once, told to the others",
       );
