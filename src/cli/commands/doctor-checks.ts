@@ -4,8 +4,8 @@ import { inspectVkChannel } from "../../channels/vk/inspect.ts";
 import type { Config } from "../../config/settings.ts";
 import { AppError, describeError, type ErrorParams } from "../../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../../errors/catalogue.ts";
-import { checkKeyConfigured, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
-import { checkStoreKey } from "../../hub/stored-secrets.ts";
+import { openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
+import { checkStoreKey, keyInUse } from "../../hub/stored-secrets.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
@@ -61,11 +61,9 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
   // Described, never generated: a key file made here would not be the one the store needs.
   const keyFile = join(resolve(config.dataDir), "secret.key");
   await record("encryption key", () => {
-    checkKeyConfigured(config);
-    if (config.secretKey) return "configured";
-    return existsSync(keyFile)
-      ? `read from ${keyFile}`
-      : `none yet: the hub generates ${keyFile} at its first start`;
+    const { key, configured } = keyInUse(config);
+    if (configured) return "configured";
+    return key ? `read from ${keyFile}` : `none yet: the hub generates ${keyFile} at its first start`;
   });
 
   let store: Store | undefined;

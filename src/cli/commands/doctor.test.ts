@@ -1,7 +1,7 @@
 // `switchboard doctor` on a stopped embedded store with VK channels connected to the emulator:
 // one line per channel with its state, mode and last event, VK's own view, and the remedy.
 import assert from "node:assert/strict";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -89,5 +89,14 @@ describe("switchboard doctor with VK channels", () => {
     assert.equal(dead.ok, false);
     assert.equal(dead.code, "vk_group_auth_failed");
     assert.match(dead.remedy ?? "", /Access tokens/);
+  });
+
+  it("says so when the data directory's key file cannot be read or holds no key", async () => {
+    const elsewhere = mkdtempSync(join(tmpdir(), "sb-doctor-key-"));
+    writeFileSync(join(elsewhere, "secret.key"), "not a key\n");
+    const key = (await diagnose({ dataDir: elsewhere })).find((r) => r.check === "encryption key");
+    assert.equal(key?.ok, false, JSON.stringify(key));
+    assert.equal(key?.code, "secret_key_file_unreadable");
+    assert.match(key?.remedy ?? "", /Do not replace it with a new key/);
   });
 });

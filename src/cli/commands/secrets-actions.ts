@@ -38,8 +38,7 @@ const presentSecret = ({ kind, id, workspaceId, label }: StoredSecret) => ({
   label,
 });
 
-function describeKey(config: Config): string {
-  const { key, configured, keyFile } = keyInUse(config);
+function describeKey({ key, configured, keyFile }: ReturnType<typeof keyInUse>): string {
   if (configured) return "the configured SWITCHBOARD_SECRET_KEY";
   return key ? `the key in ${keyFile}` : `no key (${keyFile} does not exist)`;
 }
@@ -67,8 +66,9 @@ async function withStore(config: Config, changes: boolean, work: (store: Store) 
 export async function forget(options: Record<string, unknown>): Promise<void> {
   const config = configFrom(options);
   const forgetting = Boolean(options.yes);
-  const { key, configured, keyFile } = keyInUse(config);
-  const keyName = describeKey(config);
+  const inUse = keyInUse(config);
+  const { key, configured, keyFile } = inUse;
+  const keyName = describeKey(inUse);
   await withStore(config, forgetting, async (store) => {
     // Whatever stays is sealed with the key in use; an embedded store without a key file
     // gets one now, as a hub's first start would make it.
@@ -121,7 +121,7 @@ export async function rekey(options: Record<string, unknown>): Promise<void> {
     const { resealed, kept } = await rekeySecrets(store.db, from, to);
     if (options.json) return printJson({ resealed: resealed.map(presentSecret), kept });
     say(
-      `Resealed ${resealed.length} stored secrets with ${describeKey(config)}${kept > 0 ? `; ${kept} already opened with it` : ""}.`,
+      `Resealed ${resealed.length} stored secrets with ${describeKey(keyInUse(config))}${kept > 0 ? `; ${kept} already opened with it` : ""}.`,
     );
     say(
       "Start every hub with this key from now on; SWITCHBOARD_PREVIOUS_SECRET_KEY is no longer needed. Backups made before now still need the previous key: keep it with them.",
