@@ -944,16 +944,14 @@ const entries = {
     status: 500,
     class: "conflict",
     en: {
-      message:
-        "A hub (pid {pid}) holds the data directory {path}, but it does not answer as ready at {url}: {reason}.",
+      message: "A hub (pid {pid}) holds the data directory {path}, but it did not answer doctor: {reason}.",
       remedy:
-        "Give doctor the address the hub was started with (the same `--host` and `--port`, or SWITCHBOARD_HOST and SWITCHBOARD_PORT), so that it asks that hub. If the hub is stuck, stop it and run doctor again to check its store directly.",
+        "If the hub is still starting (migrating, say), run doctor again once it serves. If it is stuck, stop it and run doctor again to check its store directly. Run doctor as the user the hub runs as: the control socket is that user's alone.",
     },
     ru: {
-      message:
-        "Каталог данных {path} занят хабом (pid {pid}), но тот не отвечает готовностью по адресу {url}: {reason}.",
+      message: "Каталог данных {path} занят хабом (pid {pid}), но тот не ответил doctor: {reason}.",
       remedy:
-        "Укажите doctor адрес, с которым запущен хаб (те же `--host` и `--port` или SWITCHBOARD_HOST и SWITCHBOARD_PORT), чтобы он спросил этот хаб. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую.",
+        "Если хаб ещё запускается (например, применяет миграции), запустите doctor снова, когда он начнёт работать. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую. Запускайте doctor от имени пользователя, от которого работает хаб: управляющий сокет доступен только ему.",
     },
   },
   migrations_pending: {

@@ -1,3 +1,4 @@
+import { resolve } from "node:path";
 import { setImmediate as nextTurn } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { VkTokenRef } from "../channels/vk/api.ts";
@@ -19,6 +20,8 @@ import { recordChannelStatus } from "../pipeline/webhooks/events.ts";
 import { type DeliveryOptions, DeliveryWorker, systemClock } from "../pipeline/webhooks/worker.ts";
 import type { Store } from "../store/database.ts";
 import type { SecretBox } from "../store/secret-box.ts";
+import { type ControlSocket, openControlSocket } from "./control-socket.ts";
+import { CheckList, checkStore } from "./diagnosis.ts";
 import { listenEarly } from "./listen.ts";
 import {
   checkKeyConfigured,
@@ -164,8 +167,15 @@ export async function startHub(
     logger.debug(fields, step);
   };
   /** What the start has opened so far: a running hub's parts, or those of a start that failed. */
-  const parts: { store?: Store; sender?: SendService; profileClients?: VkClients; workers?: Workers } = {};
+  const parts: {
+    store?: Store;
+    sender?: SendService;
+    profileClients?: VkClients;
+    workers?: Workers;
+    control?: ControlSocket | undefined;
+  } = {};
   const close = async () => {
+    await parts.control?.close();
     await http.close();
     await parts.workers?.stop();
     parts.sender?.close();
@@ -224,6 +234,17 @@ export async function startHub(
           );
     parts.workers = workers;
     const url = `http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${http.port}`;
+    // Nothing else can open an embedded store while the hub holds it: doctor asks the hub instead.
+    if (store.mode === "embedded")
+      parts.control = await openControlSocket(
+        resolve(config.dataDir),
+        async () => {
+          const checks = new CheckList();
+          await checkStore(checks, config, store);
+          return { pid: process.pid, url, checks: checks.results };
+        },
+        logger,
+      );
     logger.info(
       { url, store: store.mode, location: store.location, role: config.role },
       "switchboard is listening",

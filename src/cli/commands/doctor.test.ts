@@ -1,7 +1,7 @@
 // `switchboard doctor` on a stopped embedded store with VK channels connected to the emulator:
 // one line per channel with its state, mode and last event, VK's own view, and the remedy.
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -9,6 +9,7 @@ import pino from "pino";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { connectVkChannel } from "../../channels/vk/connect.ts";
 import { loadConfig } from "../../config/load-config.ts";
+import { startHub } from "../../hub/hub.ts";
 import { openConfiguredStore, prepareStore, secretBoxFor } from "../../hub/open-store.ts";
 import { createWorkspace } from "../../store/repositories/workspaces.ts";
 import { diagnose } from "./doctor-checks.ts";
@@ -89,6 +90,50 @@ describe("switchboard doctor with VK channels", () => {
     assert.equal(dead.ok, false);
     assert.equal(dead.code, "vk_group_auth_failed");
     assert.match(dead.remedy ?? "", /Access tokens/);
+  });
+
+  it("asks the hub that holds the store, which checks its store and channels as doctor does", async () => {
+    const stopped = await diagnose({ dataDir });
+    const hub = await startHub(loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } }), {
+      say: () => {},
+    });
+    let running: Awaited<ReturnType<typeof diagnose>>;
+    try {
+      running = await diagnose({ dataDir });
+    } finally {
+      await hub.close();
+    }
+    const detail = (check: string) => running.find((r) => r.check === check)?.detail;
+    assert.equal(
+      detail("database"),
+      `held by the running hub (pid ${process.pid}, serving ${hub.url}), which checked its store below`,
+    );
+    for (const check of ["migrations", "stored secrets"])
+      assert.equal(detail(check), stopped.find((r) => r.check === check)?.detail);
+    assert.match(detail("stored secrets") ?? "", /^all 3 readable with the key in .*secret\.key$/);
+    const channelLines = (results: typeof running) =>
+      results
+        .filter((r) => r.check.startsWith("channel "))
+        .map(({ check, ok, code }) => ({ check, ok, code }));
+    assert.deepEqual(channelLines(running), channelLines(stopped), JSON.stringify(running, null, 2));
+    const healthy = running.find((r) => r.check.includes(`(${channels.healthy?.id})`));
+    assert.match(healthy?.detail ?? "", /^online, mode long_poll, last event never, VK: Long Poll enabled/);
+  });
+
+  it("says the hub did not answer when a live process holds the store without a control socket", async () => {
+    const held = mkdtempSync(join(tmpdir(), "sb-doctor-held-"));
+    mkdirSync(join(held, "pglite"));
+    writeFileSync(join(held, "pglite", "PG_VERSION"), "17\n");
+    // The test runner's parent is alive and is not this process: its pid in the lock holds it.
+    writeFileSync(join(held, "switchboard.lock"), String(process.ppid));
+    const database = (await diagnose({ dataDir: held })).find((r) => r.check === "database");
+    assert.equal(database?.ok, false);
+    assert.equal(database?.code, "running_hub_unreachable");
+    assert.equal(
+      database?.detail,
+      `A hub (pid ${process.ppid}) holds the data directory ${held}, but it did not answer doctor: nothing answers at its control socket ${join(held, "hub.sock")} (a hub opens it once its store is ready; a hub older than this version has none).`,
+    );
+    assert.match(database?.remedy ?? "", /still starting/);
   });
 
   it("says so when the data directory's key file cannot be read or holds no key", async () => {
