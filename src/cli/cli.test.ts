@@ -352,7 +352,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
     // hub reach this machine, as a developer's local receiver needs, and logs what
     // SWITCHBOARD_LOG_LEVEL says instead of the sandbox's default (warnings only).
     const keys: string[] = [];
-    for (const [run, port, flags, env] of [
+    for (const [round, port, flags, env] of [
       [1, String(await freePort()), [], {}],
       [2, "0", ["--egress-allow", "127.0.0.1"], { SWITCHBOARD_LOG_LEVEL: "info" }],
     ] as const) {
@@ -366,7 +366,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
       const keyFile = join(dataDir, "sandbox.key");
       assert.match(
         stderr,
-        run === 1
+        round === 1
           ? new RegExp(`Kept in ${keyFile}: later starts give the same one`)
           : /The same at each start/,
       );
@@ -375,7 +375,7 @@ describe("switchboard command", { concurrency: 4 }, () => {
         items: { name: string; revoked_at: string | null }[];
       };
       const active = listed.items.filter((k) => k.revoked_at === null).map((k) => k.name);
-      assert.deepEqual(active.sort(), ["bootstrap admin key", "sandbox key"], `run ${run}`);
+      assert.deepEqual(active.sort(), ["bootstrap admin key", "sandbox key"], `round ${round}`);
       const endpoint = await fetch(`${hub}/v1/webhooks`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
@@ -384,8 +384,8 @@ describe("switchboard command", { concurrency: 4 }, () => {
       const created = (await endpoint.json()) as { error?: { code: string } };
       assert.deepEqual(
         [endpoint.status, created.error?.code],
-        run === 1 ? [400, "webhook_url_refused"] : [201, undefined],
-        `run ${run}`,
+        round === 1 ? [400, "webhook_url_refused"] : [201, undefined],
+        `round ${round}`,
       );
       await fetch(write.url, {
         method: "POST",
@@ -406,29 +406,50 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.equal(
         conversation?.last_message?.text,
         "Привет",
-        `run ${run}: the user's message reached the API`,
+        `round ${round}: the user's message reached the API`,
       );
       const reply = await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, {
         method: "POST",
         headers: { ...auth, "content-type": "application/json" },
-        body: JSON.stringify({ text: `Здравствуйте! (${run})` }),
+        body: JSON.stringify({ text: `Здравствуйте! (${round})` }),
       });
-      assert.equal(reply.status, 201, `run ${run}: ${await reply.text()}`);
+      assert.equal(reply.status, 201, `round ${round}: ${await reply.text()}`);
       const communityId = /communities\/(\d+)\/messages/.exec(write.url)?.[1];
       const outbox = (await (
         await fetch(`http://127.0.0.1:${emulatorPort}/_control/communities/${communityId}/outbox`)
       ).json()) as { messages: { text: string }[] };
       assert.deepEqual(
         outbox.messages.map((m) => m.text),
-        [`Здравствуйте! (${run})`],
+        [`Здравствуйте! (${round})`],
       );
       const messages = (await (
         await fetch(`${hub}/v1/conversations/${conversation?.id}/messages`, { headers: auth })
       ).json()) as { items: unknown[] };
-      assert.equal(messages.items.length, 2 * run, `run ${run}: every message of both runs is kept`);
+      assert.equal(messages.items.length, 2 * round, `round ${round}: every message of both runs is kept`);
+      if (round === 1) {
+        // Doctor beside the sandbox asks its hub, which checks the demo channel with the emulator:
+        // a new user's first doctor finds nothing to fix.
+        const doctor = JSON.parse((await run(["doctor", "--data-dir", dataDir, "--json"])).stdout);
+        const lines = doctor.checks.map((c: { check: string; ok: boolean; notes?: unknown[] }) => ({
+          check: c.check.replace(/ \(.*\)$/, ""),
+          ok: c.ok,
+          notes: c.notes?.length ?? 0,
+        }));
+        assert.deepEqual(
+          lines.filter((l: { check: string }) =>
+            ["database", "channel vk Цветочная лавка"].includes(l.check),
+          ),
+          [
+            { check: "database", ok: true, notes: 0 },
+            { check: "channel vk Цветочная лавка", ok: true, notes: 0 },
+          ],
+          JSON.stringify(doctor, null, 2),
+        );
+        assert.equal(doctor.ok, true);
+      }
       await stop(child);
       const listening = /"level":30,[^\n]*"msg":"switchboard is listening"/;
-      if (run === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
+      if (round === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
       else assert.match(log(), listening, "run 2 logs at the level the environment sets");
     }
     assert.equal(keys[1], keys[0], "the second start gave the first one's key");

@@ -106,7 +106,8 @@ async function startSandbox(base: Config, emulatorPort: number, signal: AbortSig
  * that started is stopped again when a later step fails, or when `signal` asks the start to stop.
  */
 async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Promise<Demo> {
-  const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)" });
+  // Two tokens, as the docs advise for a real community (VK limits each to 20 requests per second).
+  const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)", tokens: [{}, {}] });
   const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
   // The emulator posts the community's events to the hub's own address, known once it listens.
   const publicUrlOf = (port: number) => `http://${base.host}:${port}`;
