@@ -232,6 +232,16 @@ export interface Attachment {
   externalId?: string;
 }
 
+/**
+ * What a message of the send API sends through one channel kind, when its template gave each kind
+ * its own: the text (null when blank: the attachments go alone) and the keyboard (the request's own
+ * for every kind, else the one of the template's body for that kind).
+ */
+export interface MessageBody<K = Record<string, unknown>> {
+  text: string | null;
+  keyboard: K | null;
+}
+
 export const message = pgTable(
   "message",
   {
@@ -279,9 +289,12 @@ export const message = pgTable(
     idempotencyKey: text("idempotency_key"),
     /** What the request asked for, hashed, to tell a repeat from a different message reusing the key. */
     requestHash: text("request_hash"),
-    /** The template it was rendered from, and its text for each route's channel kind. */
+    /**
+     * The template it was rendered from, and its body for the kind of each of its routes: a move
+     * to the next route takes that route's body into `text` and `keyboard`.
+     */
     template: text("template"),
-    textByKind: jsonb("text_by_kind").$type<Record<string, string>>(),
+    bodyByKind: jsonb("body_by_kind").$type<Partial<Record<(typeof channelKinds)[number], MessageBody>>>(),
     callbackUrl: text("callback_url"),
     callbackData: jsonb("callback_data"),
     /**
@@ -291,7 +304,10 @@ export const message = pgTable(
      */
     part: integer("part").notNull().default(0),
     partOf: uuid("part_of").references((): AnyPgColumn => message.id, { onDelete: "cascade" }),
-    /** The platform-neutral keyboard sent with it (kept so a retry or an edit sends the same). */
+    /**
+     * The platform-neutral keyboard sent with it (kept so a retry or an edit sends the same); for a
+     * message still on its way, the one its current route will send.
+     */
     keyboard: jsonb("keyboard").$type<Record<string, unknown>>(),
     /** The message this one answers (a comment replied to). */
     replyToMessageId: uuid("reply_to_message_id").references((): AnyPgColumn => message.id, {

@@ -38,7 +38,7 @@ import {
 } from "../../store/repositories/recipients.ts";
 import { findTemplatesByName, type Template } from "../../store/repositories/templates.ts";
 import { getWorkspace } from "../../store/repositories/workspaces.ts";
-import { channelKinds, messagePriorities } from "../../store/schema.ts";
+import { channelKinds, type MessageBody, messagePriorities } from "../../store/schema.ts";
 import { contactEvent, recordEvents } from "../webhooks/events.ts";
 import { renderForKinds } from "./templates.ts";
 
@@ -118,23 +118,19 @@ export async function acceptMessages(
       if (!recipient.ok) throw recipient.error;
       const chosen = chooseRoutes(deps, channels, workspace.routeOrder, request, recipient.contactId, reach);
       const rendered = request.template
-        ? render(templates, request.template, [...new Set(chosen.map((r) => r.kind))])
+        ? render(templates, request.template, request.keyboard, [...new Set(chosen.map((r) => r.kind))])
         : undefined;
-      const texts = rendered?.texts;
+      const own: Body = { text: textOrNull(request.text), keyboard: request.keyboard ?? null };
       // A template without a body for a route's kind rules that route out.
-      const routes = texts ? chosen.filter((route) => texts[route.kind] !== undefined) : chosen;
-      const usable = routes.filter((route) =>
-        fits(deps, route, texts?.[route.kind] ?? request.text, request),
-      );
-      const first = usable[0];
-      if (!first) throw contentMisfit(deps, routes, texts, request);
+      const routes = chosen.flatMap((channel) => {
+        const body = rendered ? rendered[channel.kind] : own;
+        return body ? [{ channel, body }] : [];
+      });
+      const usable = routes.filter((route) => fits(deps, route, request));
+      if (usable.length === 0) throw contentMisfit(deps, routes, request);
       planned.push({
         index,
-        row: rowFor(
-          deps,
-          { workspaceId, author, request, contactId: recipient.contactId, now, rendered },
-          usable,
-        ),
+        row: rowFor(deps, { workspaceId, author, request, contactId: recipient.contactId, now }, usable),
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -146,26 +142,42 @@ export async function acceptMessages(
   return results;
 }
 
-interface Rendered {
-  texts: Partial<Record<ChannelKind, string>>;
-  keyboards: Partial<Record<ChannelKind, Record<string, unknown>>>;
+/** What the message sends through a route: its text (null when blank) and keyboard. */
+type Body = MessageBody<Keyboard>;
+
+/** A channel that may carry the message, with what the message would send through it. */
+interface Route {
+  channel: ChannelAccount;
+  body: Body;
 }
 
-/** The template's text (and keyboard) for each of `kinds` it has a body for, or its catalogued error. */
+/** What the message sends through each channel kind, when a template renders it. */
+type Rendered = Partial<Record<ChannelKind, Body>>;
+
+/**
+ * The body of the message for each of `kinds` its template has a body for: that body's text, and
+ * its keyboard unless the request brings its own (`ownKeyboard`) for every kind. Throws the
+ * template's catalogued errors.
+ */
 function render(
   templates: ReadonlyMap<string, Template>,
   request: { name: string; data: Record<string, unknown> },
+  ownKeyboard: Keyboard | undefined,
   kinds: readonly ChannelKind[],
 ): Rendered {
   const template = templates.get(request.name);
   if (!template) throw new AppError("template_not_found", { template: request.name });
-  const rendered: Rendered = { texts: {}, keyboards: {} };
+  const rendered: Rendered = {};
   for (const [kind, body] of Object.entries(renderForKinds(template, request.data, kinds))) {
-    rendered.texts[kind as ChannelKind] = body.text;
-    if (body.keyboard) rendered.keyboards[kind as ChannelKind] = body.keyboard;
+    rendered[kind as ChannelKind] = {
+      text: textOrNull(body.text),
+      keyboard: ownKeyboard ?? (body.keyboard as Keyboard | null),
+    };
   }
   return rendered;
 }
+
+const textOrNull = (text: string | undefined) => (text?.trim() ? text : null);
 
 // ── Recipients ───────────────────────────────────────────────────────────────
 
@@ -336,10 +348,10 @@ function defaultRoutes(
   return [...new Set([...(first ? [first] : []), ...ordered])];
 }
 
-/** Whether the content goes through `channel` as one platform message. */
-function fits(deps: AcceptDeps, channel: ChannelAccount, text: string | undefined, request: MessageRequest) {
+/** Whether the content goes through the route's channel as one platform message. */
+function fits(deps: AcceptDeps, route: Route, request: MessageRequest) {
   try {
-    checkContent(deps, channel, text, request);
+    checkContent(deps, route, request);
     return true;
   } catch (error) {
     if (error instanceof AppError) return false;
@@ -347,43 +359,32 @@ function fits(deps: AcceptDeps, channel: ChannelAccount, text: string | undefine
   }
 }
 
-function checkContent(
-  deps: AcceptDeps,
-  channel: ChannelAccount,
-  text: string | undefined,
-  request: MessageRequest,
-) {
+function checkContent(deps: AcceptDeps, { channel, body }: Route, request: MessageRequest) {
   const adapter = deps.adapter(channel.kind) as OutboundAdapter;
   const capabilities = adapter.capabilities(channel);
   const attachments = request.attachments ?? [];
-  if (text && text.trim() !== "") adapter.splitText(channel, text, false);
+  const { text, keyboard } = body;
+  if (text === null && attachments.length === 0) throw new AppError("empty_message");
+  if (text !== null) adapter.splitText(channel, text, false);
   for (const attachment of attachments)
     if (!capabilities.attachmentKinds.includes(attachment.kind))
       throw invalid("attachments", `${channel.kind} channels cannot send ${attachment.kind} attachments`);
   if (attachments.length > capabilities.maxAttachments)
     throw invalid("attachments", `${channel.kind} channels take at most ${capabilities.maxAttachments}`);
-  if (request.keyboard) {
+  if (keyboard) {
     const { keyboards } = capabilities;
-    if (request.keyboard.inline ? !keyboards.inline : !keyboards.standard)
+    if (keyboard.inline ? !keyboards.inline : !keyboards.standard)
       throw invalid("keyboard.inline", `${channel.kind} channels cannot show such a keyboard`);
-    adapter.checkKeyboard(channel, request.keyboard);
+    adapter.checkKeyboard(channel, keyboard);
   }
 }
 
 /** Why no route takes the content: "too long for every route", or the first route's error. */
-function contentMisfit(
-  deps: AcceptDeps,
-  routes: readonly ChannelAccount[],
-  texts: Partial<Record<ChannelKind, string>> | undefined,
-  request: MessageRequest,
-): AppError {
-  const limits = routes.map((route) => {
-    const text = texts?.[route.kind] ?? request.text ?? "";
-    return {
-      length: [...text].length,
-      limit: (deps.adapter(route.kind) as OutboundAdapter).capabilities(route).textLimit,
-    };
-  });
+function contentMisfit(deps: AcceptDeps, routes: readonly Route[], request: MessageRequest): AppError {
+  const limits = routes.map(({ channel, body }) => ({
+    length: [...(body.text ?? "")].length,
+    limit: (deps.adapter(channel.kind) as OutboundAdapter).capabilities(channel).textLimit,
+  }));
   if (limits.every(({ length, limit }) => length > limit))
     return new AppError("text_too_long_for_routes", {
       length: Math.min(...limits.map((l) => l.length)),
@@ -391,7 +392,7 @@ function contentMisfit(
     });
   for (const route of routes) {
     try {
-      checkContent(deps, route, texts?.[route.kind] ?? request.text, request);
+      checkContent(deps, route, request);
     } catch (error) {
       if (error instanceof AppError) return error;
       throw error;
@@ -410,27 +411,27 @@ function rowFor(
     request: MessageRequest;
     contactId: string;
     now: Date;
-    rendered: Rendered | undefined;
   },
-  routes: readonly ChannelAccount[],
+  routes: readonly Route[],
 ): NewMessage {
-  const { request, now, rendered: template } = input;
-  const texts = template?.texts;
-  const first = routes[0] as ChannelAccount;
-  const rendered = texts ? texts[first.kind] : request.text;
-  // The request's keyboard, else the one of the template's body for the first route.
-  const keyboard = request.keyboard
-    ? (request.keyboard as unknown as Record<string, unknown>)
-    : (template?.keyboards[first.kind] ?? null);
-  const text = rendered?.trim() ? rendered : null;
-  if (text === null && (request.attachments?.length ?? 0) === 0) throw new AppError("empty_message");
+  const { request, now } = input;
+  const first = routes[0] as Route;
+  const stored = ({ body }: Route): MessageBody => ({
+    text: body.text,
+    keyboard: body.keyboard as unknown as Record<string, unknown> | null,
+  });
+  // The row holds the first route's body; a move to another route takes that route's kind's.
+  const { text, keyboard } = stored(first);
+  const bodyByKind = request.template
+    ? Object.fromEntries(routes.map((route) => [route.channel.kind, stored(route)]))
+    : null;
   const priority = request.priority ?? "notification";
   const ttlSeconds = request.ttlSeconds ?? deps.defaultTtlSeconds;
   return {
     id: uuidv7(),
     workspaceId: input.workspaceId,
     conversationId: null,
-    channelAccountId: first.id,
+    channelAccountId: first.channel.id,
     contactId: input.contactId,
     direction: "outbound",
     authorKind: input.author.kind,
@@ -443,7 +444,7 @@ function rowFor(
     })),
     keyboard,
     status: "queued",
-    routes: routes.map((r) => r.id),
+    routes: routes.map((route) => route.channel.id),
     routeIndex: 0,
     priority,
     queueRank: messagePriorities.indexOf(priority),
@@ -454,7 +455,7 @@ function rowFor(
     callbackUrl: request.statusUrl ?? null,
     callbackData: request.callbackData ?? null,
     template: request.template?.name ?? null,
-    textByKind: texts ? (texts as Record<string, string>) : null,
+    bodyByKind,
     sentAt: now,
   };
 }

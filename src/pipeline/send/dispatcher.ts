@@ -488,8 +488,12 @@ class AccountLane {
     for (let index = head.routeIndex + 1; index < head.routes.length; index += 1) {
       const channel = await findChannelAccount(db, head.routes[index] as string);
       if (!channel || channel.state === "disabled" || !this.#deps.sender.adapter(channel.kind)) continue;
-      const text = head.textByKind?.[channel.kind] ?? head.text;
-      await moveToRoute(db, head, { index, channelAccountId: channel.id, text }, reason);
+      // A template gave each route's kind its own text and keyboard; other messages send theirs everywhere.
+      const body = head.bodyByKind
+        ? head.bodyByKind[channel.kind]
+        : { text: head.text, keyboard: head.keyboard };
+      if (!body) continue;
+      await moveToRoute(db, head, { index, channelAccountId: channel.id, body }, reason);
       await this.#deps.store.notify(outboundChannel);
       return true;
     }

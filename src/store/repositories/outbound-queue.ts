@@ -7,7 +7,7 @@
  */
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
-import { message, messageStatusChange } from "../schema.ts";
+import { type MessageBody, message, messageStatusChange } from "../schema.ts";
 import { advanceLastMessageAt } from "./conversations.ts";
 import type { Message, NewMessage } from "./messages.ts";
 
@@ -209,13 +209,13 @@ export async function expireOverdue(db: Db, channelAccountId: string, now: Date)
 }
 
 /**
- * Moves a message to its next route: the next channel account, the text rendered for that
- * channel's kind, no conversation yet (the dispatcher opens one on that channel), due now.
+ * Moves a message to its next route: the next channel account, the body (text and keyboard) it
+ * sends through that channel's kind, no conversation yet (the dispatcher opens one on that channel), due now.
  */
 export async function moveToRoute(
   db: Db,
   head: Message,
-  route: { index: number; channelAccountId: string; text: string | null },
+  route: { index: number; channelAccountId: string; body: MessageBody },
   reason: string,
 ) {
   await db
@@ -224,7 +224,8 @@ export async function moveToRoute(
       routeIndex: route.index,
       channelAccountId: route.channelAccountId,
       conversationId: null,
-      text: route.text,
+      text: route.body.text,
+      keyboard: route.body.keyboard,
       status: "queued",
       errorCode: reason,
       notBefore: new Date(),
