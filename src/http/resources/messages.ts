@@ -99,7 +99,10 @@ const PartSchema = z.object({
 });
 
 export const MessageDetailSchema = MessageSchema.extend({
-  keyboard: KeyboardSchema.nullable(),
+  keyboard: KeyboardSchema.nullable().openapi({
+    description:
+      "Sent with the message; for a message of the send API, the one its route in use (`channel_id`) sends, as `text` is: after a fallback to a channel of another kind, its template's keyboard for that kind",
+  }),
   parts: z.array(PartSchema).openapi({
     description: "Every platform message this message became, in order (one when it was not split)",
   }),
