@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { eq, inArray, sql } from "drizzle-orm";
 import { v7 as uuidv7 } from "uuid";
 import { AppError } from "../errors/app-error.ts";
@@ -338,7 +339,9 @@ for (const kind of storeKinds) {
         await updateContact(store.db, workspaceId, target.id, { customFields: { b: 3 } });
         const kept = await open(channel.id, target.id);
         const joined = await open(channel.id, source.id);
+        const elsewhere = await open((await newChannel()).id, source.id);
         await recordMessage(store.db, inbound(workspaceId, channel.id, joined.id, source.id, "m-src"));
+        await sleep(5);
 
         const { contact: merged, joinedConversations } = await mergeContacts(
           store.db,
@@ -360,8 +363,11 @@ for (const kind of storeKinds) {
         );
         assert.deepEqual(
           conversations.items.map((c) => c.id),
-          [kept.id],
+          [elsewhere.id, kept.id],
         );
+        // Both changed: one has another client now, the other the joined one's messages.
+        for (const changed of conversations.items)
+          assert.ok(changed.updatedAt > elsewhere.updatedAt, `${changed.id} is stamped updated`);
         const messages = await listConversationMessages(store.db, kept.id, { limit: 10 });
         assert.deepEqual(
           messages.items.map((m) => m.externalId),
@@ -516,6 +522,45 @@ for (const kind of storeKinds) {
         assert.deepEqual(stored, read);
         const [after] = await store.db.select().from(conversation).where(eq(conversation.id, conv.id));
         assert.equal(after?.lastMessageAt?.getTime(), Date.UTC(2026, 0, 1, 12, 0, 3, 123));
+      });
+
+      it("stamps a conversation updated with each message stored in it, a late one too, and not with a repeat", async () => {
+        const channel = await newChannel();
+        const c = await createContact(store.db, workspaceId, {});
+        const conv = await open(channel.id, c.id);
+        const arrived = (externalId: string, minute: number) => ({
+          ...inbound(workspaceId, channel.id, conv.id, c.id, externalId),
+          id: uuidv7(),
+          authorRef: "42",
+          attachments: [],
+          sentAt: new Date(Date.UTC(2026, 0, 1, 12, minute)),
+          replyToMessageId: null,
+        });
+        const read = async () => {
+          const [row] = await store.db.select().from(conversation).where(eq(conversation.id, conv.id));
+          return row as typeof conv;
+        };
+        const stamps = [conv.updatedAt];
+        const after = async (step: () => Promise<unknown>) => {
+          await sleep(5);
+          const before = Date.now();
+          await step();
+          const now = await read();
+          stamps.push(now.updatedAt);
+          return { now, since: before };
+        };
+
+        const first = await after(() => recordMessages(store.db, [arrived("u1", 30)]));
+        assert.equal(first.now.lastMessageAt?.getTime(), Date.UTC(2026, 0, 1, 12, 30));
+        assert.ok(first.now.updatedAt.getTime() >= first.since, "an intake run stamps it");
+        const late = await after(() => recordMessages(store.db, [arrived("u0", 10)]));
+        assert.equal(late.now.lastMessageAt?.getTime(), Date.UTC(2026, 0, 1, 12, 30), "the last stays last");
+        assert.ok(late.now.updatedAt.getTime() >= late.since, "a late message stamps it too");
+        const single = await after(() => recordMessage(store.db, arrived("u2", 40)));
+        assert.ok(single.now.updatedAt.getTime() >= single.since, "one message stored alone stamps it");
+        const repeat = await after(() => recordMessages(store.db, [arrived("u2", 40)]));
+        assert.deepEqual(repeat.now, single.now, "a repeat of a stored message changes nothing");
+        assert.equal(new Set(stamps.map((at) => at.getTime())).size, 4);
       });
 
       it("lists messages newest first by platform time, with cursors that neither skip nor repeat", async () => {

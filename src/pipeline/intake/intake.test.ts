@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { after, before, beforeEach, describe, it } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
 import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import pino from "pino";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
@@ -197,6 +198,33 @@ for (const kind of storeKinds) {
       await drain();
       assert.equal((await conversations()).length, 1);
       assert.equal((await messages()).length, 2);
+    });
+
+    it("moves a conversation's updated_at with each message it gets, as the API shows it", async () => {
+      const from = (fields: Record<string, unknown> = {}) =>
+        envelope("message_new", { message: vkMessage({ from_id: 9, peer_id: 9, ...fields }) });
+      const shown = async () =>
+        (await hub.request("GET", `/v1/conversations?channel_id=${channel.id}`)).body.items[0];
+      await deliver(from());
+      await drain();
+      const opened = await shown();
+      await sleep(5);
+      const since = new Date().toISOString();
+      const second = from();
+      await deliver(second);
+      await drain();
+      const later = await shown();
+      assert.equal(later.id, opened.id);
+      const sentAt = (second.object as { message: { date: number } }).message.date * 1000;
+      assert.equal(
+        later.last_message_at,
+        new Date(sentAt).toISOString(),
+        "the platform's time of the message",
+      );
+      assert.ok(
+        later.updated_at >= since,
+        `${later.updated_at} is when the hub stored it, not before ${since}`,
+      );
     });
 
     it("records an edit as a new version, even when the edit arrives before its message", async () => {

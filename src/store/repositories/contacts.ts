@@ -417,7 +417,10 @@ export async function mergeContacts(
         .where(eq(conversation.id, kept.id));
       await tx.delete(conversation).where(eq(conversation.id, duplicate.id));
     }
-    await tx.update(conversation).set({ contactId: targetId }).where(eq(conversation.contactId, sourceId));
+    await tx
+      .update(conversation)
+      .set({ contactId: targetId, updatedAt: new Date() })
+      .where(eq(conversation.contactId, sourceId));
     await tx.update(message).set({ contactId: targetId }).where(eq(message.contactId, sourceId));
     await tx
       .update(contactIdentity)

@@ -70,8 +70,12 @@ export async function openDirectConversations(
   return { byContact, created };
 }
 
-/** Moves each conversation's last-message time forward to its newest message's time. */
-export async function advanceLastMessageAt(
+/**
+ * Tells conversations they got new messages, in one statement: each one's last-message time moves
+ * forward to its newest message's time, and `updated_at` to now, even for a message older than
+ * the last (one arriving late): the conversation has changed for a client that syncs on it.
+ */
+export async function touchConversations(
   db: Db,
   messages: readonly { conversationId: string | null; at: Date }[],
 ) {
@@ -86,7 +90,8 @@ export async function advanceLastMessageAt(
     sql`, `,
   );
   await db.execute(sql`
-    update conversation set last_message_at = greatest(last_message_at, v.at)
+    update conversation
+    set last_message_at = greatest(last_message_at, v.at), updated_at = ${new Date().toISOString()}::timestamptz
     from (values ${rows}) as v(id, at)
     where conversation.id = v.id`);
 }

@@ -4,7 +4,7 @@ import { AppError } from "../../errors/app-error.ts";
 import { asTableRows, type Db, queryPrepared, queryRows } from "../database.ts";
 import { isUuid, latestFirst, type PageRequest } from "../pagination.ts";
 import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
-import { advanceLastMessageAt } from "./conversations.ts";
+import { touchConversations } from "./conversations.ts";
 
 export type Message = typeof message.$inferSelect;
 export type NewMessage = typeof message.$inferInsert;
@@ -12,7 +12,7 @@ export type MessageVersion = typeof messageVersion.$inferSelect;
 type ContactIdentity = typeof contactIdentity.$inferSelect;
 
 /**
- * Stores a message and moves its conversation's last-message time forward. A message whose
+ * Stores a message and touches its conversation (`touchConversations`). A message whose
  * platform id is already stored is not stored again: the existing row is returned instead.
  */
 export async function recordMessage(
@@ -39,7 +39,7 @@ export async function recordMessage(
         );
       return { message: existing as Message, created: false };
     }
-    await advanceLastMessageAt(tx, [{ conversationId: inserted.conversationId, at: inserted.sentAt }]);
+    await touchConversations(tx, [{ conversationId: inserted.conversationId, at: inserted.sentAt }]);
     return { message: inserted, created: true };
   });
 }
@@ -88,7 +88,7 @@ export async function recordMessages(db: Db, inputs: readonly ArrivedMessage[]):
     JSON.stringify(inputs.map((m) => m.attachments)),
   ]);
   const inserted = asTableRows(message, rows);
-  await advanceLastMessageAt(
+  await touchConversations(
     db,
     inserted.map((row) => ({ conversationId: row.conversationId, at: row.sentAt })),
   );
@@ -339,7 +339,7 @@ export async function insertOutboundMessage(
       return { head: existing, created: false };
     }
     if (rest.length > 0) await tx.insert(message).values(rest);
-    await advanceLastMessageAt(tx, [{ conversationId: head.conversationId, at: head.sentAt }]);
+    await touchConversations(tx, [{ conversationId: head.conversationId, at: head.sentAt }]);
     return { head, created: true };
   });
 }

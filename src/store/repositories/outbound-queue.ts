@@ -8,7 +8,7 @@
 import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { type MessageBody, message, messageStatusChange } from "../schema.ts";
-import { advanceLastMessageAt } from "./conversations.ts";
+import { touchConversations } from "./conversations.ts";
 import type { Message, NewMessage } from "./messages.ts";
 
 /** Wakes dispatchers in every hub process: new messages are queued. */
@@ -236,7 +236,7 @@ export async function moveToRoute(
 
 /**
  * Puts messages of the send API into the conversations they go out in, once their route is
- * chosen, and moves those conversations' last-message times forward.
+ * chosen, and touches those conversations (`touchConversations`).
  */
 export async function assignConversations(
   db: Db,
@@ -250,7 +250,7 @@ export async function assignConversations(
   await db.execute(
     sql`update message set conversation_id = v.conversation_id from (values ${rows}) as v(message_id, conversation_id) where message.id = v.message_id`,
   );
-  await advanceLastMessageAt(db, assignments);
+  await touchConversations(db, assignments);
 }
 
 /**
