@@ -50,9 +50,15 @@ export const ConversationSchema = z
     status: z.enum(conversationStatuses),
     assignee: z.string().nullable(),
     reply_window_ends_at: Timestamp.nullable(),
-    last_message_at: Timestamp.nullable(),
+    last_message_at: Timestamp.nullable().openapi({
+      description:
+        "`sent_at` of its newest message: when it was written on the platform, or accepted by the hub",
+    }),
     created_at: Timestamp,
-    updated_at: Timestamp,
+    updated_at: Timestamp.openapi({
+      description:
+        "When the hub last changed it: a message added (received or sent, a late one too), its status, assignee or client",
+    }),
   })
   .openapi("Conversation");
 
