@@ -32,7 +32,8 @@ export function reportFailure(error: unknown, json: boolean): number {
   const { message, remedy } = describeError("internal_error", "en", {}, "cli");
   const detail = error instanceof Error ? error.message : String(error);
   if (json) printJson({ error: { code: "internal_error", message, remedy, detail } });
-  else say(`error internal_error: ${detail}`);
+  // What failed says more than "failed unexpectedly" to a person reading one line.
+  else say(`error internal_error: ${detail} Remedy: ${remedy}`);
   if (process.env.SWITCHBOARD_DEBUG) console.error(error);
   return 1;
 }

@@ -2,7 +2,7 @@ import { type CatalogueEntry, catalogue, type ErrorCode, type Language } from ".
 
 /**
  * Who reads the error: a client of the API, or a person at the `switchboard` command, who gets
- * the entry's `cli` remedy when it has one.
+ * the entry's `cli` message and remedy where it has them.
  */
 export type Audience = "api" | "cli";
 
@@ -84,8 +84,8 @@ export function describeError(
   audience: Audience = "api",
 ) {
   const entry = catalogue[code];
-  const remedy = (audience === "cli" ? entry.cli?.[language] : undefined) ?? entry[language].remedy;
-  return { message: fill(entry[language].message, params, language), remedy: fill(remedy, params, language) };
+  const text = audience === "cli" ? { ...entry[language], ...entry.cli?.[language] } : entry[language];
+  return { message: fill(text.message, params, language), remedy: fill(text.remedy, params, language) };
 }
 
 /** Fills `{name}` placeholders; a list's items each get the backticks around its placeholder. */

@@ -1,4 +1,11 @@
-import { type CatalogueEntry, catalogue, type ErrorCode, errorClasses, type Language } from "./catalogue.ts";
+import {
+  type CatalogueEntry,
+  catalogue,
+  type ErrorCode,
+  errorClasses,
+  type Language,
+  type LocalizedText,
+} from "./catalogue.ts";
 
 const classMeaning: Record<(typeof errorClasses)[number], string> = {
   invalid_input: "the request or setting is wrong; fix it before repeating",
@@ -18,9 +25,11 @@ const fromCommand: Record<Language, string> = {
   ru: "*В команде `switchboard`:*",
 };
 
-/** The remedy, then the one the `switchboard` command prints instead, if it has its own. */
-const remedyCell = (entry: CatalogueEntry, language: Language) =>
-  cell(entry[language].remedy) + (entry.cli ? ` ${fromCommand[language]} ${cell(entry.cli[language])}` : "");
+/** The API's text, then the one the `switchboard` command prints instead, if it has its own. */
+const textCell = (entry: CatalogueEntry, language: Language, part: keyof LocalizedText) => {
+  const own = entry.cli?.[language][part];
+  return cell(entry[language][part]) + (own ? ` ${fromCommand[language]} ${cell(own)}` : "");
+};
 
 /** docs/errors.md, generated from the catalogue; a test keeps the committed file in sync. */
 export function renderCatalogueMarkdown(): string {
@@ -39,7 +48,7 @@ export function renderCatalogueMarkdown(): string {
     "`details` lists each failing field of a request (body fields by their path, others prefixed `query.`, `path.` or `header.`).",
     "`upstream_code` appears when the error mirrors a platform's own code. Send `Accept-Language: ru` for the Russian texts.",
     "`GET /v1/errors` returns this catalogue as JSON.",
-    "The `switchboard` command prints failures as `error <code>: <message> Remedy: <remedy>`; where the API's remedy names routes, the command may give a remedy of its own, shown after the API's.",
+    "The `switchboard` command prints failures as `error <code>: <message> Remedy: <remedy>`; where the API's text does not fit the command (a remedy naming routes, a message about the caller's workspace), the command prints its own, shown after the API's.",
     "",
     "## Classes",
     "",
@@ -56,13 +65,13 @@ export function renderCatalogueMarkdown(): string {
   for (const code of codes) {
     const e = catalogue[code];
     lines.push(
-      `| \`${code}\` | ${e.status} | ${e.class} | ${e.upstream ?? ""} | ${cell(e.en.message)} | ${remedyCell(e, "en")} |`,
+      `| \`${code}\` | ${e.status} | ${e.class} | ${e.upstream ?? ""} | ${textCell(e, "en", "message")} | ${textCell(e, "en", "remedy")} |`,
     );
   }
   lines.push("", "## Коды (по-русски)", "", "| код | сообщение | что сделать |", "| --- | --- | --- |");
   for (const code of codes) {
     const e = catalogue[code];
-    lines.push(`| \`${code}\` | ${cell(e.ru.message)} | ${remedyCell(e, "ru")} |`);
+    lines.push(`| \`${code}\` | ${textCell(e, "ru", "message")} | ${textCell(e, "ru", "remedy")} |`);
   }
   return `${lines.join("\n")}\n`;
 }

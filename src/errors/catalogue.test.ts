@@ -3,7 +3,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AppError, describeError } from "./app-error.ts";
-import { catalogue, type ErrorCode, errorClasses } from "./catalogue.ts";
+import {
+  catalogue,
+  type ErrorCode,
+  errorClasses,
+  type Language,
+  type LocalizedText,
+  languages,
+} from "./catalogue.ts";
 import { renderCatalogueMarkdown } from "./catalogue-doc.ts";
 
 const codes = Object.keys(catalogue) as ErrorCode[];
@@ -36,21 +43,24 @@ describe("error catalogue", () => {
       const params = (text: string) => [...text.matchAll(/\{(\w+)\}/g)].map((m) => m[1]).sort();
       assert.deepEqual(params(entry.ru.message), params(entry.en.message), `${code} message params`);
       if (entry.cli) {
-        assert.match(entry.cli.ru, /[а-яё]/i, `${code} has a Russian CLI remedy`);
-        // The command's remedy is filled from the same parameters as the rest of the entry.
+        const { cli } = entry;
+        const parts = (language: Language) => Object.keys(cli[language]).sort() as (keyof LocalizedText)[];
+        assert.ok(parts("en").length > 0, `${code} has a CLI text`);
+        assert.deepEqual(parts("ru"), parts("en"), `${code} has the same CLI texts in both languages`);
+        assert.match(Object.values(cli.ru).join(" "), /[а-яё]/i, `${code} has Russian CLI text`);
+        // The command's text is filled from the same parameters as the rest of the entry.
         const given = new Set(params(entry.en.message + entry.en.remedy));
-        for (const language of ["en", "ru"] as const) {
-          assert.ok(entry.cli[language].length > 10, `${code} ${language} CLI remedy`);
-          assert.notEqual(
-            entry.cli[language],
-            entry[language].remedy,
-            `${code} ${language} CLI remedy differs`,
-          );
-          for (const name of params(entry.cli[language]))
-            assert.ok(
-              given.has(name),
-              `${code} ${language} CLI remedy takes {${name}}, which the entry has not`,
-            );
+        for (const language of languages) {
+          for (const part of parts(language)) {
+            const text = cli[language][part] as string;
+            assert.ok(text.length > 10, `${code} ${language} CLI ${part}`);
+            assert.notEqual(text, entry[language][part], `${code} ${language} CLI ${part} differs`);
+            for (const name of params(text))
+              assert.ok(
+                given.has(name),
+                `${code} ${language} CLI ${part} takes {${name}}, which the entry has not`,
+              );
+          }
         }
       }
     }
@@ -72,6 +82,37 @@ describe("error catalogue", () => {
     // Without one of its own, the command prints the entry's remedy.
     const locked = new AppError("data_dir_locked", { path: "/d", pid: 1 });
     assert.deepEqual(locked.render("en", "cli"), locked.render("en"));
+  });
+
+  it("gives the switchboard command its own message where the API's speaks of the caller's workspace", () => {
+    const unknownKey = new AppError("api_key_not_found", { id: "k1" });
+    assert.equal(unknownKey.render("en").message, "No API key with id `k1` in this workspace.");
+    assert.deepEqual(unknownKey.render("en", "cli"), {
+      code: "api_key_not_found",
+      message: "There is no API key with id `k1`.",
+      remedy: "Check the id: `switchboard keys list` begins each key's line with its id.",
+    });
+    assert.equal(unknownKey.render("ru", "cli").message, "API-ключа с идентификатором `k1` нет.");
+    // The error's own message, as logs show it, stays the API's.
+    assert.equal(unknownKey.message, "No API key with id `k1` in this workspace.");
+    // A command has no request to repeat and no request id to report.
+    const crashed = describeError("internal_error", "en", {}, "cli");
+    assert.equal(crashed.message, "The command failed unexpectedly.");
+    assert.match(crashed.remedy, /SWITCHBOARD_DEBUG=1/);
+    assert.doesNotMatch(crashed.remedy, /Idempotency-Key|request_id/);
+  });
+
+  it("names no API route and no caller's workspace in what the switchboard command prints for the codes it shares with the API", () => {
+    for (const code of ["workspace_not_found", "api_key_not_found", "last_workspace_key"] as const) {
+      for (const language of languages) {
+        const { message, remedy } = describeError(code, language, { id: "x" }, "cli");
+        assert.doesNotMatch(
+          `${message} ${remedy}`,
+          /\/v1\/|this workspace|этом рабочем пространстве/,
+          `${code} ${language}`,
+        );
+      }
+    }
   });
 
   it("knows every code the source raises", () => {

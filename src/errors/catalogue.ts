@@ -33,11 +33,12 @@ export interface CatalogueEntry {
   en: LocalizedText;
   ru: LocalizedText;
   /**
-   * The remedy when the `switchboard` command reports the error, for a code that the API and the
-   * command both raise and whose remedy above names API routes, which a person at the command
-   * line is not calling. The message is the same for both.
+   * What the `switchboard` command prints instead, for a code that the API and the command both
+   * raise and whose text above does not fit a person at the command line: a remedy that names API
+   * routes they are not calling, a message about "this workspace" when the command looks in the
+   * whole store. A part left out is the API's.
    */
-  cli?: Record<Language, string>;
+  cli?: Record<Language, Partial<LocalizedText>>;
 }
 
 const entries = {
@@ -251,15 +252,28 @@ const entries = {
         "Проверьте идентификатор. Обычный API-ключ видит только своё рабочее пространство (его идентификатор — `workspace_id` в ответе `GET /v1/api-keys`); ключ администратора получает список всех через `GET /v1/workspaces`.",
     },
     cli: {
-      en: "Check the id: `switchboard keys list` ends each key's line with the id of its workspace. Without `--workspace`, `switchboard keys create` uses the default workspace.",
-      ru: "Проверьте идентификатор: `switchboard keys list` выводит в конце строки каждого ключа идентификатор его рабочего пространства. Без `--workspace` команда `switchboard keys create` использует рабочее пространство по умолчанию.",
+      en: {
+        remedy:
+          "Check the id: `switchboard keys list` ends each key's line with the id of its workspace. Without `--workspace`, `switchboard keys create` uses the default workspace.",
+      },
+      ru: {
+        remedy:
+          "Проверьте идентификатор: `switchboard keys list` выводит в конце строки каждого ключа идентификатор его рабочего пространства. Без `--workspace` команда `switchboard keys create` использует рабочее пространство по умолчанию.",
+      },
     },
   },
   api_key_not_found: {
     ...notFound("API key", "API-ключ", listedBy("GET /v1/api-keys")),
+    // `switchboard keys revoke` looks for the key in the whole store, not in a caller's workspace.
     cli: {
-      en: "Check the id: `switchboard keys list` begins each key's line with its id.",
-      ru: "Проверьте идентификатор: `switchboard keys list` выводит его в начале строки каждого ключа.",
+      en: {
+        message: "There is no API key with id `{id}`.",
+        remedy: "Check the id: `switchboard keys list` begins each key's line with its id.",
+      },
+      ru: {
+        message: "API-ключа с идентификатором `{id}` нет.",
+        remedy: "Проверьте идентификатор: `switchboard keys list` выводит его в начале строки каждого ключа.",
+      },
     },
   },
   channel_not_found: notFound("channel account", "канал", listedBy("GET /v1/channels")),
@@ -330,6 +344,16 @@ const entries = {
         "Это последний действующий ключ рабочего пространства; после его отзыва пространство потеряет доступ к API.",
       remedy:
         "Сначала создайте для пространства другой ключ (`POST /v1/api-keys` этим ключом, `POST /v1/workspaces/{id}/api-keys` ключом администратора или `switchboard keys create --workspace <id>`), затем отзовите этот.",
+    },
+    cli: {
+      en: {
+        remedy:
+          "Create another key for the workspace first with `switchboard keys create --workspace <workspace id>` (`switchboard keys list` ends each key's line with the id of its workspace), then revoke this one.",
+      },
+      ru: {
+        remedy:
+          "Сначала создайте для пространства другой ключ: `switchboard keys create --workspace <идентификатор пространства>` (`switchboard keys list` выводит в конце строки каждого ключа идентификатор его рабочего пространства), затем отзовите этот.",
+      },
     },
   },
 
@@ -680,6 +704,19 @@ const entries = {
       message: "Хаб не смог обработать запрос.",
       remedy:
         "Повторите запрос с тем же `Idempotency-Key` (без него повторная отправка может дойти до клиента дважды); если ошибка повторится, сообщите `request_id` администратору хаба (он есть в журнале хаба).",
+    },
+    // A command handles no request and has no request id.
+    cli: {
+      en: {
+        message: "The command failed unexpectedly.",
+        remedy:
+          "Run it again with SWITCHBOARD_DEBUG=1 set, which also prints where it failed, and report that output with the command to Switchboard's developers.",
+      },
+      ru: {
+        message: "Команда неожиданно завершилась с ошибкой.",
+        remedy:
+          "Выполните её снова с SWITCHBOARD_DEBUG=1 — тогда она также выведет, где произошла ошибка, — и сообщите этот вывод вместе с командой разработчикам Switchboard.",
+      },
     },
   },
   not_ready: {

@@ -1,0 +1,47 @@
+import assert from "node:assert/strict";
+import { describe, it, type TestContext } from "node:test";
+import { AppError } from "../errors/app-error.ts";
+import { reportFailure } from "./output.ts";
+
+/** What `report` writes to standard error and standard output, and the exit code it returns. */
+function printed(t: TestContext, report: () => number) {
+  const written = { stderr: "", stdout: "" };
+  for (const stream of ["stderr", "stdout"] as const)
+    t.mock.method(process[stream], "write", (chunk: string) => {
+      written[stream] += chunk;
+      return true;
+    });
+  const code = report();
+  t.mock.restoreAll();
+  return { code, ...written };
+}
+
+describe("a failure the switchboard command reports", () => {
+  it("is one line with the command's own message and remedy, or JSON", (t) => {
+    const unknownKey = new AppError("api_key_not_found", { id: "k1" });
+    assert.deepEqual(
+      printed(t, () => reportFailure(unknownKey, false)),
+      {
+        code: 1,
+        stderr:
+          "error api_key_not_found: There is no API key with id `k1`. Remedy: Check the id: `switchboard keys list` begins each key's line with its id.\n",
+        stdout: "",
+      },
+    );
+    const json = printed(t, () => reportFailure(unknownKey, true));
+    assert.equal(json.stderr, "");
+    assert.deepEqual(JSON.parse(json.stdout), { error: unknownKey.render("en", "cli") });
+  });
+
+  it("tells an unexpected failure by what failed, with the command's remedy, and no stack", (t) => {
+    const line = printed(t, () => reportFailure(new Error("the disk said no"), false));
+    assert.equal(line.code, 1);
+    assert.equal(
+      line.stderr,
+      "error internal_error: the disk said no Remedy: Run it again with SWITCHBOARD_DEBUG=1 set, which also prints where it failed, and report that output with the command to Switchboard's developers.\n",
+    );
+    const json = JSON.parse(printed(t, () => reportFailure(new Error("the disk said no"), true)).stdout);
+    assert.equal(json.error.message, "The command failed unexpectedly.");
+    assert.equal(json.error.detail, "the disk said no");
+  });
+});
