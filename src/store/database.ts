@@ -1,5 +1,4 @@
 import { createHash } from "node:crypto";
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { PGlite } from "@electric-sql/pglite";
 import { getTableColumns, type InferSelectModel, type SQL } from "drizzle-orm";
@@ -8,6 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
+import { lockDataDir } from "./data-dir-lock.ts";
 import { startUpkeep, type UpkeepFailureHandler, type UpkeepPolicy } from "./pglite.ts";
 import { pgliteParsers, pgliteQueries } from "./pglite-queries.ts";
 import * as schema from "./schema.ts";
@@ -375,59 +375,6 @@ export function redactUrl(url: string): string {
     return parsed.toString();
   } catch {
     return "(unparseable URL)";
-  }
-}
-
-/** Data directories this process holds, to refuse a second store on one inside the same process. */
-const heldDataDirs = new Set<string>();
-
-/**
- * PGlite is one process's database: a second hub on the same directory would corrupt it.
- * A lock file with the owner's pid keeps it out; a lock left by a dead process is taken over.
- * A lock naming our own pid that we do not hold was left by an earlier process that had the
- * same pid (common in containers, where the hub is often pid 1).
- */
-function lockDataDir(dataDir: string): () => void {
-  const lockPath = join(dataDir, "switchboard.lock");
-  try {
-    mkdirSync(dataDir, { recursive: true });
-    writeFileSync(join(dataDir, ".write-test"), "");
-    rmSync(join(dataDir, ".write-test"));
-  } catch (error) {
-    throw new AppError(
-      "data_dir_unwritable",
-      { path: dataDir, reason: (error as Error).message },
-      { cause: error },
-    );
-  }
-  if (heldDataDirs.has(dataDir)) throw new AppError("data_dir_locked", { path: dataDir, pid: process.pid });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      closeSync(openSync(lockPath, "wx"));
-      writeFileSync(lockPath, String(process.pid));
-      heldDataDirs.add(dataDir);
-      return () => {
-        heldDataDirs.delete(dataDir);
-        rmSync(lockPath, { force: true });
-      };
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = Number(readFileSync(lockPath, "utf8"));
-      if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new AppError("data_dir_locked", { path: dataDir, pid: owner });
-      }
-      rmSync(lockPath, { force: true });
-    }
-  }
-  throw new AppError("data_dir_locked", { path: dataDir, pid: "unknown" });
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 
