@@ -482,6 +482,97 @@ describe("switchboard command", { concurrency: 4 }, () => {
     await Promise.all([viaNpm(["start"]), viaNpm(["run", "sandbox"], ["--emulator-port", "0"])]);
   });
 
+  /**
+   * Runs `switchboard <args>` paused before `step` (SWITCHBOARD_TEST_PAUSE) and sends it `signal`
+   * there, so that the signal comes during the step; resolves once the command has ended.
+   */
+  const stopDuring = async (step: string, signal: NodeJS.Signals, args: string[]) => {
+    const command = launch(args, { SWITCHBOARD_TEST_PAUSE: step });
+    children.push(command.child);
+    await command.until(new RegExp(`^Paused before ${step} `, "m"));
+    command.child.kill(signal);
+    const code = await command.exited;
+    return { code, stdout: command.stdout(), stderr: command.stderr() };
+  };
+  const lockLeft = (dataDir: string) => existsSync(join(dataDir, "switchboard.lock"));
+
+  it("stops the hub cleanly on SIGTERM while it migrates a new store, and starts again on it", async () => {
+    // A store never migrated: the start opens it and goes to its migrations.
+    const dataDir = await huskCopy();
+    const stopped = await stopDuring("migrating", "SIGTERM", ["start", "--port", "0", "--data-dir", dataDir]);
+    assert.equal(stopped.code, 0, stopped.stderr);
+    assert.match(stopped.stderr, /Received SIGTERM while starting; stopping after the current step…/);
+    assert.doesNotMatch(stopped.stderr, /running at/);
+    assert.match(
+      stopped.stdout,
+      /"msg":"stopped while starting, as asked; what the start had opened is closed"/,
+    );
+    assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+    // The step the signal came in was finished, not cut: the store was migrated and bootstrapped.
+    assert.equal(stopped.stderr.match(/^\s+sbk_\S+$/gm)?.length, 1, stopped.stderr);
+
+    const again = await startHub(["--data-dir", dataDir]);
+    children.push(again.child);
+    assert.doesNotMatch(again.stderr(), /data_dir_locked|Initialising|sbk_/);
+    assert.equal((await fetch(`${again.url}/readyz`)).status, 200);
+    await stop(again.child);
+  });
+
+  it("stops keys create on SIGTERM after the step it is in, releases the store, and exits 143", async () => {
+    // A store no hub has bootstrapped: the step the signal comes in makes its first admin key.
+    const dataDir = await storeCopy();
+    const stopped = await stopDuring("migrating", "SIGTERM", [
+      "keys",
+      "create",
+      "--name",
+      "crm",
+      "--data-dir",
+      dataDir,
+    ]);
+    assert.equal(stopped.code, 143, stopped.stderr);
+    assert.match(stopped.stderr, /^Received SIGTERM; stopping after the current step…\n/m);
+    assert.match(stopped.stderr, /Created the default workspace and its admin API key/);
+    assert.match(
+      stopped.stderr,
+      /\nerror stopped_by_signal: Stopped by SIGTERM before the command finished: the step under way was completed, nothing after it was done, and the store is closed\. Remedy: [^\n]+\n$/,
+    );
+    assert.equal(stopped.stdout, "", "the key asked for was not created, so none is shown");
+    assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+    const listed = await run(["keys", "list", "--data-dir", dataDir, "--json"]);
+    assert.deepEqual(
+      JSON.parse(listed.stdout).map((k: { name: string }) => k.name),
+      ["bootstrap admin key"],
+    );
+  });
+
+  it("finishes the migration that SIGINT comes during, then ends as usual, the store released", async () => {
+    const dataDir = await huskCopy();
+    const migrated = await stopDuring("migrating", "SIGINT", ["migrate", "--data-dir", dataDir]);
+    assert.equal(migrated.code, 0, migrated.stderr);
+    assert.match(
+      migrated.stderr,
+      /\nReceived SIGINT; stopping after the current step…\nMigrations: (\d+) of \1 applied \(embedded store, /,
+    );
+    assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+  });
+
+  it("stops secrets forget on SIGTERM before it changes anything, and says so as JSON", async () => {
+    const dataDir = await storeCopy();
+    const stopped = await stopDuring("checking the store", "SIGTERM", [
+      "secrets",
+      "forget",
+      "--yes",
+      "--json",
+      "--data-dir",
+      dataDir,
+    ]);
+    assert.equal(stopped.code, 143, stopped.stderr);
+    assert.equal(JSON.parse(stopped.stdout).error.code, "stopped_by_signal");
+    // Forgetting would have sealed what stays with a new key file: none was made.
+    assert.equal(existsSync(join(dataDir, "secret.key")), false);
+    assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+  });
+
   it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [
@@ -812,46 +903,5 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(database.ok, false);
     assert.equal(database.code, "database_unreachable");
     assert.match(database.remedy, /PostgreSQL is running/);
-  });
-});
-
-// Alone, after the cases above: the signal must come while the hub migrates, which takes a few
-// tenths of a second, and this process reacts at once only while nothing else runs in it (the
-// cases above make PGlite stores here, which hold its event loop for seconds).
-describe("switchboard start, stopped by a signal while it starts", () => {
-  const children: ChildProcess[] = [];
-  after(async () => {
-    for (const child of children) await stop(child);
-  });
-
-  it("stops cleanly on SIGTERM while it migrates a new store, and starts again on it", async () => {
-    // A store never migrated: the start opens it and goes to its migrations.
-    const dataDir = await huskCopy();
-    const hub = launch(["start", "--port", "0", "--data-dir", dataDir], { SWITCHBOARD_LOG_LEVEL: "debug" });
-    children.push(hub.child);
-    // The debug log says when the hub migrates: a new store's 17 migrations take a while.
-    await hub.until(/"msg":"migrating the store"/, "stdout");
-    hub.child.kill("SIGTERM");
-    assert.equal(await hub.exited, 0, hub.stderr());
-    assert.match(hub.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
-    assert.doesNotMatch(hub.stderr(), /running at/);
-    assert.match(
-      hub.stdout(),
-      /"msg":"stopped while starting, as asked; what the start had opened is closed"/,
-    );
-    assert.equal(
-      existsSync(join(dataDir, "switchboard.lock")),
-      false,
-      "the data directory's lock is released",
-    );
-
-    const again = await startHub(["--data-dir", dataDir]);
-    children.push(again.child);
-    assert.doesNotMatch(again.stderr(), /data_dir_locked/);
-    assert.equal((await fetch(`${again.url}/readyz`)).status, 200);
-    // The migration was finished, not cut; the bootstrap ran in one of the two starts, once.
-    const keys = `${hub.stderr()}${again.stderr()}`.match(/^\s+sbk_\S+$/gm) ?? [];
-    assert.equal(keys.length, 1, `${hub.stderr()}${again.stderr()}`);
-    await stop(again.child);
   });
 });

@@ -33,6 +33,20 @@ describe("a failure the switchboard command reports", () => {
     assert.deepEqual(JSON.parse(json.stdout), { error: unknownKey.render("en", "cli") });
   });
 
+  it("exits a command stopped by a signal as a shell reports one a signal ended", (t) => {
+    for (const [signal, code] of [
+      ["SIGINT", 130],
+      ["SIGTERM", 143],
+    ] as const) {
+      const stopped = printed(t, () => reportFailure(new AppError("stopped_by_signal", { signal }), false));
+      assert.equal(stopped.code, code);
+      assert.equal(
+        stopped.stderr,
+        `error stopped_by_signal: Stopped by ${signal} before the command finished: the step under way was completed, nothing after it was done, and the store is closed. Remedy: Run the command again to finish it: it goes on from what the store holds now.\n`,
+      );
+    }
+  });
+
   it("tells an unexpected failure by what failed, with the command's remedy, and no stack", (t) => {
     const line = printed(t, () => reportFailure(new Error("the disk said no"), false));
     assert.equal(line.code, 1);

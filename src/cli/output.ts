@@ -1,7 +1,8 @@
+import { constants } from "node:os";
 import { AppError, describeError } from "../errors/app-error.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 
-/** Settings problems exit with 2, like a usage error; everything else with 1. */
+/** Settings problems exit with 2, like a usage error; everything else with 1 (but see exitCodeOf). */
 const configurationCodes = new Set<ErrorCode>([
   "config_invalid",
   "config_file_unreadable",
@@ -11,6 +12,13 @@ const configurationCodes = new Set<ErrorCode>([
   "store_secret_key_mismatch",
   "store_not_found",
 ]);
+
+function exitCodeOf(error: AppError): number {
+  // As a shell reports a command that a signal ended: 128 + the signal's number.
+  if (error.code === "stopped_by_signal")
+    return 128 + constants.signals[error.params.signal as NodeJS.Signals];
+  return configurationCodes.has(error.code) ? 2 : 1;
+}
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -27,7 +35,7 @@ export function reportFailure(error: unknown, json: boolean): number {
     const rendered = error.render("en", "cli");
     if (json) printJson({ error: rendered });
     else say(`error ${rendered.code}: ${rendered.message} Remedy: ${rendered.remedy}`);
-    return configurationCodes.has(error.code) ? 2 : 1;
+    return exitCodeOf(error);
   }
   const { message, remedy } = describeError("internal_error", "en", {}, "cli");
   const detail = error instanceof Error ? error.message : String(error);

@@ -1004,6 +1004,20 @@ const entries = {
       remedy: "Выполните `switchboard migrate` (хаб также выполняет миграции при запуске).",
     },
   },
+  stopped_by_signal: {
+    status: 503,
+    class: "retryable",
+    en: {
+      message:
+        "Stopped by {signal} before the command finished: the step under way was completed, nothing after it was done, and the store is closed.",
+      remedy: "Run the command again to finish it: it goes on from what the store holds now.",
+    },
+    ru: {
+      message:
+        "Остановлено сигналом {signal} до завершения команды: начатый шаг доведён до конца, следующие не выполнялись, хранилище закрыто.",
+      remedy: "Выполните команду снова, чтобы завершить её: она продолжит с того, что уже есть в хранилище.",
+    },
+  },
   disk_space_low: {
     status: 503,
     class: "retryable",

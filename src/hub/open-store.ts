@@ -9,6 +9,7 @@ import { migrate, migrationStatus } from "../store/migrations.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { countWorkspaces, createWorkspace } from "../store/repositories/workspaces.ts";
 import { resolveSecretKey, SecretBox } from "../store/secret-box.ts";
+import { pauseForTest } from "./steps.ts";
 
 export type Say = (line: string) => void;
 
@@ -106,6 +107,7 @@ const bootstrapLock = 0x5b0a_0002;
  * prints the key: the only time it is ever shown.
  */
 export async function prepareStore(store: Store, say: Say): Promise<void> {
+  await pauseForTest("migrating");
   await migrate(store);
   const secret = await store.exclusive(bootstrapLock, async (db) => {
     if ((await countWorkspaces(db)) > 0) return undefined;

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
+import { endOfStep } from "../../hub/steps.ts";
 import type { Db } from "../../store/database.ts";
 import type { ApiKey } from "../../store/repositories/api-keys.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
+import { runStoppable } from "../signals.ts";
 
 /** The repositories the key commands work with, loaded when one runs (see main.ts). */
 const loadRepositories = async () => ({
@@ -13,8 +15,9 @@ const loadRepositories = async () => ({
 type Repositories = Awaited<ReturnType<typeof loadRepositories>>;
 
 /**
- * Runs `work` on the configured store, migrated and bootstrapped, and closes it after. The store
- * must exist: a key in a store that no hub uses would be no use (see openExistingStore).
+ * Runs `work` on the configured store, migrated and bootstrapped, and closes it after; a signal
+ * stops it between those steps (see runStoppable). The store must exist: a key in a store that no
+ * hub uses would be no use (see openExistingStore).
  */
 async function withDb(
   options: Record<string, unknown>,
@@ -23,13 +26,17 @@ async function withDb(
   const config = configFrom(options);
   const { openExistingStore, prepareStore } = await import("../../hub/open-store.ts");
   const repositories = await loadRepositories();
-  const store = await openExistingStore(config);
-  try {
-    await prepareStore(store, say);
-    await work(store.db, repositories);
-  } finally {
-    await store.close();
-  }
+  await runStoppable(async (signal) => {
+    const store = await openExistingStore(config);
+    try {
+      await endOfStep(signal);
+      await prepareStore(store, say);
+      await endOfStep(signal);
+      await work(store.db, repositories);
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 const describeKey = (k: ApiKey) => ({

@@ -1,6 +1,8 @@
 import type { Command } from "commander";
+import { endOfStep, pauseForTest } from "../../hub/steps.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
+import { runStoppable } from "../signals.ts";
 
 export function registerMigrate(program: Command) {
   withSettings(
@@ -15,17 +17,21 @@ export function registerMigrate(program: Command) {
         const config = configFrom(options);
         const { openConfiguredStore } = await import("../../hub/open-store.ts");
         const { migrate } = await import("../../store/migrations.ts");
-        const store = await openConfiguredStore(config, say);
-        try {
-          const status = await migrate(store);
-          if (options.json) printJson({ store: store.mode, location: store.location, ...status });
-          else
-            say(
-              `Migrations: ${status.applied} of ${status.known} applied (${store.mode} store, ${store.location}).`,
-            );
-        } finally {
-          await store.close();
-        }
+        await runStoppable(async (signal) => {
+          const store = await openConfiguredStore(config, say);
+          try {
+            await endOfStep(signal);
+            await pauseForTest("migrating");
+            const status = await migrate(store);
+            if (options.json) printJson({ store: store.mode, location: store.location, ...status });
+            else
+              say(
+                `Migrations: ${status.applied} of ${status.known} applied (${store.mode} store, ${store.location}).`,
+              );
+          } finally {
+            await store.close();
+          }
+        });
       }),
     );
 }

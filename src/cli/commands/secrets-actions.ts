@@ -2,6 +2,7 @@
 import type { Config } from "../../config/settings.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { countHubConnections, openExistingStore, secretBoxFor } from "../../hub/open-store.ts";
+import { endOfStep, pauseForTest } from "../../hub/steps.ts";
 import {
   describeUnreadable,
   forgetUnreadableSecrets,
@@ -16,6 +17,7 @@ import { migrationStatus } from "../../store/migrations.ts";
 import { SecretBox } from "../../store/secret-box.ts";
 import { configFrom } from "../options.ts";
 import { printJson, say } from "../output.ts";
+import { runStoppable } from "../signals.ts";
 
 /** What to do after forgetting each kind of secret; the "before a rotation" kinds need nothing. */
 const nextSteps: Partial<Record<SecretKind, string>> = {
@@ -45,21 +47,26 @@ function describeKey({ key, configured, keyFile }: ReturnType<typeof keyInUse>):
 
 /**
  * Runs `work` on the configured store, which must exist and be migrated (the secrets are read as
- * this version keeps them); `changes` says it writes, so no hub may be running on the store.
+ * this version keeps them); `changes` says it writes, so no hub may be running on the store. A
+ * signal stops it before `work` (see runStoppable), which changes everything in one transaction.
  */
-async function withStore(config: Config, changes: boolean, work: (store: Store) => Promise<void>) {
-  const store = await openExistingStore(config);
-  try {
-    const status = await migrationStatus(store.db);
-    if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
-    if (changes) {
-      const hubs = await countHubConnections(store);
-      if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
+function withStore(config: Config, changes: boolean, work: (store: Store) => Promise<void>) {
+  return runStoppable(async (signal) => {
+    const store = await openExistingStore(config);
+    try {
+      await pauseForTest("checking the store");
+      const status = await migrationStatus(store.db);
+      if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
+      if (changes) {
+        const hubs = await countHubConnections(store);
+        if (hubs > 0) throw new AppError("hubs_running", { count: hubs, location: store.location });
+      }
+      await endOfStep(signal);
+      await work(store);
+    } finally {
+      await store.close();
     }
-    await work(store);
-  } finally {
-    await store.close();
-  }
+  });
 }
 
 /** `switchboard secrets forget`: lists what the key in use cannot open; with --yes, forgets it. */
