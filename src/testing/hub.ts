@@ -3,7 +3,8 @@ import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
-import { configureProcessEgress, type Egress } from "../net/egress.ts";
+import { type FetchedMedia, fetchMedia } from "../media/fetch.ts";
+import { Egress } from "../net/egress.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import type { SendService } from "../pipeline/send/service.ts";
 import type { Store } from "../store/database.ts";
@@ -32,9 +33,19 @@ export interface TestHub {
   fetch(request: Request): Response | Promise<Response>;
 }
 
+/** What the test hub builds its send service from. */
+export interface SenderDeps {
+  db: Store["db"];
+  box: SecretBox;
+  logger: Logger;
+  config: Config;
+  /** Attachments by URL, fetched through the test hub's own guard (`TestHub.egress`). */
+  fetchMedia: (url: string) => Promise<FetchedMedia>;
+}
+
 export interface TestHubOptions {
   /** Builds the hub's send service (e.g. with a wrapped adapter); the default one otherwise. */
-  sender?: (deps: { db: Store["db"]; box: SecretBox; logger: Logger; config: Config }) => SendService;
+  sender?: (deps: SenderDeps) => SendService;
   /** The credentials key; another hub on the same store must share it to read the channels' tokens. */
   box?: SecretBox;
 }
@@ -62,12 +73,20 @@ export async function createTestHub(
 ): Promise<TestHub> {
   // Test receivers and file servers listen on loopback, which a real hub refuses by default.
   const config = loadConfig({ env: {}, flags: { egressAllow: ["127.0.0.1"], ...overrides } });
-  const egress = configureProcessEgress({ allow: config.egressAllow });
+  // The hub's own guard, not the process's (configureProcessEgress): a test hub that allows less
+  // must not change what the tests after it may fetch.
+  const egress = new Egress({ allow: config.egressAllow });
   const box = options.box ?? new SecretBox(randomBytes(32));
   const logger = pino({ level: "silent" });
+  const deps: SenderDeps = {
+    db: store.db,
+    box,
+    logger,
+    config,
+    fetchMedia: (url) => fetchMedia(url, { egress }),
+  };
   const sender =
-    options.sender?.({ db: store.db, box, logger, config }) ??
-    createSendService({ db: store.db, box, logger, retryWindowMs: config.sendRetryWindow * 1000 });
+    options.sender?.(deps) ?? createSendService({ ...deps, retryWindowMs: config.sendRetryWindow * 1000 });
   const app = createApp({ config, store, box, logger, egress, sender });
   const caller = async (name: string, admin: boolean): Promise<Caller> => {
     const workspace = await createWorkspace(store.db, name);
