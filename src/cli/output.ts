@@ -2,7 +2,6 @@ import { constants } from "node:os";
 import { AppError, describeError } from "../errors/app-error.ts";
 import type { ErrorCode } from "../errors/catalogue.ts";
 
-/** Settings problems exit with 2, like a usage error; everything else with 1 (but see exitCodeOf). */
 const configurationCodes = new Set<ErrorCode>([
   "config_invalid",
   "config_file_unreadable",
@@ -13,8 +12,11 @@ const configurationCodes = new Set<ErrorCode>([
   "store_not_found",
 ]);
 
+/**
+ * Settings problems exit with 2, like a usage error; a command a signal stopped with 128 + the
+ * signal's number, as a shell reports a command that a signal ended; everything else with 1.
+ */
 function exitCodeOf(error: AppError): number {
-  // As a shell reports a command that a signal ended: 128 + the signal's number.
   if (error.code === "stopped_by_signal")
     return 128 + constants.signals[error.params.signal as NodeJS.Signals];
   return configurationCodes.has(error.code) ? 2 : 1;
