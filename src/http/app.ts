@@ -44,6 +44,7 @@ export function createApp(input: AppDeps) {
         logger,
         retryWindowMs: config.sendRetryWindow * 1000,
         ttlMs: config.sendDefaultTtl * 1000,
+        egress: input.egress,
       }),
   };
   const registry = new Registry();

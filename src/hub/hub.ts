@@ -1,5 +1,4 @@
 import { resolve } from "node:path";
-import { setImmediate as nextTurn } from "node:timers/promises";
 import pino, { type Logger } from "pino";
 import type { VkTokenRef } from "../channels/vk/api.ts";
 import { VkClients } from "../channels/vk/channel.ts";
@@ -8,7 +7,7 @@ import { handleVkTokenInvalid } from "../channels/vk/tokens.ts";
 import type { Config } from "../config/settings.ts";
 import type { AppError } from "../errors/app-error.ts";
 import { createApp } from "../http/app.ts";
-import { configureProcessEgress, type Egress } from "../net/egress.ts";
+import { Egress } from "../net/egress.ts";
 import { profileFollowUp } from "../pipeline/intake/profiles.ts";
 import { allFollowUps, type IntakeOptions, IntakeWorker } from "../pipeline/intake/worker.ts";
 import { type RetentionOptions, RetentionWorker } from "../pipeline/retention.ts";
@@ -30,6 +29,7 @@ import {
   type Say,
   secretBoxFor,
 } from "./open-store.ts";
+import { endOfStep } from "./steps.ts";
 import { checkStoreKey } from "./stored-secrets.ts";
 
 export interface Hub {
@@ -159,11 +159,7 @@ export async function startHub(
       : { ...configured, publicUrl: options.publicUrlOf(http.port) };
   /** Between steps: a start asked to stop goes no further; `close` below lets go of what it took. */
   const nextStep = async (step: string, fields: Record<string, unknown> = {}) => {
-    // PGlite works without giving the event loop a turn, so a signal that came during a step is
-    // only seen in the loop's next poll for I/O: two turns make sure one has come.
-    await nextTurn();
-    await nextTurn();
-    options.signal?.throwIfAborted();
+    if (options.signal) await endOfStep(options.signal);
     logger.debug(fields, step);
   };
   /** What the start has opened so far: a running hub's parts, or those of a start that failed. */
@@ -184,7 +180,7 @@ export async function startHub(
   };
   try {
     await nextStep("address taken; opening the store", { port: http.port });
-    const egress = configureProcessEgress({ allow: config.egressAllow });
+    const egress = new Egress({ allow: config.egressAllow });
     const store = await openConfiguredStore(config, options.say, { logger, hub: true });
     parts.store = store;
     // A key that cannot open the stored secrets is refused before anything changes: migrations,
@@ -210,6 +206,7 @@ export async function startHub(
       retryWindowMs: config.sendRetryWindow * 1000,
       ttlMs: config.sendDefaultTtl * 1000,
       onTokenInvalid,
+      egress,
     });
     parts.sender = sender;
     http.serve(createApp({ config, store, box, logger, sender, egress }).fetch);

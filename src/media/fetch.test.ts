@@ -126,9 +126,13 @@ describe("fetchMedia", () => {
   });
 
   it("refuses what is not http(s)", async () => {
-    const file = await failsWith(fetchMedia("file:///etc/passwd"), "media_url_unusable", /http and https/);
+    const file = await failsWith(
+      fetchMedia("file:///etc/passwd", { egress }),
+      "media_url_unusable",
+      /http and https/,
+    );
     assert.match(file.render("ru").message, /: принимаются только адреса http и https$/);
-    const text = await failsWith(fetchMedia("not a url"), "media_url_unusable", /not a URL/);
+    const text = await failsWith(fetchMedia("not a url", { egress }), "media_url_unusable", /not a URL/);
     assert.match(text.render("ru").message, /: это не URL-адрес$/);
   });
 

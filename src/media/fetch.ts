@@ -12,7 +12,6 @@ import {
   EgressTimeout,
   networkFailure,
   noAnswerWithin,
-  processEgress,
   shownUrl,
 } from "../net/egress.ts";
 
@@ -33,14 +32,14 @@ export interface FetchedMedia {
 export interface FetchMediaOptions {
   maxBytes?: number;
   timeoutMs?: number;
-  /** The SSRF guard to dial through; the process's configured one by default. */
-  egress?: Egress;
+  /** The SSRF guard to dial through: the hub's, as its `egressAllow` sets it. */
+  egress: Egress;
 }
 
-export async function fetchMedia(url: string, options: FetchMediaOptions = {}): Promise<FetchedMedia> {
+export async function fetchMedia(url: string, options: FetchMediaOptions): Promise<FetchedMedia> {
   const maxBytes = options.maxBytes ?? mediaFetchDefaults.maxBytes;
   const timeoutMs = options.timeoutMs ?? mediaFetchDefaults.timeoutMs;
-  const egress = options.egress ?? processEgress();
+  const { egress } = options;
   const where = shownUrl(url);
   if (!URL.canParse(url)) throw new AppError("media_url_unusable", { url: where, reason: reasons.notAUrl });
   let target = new URL(url);

@@ -245,21 +245,6 @@ export class Egress {
   }
 }
 
-let configured = new Egress(publicOnly);
-
-/**
- * The guard of this process, as the hub's configuration (`egressAllow`) set it: for callers that
- * are handed no guard of their own (attachments fetched by the send pipeline).
- */
-export function processEgress(): Egress {
-  return configured;
-}
-
-export function configureProcessEgress(policy: EgressPolicy): Egress {
-  configured = new Egress(policy);
-  return configured;
-}
-
 /** No whole answer within the time allowed; the message says so in English, `reason` in every language. */
 export class EgressTimeout extends Error {
   override name = "EgressTimeout";

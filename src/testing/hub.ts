@@ -3,7 +3,6 @@ import pino, { type Logger } from "pino";
 import { loadConfig } from "../config/load-config.ts";
 import type { Config, SettingName } from "../config/settings.ts";
 import { createApp } from "../http/app.ts";
-import { type FetchedMedia, fetchMedia } from "../media/fetch.ts";
 import { Egress } from "../net/egress.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import type { SendService } from "../pipeline/send/service.ts";
@@ -39,8 +38,8 @@ export interface SenderDeps {
   box: SecretBox;
   logger: Logger;
   config: Config;
-  /** Attachments by URL, fetched through the test hub's own guard (`TestHub.egress`). */
-  fetchMedia: (url: string) => Promise<FetchedMedia>;
+  /** The test hub's own guard (`TestHub.egress`), through which attachments by URL are fetched. */
+  egress: Egress;
 }
 
 export interface TestHubOptions {
@@ -83,7 +82,7 @@ export async function createTestHub(
     box,
     logger,
     config,
-    fetchMedia: (url) => fetchMedia(url, { egress }),
+    egress,
   };
   const sender =
     options.sender?.(deps) ?? createSendService({ ...deps, retryWindowMs: config.sendRetryWindow * 1000 });

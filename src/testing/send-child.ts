@@ -4,6 +4,7 @@
 // with SWITCHBOARD_DRAIN set it runs until nothing is queued or sending, then stops cleanly.
 import { inArray } from "drizzle-orm";
 import pino from "pino";
+import { Egress, publicOnly } from "../net/egress.ts";
 import { createSendService } from "../pipeline/send/create.ts";
 import { Dispatcher } from "../pipeline/send/dispatcher.ts";
 import { openStore } from "../store/database.ts";
@@ -17,7 +18,8 @@ const store = databaseUrl
 const box = new SecretBox(Buffer.from(process.env.SWITCHBOARD_SECRET_KEY as string, "base64"));
 const leaseMs = Number(process.env.SWITCHBOARD_LEASE_MS ?? 1_500);
 const logger = pino({ level: process.env.SWITCHBOARD_TEST_LOG ?? "silent" });
-const sender = createSendService({ db: store.db, box, logger, leaseMs });
+// The crash test sends text only: nothing is fetched, so the default guard (public addresses only) does.
+const sender = createSendService({ db: store.db, box, logger, leaseMs, egress: new Egress(publicOnly) });
 const dispatcher = new Dispatcher(store, sender, logger, {
   pollMs: 50,
   leaseMs,

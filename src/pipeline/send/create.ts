@@ -8,7 +8,8 @@ import type { VkTokenRef } from "../../channels/vk/api.ts";
 import { VkClients } from "../../channels/vk/channel.ts";
 import { createVkOutbound } from "../../channels/vk/outbound.ts";
 import type { AppError } from "../../errors/app-error.ts";
-import type { FetchedMedia } from "../../media/fetch.ts";
+import { fetchMedia } from "../../media/fetch.ts";
+import type { Egress } from "../../net/egress.ts";
 import type { Db } from "../../store/database.ts";
 import {
   type ChannelAccount,
@@ -27,7 +28,8 @@ export interface SendServiceDeps {
   ttlMs?: number;
   leaseMs?: number;
   clock?: RetryClock;
-  fetchMedia?: (url: string) => Promise<FetchedMedia>;
+  /** The hub's SSRF guard, through which attachments given by URL are fetched. */
+  egress: Egress;
   /** Wraps each adapter, e.g. to observe or fault it in tests. */
   wrapAdapter?: (kind: ChannelKind, adapter: OutboundAdapter) => OutboundAdapter;
   /**
@@ -59,7 +61,7 @@ export function createSendService(deps: SendServiceDeps): SendService {
       ...(deps.ttlMs === undefined ? {} : { ttlMs: deps.ttlMs }),
       ...(deps.leaseMs === undefined ? {} : { leaseMs: deps.leaseMs }),
       ...(deps.clock ? { clock: deps.clock } : {}),
-      ...(deps.fetchMedia ? { fetchMedia: deps.fetchMedia } : {}),
+      fetchMedia: (url) => fetchMedia(url, { egress: deps.egress }),
       settle: async () => {
         while (pending.size > 0) await Promise.allSettled([...pending]);
       },

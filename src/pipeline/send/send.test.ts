@@ -821,7 +821,13 @@ for (const kind of storeKinds) {
     it("keeps the lease of a send slower than a lease, so no dispatcher takes it over", async () => {
       const { world, client } = await setup();
       const leaseMs = 300;
-      const slow = createSendService({ db: store.db, box: hub.box, logger: silent, leaseMs });
+      const slow = createSendService({
+        db: store.db,
+        box: hub.box,
+        logger: silent,
+        leaseMs,
+        egress: hub.egress,
+      });
       const fault = vk.control.addFault({ target: "messages.send", groupId: world.groupId, delayMs: 1_200 });
       try {
         const sending = slow.send(hub.admin.workspaceId, client.conversation.id, {

@@ -30,7 +30,7 @@ import type {
 } from "../../channels/adapter.ts";
 import type { Keyboard } from "../../channels/keyboard.ts";
 import { AppError } from "../../errors/app-error.ts";
-import { type FetchedMedia, fetchMedia } from "../../media/fetch.ts";
+import type { FetchedMedia } from "../../media/fetch.ts";
 import type { Db } from "../../store/database.ts";
 import {
   type ChannelAccount,
@@ -111,8 +111,8 @@ export interface SendServiceOptions {
   /** How long a part stays `sending` before a dispatcher may take it over (see `sendLeaseMs`). */
   leaseMs?: number;
   clock?: RetryClock;
-  /** Downloads attachments given by URL. */
-  fetchMedia?: (url: string) => Promise<FetchedMedia>;
+  /** Downloads attachments given by URL (through the hub's SSRF guard). */
+  fetchMedia: (url: string) => Promise<FetchedMedia>;
   /** Settles work the adapters started on the side (recording a dead token), before an answer. */
   settle?: () => Promise<void>;
   /** Releases what the adapters hold (kept-alive connections). */
@@ -167,11 +167,7 @@ export class SendService {
   readonly #settle: () => Promise<void>;
   readonly #close: () => void;
 
-  constructor(
-    db: Db,
-    adapters: Partial<Record<ChannelKind, OutboundAdapter>>,
-    options: SendServiceOptions = {},
-  ) {
+  constructor(db: Db, adapters: Partial<Record<ChannelKind, OutboundAdapter>>, options: SendServiceOptions) {
     this.#db = db;
     this.#adapters = adapters;
     this.#retryWindowMs = options.retryWindowMs ?? sendDefaults.retryWindowMs;
@@ -180,7 +176,7 @@ export class SendService {
     this.#sentWrites = new SentWrites(db);
     this.#leases = new LeaseKeeper(db, this.#leaseMs);
     this.#clock = options.clock ?? realClock;
-    this.#fetch = options.fetchMedia ?? ((url) => fetchMedia(url));
+    this.#fetch = options.fetchMedia;
     this.#settle = options.settle ?? (async () => {});
     this.#close = options.close ?? (() => {});
   }

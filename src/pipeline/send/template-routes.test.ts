@@ -13,6 +13,7 @@ import type { OutboundAdapter, OutboundCapabilities, OutboundMessage } from "../
 import { VkClients } from "../../channels/vk/channel.ts";
 import { createVkOutbound } from "../../channels/vk/outbound.ts";
 import { AppError } from "../../errors/app-error.ts";
+import { fetchMedia } from "../../media/fetch.ts";
 import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import { message } from "../../store/schema.ts";
 import { assertStatus, unique } from "../../testing/http.ts";
@@ -98,13 +99,13 @@ for (const kind of storeKinds) {
         store,
         {},
         {
-          sender: ({ db, box }) => {
+          sender: ({ db, box, egress }) => {
             clients = new VkClients(box);
-            return new SendService(db, {
-              vk: createVkOutbound(clients),
-              ok: ok.adapter,
-              email: email.adapter,
-            });
+            return new SendService(
+              db,
+              { vk: createVkOutbound(clients), ok: ok.adapter, email: email.adapter },
+              { fetchMedia: (url) => fetchMedia(url, { egress }) },
+            );
           },
         },
       );
