@@ -10,6 +10,7 @@ const configurationCodes = new Set<ErrorCode>([
   "previous_secret_key_missing",
   "store_secret_key_mismatch",
   "store_not_found",
+  "store_newer_than_version",
 ]);
 
 /**

@@ -991,6 +991,22 @@ const entries = {
         "Если хаб ещё запускается (например, применяет миграции), запустите doctor снова, когда он начнёт работать. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую. Запускайте doctor от имени пользователя, от которого работает хаб: управляющий сокет доступен только ему.",
     },
   },
+  store_newer_than_version: {
+    status: 503,
+    class: "terminal",
+    en: {
+      message:
+        "A newer version of Switchboard migrated this store: it has {newer} migrations this version does not know (this version knows {known}). This version would misread it, so it does not use it.",
+      remedy:
+        "Run the newer version here too: every hub process and command on one store must be the same version, or newer. Going back to an older version needs the backup taken before the upgrade (see docs/operations.md, Upgrading).",
+    },
+    ru: {
+      message:
+        "Это хранилище обновила более новая версия Switchboard: в нём {newer} миграций, которых эта версия не знает (эта версия знает {known}). Эта версия прочитала бы его неверно, поэтому не работает с ним.",
+      remedy:
+        "Запускайте и здесь более новую версию: все процессы хаба и команды на одном хранилище должны быть той же версии или новее. Вернуться к старой версии можно только с резервной копией, сделанной перед обновлением (см. docs/operations.md, раздел Upgrading).",
+    },
+  },
   migrations_pending: {
     status: 503,
     class: "retryable",

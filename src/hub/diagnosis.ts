@@ -10,7 +10,7 @@ import type { Config } from "../config/settings.ts";
 import { AppError, describeError, type ErrorParams } from "../errors/app-error.ts";
 import { catalogue, type ErrorCode } from "../errors/catalogue.ts";
 import type { Store } from "../store/database.ts";
-import { migrationStatus } from "../store/migrations.ts";
+import { migrationStatus, refuseNewer } from "../store/migrations.ts";
 import type { ChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { channelAccount } from "../store/schema.ts";
 import { keyFilePath, type SecretBox } from "../store/secret-box.ts";
@@ -61,6 +61,7 @@ export async function checkStore(checks: CheckList, config: Config, store: Store
   const { db } = store;
   const migrated = await checks.record("migrations", async () => {
     const status = await migrationStatus(db);
+    refuseNewer(status);
     if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
     return `${status.applied} of ${status.known} applied`;
   });

@@ -5,7 +5,7 @@ import { connect, createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import pg from "pg";
 import pino from "pino";
 import { loadConfig } from "../config/load-config.ts";
@@ -21,7 +21,7 @@ import { SecretBox } from "../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 import { waitFor } from "../testing/vk-hub.ts";
 import { startHub } from "./hub.ts";
-import { countHubConnections, openConfiguredStore, secretBoxFor } from "./open-store.ts";
+import { countHubConnections, openConfiguredStore, openExistingStore, secretBoxFor } from "./open-store.ts";
 
 const quiet = { say: () => {} };
 const secretKey = Buffer.alloc(32, 3).toString("base64");
@@ -57,6 +57,41 @@ describe("hub", () => {
     } finally {
       await again.close();
     }
+  });
+
+  it("leaves a store a newer version migrated: out of service while running, refused at the next start and by commands", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-newer-"));
+    const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } });
+    const hub = await startHub(config, quiet);
+    const newer = (error: unknown) => {
+      assert.ok(error instanceof AppError && error.code === "store_newer_than_version", String(error));
+      assert.match(error.message, /^A newer version of Switchboard migrated this store: it has 1 migrations/);
+      return true;
+    };
+    try {
+      const ready = (await (await fetch(`${hub.url}/readyz`)).json()) as {
+        migrations: { applied: number; known: number; newer: number };
+      };
+      assert.equal(ready.migrations.newer, 0);
+      // What a newer version's migration leaves: a row this version has no file for.
+      await hub.store.db.execute(
+        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${Date.now() + 86_400_000})`,
+      );
+      assert.deepEqual(await migrationStatus(hub.store.db), { ...ready.migrations, newer: 1 });
+      const answer = await fetch(`${hub.url}/readyz`);
+      assert.equal(answer.status, 503);
+      const { error } = (await answer.json()) as { error: { code: string; message: string } };
+      assert.equal(error.code, "not_ready");
+      assert.match(
+        error.message,
+        /a newer version migrated the store \(1 migrations this version does not know\)/,
+      );
+      await assert.rejects(migrate(hub.store), newer);
+    } finally {
+      await hub.close();
+    }
+    await assert.rejects(startHub(config, quiet), newer);
+    await assert.rejects(openExistingStore(config), newer);
   });
 
   it("refuses a key that cannot open the stored secrets, naming the key the store needs, and writes no key", async () => {

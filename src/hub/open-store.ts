@@ -5,7 +5,7 @@ import type { Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import { openStore, queryRows, type Store } from "../store/database.ts";
-import { migrate, migrationStatus } from "../store/migrations.ts";
+import { migrate, migrationStatus, refuseNewer } from "../store/migrations.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { countWorkspaces, createWorkspace } from "../store/repositories/workspaces.ts";
 import { resolveSecretKey, SecretBox } from "../store/secret-box.ts";
@@ -53,8 +53,9 @@ export async function openConfiguredStore(
 /**
  * Opens the configured store for a command that reads or manages an existing one (keys, doctor)
  * and must never make one: a data directory without an embedded store (a mistyped `--data-dir`),
- * or a database no hub ever migrated, is refused with `store_not_found` and left as it was.
- * Only `start`, `sandbox` and `migrate` create a store.
+ * or a database no hub ever migrated, is refused with `store_not_found` and left as it was; a
+ * store a newer version migrated, with `store_newer_than_version`. Only `start`, `sandbox` and
+ * `migrate` create a store.
  */
 export async function openExistingStore(config: Config, logger?: Logger): Promise<Store> {
   if (!config.databaseUrl) {
@@ -66,8 +67,9 @@ export async function openExistingStore(config: Config, logger?: Logger): Promis
   try {
     // An embedded store that was only initialised (an earlier version's doctor did that), or an
     // empty database, holds nothing of a hub's.
-    if ((await migrationStatus(store.db)).applied === 0)
-      throw new AppError("store_not_found", { location: store.location });
+    const status = await migrationStatus(store.db);
+    if (status.applied === 0) throw new AppError("store_not_found", { location: store.location });
+    refuseNewer(status);
   } catch (error) {
     await store.close();
     throw error;

@@ -4,7 +4,7 @@ import { createRoute, OpenAPIHono, z } from "@hono/zod-openapi";
 import { Gauge, type Registry } from "prom-client";
 import swaggerUiDist from "swagger-ui-dist";
 import { AppError } from "../../errors/app-error.ts";
-import { migrationStatus } from "../../store/migrations.ts";
+import { type MigrationStatus, migrationStatus } from "../../store/migrations.ts";
 import { countPendingInboundEvents } from "../../store/repositories/inbound-events.ts";
 import type { AppDeps, AppEnv } from "../context.ts";
 import { errorResponses, jsonContent } from "../schemas.ts";
@@ -14,7 +14,11 @@ const Readiness = z
   .object({
     status: z.literal("ready"),
     store: z.enum(["embedded", "server"]),
-    migrations: z.object({ applied: z.number(), known: z.number() }),
+    migrations: z.object({
+      applied: z.number(),
+      known: z.number(),
+      newer: z.number().openapi({ description: "Migrations a newer version applied; a ready hub has none" }),
+    }),
   })
   .openapi("Readiness");
 const tags = ["Operations"];
@@ -43,13 +47,19 @@ export function systemRoutes({ store }: AppDeps, registry: Registry) {
       responses: { 200: jsonContent(Readiness, "Ready to serve"), ...errorResponses(503) },
     }),
     async (c) => {
-      let migrations: { applied: number; known: number };
+      let migrations: MigrationStatus;
       try {
         await store.ping();
         migrations = await migrationStatus(store.db);
       } catch (error) {
         throw new AppError("not_ready", {
           reason: `the database does not answer (${(error as Error).message})`,
+        });
+      }
+      // A hub left running when a newer version migrated the store goes out of service.
+      if (migrations.newer > 0) {
+        throw new AppError("not_ready", {
+          reason: `a newer version migrated the store (${migrations.newer} migrations this version does not know)`,
         });
       }
       if (migrations.applied < migrations.known) {
