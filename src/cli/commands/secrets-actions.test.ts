@@ -5,6 +5,7 @@ import { loadConfig } from "../../config/load-config.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { startHub } from "../../hub/hub.ts";
 import { createScratchDatabase, serverUrl } from "../../testing/stores.ts";
+import { waitFor } from "../../testing/vk-hub.ts";
 import { forget, rekey } from "./secrets-actions.ts";
 
 describe("switchboard secrets on PostgreSQL", () => {
@@ -37,7 +38,16 @@ describe("switchboard secrets on PostgreSQL", () => {
         await forget(options);
         running = false;
         await hub.close();
-        await forget({ ...options, yes: true });
+        // A closed connection's server process may show in pg_stat_activity a moment longer.
+        await waitFor("forget to run once the hub stopped", async () => {
+          try {
+            await forget({ ...options, yes: true });
+            return true;
+          } catch (error) {
+            if (error instanceof AppError && error.code === "hubs_running") return false;
+            throw error;
+          }
+        });
       } finally {
         if (running) await hub.close();
       }
