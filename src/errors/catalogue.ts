@@ -871,12 +871,12 @@ const entries = {
     en: {
       message: "{count} connections of running hub processes are open to {location}.",
       remedy:
-        "Stop every hub process on this database, then run the command again. A running hub still holds the key it started with: if that is the key you lost, read SWITCHBOARD_SECRET_KEY from its environment (its service definition, or /proc/<pid>/environ) before stopping it.",
+        "Stop every hub process on this database, then run the command again (PostgreSQL may count a hub that has just stopped for a moment longer). A running hub still holds the key it started with: if that is the key you lost, read SWITCHBOARD_SECRET_KEY from its environment (its service definition, or /proc/<pid>/environ) before stopping it.",
     },
     ru: {
       message: "К {location} открыто соединений работающих процессов хаба: {count}.",
       remedy:
-        "Остановите все процессы хаба на этой базе и выполните команду снова. Работающий хаб помнит ключ, с которым запущен: если это и есть потерянный ключ, прочитайте SWITCHBOARD_SECRET_KEY из его окружения (описание службы или /proc/<pid>/environ), прежде чем останавливать его.",
+        "Остановите все процессы хаба на этой базе и выполните команду снова (только что остановленный хаб PostgreSQL может учитывать ещё мгновение). Работающий хаб помнит ключ, с которым запущен: если это и есть потерянный ключ, прочитайте SWITCHBOARD_SECRET_KEY из его окружения (описание службы или /proc/<pid>/environ), прежде чем останавливать его.",
     },
   },
   port_in_use: {

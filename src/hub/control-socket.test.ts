@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
-import { request } from "node:http";
+import { createServer, request } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -51,6 +51,20 @@ describe("control socket", () => {
       await assert.rejects(askHub(dataDir, 200), /^Error: no answer in 0\.2 s$/);
     } finally {
       await socket.close();
+    }
+  });
+
+  it("says so when something other than a hub answers at the socket", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-control-"));
+    const stranger = createServer((_req, res) => res.end("hello"));
+    await new Promise<void>((done) => stranger.listen(controlSocketPath(dataDir), done));
+    try {
+      await assert.rejects(
+        askHub(dataDir, 2_000),
+        /^Error: the hub answered 200 with something other than JSON$/,
+      );
+    } finally {
+      stranger.close();
     }
   });
 
