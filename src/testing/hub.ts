@@ -72,8 +72,6 @@ export async function createTestHub(
 ): Promise<TestHub> {
   // Test receivers and file servers listen on loopback, which a real hub refuses by default.
   const config = loadConfig({ env: {}, flags: { egressAllow: ["127.0.0.1"], ...overrides } });
-  // The hub's own guard, not the process's (configureProcessEgress): a test hub that allows less
-  // must not change what the tests after it may fetch.
   const egress = new Egress({ allow: config.egressAllow });
   const box = options.box ?? new SecretBox(randomBytes(32));
   const logger = pino({ level: "silent" });

@@ -7,9 +7,11 @@ import { and, eq, inArray } from "drizzle-orm";
 import pino from "pino";
 import { Webhook } from "standardwebhooks";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
+import { placeholderPng } from "../../../emulators/vk/uploads.ts";
 import { openStore } from "../../store/database.ts";
 import { setConsent } from "../../store/repositories/contact-activity.ts";
 import { contactIdentity, message, webhookEvent } from "../../store/schema.ts";
+import { startFiles } from "../../testing/files.ts";
 import { assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
@@ -645,6 +647,44 @@ for (const kind of storeKinds) {
       const failed = await statusOf(nowhere);
       assert.deepEqual([failed.status, failed.error_code], ["failed", "vk_messages_not_allowed"]);
       assert.equal(sent(first).length, 0);
+    });
+
+    it("uploads the attachments again through a fallback route: the first community's photo is not the second's", async () => {
+      const first = await community();
+      const second = await community();
+      const userId = user(first);
+      vk.control.addFault({
+        target: "messages.send",
+        groupId: first.groupId,
+        error: { code: 901 },
+        always: true,
+      });
+      const files = await startFiles({ "/photo.png": { body: placeholderPng, type: "image/png" } });
+      try {
+        const res = await post({
+          recipient: to(first, userId),
+          routes: [first.channel.id, second.channel.id],
+          text: "с фото",
+          attachments: [{ kind: "photo", url: files.url("/photo.png") }],
+        });
+        const id = res.body.results[0].message_id;
+        await dispatchUntil("settled", allSettled([id]));
+        assert.equal((await statusOf(id)).status, "sent");
+      } finally {
+        await files.close();
+      }
+      const uploadedBy = (world: VkWorld) =>
+        vk.control.uploads({ groupId: world.groupId }).map((u) => [u.kind, u.accepted]);
+      assert.deepEqual(
+        uploadedBy(first),
+        [["photo", true]],
+        "the first route uploaded before its send failed",
+      );
+      assert.deepEqual(uploadedBy(second), [["photo", true]], "the second route uploaded its own");
+      const [delivered] = sent(second);
+      const photo = delivered?.attachments[0] as { type: string; photo: { owner_id: number } } | undefined;
+      assert.equal(photo?.type, "photo");
+      assert.equal(photo?.photo.owner_id, -second.groupId, "the photo sent is the second community's");
     });
 
     for (const code of [6, 9, 10]) {

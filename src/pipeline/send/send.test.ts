@@ -5,8 +5,6 @@ import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -32,6 +30,7 @@ import {
   messageVersion,
   webhookEvent,
 } from "../../store/schema.ts";
+import { startFiles } from "../../testing/files.ts";
 import { assertError, assertStatus } from "../../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
@@ -47,24 +46,6 @@ import type { SendService } from "./service.ts";
 
 const run = promisify(execFile);
 const silent = pino({ level: "silent" });
-
-/** A tiny file server for attachments given by URL. */
-async function startFiles(files: Record<string, { body: Buffer; type: string }>) {
-  const server: Server = createServer((req, res) => {
-    const file = files[req.url ?? ""];
-    if (!file) {
-      res.writeHead(404).end();
-      return;
-    }
-    res.writeHead(200, { "Content-Type": file.type, "Content-Length": file.body.length }).end(file.body);
-  });
-  await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: (path: string) => `http://127.0.0.1:${port}${path}`,
-    close: () => new Promise<void>((done) => server.close(() => done())),
-  };
-}
 
 /** A catalogued failure: status, code, remedy, and the stored message it left behind. */
 function assertSendError(res: TestResponse, status: number, code: ErrorCode) {

@@ -211,6 +211,9 @@ export async function expireOverdue(db: Db, channelAccountId: string, now: Date)
 /**
  * Moves a message to its next route: the next channel account, the body (text and keyboard) it
  * sends through that channel's kind, no conversation yet (the dispatcher opens one on that channel), due now.
+ * The attachments forget their upload references: they name files in the previous channel's
+ * account (a VK photo belongs to the community that uploaded it), so the next route uploads its
+ * own. They are cleared in the row, not from `head`, which was read before the uploads.
  */
 export async function moveToRoute(
   db: Db,
@@ -226,6 +229,7 @@ export async function moveToRoute(
       conversationId: null,
       text: route.body.text,
       keyboard: route.body.keyboard,
+      attachments: sql`coalesce((select jsonb_agg(a.value - 'externalId' order by a.n) from jsonb_array_elements(${message.attachments}) with ordinality a(value, n)), '[]'::jsonb)`,
       status: "queued",
       errorCode: reason,
       notBefore: new Date(),
