@@ -1,10 +1,12 @@
 // Contacts, conversations and their messages through the HTTP API, with cursor pagination.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
+import { eq } from "drizzle-orm";
 import type { ChannelKind } from "../store/repositories/channel-accounts.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createConversation } from "../store/repositories/conversations.ts";
 import { recordMessage } from "../store/repositories/messages.ts";
+import { contact, conversation } from "../store/schema.ts";
 import { assertError, assertStatus, unique, uniqueVkUserId } from "../testing/http.ts";
 import { createTestHub, type TestHub, type TestResponse } from "../testing/hub.ts";
 import { storeKinds } from "../testing/stores.ts";
@@ -14,10 +16,10 @@ const newestFirst = (list: string[]) => [...list].sort().reverse();
 const cursorOf = (list: string, ...key: string[]) =>
   Buffer.from(JSON.stringify([list, ...key])).toString("base64url");
 
-/** Follows `next_cursor` from `path` to the end, returning every page's ids. */
-async function allPages(hub: TestHub, path: string, key: string): Promise<string[][]> {
+/** Follows `next_cursor` from `path` (at `cursor`, when given) to the end, returning every page's ids. */
+async function allPages(hub: TestHub, path: string, key: string, from?: string): Promise<string[][]> {
   const pages: string[][] = [];
-  let cursor: string | null = null;
+  let cursor: string | null = from ?? null;
   do {
     const separator = path.includes("?") ? "&" : "?";
     const res: TestResponse = await hub.request(
@@ -57,6 +59,45 @@ for (const kind of storeKinds) {
         externalId: unique(),
         name: channelKind,
       });
+
+    /**
+     * A workspace whose five conversations (and the contacts behind them) were last changed at
+     * known times: 09:00, 09:01 twice, 09:02 and 09:03 (on Telegram, the others on VK).
+     */
+    async function syncWorkspace() {
+      const sync = await workspace();
+      const at = (minute: number) => new Date(Date.UTC(2026, 0, 1, 9, minute));
+      const minutes = [0, 1, 1, 2, 3];
+      const vk = (await channel(sync.id, "vk")).id;
+      const telegram = (await channel(sync.id, "telegram")).id;
+      const contacts: string[] = [];
+      const conversations: string[] = [];
+      for (const [i, minute] of minutes.entries()) {
+        const person = await hub.request("POST", "/v1/contacts", {
+          key: sync.key,
+          body: { name: `Sync ${i}` },
+        });
+        const lead = await createConversation(store.db, {
+          workspaceId: sync.id,
+          channelAccountId: i === 4 ? telegram : vk,
+          contactId: person.body.id,
+          kind: "lead",
+          externalRef: `form-${i}`,
+        });
+        await store.db
+          .update(contact)
+          .set({ updatedAt: at(minute) })
+          .where(eq(contact.id, person.body.id));
+        await store.db
+          .update(conversation)
+          .set({ updatedAt: at(minute) })
+          .where(eq(conversation.id, lead.id));
+        contacts.push(person.body.id);
+        conversations.push(lead.id);
+      }
+      type Five = [string, string, string, string, string];
+      return { ...sync, at, vk, telegram, contacts: contacts as Five, conversations: conversations as Five };
+    }
 
     describe("contacts", () => {
       let ws: { id: string; key: string };
@@ -455,6 +496,85 @@ for (const kind of storeKinds) {
       });
     });
 
+    describe("contacts by their last change", () => {
+      it("lists by the last change, oldest first, with ties by id, pages and updated_since", async () => {
+        const sync = await syncWorkspace();
+        const [p0, p1, p2, p3, p4] = sync.contacts;
+        const list = async (query: string) =>
+          ids(await hub.request("GET", `/v1/contacts${query}`, { key: sync.key }));
+        const byChange = [p0, ...[p1, p2].sort(), p3, p4];
+        assert.deepEqual(await list("?order=updated"), byChange);
+        assert.deepEqual(await allPages(hub, "/v1/contacts?order=updated&limit=2", sync.key), [
+          byChange.slice(0, 2),
+          byChange.slice(2, 4),
+          byChange.slice(4),
+        ]);
+        const since = (minute: number) => `updated_since=${sync.at(minute).toISOString()}`;
+        assert.deepEqual(await list(`?order=updated&${since(1)}`), byChange.slice(1));
+        assert.deepEqual(await list("?order=updated&updated_since=2026-01-01T09:01:00.001Z"), [p3, p4]);
+        assert.deepEqual(await list(`?order=updated&${since(1)}&q=sync%203`), [p3]);
+        assert.deepEqual(await list(`?order=updated&${since(1)}&q=sync%200`), []);
+        assert.deepEqual(await list(`?${since(2)}`), newestFirst([p3, p4]), "the default order takes it too");
+        for (const bad of ["yesterday", "2026-01-01", "2026-01-01T09:01:00"]) {
+          assertError(
+            await hub.request("GET", `/v1/contacts?order=updated&updated_since=${bad}`, { key: sync.key }),
+            400,
+            "validation_failed",
+            ["query.updated_since"],
+          );
+        }
+      });
+
+      it("moves a contact changed during a sync pass to the end of the same pass", async () => {
+        const sync = await syncWorkspace();
+        const [p0, p1, p2, p3, p4] = sync.contacts;
+        const first = await hub.request("GET", "/v1/contacts?order=updated&limit=2", { key: sync.key });
+        assert.deepEqual(ids(first), [p0, ...[p1, p2].sort()].slice(0, 2));
+        for (const id of [p3, p0]) {
+          assertStatus(
+            await hub.request("PATCH", `/v1/contacts/${id}`, {
+              key: sync.key,
+              body: { email: "new@example.com" },
+            }),
+            200,
+          );
+        }
+        const rest = await allPages(
+          hub,
+          "/v1/contacts?order=updated&limit=2",
+          sync.key,
+          first.body.next_cursor,
+        );
+        assert.deepEqual(rest.flat(), [[p1, p2].sort()[1], p4, p3, p0]);
+      });
+
+      it("refuses a cursor of another order or list for order=updated, and its cursor for the default order", async () => {
+        const sync = await syncWorkspace();
+        const cursorOfList = async (path: string) =>
+          (await hub.request("GET", path, { key: sync.key })).body.next_cursor as string;
+        const updatedCursor = await cursorOfList("/v1/contacts?order=updated&limit=1");
+        for (const [order, cursor] of [
+          ["updated", await cursorOfList("/v1/contacts?limit=1")],
+          ["updated", await cursorOfList("/v1/conversations?order=updated&limit=1")],
+          ["updated", cursorOf("contacts:updated", "yesterday", sync.contacts[0])],
+          ["created", updatedCursor],
+        ]) {
+          assertError(
+            await hub.request("GET", `/v1/contacts?order=${order}&cursor=${cursor}`, { key: sync.key }),
+            400,
+            "invalid_cursor",
+            ["query.cursor"],
+          );
+        }
+        assertError(
+          await hub.request("GET", "/v1/contacts?order=recent", { key: sync.key }),
+          400,
+          "validation_failed",
+          ["query.order"],
+        );
+      });
+    });
+
     describe("conversations", () => {
       let ws: { id: string; key: string };
       let conv: { aliceVk: string; aliceTg: string; bobVk: string; bobTg: string };
@@ -605,6 +725,114 @@ for (const kind of storeKinds) {
             }),
             400,
             "invalid_cursor",
+          );
+        }
+      });
+
+      it("lists by the last change, oldest first, for a sync pass: ties by id, pages, updated_since", async () => {
+        const sync = await syncWorkspace();
+        const [c0, c1, c2, c3, c4] = sync.conversations;
+        const list = async (query: string) =>
+          ids(await hub.request("GET", `/v1/conversations${query}`, { key: sync.key }));
+        const byChange = [c0, ...[c1, c2].sort(), c3, c4];
+        assert.deepEqual(await list("?order=updated"), byChange);
+        assert.deepEqual(
+          await allPages(hub, "/v1/conversations?order=updated&limit=2", sync.key),
+          [byChange.slice(0, 2), byChange.slice(2, 4), byChange.slice(4)],
+          "the cursor inside a tie of updated_at continues with its higher id",
+        );
+
+        assert.deepEqual(
+          await list(`?order=updated&updated_since=${sync.at(1).toISOString()}`),
+          byChange.slice(1),
+        );
+        assert.deepEqual(
+          await list("?order=updated&updated_since=2026-01-01T12:01:00%2B03:00"),
+          byChange.slice(1),
+          "an offset names the same instant",
+        );
+        assert.deepEqual(await list("?order=updated&updated_since=2026-01-01T09:01:00.001Z"), [c3, c4]);
+        assert.deepEqual(await list(`?order=updated&updated_since=${sync.at(9).toISOString()}`), []);
+        assert.deepEqual(
+          await list(`?order=updated&updated_since=${sync.at(1).toISOString()}&channel_id=${sync.telegram}`),
+          [c4],
+        );
+        assert.deepEqual(
+          await list(`?updated_since=${sync.at(1).toISOString()}`),
+          newestFirst(byChange.slice(1)),
+          "the default order takes it too",
+        );
+        assert.deepEqual(
+          await list(`?order=last_message&updated_since=${sync.at(2).toISOString()}`),
+          [c4, c3],
+          "and the inbox order",
+        );
+
+        for (const since of ["yesterday", "2026-01-01", "2026-01-01T09:01:00", "2026-13-01T09:01:00Z"]) {
+          assertError(
+            await hub.request("GET", `/v1/conversations?order=updated&updated_since=${since}`, {
+              key: sync.key,
+            }),
+            400,
+            "validation_failed",
+            ["query.updated_since"],
+          );
+        }
+      });
+
+      it("moves a conversation changed during a sync pass to the end of the same pass", async () => {
+        const sync = await syncWorkspace();
+        const [c0, c1, c2, c3, c4] = sync.conversations;
+        const first = await hub.request("GET", "/v1/conversations?order=updated&limit=2", { key: sync.key });
+        assert.deepEqual(ids(first), [c0, ...[c1, c2].sort()].slice(0, 2));
+        // Meanwhile an operator resolves one already read, and a message arrives in one not read yet.
+        assertStatus(
+          await hub.request("PATCH", `/v1/conversations/${c0}`, {
+            key: sync.key,
+            body: { status: "resolved" },
+          }),
+          200,
+        );
+        await recordMessage(store.db, {
+          workspaceId: sync.id,
+          conversationId: c3,
+          channelAccountId: sync.vk,
+          contactId: sync.contacts[3],
+          direction: "inbound",
+          authorKind: "contact",
+          text: "still there?",
+          status: "received",
+          sentAt: new Date(),
+        });
+        const rest = await allPages(
+          hub,
+          "/v1/conversations?order=updated&limit=2",
+          sync.key,
+          first.body.next_cursor,
+        );
+        assert.deepEqual(rest.flat(), [[c1, c2].sort()[1], c4, c0, c3]);
+      });
+
+      it("refuses a cursor of another order or list for order=updated, and its cursor elsewhere", async () => {
+        const sync = await syncWorkspace();
+        const [c0] = sync.conversations;
+        const cursorOfOrder = async (path: string) =>
+          (await hub.request("GET", path, { key: sync.key })).body.next_cursor as string;
+        const updatedCursor = await cursorOfOrder("/v1/conversations?order=updated&limit=1");
+        for (const [order, cursor] of [
+          ["updated", await cursorOfOrder("/v1/conversations?limit=1")],
+          ["updated", await cursorOfOrder("/v1/conversations?order=last_message&limit=1")],
+          ["updated", await cursorOfOrder("/v1/contacts?order=updated&limit=1")],
+          ["updated", cursorOf("conversations:updated", "not a time", c0)],
+          ["updated", cursorOf("conversations:updated", sync.at(0).toISOString())],
+          ["last_message", updatedCursor],
+          ["created", updatedCursor],
+        ]) {
+          assertError(
+            await hub.request("GET", `/v1/conversations?order=${order}&cursor=${cursor}`, { key: sync.key }),
+            400,
+            "invalid_cursor",
+            ["query.cursor"],
           );
         }
       });

@@ -76,6 +76,16 @@ export const PageQuery = z.strictObject({
     .openapi({ description: "Items per page, 1 to 200" }),
 });
 
+/**
+ * A list's filter for syncing by change. Its description warns why a pass must overlap the last:
+ * a time the API has already shown is no lower bound for the times of rows still to appear.
+ */
+export const UpdatedSince = z.iso.datetime({ offset: true }).optional().openapi({
+  description:
+    "Only those changed at or after this time (`updated_at`, inclusive; RFC 3339). Use it with `order=updated` to sync. `updated_at` is read from a clock (the hub process's, or the database's) when the change is made, not when it commits, and changes commit in no strict order, so a row may appear with an `updated_at` a little before one you have already read. Start each pass from the last `updated_at` you saw minus a minute, and treat what you see again as already known.",
+  example: "2026-11-21T09:14:03.000Z",
+});
+
 export function pageOf<T extends z.ZodType>(item: T, name: string) {
   return z
     .object({ items: z.array(item), next_cursor: z.string().nullable() })

@@ -89,12 +89,39 @@ export function latestFirst<T extends { id: string }>(
   timeOf: (row: T) => Date,
   page: PageRequest,
 ) {
+  return byTimeThenId("desc", list, time, id, timeOf, page);
+}
+
+/**
+ * As `latestFirst`, oldest first: a row whose time moves forward while a client pages moves
+ * behind the cursor, so the client meets it again before the end instead of missing it.
+ */
+export function earliestFirst<T extends { id: string }>(
+  list: string,
+  time: SQL,
+  id: PgColumn,
+  timeOf: (row: T) => Date,
+  page: PageRequest,
+) {
+  return byTimeThenId("asc", list, time, id, timeOf, page);
+}
+
+function byTimeThenId<T extends { id: string }>(
+  direction: "asc" | "desc",
+  list: string,
+  time: SQL,
+  id: PgColumn,
+  timeOf: (row: T) => Date,
+  page: PageRequest,
+) {
   const after = page.cursor ? decodeCursor(list, page.cursor, 2) : undefined;
   // Only what `toISOString` writes: the database would refuse some of what `Date.parse` reads.
   if (after && !isoTime.test(after[0] as string)) throw invalidCursor();
+  const beyond = sql.raw(direction === "desc" ? "<" : ">");
+  const way = sql.raw(direction);
   return {
-    after: after ? sql`(${time}, ${id}) < (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined,
-    order: sql`${time} desc, ${id} desc`,
+    after: after ? sql`(${time}, ${id}) ${beyond} (${after[0]}::timestamptz, ${after[1]}::uuid)` : undefined,
+    order: sql`${time} ${way}, ${id} ${way}`,
     limit: page.limit + 1,
     page: (rows: T[]) => toPage(rows, page.limit, list, (row) => [timeOf(row).toISOString(), row.id]),
   };

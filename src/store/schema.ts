@@ -121,6 +121,8 @@ export const contact = pgTable(
   (t) => [
     index("contact_workspace_idx").on(t.workspaceId, t.id),
     index("contact_phone_idx").on(t.workspaceId, t.phone),
+    // A sync pass: the least recently changed first (`order=updated`).
+    index("contact_updated_idx").on(t.workspaceId, t.updatedAt, t.id),
   ],
 );
 
@@ -195,6 +197,8 @@ export const conversation = pgTable(
       sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
       sql`${t.id} desc`,
     ),
+    // A sync pass: the least recently changed first (`order=updated`).
+    index("conversation_updated_idx").on(t.workspaceId, t.updatedAt, t.id),
     index("conversation_contact_idx").on(t.contactId),
     // Intake reuses the one open direct conversation of a contact on a channel.
     uniqueIndex("conversation_open_direct_key")

@@ -5,6 +5,7 @@ import { presentContact } from "../../pipeline/objects.ts";
 import type { SendService } from "../../pipeline/send/service.ts";
 import { contactEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
 import {
+  contactOrders,
   createContact,
   listContacts,
   mergeContacts,
@@ -24,6 +25,7 @@ import {
   pageOf,
   presentPage,
   Timestamp,
+  UpdatedSince,
 } from "../schemas.ts";
 
 const IdentitySchema = z
@@ -115,6 +117,11 @@ const ContactQuery = PageQuery.extend({
     .optional()
     .openapi({ description: "With external_id: the contact with this identity" }),
   external_id: z.string().trim().min(1).max(200).optional(),
+  updated_since: UpdatedSince,
+  order: z.enum(contactOrders).default("created").openapi({
+    description:
+      "`created`: the newest contact first. `updated`: the least recently changed first (`updated_at`, then id), to sync: one that changes while you page moves to the end and is listed again there",
+  }),
 }).superRefine((query, ctx) => {
   if ((query.channel_kind === undefined) !== (query.external_id === undefined)) {
     ctx.addIssue({
@@ -155,7 +162,7 @@ export function contactRoutes({ store, config, sender }: AppDeps & { sender: Sen
       summary: "List and search contacts",
       request: { query: ContactQuery },
       responses: {
-        200: jsonContent(pageOf(ContactSchema, "ContactPage"), "Contacts, newest first"),
+        200: jsonContent(pageOf(ContactSchema, "ContactPage"), "Contacts, newest first (or as `order` says)"),
         ...errorResponses(400),
       },
     }),
@@ -171,8 +178,10 @@ export function contactRoutes({ store, config, sender }: AppDeps & { sender: Sen
             query.channel_kind && query.external_id
               ? { channelKind: query.channel_kind, externalId: query.external_id }
               : undefined,
+          updatedSince: query.updated_since ? new Date(query.updated_since) : undefined,
         },
         query,
+        query.order,
       );
       return c.json(presentPage(result, presentContact), 200);
     },

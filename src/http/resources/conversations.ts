@@ -31,6 +31,7 @@ import {
   pageOf,
   presentPage,
   Timestamp,
+  UpdatedSince,
 } from "../schemas.ts";
 import { ContactSchema } from "./contacts.ts";
 
@@ -178,9 +179,10 @@ export function conversationRoutes({ store }: AppDeps) {
           channel_id: z.string().optional(),
           contact_id: z.string().optional(),
           assignee: z.string().optional(),
+          updated_since: UpdatedSince,
           order: z.enum(conversationOrders).default("created").openapi({
             description:
-              "`created`: the newest conversation first. `last_message`: the one with the latest message first, as an inbox shows them (one without messages counts from its creation)",
+              "`created`: the newest conversation first. `last_message`: the one with the latest message first, as an inbox shows them (one without messages counts from its creation). `updated`: the least recently changed first (`updated_at`, then id), to sync: one that changes while you page moves to the end and is listed again there",
           }),
         }),
       },
@@ -193,13 +195,20 @@ export function conversationRoutes({ store }: AppDeps) {
       },
     }),
     async (c) => {
-      const { status, kind, channel_id, contact_id, assignee, order, include, ...page } =
+      const { status, kind, channel_id, contact_id, assignee, updated_since, order, include, ...page } =
         c.req.valid("query");
       const workspaceId = c.get("apiKey").workspaceId;
       const result = await listConversations(
         db,
         workspaceId,
-        { status, kind, channelAccountId: channel_id, contactId: contact_id, assignee },
+        {
+          status,
+          kind,
+          channelAccountId: channel_id,
+          contactId: contact_id,
+          assignee,
+          updatedSince: updated_since ? new Date(updated_since) : undefined,
+        },
         page,
         order,
       );

@@ -1,7 +1,7 @@
-import { and, eq, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizzle-orm";
+import { and, eq, gte, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { isUuid, newestFirst, type PageRequest } from "../pagination.ts";
+import { earliestFirst, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import {
   type channelKinds,
   type consentStates,
@@ -313,11 +313,33 @@ export interface ContactSearch {
   /** Exact phone, E.164. */
   phone?: string | undefined;
   identity?: { channelKind: ChannelKind; externalId: string } | undefined;
+  /** Changed at or after this time. */
+  updatedSince?: Date | undefined;
 }
 
-export async function listContacts(db: Db, workspaceId: string, search: ContactSearch, page: PageRequest) {
-  const list = newestFirst("contacts", contact.id, page);
+/** How a list of contacts is ordered: by creation, or by the last change, the least recent first (a sync pass). */
+export const contactOrders = ["created", "updated"] as const;
+export type ContactOrder = (typeof contactOrders)[number];
+
+export async function listContacts(
+  db: Db,
+  workspaceId: string,
+  search: ContactSearch,
+  page: PageRequest,
+  order: ContactOrder = "created",
+) {
+  const list =
+    order === "created"
+      ? newestFirst("contacts", contact.id, page)
+      : earliestFirst(
+          "contacts:updated",
+          sql`${contact.updatedAt}`,
+          contact.id,
+          (row: Contact) => row.updatedAt,
+          page,
+        );
   const conditions: (SQL | undefined)[] = [eq(contact.workspaceId, workspaceId), list.after];
+  if (search.updatedSince) conditions.push(gte(contact.updatedAt, search.updatedSince));
   if (search.q) {
     const pattern = `%${escapeLike(search.q)}%`;
     const digits = search.q.replace(/\D/g, "");

@@ -1,7 +1,7 @@
-import { and, eq, inArray, ne, type SQL, sql } from "drizzle-orm";
+import { and, eq, gte, inArray, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { idIs, isUuid, latestFirst, newestFirst, type PageRequest } from "../pagination.ts";
+import { earliestFirst, idIs, isUuid, latestFirst, newestFirst, type PageRequest } from "../pagination.ts";
 import { conversation, type conversationKinds, type conversationStatuses } from "../schema.ts";
 
 export type Conversation = typeof conversation.$inferSelect;
@@ -168,14 +168,42 @@ export interface ConversationFilter {
   channelAccountId?: string | undefined;
   contactId?: string | undefined;
   assignee?: string | undefined;
+  /** Changed at or after this time. */
+  updatedSince?: Date | undefined;
 }
 
-/** How a list of conversations is ordered: by creation, or by the latest message (an inbox). */
-export const conversationOrders = ["created", "last_message"] as const;
+/**
+ * How a list of conversations is ordered: by creation, by the latest message (an inbox), or by
+ * the last change, the least recent first (a sync pass).
+ */
+export const conversationOrders = ["created", "last_message", "updated"] as const;
 export type ConversationOrder = (typeof conversationOrders)[number];
 
 /** A conversation's latest message, or its creation while it has none (conversation_activity_idx). */
 const lastActivity = sql`coalesce(${conversation.lastMessageAt}, ${conversation.createdAt})`;
+
+function conversationList(order: ConversationOrder, page: PageRequest) {
+  switch (order) {
+    case "created":
+      return newestFirst("conversations", conversation.id, page);
+    case "last_message":
+      return latestFirst(
+        "conversations:last_message",
+        lastActivity,
+        conversation.id,
+        (row: Conversation) => row.lastMessageAt ?? row.createdAt,
+        page,
+      );
+    case "updated":
+      return earliestFirst(
+        "conversations:updated",
+        sql`${conversation.updatedAt}`,
+        conversation.id,
+        (row: Conversation) => row.updatedAt,
+        page,
+      );
+  }
+}
 
 export async function listConversations(
   db: Db,
@@ -191,17 +219,9 @@ export async function listConversations(
     filter.assignee ? eq(conversation.assignee, filter.assignee) : undefined,
     idIs(conversation.channelAccountId, filter.channelAccountId),
     idIs(conversation.contactId, filter.contactId),
+    filter.updatedSince ? gte(conversation.updatedAt, filter.updatedSince) : undefined,
   ];
-  const list =
-    order === "created"
-      ? newestFirst("conversations", conversation.id, page)
-      : latestFirst(
-          "conversations:last_message",
-          lastActivity,
-          conversation.id,
-          (row: Conversation) => row.lastMessageAt ?? row.createdAt,
-          page,
-        );
+  const list = conversationList(order, page);
   const rows = await db
     .select()
     .from(conversation)

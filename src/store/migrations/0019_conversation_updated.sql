@@ -1,0 +1,2 @@
+CREATE INDEX "contact_updated_idx" ON "contact" USING btree ("workspace_id","updated_at","id");--> statement-breakpoint
+CREATE INDEX "conversation_updated_idx" ON "conversation" USING btree ("workspace_id","updated_at","id");
