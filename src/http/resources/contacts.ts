@@ -67,7 +67,10 @@ export const ContactSchema = z
       }),
     ),
     created_at: Timestamp,
-    updated_at: Timestamp,
+    updated_at: Timestamp.openapi({
+      description:
+        "When the hub last changed it: its fields, an identity added or named (from the platform's profile), a consent, a merge into it",
+    }),
   })
   .openapi("Contact");
 

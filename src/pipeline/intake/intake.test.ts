@@ -6,6 +6,7 @@ import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import pino from "pino";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
 import {
+  contact,
   contactConsent,
   contactEvent,
   contactIdentity,
@@ -16,7 +17,7 @@ import {
   messageVersion,
   webhookEvent,
 } from "../../store/schema.ts";
-import { assertError } from "../../testing/http.ts";
+import { assertError, uniqueVkUserId } from "../../testing/http.ts";
 import { createTestHub, type TestHub } from "../../testing/hub.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
@@ -370,6 +371,24 @@ for (const kind of storeKinds) {
         consent.map((c) => c.state),
         ["allowed"],
       );
+    });
+
+    it("changes the contact (updated_at) when its consent changes, so a sync by last change sees it", async () => {
+      const userId = uniqueVkUserId();
+      const contactOfUser = async () =>
+        (await hub.request("GET", `/v1/contacts?channel_kind=vk&external_id=${userId}`)).body.items[0];
+      await deliver(envelope("message_allow", { user_id: Number(userId), key: "k" }));
+      await drain();
+      const longAgo = new Date("2026-01-01T00:00:00.000Z");
+      await store.db
+        .update(contact)
+        .set({ updatedAt: longAgo })
+        .where(eq(contact.id, (await contactOfUser()).id));
+      await deliver(envelope("message_deny", { user_id: Number(userId) }));
+      await drain();
+      const denied = await contactOfUser();
+      assert.equal(denied.identities[0].consent[0].state, "denied");
+      assert.ok(denied.updated_at > longAgo.toISOString(), `updated_at ${denied.updated_at}`);
     });
 
     it("gathers each publication's comments into one thread with links, edits and deletions", async () => {

@@ -92,6 +92,7 @@ for (const kind of storeKinds) {
         const [a, b, c] = await Promise.all([newcomer, regular, deleted].map((u) => contactOf(u.id)));
         assert.deepEqual([a.name, a.identities[0].display_name], ["Борис Новиков", "Борис Новиков"]);
         assert.deepEqual([b.name, b.identities[0].display_name], ["Вера из салона", "Вера Постоянная"]);
+        assert.ok(b.updated_at > known.body.updated_at, "a contact whose identity got a name has changed");
         assert.deepEqual([c.name, c.identities[0].display_name], [null, null]);
       } finally {
         florist.close();

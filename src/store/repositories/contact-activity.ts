@@ -1,12 +1,23 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
-import { contactConsent, contactEvent, type contactEventKinds, type LeadAnswer, lead } from "../schema.ts";
+import {
+  contact,
+  contactConsent,
+  contactEvent,
+  type contactEventKinds,
+  contactIdentity,
+  type LeadAnswer,
+  lead,
+} from "../schema.ts";
 
 export type ContactEventKind = (typeof contactEventKinds)[number];
 export type Lead = typeof lead.$inferSelect;
 
-/** Records whether the client accepts messages from this channel (VK message_allow/deny). */
+/**
+ * Records whether the client accepts messages from this channel (VK message_allow/deny). The
+ * contact shows its consent, so it has changed too (`updated_at`).
+ */
 export async function setConsent(
   db: Db,
   identityId: string,
@@ -21,6 +32,18 @@ export async function setConsent(
       target: [contactConsent.identityId, contactConsent.channelAccountId],
       set: { state, changedAt: at },
     });
+  await db
+    .update(contact)
+    .set({ updatedAt: new Date() })
+    .where(
+      inArray(
+        contact.id,
+        db
+          .select({ id: contactIdentity.contactId })
+          .from(contactIdentity)
+          .where(eq(contactIdentity.id, identityId)),
+      ),
+    );
 }
 
 /** One event per inbound platform event: reprocessing the same one records nothing new. */

@@ -217,7 +217,8 @@ export async function identitiesWithoutName(
 
 /**
  * Gives platform identities their display names, and each identity's contact that name when it
- * has none, in one statement however many.
+ * has none, in one statement however many. A contact shows its identities' names, so each
+ * contact whose identity got a new one has changed (`updated_at`), named by it or not.
  */
 export async function nameIdentities(
   db: Db,
@@ -234,12 +235,12 @@ export async function nameIdentities(
         ${sql.param(names.map((n) => n.name))}::text[]
       ) as v(external_id, name)
       where i.workspace_id = ${workspaceId} and i.channel_kind = ${channelKind}
-        and i.external_id = v.external_id
+        and i.external_id = v.external_id and i.display_name is distinct from v.name
       returning i.contact_id, v.name
     )
-    update contact c set name = named.name, updated_at = now()
+    update contact c set name = coalesce(c.name, named.name), updated_at = now()
     from named
-    where c.id = named.contact_id and c.name is null`);
+    where c.id = named.contact_id`);
 }
 
 export async function getContact(
