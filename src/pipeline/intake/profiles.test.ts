@@ -1,11 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { and, eq, inArray } from "drizzle-orm";
 import pino from "pino";
 import { VkClients } from "../../channels/vk/channel.ts";
 import { createChannelAccount } from "../../store/repositories/channel-accounts.ts";
+import { webhookEvent } from "../../store/schema.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { vkEnvelope, vkMessageMaker } from "../../testing/vk-events.ts";
 import { vkTestbed } from "../../testing/vk-world.ts";
+import type { ContactJson } from "../objects.ts";
 import { profileFollowUp } from "./profiles.ts";
 import { IntakeWorker } from "./worker.ts";
 
@@ -94,6 +97,26 @@ for (const kind of storeKinds) {
         assert.deepEqual([b.name, b.identities[0].display_name], ["Вера из салона", "Вера Постоянная"]);
         assert.ok(b.updated_at > known.body.updated_at, "a contact whose identity got a name has changed");
         assert.deepEqual([c.name, c.identities[0].display_name], [null, null]);
+        // Their contact.created came without a name: each named contact is announced again.
+        const announced = await bed.store.db
+          .select({ key: webhookEvent.orderingKey, payload: webhookEvent.payload })
+          .from(webhookEvent)
+          .where(
+            and(
+              eq(webhookEvent.type, "contact.updated"),
+              inArray(webhookEvent.orderingKey, [a.id, b.id, c.id]),
+            ),
+          );
+        const names = (key: string) =>
+          announced
+            .filter((event) => event.key === key)
+            .map(({ payload }) => {
+              const { contact } = (payload as { data: { contact: ContactJson } }).data;
+              return [contact.name, contact.identities[0]?.display_name];
+            });
+        assert.deepEqual(names(a.id), [["Борис Новиков", "Борис Новиков"]]);
+        assert.deepEqual(names(b.id), [["Вера из салона", "Вера Постоянная"]]);
+        assert.deepEqual(names(c.id), [], "a deleted user's contact did not change");
       } finally {
         florist.close();
       }

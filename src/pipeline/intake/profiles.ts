@@ -2,13 +2,16 @@ import type { InboundEvent } from "../../channels/events.ts";
 import type { VkClients } from "../../channels/vk/channel.ts";
 import type { Db } from "../../store/database.ts";
 import type { ChannelAccount } from "../../store/repositories/channel-accounts.ts";
-import { identitiesWithoutName, nameIdentities } from "../../store/repositories/contacts.ts";
+import { getContacts, identitiesWithoutName, nameIdentities } from "../../store/repositories/contacts.ts";
+import { contactEvent, recordEvents } from "../webhooks/events.ts";
 import type { IntakeFollowUp } from "./worker.ts";
 
 /**
  * Names new clients: platform users of a batch's events that have no name yet are looked up
  * with one VK `users.get` per channel, which fills each identity's display name and, when empty,
- * its contact's name, in one statement. A failed look-up is tried again on the user's next event.
+ * its contact's name, in one statement; each contact changed is announced as `contact.updated`
+ * (its `contact.created` came without a name). A failed look-up is tried again on the user's
+ * next event.
  */
 export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
   return async (applied) => {
@@ -28,7 +31,14 @@ export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
         const name = `${user.first_name} ${user.last_name}`.trim();
         return !user.deactivated && name ? [{ externalId: String(user.id), name }] : [];
       });
-      await nameIdentities(db, channel.workspaceId, channel.kind, names);
+      await db.transaction(async (tx) => {
+        const changed = await nameIdentities(tx, channel.workspaceId, channel.kind, names);
+        const contacts = await getContacts(tx, channel.workspaceId, changed);
+        await recordEvents(
+          tx,
+          contacts.map((contact) => contactEvent("contact.updated", contact)),
+        );
+      });
     }
   };
 }

@@ -196,13 +196,13 @@ export function conversationEvent(
   } satisfies EventInput;
 }
 
-/** A contact's event, keyed by the contact. */
 /** On a merge's `contact.updated`: the contact merged in (now deleted), and its joined conversations. */
 export interface MergedContact {
   contact_id: string;
   conversations: { id: string; into: string }[];
 }
 
+/** A contact's event, keyed by the contact. */
 export function contactEvent(
   type: "contact.created" | "contact.updated",
   row: ContactWithIdentities,

@@ -1,6 +1,6 @@
 import { and, eq, gte, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
-import type { Db } from "../database.ts";
+import { type Db, queryRows } from "../database.ts";
 import { earliestFirst, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import {
   type channelKinds,
@@ -218,16 +218,19 @@ export async function identitiesWithoutName(
 /**
  * Gives platform identities their display names, and each identity's contact that name when it
  * has none, in one statement however many. A contact shows its identities' names, so each
- * contact whose identity got a new one has changed (`updated_at`), named by it or not.
+ * contact whose identity got a new one has changed (`updated_at`), named by it or not: their ids
+ * are returned.
  */
 export async function nameIdentities(
   db: Db,
   workspaceId: string,
   channelKind: ChannelKind,
   names: readonly { externalId: string; name: string }[],
-) {
-  if (names.length === 0) return;
-  await db.execute(sql`
+): Promise<string[]> {
+  if (names.length === 0) return [];
+  const changed = await queryRows<{ id: string }>(
+    db,
+    sql`
     with named as (
       update contact_identity i set display_name = v.name
       from unnest(
@@ -240,7 +243,10 @@ export async function nameIdentities(
     )
     update contact c set name = coalesce(c.name, named.name), updated_at = now()
     from named
-    where c.id = named.contact_id`);
+    where c.id = named.contact_id
+    returning c.id`,
+  );
+  return changed.map((row) => row.id);
 }
 
 export async function getContact(
