@@ -573,6 +573,18 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
   });
 
+  it("stops doctor on SIGINT while it checks the store, reporting no checks, and exits 130", async () => {
+    const dataDir = await storeCopy();
+    const stopped = await stopDuring("checking the store", "SIGINT", ["doctor", "--data-dir", dataDir]);
+    assert.equal(stopped.code, 130, stopped.stderr);
+    assert.match(
+      stopped.stderr,
+      /^Received SIGINT; stopping after the current step…\nerror stopped_by_signal: Stopped by SIGINT /m,
+    );
+    assert.equal(stopped.stdout, "", "no report that would look whole");
+    assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+  });
+
   it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {
     const checksOf = (stdout: string) =>
       (JSON.parse(stdout) as { checks: { check: string; ok: boolean; code?: string }[] }).checks.map((c) => [

@@ -100,7 +100,7 @@ export async function runUntilSignal<T>(
 }
 
 /**
- * Runs a command that ends by itself (migrate, keys, secrets) so that SIGTERM or SIGINT stops it
+ * Runs a command that ends by itself (migrate, keys, secrets, doctor) so that SIGTERM or SIGINT stops it
  * cleanly, where being killed could leave the data directory's lock behind or cut a migration.
  * `work`'s signal aborts on the first: `work` finishes the step it is in, goes no further
  * (`endOfStep` between its steps, src/hub/steps.ts) and closes what it opened as it unwinds; it

@@ -15,6 +15,7 @@ import type { ChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { channelAccount } from "../store/schema.ts";
 import { keyFilePath, type SecretBox } from "../store/secret-box.ts";
 import { secretBoxFor } from "./open-store.ts";
+import { endOfStep } from "./steps.ts";
 import { checkStoreKey } from "./stored-secrets.ts";
 
 /** One line of `switchboard doctor`. */
@@ -39,8 +40,17 @@ interface Note {
 export class CheckList {
   readonly results: CheckResult[] = [];
 
+  /** `signal` (doctor's, see runStoppable) stops the checks between two of them. */
+  constructor(readonly signal?: AbortSignal) {}
+
+  /** Goes no further when the checks were asked to stop (steps.ts); each check begins with it. */
+  async next(): Promise<void> {
+    if (this.signal) await endOfStep(this.signal);
+  }
+
   /** Runs `check`, whose result is the line's detail; false when it failed. */
   async record(check: string, run: () => Promise<string> | string): Promise<boolean> {
+    await this.next();
     try {
       this.results.push({ check, ok: true, detail: await run() });
       return true;
@@ -82,6 +92,7 @@ export async function checkStore(checks: CheckList, config: Config, store: Store
     });
     return;
   }
+  await checks.next();
   const channels = await db.select().from(channelAccount);
   if (channels.length === 0)
     checks.results.push({ check: "channels", ok: true, detail: "none connected yet" });

@@ -5,13 +5,20 @@ import { AppError } from "../../errors/app-error.ts";
 import { askHub, type HubDiagnosis } from "../../hub/control-socket.ts";
 import { CheckList, type CheckResult, checkStore } from "../../hub/diagnosis.ts";
 import { openExistingStore } from "../../hub/open-store.ts";
+import { pauseForTest } from "../../hub/steps.ts";
 import { keyInUse } from "../../hub/stored-secrets.ts";
 import type { Store } from "../../store/database.ts";
 import { configFrom } from "../options.ts";
 
-/** The checks of `switchboard doctor`, in order; one that others depend on stops them when it fails. */
-export async function diagnose(options: Record<string, unknown>): Promise<CheckResult[]> {
-  const checks = new CheckList();
+/**
+ * The checks of `switchboard doctor`, in order; one that others depend on stops them when it fails.
+ * `signal` stops them after the one under way (see runStoppable), the store closed.
+ */
+export async function diagnose(
+  options: Record<string, unknown>,
+  signal?: AbortSignal,
+): Promise<CheckResult[]> {
+  const checks = new CheckList(signal);
   let settings: Config | undefined;
   await checks.record("configuration", () => {
     settings = configFrom(options);
@@ -44,6 +51,7 @@ export async function diagnose(options: Record<string, unknown>): Promise<CheckR
   if (runningHub) checks.results.push(...runningHub.checks);
   if (!opened || !store) return checks.results;
   try {
+    await pauseForTest("checking the store");
     await checkStore(checks, config, store);
   } finally {
     await store.close();

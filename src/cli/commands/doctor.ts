@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { withSettings } from "../options.ts";
 import { action, printJson } from "../output.ts";
+import { runStoppable } from "../signals.ts";
 
 export function registerDoctor(program: Command) {
   withSettings(
@@ -10,7 +11,8 @@ export function registerDoctor(program: Command) {
     .action(
       action(async (options: Record<string, unknown>) => {
         const { diagnose } = await import("./doctor-checks.ts");
-        const results = await diagnose(options);
+        // Stopped by a signal, doctor prints no checks: a report without the rest would read as whole.
+        const results = await runStoppable((signal) => diagnose(options, signal));
         if (options.json) printJson({ ok: results.every((r) => r.ok), checks: results });
         else {
           for (const r of results) {
