@@ -292,7 +292,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
       run(["doctor", "--data-dir", dataDir, "--json"]),
     ]);
     assert.equal(second.code, 1);
-    assert.match(second.stderr, /error data_dir_locked: Another hub process \(pid \d+\)/);
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `^error data_dir_locked: The data directory .* is held by the hub \\(pid ${first.child.pid}\\),`,
+      ),
+    );
 
     const report = JSON.parse(doctor.stdout);
     assert.equal(report.ok, true, doctor.stdout);
@@ -464,9 +469,11 @@ describe("switchboard command", { concurrency: 4 }, () => {
       // "exit" first: a hub left behind would keep npm's output open, and "close" never come.
       const exited = new Promise<void>((resolve) => npm.child.on("exit", () => resolve()));
       await npm.until(/Stop it with Ctrl\+C/);
-      // The hub's own pid, as it wrote it into the data directory's lock.
-      const hub = Number(readFileSync(join(dataDir, "switchboard.lock"), "utf8"));
+      // The hub's own pid, as it wrote it into the data directory's lock (then "hub").
+      const [pid, holder] = readFileSync(join(dataDir, "switchboard.lock"), "utf8").split("\n");
+      const hub = Number(pid);
       assert.ok(hub > 0 && hub !== npm.child.pid);
+      assert.equal(holder, "hub", "a sandbox runs a hub too");
       npm.child.kill("SIGTERM");
       await exited;
       const gone = Date.now() + 15_000;
@@ -583,6 +590,29 @@ describe("switchboard command", { concurrency: 4 }, () => {
     );
     assert.equal(stopped.stdout, "", "no report that would look whole");
     assert.equal(lockLeft(dataDir), false, "the data directory's lock is released");
+  });
+
+  it("says which command holds the store to doctor and to a command beside it, and to run them again once it ends", async () => {
+    const dataDir = await storeCopy();
+    const keys = launch(["keys", "list", "--data-dir", dataDir], { SWITCHBOARD_TEST_PAUSE: "migrating" });
+    children.push(keys.child);
+    await keys.until(/^Paused before migrating /m);
+    const [doctor, create] = await Promise.all([
+      run(["doctor", "--data-dir", dataDir]),
+      run(["keys", "create", "--data-dir", dataDir]),
+    ]);
+    const held = `The data directory ${dataDir} is held by switchboard keys list (pid ${keys.child.pid}), and the embedded store allows one process at a time.`;
+    const remedy = "Run this again once switchboard keys list has ended (a hub ends only when stopped:";
+    assert.equal(doctor.code, 1, doctor.stderr);
+    const lines = doctor.stdout.split("\n");
+    const database = lines.findIndex((line) => line.startsWith("PROBLEM  database: "));
+    assert.equal(lines[database], `PROBLEM  database: ${held}`, doctor.stdout);
+    assert.ok(lines[database + 1]?.startsWith(`         remedy: ${remedy}`), doctor.stdout);
+    assert.equal(create.code, 1);
+    assert.ok(create.stderr.startsWith(`error data_dir_locked: ${held} Remedy: ${remedy}`), create.stderr);
+    keys.child.kill("SIGTERM");
+    assert.equal(await keys.exited, 143, keys.stderr());
+    assert.equal((await run(["doctor", "--data-dir", dataDir])).code, 0, "the store is free again");
   });
 
   it("reports an older store's pending migrations, and a wrong key's unreadable secrets, as problems, not a crash; forgets them when the key is lost, and changes the key", async () => {

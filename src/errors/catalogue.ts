@@ -953,14 +953,16 @@ const entries = {
     status: 500,
     class: "conflict",
     en: {
-      message: "Another hub process (pid {pid}) is using the data directory {path}.",
+      message:
+        "The data directory {path} is held by {holder} (pid {pid}), and the embedded store allows one process at a time.",
       remedy:
-        "The embedded store allows one process at a time: stop that process first, use the API of the running hub, or move to PostgreSQL (DATABASE_URL) to run several.",
+        "Run this again once {holder} has ended (a hub ends only when stopped: stop it first, or use its API while it runs). To run several processes on one store, move to PostgreSQL (DATABASE_URL).",
     },
     ru: {
-      message: "Каталог данных {path} уже использует другой процесс хаба (pid {pid}).",
+      message:
+        "Каталог данных {path} занят: его использует {holder} (pid {pid}), а встроенное хранилище допускает только один процесс.",
       remedy:
-        "Встроенное хранилище допускает только один процесс: остановите тот процесс, воспользуйтесь API запущенного хаба или перейдите на PostgreSQL (DATABASE_URL), чтобы запускать несколько.",
+        "Повторите команду, когда {holder} завершит работу (хаб завершает её, только когда его останавливают: остановите его или, пока он работает, пользуйтесь его API). Чтобы с одним хранилищем работали несколько процессов, перейдите на PostgreSQL (DATABASE_URL).",
     },
   },
   store_not_found: {
@@ -981,14 +983,16 @@ const entries = {
     status: 500,
     class: "conflict",
     en: {
-      message: "A hub (pid {pid}) holds the data directory {path}, but it did not answer doctor: {reason}.",
+      message:
+        "The data directory {path} is held by {holder} (pid {pid}), which did not answer doctor: {reason}.",
       remedy:
-        "If the hub is still starting (migrating, say), run doctor again once it serves. If it is stuck, stop it and run doctor again to check its store directly. Run doctor as the user the hub runs as: the control socket is that user's alone.",
+        "If the hub is still starting (migrating, say), run doctor again once it serves. If it is stuck, stop it and run doctor again to check its store directly. An earlier version's hub has no control socket, nor have its commands: run doctor again once that process has ended or is stopped. Run doctor as the user the hub runs as: the control socket is that user's alone.",
     },
     ru: {
-      message: "Каталог данных {path} занят хабом (pid {pid}), но тот не ответил doctor: {reason}.",
+      message:
+        "Каталог данных {path} занят: его использует {holder} (pid {pid}), но на вопрос doctor ответа нет: {reason}.",
       remedy:
-        "Если хаб ещё запускается (например, применяет миграции), запустите doctor снова, когда он начнёт работать. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую. Запускайте doctor от имени пользователя, от которого работает хаб: управляющий сокет доступен только ему.",
+        "Если хаб ещё запускается (например, применяет миграции), запустите doctor снова, когда он начнёт работать. Если хаб завис, остановите его и запустите doctor снова: тогда он проверит хранилище напрямую. У хаба более ранней версии управляющего сокета нет, как и у её команд: запустите doctor снова, когда тот процесс завершится или будет остановлен. Запускайте doctor от имени пользователя, от которого работает хаб: управляющий сокет доступен только ему.",
     },
   },
   store_newer_than_version: {

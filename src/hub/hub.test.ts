@@ -91,7 +91,7 @@ describe("hub", () => {
       await hub.close();
     }
     await assert.rejects(startHub(config, quiet), newer);
-    await assert.rejects(openExistingStore(config), newer);
+    await assert.rejects(openExistingStore(config, "switchboard keys list"), newer);
   });
 
   it("refuses a key that cannot open the stored secrets, naming the key the store needs, and writes no key", async () => {
@@ -420,7 +420,7 @@ describe("hub", () => {
           },
         );
         // A command tells a running hub by its connections' name, and does not count its own.
-        const command = await openConfiguredStore(config, () => {});
+        const command = await openConfiguredStore(config, () => {}, { holder: "switchboard keys list" });
         try {
           assert.ok((await countHubConnections(command)) >= 1, "the running hub's connections");
           stopped = true;

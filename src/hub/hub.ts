@@ -181,7 +181,7 @@ export async function startHub(
   try {
     await nextStep("address taken; opening the store", { port: http.port });
     const egress = new Egress({ allow: config.egressAllow });
-    const store = await openConfiguredStore(config, options.say, { logger, hub: true });
+    const store = await openConfiguredStore(config, options.say, { holder: "hub", logger });
     parts.store = store;
     // A key that cannot open the stored secrets is refused before anything changes: migrations,
     // the first start's bootstrap, a generated key file, or a hub that looks ready but cannot send.

@@ -4,6 +4,7 @@ import { sql } from "drizzle-orm";
 import type { Logger } from "pino";
 import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
+import type { LockHolder } from "../store/data-dir-lock.ts";
 import { openStore, queryRows, type Store } from "../store/database.ts";
 import { migrate, migrationStatus, refuseNewer } from "../store/migrations.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
@@ -18,21 +19,21 @@ const hubApplicationName = "switchboard hub";
 
 /**
  * Opens the configured store: PostgreSQL when DATABASE_URL is set, else PGlite in the data dir,
- * whose upkeep failures go to `logger` (a short command has none to tell). `hub` is set by a hub
- * process, and names its connections so (see `countHubConnections`).
+ * whose upkeep failures go to `logger` (a short command has none to tell). `holder` is what opens
+ * it: the data directory's lock names it, and a hub's connections are named so (see
+ * `countHubConnections`).
  */
 export async function openConfiguredStore(
   config: Config,
   say: Say,
-  options: { logger?: Logger; hub?: boolean } = {},
+  { holder, logger }: { holder: LockHolder; logger?: Logger },
 ): Promise<Store> {
-  const { logger } = options;
   if (config.databaseUrl) {
     return openStore({
       mode: "server",
       databaseUrl: config.databaseUrl,
       poolSize: config.poolSize,
-      applicationName: options.hub ? hubApplicationName : "switchboard command",
+      applicationName: holder === "hub" ? hubApplicationName : "switchboard command",
     });
   }
   const dataDir = resolve(config.dataDir);
@@ -42,6 +43,7 @@ export async function openConfiguredStore(
   return openStore({
     mode: "embedded",
     dataDir,
+    holder,
     onUpkeepFailure: (job, error) =>
       logger?.warn(
         { err: error, job },
@@ -51,19 +53,19 @@ export async function openConfiguredStore(
 }
 
 /**
- * Opens the configured store for a command that reads or manages an existing one (keys, doctor)
- * and must never make one: a data directory without an embedded store (a mistyped `--data-dir`),
+ * Opens the configured store for `holder`, a command that reads or manages an existing one (keys,
+ * secrets, doctor) and must never make one: a data directory without an embedded store (a mistyped `--data-dir`),
  * or a database no hub ever migrated, is refused with `store_not_found` and left as it was; a
  * store a newer version migrated, with `store_newer_than_version`. Only `start`, `sandbox` and
  * `migrate` create a store.
  */
-export async function openExistingStore(config: Config, logger?: Logger): Promise<Store> {
+export async function openExistingStore(config: Config, holder: LockHolder): Promise<Store> {
   if (!config.databaseUrl) {
     const dataDir = resolve(config.dataDir);
     if (!existsSync(join(dataDir, "pglite", "PG_VERSION")))
       throw new AppError("store_not_found", { location: dataDir });
   }
-  const store = await openConfiguredStore(config, () => {}, { logger });
+  const store = await openConfiguredStore(config, () => {}, { holder });
   try {
     // An embedded store that was only initialised (an earlier version's doctor did that), or an
     // empty database, holds nothing of a hub's.

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AppError } from "../errors/app-error.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
+import { lockDataDir, lockHolderOf } from "./data-dir-lock.ts";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-lock-"));
 const lockFile = (dataDir: string) => join(dataDir, "switchboard.lock");
@@ -28,16 +28,22 @@ function inAnotherProcess(body: string): { pid: number; status: number | null; s
 }
 
 describe("the data directory lock", () => {
-  it("names its process, keeps a second holder out, and is gone once released", () => {
+  it("names its process and what it is, keeps a second holder out, and is gone once released", () => {
     const dataDir = tempDir();
-    const release = lockDataDir(dataDir);
-    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(process.pid));
+    const release = lockDataDir(dataDir, "switchboard keys create");
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), `${process.pid}\nswitchboard keys create\n`);
     assert.throws(
-      () => lockDataDir(dataDir),
-      (error) => error instanceof AppError && error.code === "data_dir_locked",
+      () => lockDataDir(dataDir, "hub"),
+      (error) =>
+        error instanceof AppError &&
+        error.code === "data_dir_locked" &&
+        lockHolderOf(error) === "switchboard keys create" &&
+        error.message ===
+          `The data directory ${dataDir} is held by switchboard keys create (pid ${process.pid}), and the embedded store allows one process at a time.`,
     );
     release();
     assert.equal(existsSync(lockFile(dataDir)), false);
+    // A store opened without saying what opens it (a test's) writes the pid alone, as before.
     lockDataDir(dataDir)();
   });
 
@@ -62,13 +68,53 @@ describe("the data directory lock", () => {
     release();
   });
 
-  it("refuses a directory held by a live process", () => {
-    const dataDir = tempDir();
-    writeFileSync(lockFile(dataDir), String(process.ppid));
-    assert.throws(
-      () => lockDataDir(dataDir),
-      (error) =>
-        error instanceof AppError && error.code === "data_dir_locked" && error.params.pid === process.ppid,
+  it("refuses a directory held by a live process, naming the command, the hub, or neither for an earlier version's lock", () => {
+    /** The error refusing a directory whose lock file says `owner`, held by a live process. */
+    const refusal = (owner: string) => {
+      const dataDir = tempDir();
+      writeFileSync(lockFile(dataDir), owner);
+      try {
+        lockDataDir(dataDir, "switchboard migrate");
+      } catch (error) {
+        assert.ok(error instanceof AppError && error.code === "data_dir_locked", String(error));
+        assert.equal(error.params.pid, process.ppid);
+        return { holder: lockHolderOf(error), en: error.render("en"), ru: error.render("ru"), dataDir };
+      }
+      assert.fail(`${owner} kept nothing out`);
+    };
+    // The test runner's parent is alive and is not this process.
+    const command = refusal(`${process.ppid}\nswitchboard keys list\n`);
+    assert.equal(command.holder, "switchboard keys list");
+    assert.match(
+      command.en.message,
+      new RegExp(`is held by switchboard keys list \\(pid ${process.ppid}\\),`),
     );
+    assert.match(
+      command.en.remedy,
+      /^Run this again once switchboard keys list has ended \(a hub ends only when stopped/,
+    );
+    assert.match(
+      command.ru.message,
+      new RegExp(`его использует команда switchboard keys list \\(pid ${process.ppid}\\),`),
+    );
+    assert.match(
+      command.ru.remedy,
+      /^Повторите команду, когда команда switchboard keys list завершит работу/,
+    );
+
+    const hub = refusal(`${process.ppid}\nhub\n`);
+    assert.equal(hub.holder, "hub");
+    assert.equal(
+      hub.en.message,
+      `The data directory ${hub.dataDir} is held by the hub (pid ${process.ppid}), and the embedded store allows one process at a time.`,
+    );
+    assert.match(hub.ru.message, /его использует хаб \(pid/);
+
+    for (const earlier of [String(process.ppid), `${process.ppid}\n`]) {
+      const unknown = refusal(earlier);
+      assert.equal(unknown.holder, undefined);
+      assert.match(unknown.en.message, /is held by a hub or command of an earlier version \(pid/);
+      assert.match(unknown.ru.message, /его использует хаб или команда более ранней версии \(pid/);
+    }
   });
 });

@@ -1,17 +1,31 @@
 /**
  * The embedded store's data directory lock. PGlite is one process's database: a second hub on the
- * same directory would corrupt it. A lock file with the owner's pid keeps it out; a lock left by
- * a dead process is taken over.
+ * same directory would corrupt it. A lock file naming its owner (the pid, and whether a hub or
+ * which command) keeps it out; a lock left by a dead process is taken over.
  */
 import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { AppError } from "../errors/app-error.ts";
+import { AppError, type Translated } from "../errors/app-error.ts";
 
 /**
- * Data directories this process holds: to refuse a second store on one inside the same process,
- * and to remove their lock files if the process exits without closing its stores.
+ * What holds a data directory: a hub, which runs until stopped and answers doctor through its
+ * control socket, or a `switchboard` command by its name ("switchboard keys create"), which ends
+ * by itself.
  */
-const heldDataDirs = new Set<string>();
+export type LockHolder = "hub" | `switchboard ${string}`;
+
+/** A lock file's owner. An earlier version's lock file holds only the pid: its holder is unknown. */
+interface LockOwner {
+  pid: number;
+  holder: LockHolder | undefined;
+}
+
+/**
+ * Data directories this process holds, with what it holds them as: to refuse a second store on
+ * one inside the same process, and to remove their lock files if the process exits without
+ * closing its stores.
+ */
+const heldDataDirs = new Map<string, LockHolder | undefined>();
 
 const lockPathOf = (dataDir: string) => join(dataDir, "switchboard.lock");
 
@@ -24,15 +38,16 @@ function release(dataDir: string) {
 // their lock files still: the next process would take them over, but the file would say a dead
 // process holds the directory until then. Exit handlers must be synchronous, as the removal is.
 process.on("exit", () => {
-  for (const dataDir of heldDataDirs) release(dataDir);
+  for (const dataDir of heldDataDirs.keys()) release(dataDir);
 });
 
 /**
- * Takes the lock of `dataDir` (made if missing) and returns its release. A lock naming our own
- * pid that we do not hold was left by an earlier process that had the same pid (common in
- * containers, where the hub is often pid 1).
+ * Takes the lock of `dataDir` (made if missing) for `holder` and returns its release. Without a
+ * holder (a test's store), the lock file holds only the pid, as an earlier version's does. A lock
+ * naming our own pid that we do not hold was left by an earlier process that had the same pid
+ * (common in containers, where the hub is often pid 1).
  */
-export function lockDataDir(dataDir: string): () => void {
+export function lockDataDir(dataDir: string, holder?: LockHolder): () => void {
   const lockPath = lockPathOf(dataDir);
   try {
     mkdirSync(dataDir, { recursive: true });
@@ -45,23 +60,58 @@ export function lockDataDir(dataDir: string): () => void {
       { cause: error },
     );
   }
-  if (heldDataDirs.has(dataDir)) throw new AppError("data_dir_locked", { path: dataDir, pid: process.pid });
+  if (heldDataDirs.has(dataDir))
+    throw lockedBy(dataDir, { pid: process.pid, holder: heldDataDirs.get(dataDir) });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       closeSync(openSync(lockPath, "wx"));
-      writeFileSync(lockPath, String(process.pid));
-      heldDataDirs.add(dataDir);
+      writeFileSync(lockPath, holder ? `${process.pid}\n${holder}\n` : String(process.pid));
+      heldDataDirs.set(dataDir, holder);
       return () => release(dataDir);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = Number(readFileSync(lockPath, "utf8"));
-      if (owner && owner !== process.pid && isAlive(owner)) {
-        throw new AppError("data_dir_locked", { path: dataDir, pid: owner });
-      }
+      const owner = readOwner(lockPath);
+      if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) throw lockedBy(dataDir, owner);
       rmSync(lockPath, { force: true });
     }
   }
-  throw new AppError("data_dir_locked", { path: dataDir, pid: "unknown" });
+  throw new AppError("data_dir_locked", {
+    path: dataDir,
+    pid: "unknown",
+    holder: { en: "another process", ru: "другой процесс" },
+  });
+}
+
+/**
+ * The holder that a `data_dir_locked` error found in the lock file; undefined when the file did
+ * not say (an earlier version's).
+ */
+export function lockHolderOf(locked: AppError): LockHolder | undefined {
+  return locked.params.heldBy as LockHolder | undefined;
+}
+
+function readOwner(lockPath: string): LockOwner {
+  const [pid, holder] = readFileSync(lockPath, "utf8").split("\n");
+  return {
+    pid: Number(pid),
+    holder: holder === "hub" || holder?.startsWith("switchboard ") ? (holder as LockHolder) : undefined,
+  };
+}
+
+function lockedBy(dataDir: string, { pid, holder }: LockOwner): AppError {
+  return new AppError("data_dir_locked", {
+    path: dataDir,
+    pid,
+    holder: describeHolder(holder),
+    ...(holder ? { heldBy: holder } : {}),
+  });
+}
+
+/** The holder as the messages name it. */
+function describeHolder(holder: LockHolder | undefined): Translated {
+  if (holder === "hub") return { en: "the hub", ru: "хаб" };
+  if (holder) return { en: holder, ru: `команда ${holder}` };
+  return { en: "a hub or command of an earlier version", ru: "хаб или команда более ранней версии" };
 }
 
 function isAlive(pid: number): boolean {

@@ -7,7 +7,7 @@ import type { PgDatabase, PgQueryResultHKT, PgTable } from "drizzle-orm/pg-core"
 import { drizzle as drizzlePglite } from "drizzle-orm/pglite";
 import pg from "pg";
 import { AppError } from "../errors/app-error.ts";
-import { lockDataDir } from "./data-dir-lock.ts";
+import { type LockHolder, lockDataDir } from "./data-dir-lock.ts";
 import { startUpkeep, type UpkeepFailureHandler, type UpkeepPolicy } from "./pglite.ts";
 import { pgliteParsers, pgliteQueries } from "./pglite-queries.ts";
 import * as schema from "./schema.ts";
@@ -53,6 +53,8 @@ export type StoreOptions =
   | {
       mode: "embedded";
       dataDir?: string;
+      /** What the data directory's lock file says holds it (data-dir-lock.ts). */
+      holder?: LockHolder;
       upkeep?: Partial<UpkeepPolicy>;
       onUpkeepFailure?: UpkeepFailureHandler;
     }
@@ -71,11 +73,12 @@ export async function openStore(options: StoreOptions): Promise<Store> {
 /** PGlite in `<dataDir>/pglite`, or in memory when no directory is given (tests). */
 async function openEmbedded({
   dataDir,
+  holder,
   upkeep: upkeepPolicy,
   onUpkeepFailure,
 }: Extract<StoreOptions, { mode: "embedded" }>): Promise<Store> {
   const location = dataDir ? resolve(dataDir) : "memory";
-  const releaseLock = dataDir ? lockDataDir(location) : () => {};
+  const releaseLock = dataDir ? lockDataDir(location, holder) : () => {};
   let client: PGlite;
   try {
     const options = { parsers: pgliteParsers };

@@ -7,6 +7,7 @@ import { CheckList, type CheckResult, checkStore } from "../../hub/diagnosis.ts"
 import { openExistingStore } from "../../hub/open-store.ts";
 import { pauseForTest } from "../../hub/steps.ts";
 import { keyInUse } from "../../hub/stored-secrets.ts";
+import { lockHolderOf } from "../../store/data-dir-lock.ts";
 import type { Store } from "../../store/database.ts";
 import { configFrom } from "../options.ts";
 
@@ -39,9 +40,14 @@ export async function diagnose(
   let runningHub: HubDiagnosis | undefined;
   const opened = await checks.record("database", async () => {
     try {
-      store = await openExistingStore(config);
+      store = await openExistingStore(config, "switchboard doctor");
     } catch (error) {
       if (!(error instanceof AppError && error.code === "data_dir_locked")) throw error;
+      // A command holds the store only until it ends, and has no control socket: the line says
+      // which command, and to run doctor again then. An earlier version's lock file does not
+      // say, and a hub is what holds a store for long.
+      const holder = lockHolderOf(error);
+      if (holder !== undefined && holder !== "hub") throw error;
       runningHub = await askRunningHub(config, error);
       return `held by the running hub (pid ${runningHub.pid}, serving ${runningHub.url}), which checked its store below`;
     }
@@ -80,7 +86,12 @@ async function askRunningHub(config: Config, locked: AppError): Promise<HubDiagn
   try {
     return await askHub(dataDir, runningHubMs);
   } catch (error) {
-    const { pid = "?" } = locked.params;
-    throw new AppError("running_hub_unreachable", { pid, path: dataDir, reason: (error as Error).message });
+    const { pid = "?", holder = "?" } = locked.params;
+    throw new AppError("running_hub_unreachable", {
+      pid,
+      holder,
+      path: dataDir,
+      reason: (error as Error).message,
+    });
   }
 }

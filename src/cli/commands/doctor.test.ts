@@ -2,6 +2,7 @@
 // one line per channel with its state, mode and last event, VK's own view, and the remedy.
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -22,7 +23,7 @@ describe("switchboard doctor with VK channels", () => {
   before(async () => {
     vk = await startVkEmulator();
     const config = loadConfig({ env: {}, flags: { dataDir } });
-    const store = await openConfiguredStore(config, () => {});
+    const store = await openConfiguredStore(config, () => {}, { holder: "switchboard migrate" });
     try {
       await prepareStore(store, () => {});
       const workspace = await createWorkspace(store.db, "Doctor");
@@ -120,20 +121,64 @@ describe("switchboard doctor with VK channels", () => {
     assert.match(healthy?.detail ?? "", /^online, mode long_poll, last event never, VK: Long Poll enabled/);
   });
 
-  it("says the hub did not answer when a live process holds the store without a control socket", async () => {
+  /** A data directory with a store (as far as doctor looks) that the lock file says `owner` holds. */
+  const heldBy = (owner: string) => {
     const held = mkdtempSync(join(tmpdir(), "sb-doctor-held-"));
     mkdirSync(join(held, "pglite"));
     writeFileSync(join(held, "pglite", "PG_VERSION"), "17\n");
-    // The test runner's parent is alive and is not this process: its pid in the lock holds it.
-    writeFileSync(join(held, "switchboard.lock"), String(process.ppid));
-    const database = (await diagnose({ dataDir: held })).find((r) => r.check === "database");
+    writeFileSync(join(held, "switchboard.lock"), owner);
+    return held;
+  };
+  // The test runner's parent is alive and is not this process: its pid in a lock holds it.
+  const alive = process.ppid;
+
+  it("says the hub did not answer when a live process holds the store without a control socket", async () => {
+    const noAnswer = (held: string) =>
+      `which did not answer doctor: nothing answers at its control socket ${join(held, "hub.sock")} (a hub opens it once its store is ready; a hub older than this version has none).`;
+    // An earlier version's lock file holds only the pid: its holder is probably a hub, asked as one.
+    const earlier = heldBy(String(alive));
+    const database = (await diagnose({ dataDir: earlier })).find((r) => r.check === "database");
     assert.equal(database?.ok, false);
     assert.equal(database?.code, "running_hub_unreachable");
     assert.equal(
       database?.detail,
-      `A hub (pid ${process.ppid}) holds the data directory ${held}, but it did not answer doctor: nothing answers at its control socket ${join(held, "hub.sock")} (a hub opens it once its store is ready; a hub older than this version has none).`,
+      `The data directory ${earlier} is held by a hub or command of an earlier version (pid ${alive}), ${noAnswer(earlier)}`,
     );
-    assert.match(database?.remedy ?? "", /still starting/);
+    assert.match(database?.remedy ?? "", /still starting.*An earlier version's hub has no control socket/);
+
+    const hub = heldBy(`${alive}\nhub\n`);
+    const hubLine = (await diagnose({ dataDir: hub })).find((r) => r.check === "database");
+    assert.equal(hubLine?.code, "running_hub_unreachable");
+    assert.equal(
+      hubLine?.detail,
+      `The data directory ${hub} is held by the hub (pid ${alive}), ${noAnswer(hub)}`,
+    );
+  });
+
+  it("says which command holds the store, to run doctor again once it ends, without asking it as a hub", async () => {
+    const held = heldBy(`${alive}\nswitchboard keys create\n`);
+    // Something answering at hub.sock would be asked, were the holder taken for a hub.
+    let asked = 0;
+    const socket = createServer((_req, res) => {
+      asked++;
+      res.end("{}");
+    });
+    await new Promise<void>((resolve) => socket.listen(join(held, "hub.sock"), resolve));
+    try {
+      const results = await diagnose({ dataDir: held });
+      const database = results.find((r) => r.check === "database");
+      assert.equal(asked, 0, "the control socket was not asked");
+      assert.equal(database?.ok, false);
+      assert.equal(database?.code, "data_dir_locked");
+      assert.equal(
+        database?.detail,
+        `The data directory ${held} is held by switchboard keys create (pid ${alive}), and the embedded store allows one process at a time.`,
+      );
+      assert.match(database?.remedy ?? "", /^Run this again once switchboard keys create has ended /);
+      assert.equal(results.at(-1), database, "nothing is checked after it");
+    } finally {
+      socket.close();
+    }
   });
 
   it("says so when the data directory's key file cannot be read or holds no key", async () => {

@@ -1,6 +1,7 @@
 import type { Command } from "commander";
 import { AppError } from "../../errors/app-error.ts";
 import { endOfStep } from "../../hub/steps.ts";
+import type { LockHolder } from "../../store/data-dir-lock.ts";
 import type { Db } from "../../store/database.ts";
 import type { ApiKey } from "../../store/repositories/api-keys.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
@@ -15,11 +16,12 @@ const loadRepositories = async () => ({
 type Repositories = Awaited<ReturnType<typeof loadRepositories>>;
 
 /**
- * Runs `work` on the configured store, migrated and bootstrapped, and closes it after; a signal
- * stops it between those steps (see runStoppable). The store must exist: a key in a store that no
- * hub uses would be no use (see openExistingStore).
+ * Runs `work`, the command `holder`, on the configured store, migrated and bootstrapped, and
+ * closes it after; a signal stops it between those steps (see runStoppable). The store must
+ * exist: a key in a store that no hub uses would be no use (see openExistingStore).
  */
 async function withDb(
+  holder: LockHolder,
   options: Record<string, unknown>,
   work: (db: Db, repositories: Repositories) => Promise<void>,
 ) {
@@ -27,7 +29,7 @@ async function withDb(
   const { openExistingStore, prepareStore } = await import("../../hub/open-store.ts");
   const repositories = await loadRepositories();
   await runStoppable(async (signal) => {
-    const store = await openExistingStore(config);
+    const store = await openExistingStore(config, holder);
     try {
       await endOfStep(signal);
       await prepareStore(store, say);
@@ -60,24 +62,28 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        await withDb(options, async (db, { createApiKey, getWorkspace, oldestWorkspace }) => {
-          const workspaceId = options.workspace as string | undefined;
-          const workspace = workspaceId ? await getWorkspace(db, workspaceId) : await oldestWorkspace(db);
-          if (!workspace) throw new AppError("workspace_not_found", { id: workspaceId ?? "(default)" });
-          const { key, secret } = await createApiKey(db, {
-            workspaceId: workspace.id,
-            name: options.name as string,
-            admin: Boolean(options.admin),
-          });
-          if (options.json) printJson({ ...describeKey(key), key: secret });
-          else {
-            say(
-              `Created ${key.admin ? "admin " : ""}key ${key.id} "${key.name}" in workspace ${workspace.name}.`,
-            );
-            say("The key is shown only this once:");
-            process.stdout.write(`${secret}\n`);
-          }
-        });
+        await withDb(
+          "switchboard keys create",
+          options,
+          async (db, { createApiKey, getWorkspace, oldestWorkspace }) => {
+            const workspaceId = options.workspace as string | undefined;
+            const workspace = workspaceId ? await getWorkspace(db, workspaceId) : await oldestWorkspace(db);
+            if (!workspace) throw new AppError("workspace_not_found", { id: workspaceId ?? "(default)" });
+            const { key, secret } = await createApiKey(db, {
+              workspaceId: workspace.id,
+              name: options.name as string,
+              admin: Boolean(options.admin),
+            });
+            if (options.json) printJson({ ...describeKey(key), key: secret });
+            else {
+              say(
+                `Created ${key.admin ? "admin " : ""}key ${key.id} "${key.name}" in workspace ${workspace.name}.`,
+              );
+              say("The key is shown only this once:");
+              process.stdout.write(`${secret}\n`);
+            }
+          },
+        );
       }),
     );
 
@@ -86,7 +92,7 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (options: Record<string, unknown>) => {
-        await withDb(options, async (db, { getWorkspace, listApiKeys }) => {
+        await withDb("switchboard keys list", options, async (db, { getWorkspace, listApiKeys }) => {
           const workspaceId = options.workspace as string | undefined;
           // An id that is no workspace's (or no id at all) is said so, not listed as no keys.
           if (workspaceId !== undefined && !(await getWorkspace(db, workspaceId)))
@@ -119,7 +125,7 @@ export function registerKeys(program: Command) {
     .option("--json", "print the result as JSON")
     .action(
       action(async (id: string, options: Record<string, unknown>) => {
-        await withDb(options, async (db, { revokeApiKey }) => {
+        await withDb("switchboard keys revoke", options, async (db, { revokeApiKey }) => {
           // Revoking a revoked key changes nothing and succeeds, as the API's revoke does, but says so.
           const { key, alreadyRevoked } = await revokeApiKey(db, id, { admin: true });
           if (options.json) printJson({ ...describeKey(key), already_revoked: alreadyRevoked });

@@ -18,7 +18,7 @@ export function registerMigrate(program: Command) {
         const { openConfiguredStore } = await import("../../hub/open-store.ts");
         const { migrate } = await import("../../store/migrations.ts");
         await runStoppable(async (signal) => {
-          const store = await openConfiguredStore(config, say);
+          const store = await openConfiguredStore(config, say, { holder: "switchboard migrate" });
           try {
             await endOfStep(signal);
             await pauseForTest("migrating");

@@ -12,6 +12,7 @@ import {
   type StoredSecret,
   surveySecrets,
 } from "../../hub/stored-secrets.ts";
+import type { LockHolder } from "../../store/data-dir-lock.ts";
 import type { Store } from "../../store/database.ts";
 import { migrationStatus } from "../../store/migrations.ts";
 import { SecretBox } from "../../store/secret-box.ts";
@@ -46,13 +47,19 @@ function describeKey({ key, configured, keyFile }: ReturnType<typeof keyInUse>):
 }
 
 /**
- * Runs `work` on the configured store, which must exist and be migrated (the secrets are read as
- * this version keeps them); `changes` says it writes, so no hub may be running on the store. A
- * signal stops it before `work` (see runStoppable), which changes everything in one transaction.
+ * Runs `work`, the command `holder`, on the configured store, which must exist and be migrated
+ * (the secrets are read as this version keeps them); `changes` says it writes, so no hub may be
+ * running on the store. A signal stops it before `work` (see runStoppable), which changes
+ * everything in one transaction.
  */
-function withStore(config: Config, changes: boolean, work: (store: Store) => Promise<void>) {
+function withStore(
+  holder: LockHolder,
+  config: Config,
+  changes: boolean,
+  work: (store: Store) => Promise<void>,
+) {
   return runStoppable(async (signal) => {
-    const store = await openExistingStore(config);
+    const store = await openExistingStore(config, holder);
     try {
       await pauseForTest("checking the store");
       const status = await migrationStatus(store.db);
@@ -76,7 +83,7 @@ export async function forget(options: Record<string, unknown>): Promise<void> {
   const inUse = keyInUse(config);
   const { key, configured, keyFile } = inUse;
   const keyName = describeKey(inUse);
-  await withStore(config, forgetting, async (store) => {
+  await withStore("switchboard secrets forget", config, forgetting, async (store) => {
     // Whatever stays is sealed with the key in use; an embedded store without a key file
     // gets one now, as a hub's first start would make it.
     const surveyed = forgetting
@@ -123,7 +130,7 @@ export async function rekey(options: Record<string, unknown>): Promise<void> {
   const config = configFrom(options);
   if (!config.previousSecretKey) throw new AppError("previous_secret_key_missing");
   const from = new SecretBox(Buffer.from(config.previousSecretKey, "base64"));
-  await withStore(config, true, async (store) => {
+  await withStore("switchboard secrets rekey", config, true, async (store) => {
     const to = secretBoxFor(config);
     const { resealed, kept } = await rekeySecrets(store.db, from, to);
     if (options.json) return printJson({ resealed: resealed.map(presentSecret), kept });
