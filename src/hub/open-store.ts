@@ -54,12 +54,17 @@ export async function openConfiguredStore(
 
 /**
  * Opens the configured store for `holder`, a command that reads or manages an existing one (keys,
- * secrets, doctor) and must never make one: a data directory without an embedded store (a mistyped `--data-dir`),
- * or a database no hub ever migrated, is refused with `store_not_found` and left as it was; a
- * store a newer version migrated, with `store_newer_than_version`. Only `start`, `sandbox` and
- * `migrate` create a store.
+ * secrets, doctor) and must never make one: a data directory without an embedded store (a
+ * mistyped `--data-dir`), or a database no hub ever migrated, is refused with `store_not_found`
+ * and left as it was; a store a newer version migrated, with `store_newer_than_version`, unless
+ * `allowNewer` (doctor, which reports that on its migrations line, as a running hub's diagnosis
+ * does). Only `start`, `sandbox` and `migrate` create a store.
  */
-export async function openExistingStore(config: Config, holder: LockHolder): Promise<Store> {
+export async function openExistingStore(
+  config: Config,
+  holder: LockHolder,
+  { allowNewer = false } = {},
+): Promise<Store> {
   if (!config.databaseUrl) {
     const dataDir = resolve(config.dataDir);
     if (!existsSync(join(dataDir, "pglite", "PG_VERSION")))
@@ -71,7 +76,7 @@ export async function openExistingStore(config: Config, holder: LockHolder): Pro
     // empty database, holds nothing of a hub's.
     const status = await migrationStatus(store.db);
     if (status.applied === 0) throw new AppError("store_not_found", { location: store.location });
-    refuseNewer(status);
+    if (!allowNewer) refuseNewer(status);
   } catch (error) {
     await store.close();
     throw error;

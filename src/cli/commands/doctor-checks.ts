@@ -40,7 +40,7 @@ export async function diagnose(
   let runningHub: HubDiagnosis | undefined;
   const opened = await checks.record("database", async () => {
     try {
-      store = await openExistingStore(config, "switchboard doctor");
+      store = await openExistingStore(config, "switchboard doctor", { allowNewer: true });
     } catch (error) {
       if (!(error instanceof AppError && error.code === "data_dir_locked")) throw error;
       // A command holds the store only until it ends, and has no control socket: the line says

@@ -6,6 +6,7 @@ import { createServer } from "node:http";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { sql } from "drizzle-orm";
 import pino from "pino";
 import { startVkEmulator, type VkEmulator } from "../../../emulators/vk/server.ts";
 import { connectVkChannel } from "../../channels/vk/connect.ts";
@@ -188,5 +189,41 @@ describe("switchboard doctor with VK channels", () => {
     assert.equal(key?.ok, false, JSON.stringify(key));
     assert.equal(key?.code, "secret_key_file_unreadable");
     assert.match(key?.remedy ?? "", /Do not replace it with a new key/);
+  });
+});
+
+describe("switchboard doctor on a store a newer version migrated", () => {
+  it("says so on its migrations line, the database reachable, whether a hub holds the store or not", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-doctor-newer-"));
+    const hub = await startHub(loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } }), {
+      say: () => {},
+    });
+    let running: Awaited<ReturnType<typeof diagnose>>;
+    try {
+      // What a newer version's migration leaves: a row this version has no file for.
+      await hub.store.db.execute(
+        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${Date.now() + 86_400_000})`,
+      );
+      running = await diagnose({ dataDir });
+    } finally {
+      await hub.close();
+    }
+    const stopped = await diagnose({ dataDir });
+    const migrationsLine = (results: typeof running) => results.find((r) => r.check === "migrations");
+    for (const [how, results] of [
+      ["through the running hub", running],
+      ["on the stopped store", stopped],
+    ] as const) {
+      assert.equal(results.find((r) => r.check === "database")?.ok, true, how);
+      const migrations = migrationsLine(results);
+      assert.equal(migrations?.ok, false, how);
+      assert.equal(migrations?.code, "store_newer_than_version", how);
+      assert.match(
+        migrations?.detail ?? "",
+        /^A newer version of Switchboard migrated this store: it has 1 migrations/,
+      );
+      assert.equal(results.at(-1), migrations, `${how}: nothing is checked after it`);
+    }
+    assert.deepEqual(migrationsLine(stopped), migrationsLine(running));
   });
 });
