@@ -6,8 +6,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
+import pg from "pg";
 import { openStore } from "../store/database.ts";
-import { migrationStatus } from "../store/migrations.ts";
+import { migrationLock, migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
 import { webhookEndpoint } from "../store/schema.ts";
@@ -813,6 +814,38 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.equal(listed.code, 0, listed.stderr);
       assert.match(listed.stdout, /bootstrap admin key/);
     } finally {
+      await scratch.drop();
+    }
+  });
+
+  it("stops migrate and a start on PostgreSQL at once when a signal comes while another process migrates", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+    // Another process migrating, as far as the others can tell: it holds the migration lock.
+    const migrating = new pg.Client({ connectionString: scratch.url });
+    await migrating.connect();
+    try {
+      await migrating.query("select pg_advisory_lock($1)", [migrationLock]);
+      const migrate = launch(["migrate"], env);
+      const start = launch(["start", "--port", "0"], env);
+      children.push(migrate.child, start.child);
+      const waiting = /^Another process is migrating the store; waiting for it to finish…$/m;
+      await Promise.all([migrate.until(waiting), start.until(waiting)]);
+      migrate.child.kill("SIGINT");
+      start.child.kill("SIGTERM");
+      const [migrated, started] = await Promise.all([migrate.exited, start.exited]);
+      assert.equal(migrated, 130, migrate.stderr());
+      assert.match(migrate.stderr(), /\nerror stopped_by_signal: Stopped by SIGINT /);
+      assert.equal(started, 0, start.stderr());
+      assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
+      assert.doesNotMatch(start.stderr(), /running at/);
+      // Neither migrated a thing: the other process still holds the lock.
+      const tables = await migrating.query("select to_regclass('drizzle.__drizzle_migrations') as present");
+      assert.equal(tables.rows[0]?.present, null);
+    } finally {
+      await migrating.end();
       await scratch.drop();
     }
   });

@@ -100,13 +100,15 @@ export async function runUntilSignal<T>(
 }
 
 /**
- * Runs a command that ends by itself (migrate, keys, secrets, doctor) so that SIGTERM or SIGINT stops it
- * cleanly, where being killed could leave the data directory's lock behind or cut a migration.
+ * Runs a command that ends by itself (migrate, keys, secrets, doctor) so that SIGTERM or SIGINT
+ * stops it cleanly, where being killed could leave the data directory's lock behind or cut a
+ * migration.
  * `work`'s signal aborts on the first: `work` finishes the step it is in, goes no further
  * (`endOfStep` between its steps, src/hub/steps.ts) and closes what it opened as it unwinds; it
  * then rejects with `stopped_by_signal`, which the command exits with 128 + the signal's number,
  * as a shell reports a command a signal ended (130 for SIGINT, 143 for SIGTERM). A signal during
- * its last step lets that step finish, and the command ends as it would have.
+ * its last step lets that step finish, and the command ends as it would have. A wait for another
+ * process's migration is no step of its own: it ends at once (see migrateStore).
  */
 export async function runStoppable<T>(work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const abort = new AbortController();

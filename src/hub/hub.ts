@@ -188,7 +188,7 @@ export async function startHub(
     await checkStoreKey(config, store);
     const box = secretBoxFor(config);
     await nextStep("migrating the store");
-    await prepareStore(store, options.say);
+    await prepareStore(store, options.say, options.signal);
     await nextStep("store ready; starting the app and the workers");
     // A token VK refuses, in a send or a name look-up, is marked dead (the channel fails when none is left).
     const onTokenInvalid = (channel: { id: string }, token: VkTokenRef, error: AppError) =>

@@ -6,7 +6,7 @@ import type { Config } from "../config/settings.ts";
 import { AppError } from "../errors/app-error.ts";
 import type { LockHolder } from "../store/data-dir-lock.ts";
 import { openStore, queryRows, type Store } from "../store/database.ts";
-import { migrate, migrationStatus, refuseNewer } from "../store/migrations.ts";
+import { type MigrationStatus, migrate, migrationStatus, refuseNewer } from "../store/migrations.ts";
 import { createApiKey } from "../store/repositories/api-keys.ts";
 import { countWorkspaces, createWorkspace } from "../store/repositories/workspaces.ts";
 import { resolveSecretKey, SecretBox } from "../store/secret-box.ts";
@@ -108,16 +108,29 @@ export async function countHubConnections(store: Store): Promise<number> {
   return row?.count ?? 0;
 }
 
+/**
+ * Migrates `store`, saying so when another process is migrating it and this one waits for that;
+ * `signal` ends such a wait at once (nothing is cut: this process has not begun), where a signal
+ * during the migration itself lets it finish (steps.ts).
+ */
+export async function migrateStore(store: Store, say: Say, signal?: AbortSignal): Promise<MigrationStatus> {
+  await pauseForTest("migrating");
+  return migrate(store, {
+    signal,
+    onWait: () => say("Another process is migrating the store; waiting for it to finish…"),
+  });
+}
+
 /** Lock id under which one process bootstraps an empty database while others wait. */
 const bootstrapLock = 0x5b0a_0002;
 
 /**
  * Migrates, then on an empty database creates the default workspace and an admin key and
- * prints the key: the only time it is ever shown.
+ * prints the key: the only time it is ever shown. `signal` ends a wait for another process's
+ * migration (a bootstrap is a moment's work, waited for).
  */
-export async function prepareStore(store: Store, say: Say): Promise<void> {
-  await pauseForTest("migrating");
-  await migrate(store);
+export async function prepareStore(store: Store, say: Say, signal?: AbortSignal): Promise<void> {
+  await migrateStore(store, say, signal);
   const secret = await store.exclusive(bootstrapLock, async (db) => {
     if ((await countWorkspaces(db)) > 0) return undefined;
     return db.transaction(async (tx) => {

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { join, resolve } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { PGlite } from "@electric-sql/pglite";
 import { getTableColumns, type InferSelectModel, type SQL } from "drizzle-orm";
 import { drizzle as drizzlePostgres } from "drizzle-orm/node-postgres";
@@ -23,8 +24,11 @@ export interface Store {
   readonly db: Db;
   /** Where the data lives, safe to print (no password). */
   readonly location: string;
-  /** Runs `work` holding a lock that every hub process sharing this database respects. */
-  exclusive<T>(key: number, work: (db: Db) => Promise<T>): Promise<T>;
+  /**
+   * Runs `work` holding a lock that every hub process sharing this database respects, waiting as
+   * `wait` says while another process holds it (an embedded store has no other process).
+   */
+  exclusive<T>(key: number, work: (db: Db) => Promise<T>, wait?: LockWait): Promise<T>;
   /**
    * Takes the lock `name` without waiting, and holds it until `release()` or until the session
    * holding it ends: at most one holder across every hub process sharing this database (a
@@ -40,6 +44,14 @@ export interface Store {
   listen(channel: string, handler: () => void): Promise<() => Promise<void>>;
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** How `exclusive` waits while another process holds its lock. */
+export interface LockWait {
+  /** Ends the wait: `exclusive` rejects with the signal's reason, `work` not run. */
+  signal?: AbortSignal | undefined;
+  /** Called once, when the lock turns out to be another process's. */
+  onWait?: () => void;
 }
 
 export interface HeldLock {
@@ -157,10 +169,10 @@ async function openServer({
       await pool.query("select pg_notify($1, '')", [channel]);
     },
     listen: (channel, handler) => listener.listen(channel, handler),
-    async exclusive(key, work) {
+    async exclusive(key, work, wait = {}) {
       const client = await pool.connect();
       try {
-        await client.query("select pg_advisory_lock($1)", [key]);
+        await takeAdvisoryLock(client, key, wait);
         try {
           return await work(drizzlePostgres(client, { schema }) as unknown as Db);
         } finally {
@@ -183,6 +195,24 @@ async function openServer({
       await pool.end();
     },
   };
+}
+
+/** How long a process waiting for another's advisory lock lets pass before asking for it again. */
+const lockRetryMs = 200;
+
+/**
+ * Takes the session-level advisory lock `key` on `client`, asking for it again every 200 ms while
+ * another process holds it: a blocking `pg_advisory_lock` could not be given up, and a process
+ * asked to stop would wait for the other's whole migration first.
+ */
+async function takeAdvisoryLock(client: pg.PoolClient, key: number, { signal, onWait }: LockWait) {
+  for (let waiting = false; ; waiting = true) {
+    const { rows } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) locked", [key]);
+    if (rows[0]?.locked) return;
+    if (!waiting) onWait?.();
+    // An aborted sleep rejects with an AbortError of its own; the caller is owed the signal's reason.
+    await sleep(lockRetryMs, undefined, { signal }).catch(() => signal?.throwIfAborted());
+  }
 }
 
 /** What every connection of a server store is opened with. */

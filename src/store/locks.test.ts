@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import pg from "pg";
 import { createScratchDatabase, serverUrl, storeKinds } from "../testing/stores.ts";
+import { waitFor } from "../testing/vk-hub.ts";
 import { advisoryKey, openStore, type Store } from "./database.ts";
 
 for (const kind of storeKinds) {
@@ -96,6 +97,54 @@ describe("store locks across processes (PostgreSQL)", {
       await back.release();
     } finally {
       await admin.end();
+      await a.close();
+      await b.close();
+    }
+  });
+
+  it("makes exclusive wait while another process holds its lock, saying so once, and gives the wait up when asked", async () => {
+    const a = await open();
+    const b = await open();
+    try {
+      let release = () => {};
+      const holding = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let holds = () => {};
+      const held = new Promise<void>((resolve) => {
+        holds = resolve;
+      });
+      const first = a.exclusive(7, async () => {
+        holds();
+        await holding;
+        return "first";
+      });
+      await held;
+      let waits = 0;
+      const stop = new AbortController();
+      let ran = false;
+      const stopped = b.exclusive(
+        7,
+        async () => {
+          ran = true;
+        },
+        { signal: stop.signal, onWait: () => waits++ },
+      );
+      await waitFor("the second process to wait", () => waits === 1);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      assert.equal(waits, 1, "said once, however long it waits");
+      const reason = new Error("asked to stop");
+      const asked = Date.now();
+      stop.abort(reason);
+      await assert.rejects(stopped, (error) => error === reason);
+      assert.ok(Date.now() - asked < 1_000, "at once, not after the holder is done");
+      assert.equal(ran, false);
+      // One that waits on takes the lock once the holder lets it go.
+      const next = b.exclusive(7, async () => "next");
+      release();
+      assert.equal(await first, "first");
+      assert.equal(await next, "next");
+    } finally {
       await a.close();
       await b.close();
     }

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { readMigrationFiles } from "drizzle-orm/migrator";
 import type { PgDialect, PgSession } from "drizzle-orm/pg-core";
 import { AppError } from "../errors/app-error.ts";
-import { type Db, queryRows, type Store } from "./database.ts";
+import { type Db, type LockWait, queryRows, type Store } from "./database.ts";
 
 const migrationsFolder = fileURLToPath(new URL("./migrations", import.meta.url));
 const migrationsSchema = "drizzle";
@@ -21,22 +21,27 @@ export interface MigrationStatus {
 }
 
 /**
- * Applies every pending migration. Safe to call from many processes at once. A store a newer
- * version migrated is refused (`store_newer_than_version`): this version would misread it, and
- * Drizzle's migrator would silently apply nothing.
+ * Applies every pending migration. Safe to call from many processes at once: one migrates while
+ * the others wait as `wait` says. A store a newer version migrated is refused
+ * (`store_newer_than_version`): this version would misread it, and Drizzle's migrator would
+ * silently apply nothing.
  */
-export async function migrate(store: Store): Promise<MigrationStatus> {
+export async function migrate(store: Store, wait?: LockWait): Promise<MigrationStatus> {
   const migrations = readMigrationFiles({ migrationsFolder });
-  await store.exclusive(migrationLock, async (db) => {
-    refuseNewer(await migrationStatus(db));
-    // Drizzle's migrator lives on the dialect; both drivers expose the same internals.
-    const internals = db as unknown as { dialect: PgDialect; session: PgSession };
-    await internals.dialect.migrate(migrations, internals.session, {
-      migrationsFolder,
-      migrationsSchema,
-      migrationsTable,
-    });
-  });
+  await store.exclusive(
+    migrationLock,
+    async (db) => {
+      refuseNewer(await migrationStatus(db));
+      // Drizzle's migrator lives on the dialect; both drivers expose the same internals.
+      const internals = db as unknown as { dialect: PgDialect; session: PgSession };
+      await internals.dialect.migrate(migrations, internals.session, {
+        migrationsFolder,
+        migrationsSchema,
+        migrationsTable,
+      });
+    },
+    wait,
+  );
   return migrationStatus(store.db);
 }
 

@@ -32,7 +32,7 @@ async function withDb(
     const store = await openExistingStore(config, holder);
     try {
       await endOfStep(signal);
-      await prepareStore(store, say);
+      await prepareStore(store, say, signal);
       await endOfStep(signal);
       await work(store.db, repositories);
     } finally {

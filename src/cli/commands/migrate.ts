@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { endOfStep, pauseForTest } from "../../hub/steps.ts";
+import { endOfStep } from "../../hub/steps.ts";
 import { configFrom, storeSettings, withSettings } from "../options.ts";
 import { action, printJson, say } from "../output.ts";
 import { runStoppable } from "../signals.ts";
@@ -15,14 +15,12 @@ export function registerMigrate(program: Command) {
     .action(
       action(async (options: Record<string, unknown>) => {
         const config = configFrom(options);
-        const { openConfiguredStore } = await import("../../hub/open-store.ts");
-        const { migrate } = await import("../../store/migrations.ts");
+        const { migrateStore, openConfiguredStore } = await import("../../hub/open-store.ts");
         await runStoppable(async (signal) => {
           const store = await openConfiguredStore(config, say, { holder: "switchboard migrate" });
           try {
             await endOfStep(signal);
-            await pauseForTest("migrating");
-            const status = await migrate(store);
+            const status = await migrateStore(store, say, signal);
             if (options.json) printJson({ store: store.mode, location: store.location, ...status });
             else
               say(
