@@ -470,11 +470,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
       // "exit" first: a hub left behind would keep npm's output open, and "close" never come.
       const exited = new Promise<void>((resolve) => npm.child.on("exit", () => resolve()));
       await npm.until(/Stop it with Ctrl\+C/);
-      // The hub's own pid, as it wrote it into the data directory's lock (then "hub").
-      const [pid, holder] = readFileSync(join(dataDir, "switchboard.lock"), "utf8").split("\n");
-      const hub = Number(pid);
+      // The hub's own pid, as it wrote it into the data directory's lock (and beside it, "hub").
+      const hub = Number(readFileSync(join(dataDir, "switchboard.lock"), "utf8"));
       assert.ok(hub > 0 && hub !== npm.child.pid);
-      assert.equal(holder, "hub", "a sandbox runs a hub too");
+      assert.equal(
+        readFileSync(join(dataDir, "switchboard.holder"), "utf8"),
+        `${hub}\nhub\n`,
+        "a sandbox runs a hub too",
+      );
       npm.child.kill("SIGTERM");
       await exited;
       const gone = Date.now() + 15_000;

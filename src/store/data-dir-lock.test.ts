@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -9,6 +9,7 @@ import { lockDataDir, lockHolderOf } from "./data-dir-lock.ts";
 
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-lock-"));
 const lockFile = (dataDir: string) => join(dataDir, "switchboard.lock");
+const holderFile = (dataDir: string) => join(dataDir, "switchboard.holder");
 
 /** Runs `body` (ESM with `lockDataDir` imported) in a process of its own; its pid and exit code. */
 function inAnotherProcess(body: string): { pid: number; status: number | null; stderr: string } {
@@ -31,7 +32,9 @@ describe("the data directory lock", () => {
   it("names its process and what it is, keeps a second holder out, and is gone once released", () => {
     const dataDir = tempDir();
     const release = lockDataDir(dataDir, "switchboard keys create");
-    assert.equal(readFileSync(lockFile(dataDir), "utf8"), `${process.pid}\nswitchboard keys create\n`);
+    // The lock holds the pid alone, which every version reads; what the process is goes beside it.
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(process.pid));
+    assert.equal(readFileSync(holderFile(dataDir), "utf8"), `${process.pid}\nswitchboard keys create\n`);
     assert.throws(
       () => lockDataDir(dataDir, "hub"),
       (error) =>
@@ -43,8 +46,45 @@ describe("the data directory lock", () => {
     );
     release();
     assert.equal(existsSync(lockFile(dataDir)), false);
-    // A store opened without saying what opens it (a test's) writes the pid alone, as before.
+    assert.equal(existsSync(holderFile(dataDir)), false);
+    // A store opened without saying what opens it (a test's) writes no holder file.
     lockDataDir(dataDir)();
+  });
+
+  it("keeps an earlier version out: its reading of the lock file finds this process's pid", () => {
+    const dataDir = tempDir();
+    const release = lockDataDir(dataDir, "hub");
+    // What versions before the holder file did with the lock file they found.
+    const earlierOwner = Number(readFileSync(lockFile(dataDir), "utf8"));
+    assert.equal(earlierOwner, process.pid);
+    release();
+  });
+
+  it("takes a lock file found empty for one being taken this moment, and for a dead process's once it is old", () => {
+    const dataDir = tempDir();
+    writeFileSync(lockFile(dataDir), "");
+    assert.throws(
+      () => lockDataDir(dataDir, "hub"),
+      (error) =>
+        error instanceof AppError &&
+        error.code === "data_dir_locked" &&
+        error.message ===
+          `The data directory ${dataDir} is held by another process (pid unknown), and the embedded store allows one process at a time.`,
+    );
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(lockFile(dataDir), longAgo, longAgo);
+    lockDataDir(dataDir, "hub")();
+  });
+
+  it("names no holder when the holder file is another process's", () => {
+    const dataDir = tempDir();
+    writeFileSync(lockFile(dataDir), String(process.ppid));
+    // Left by a process that held the directory before, with another pid.
+    writeFileSync(holderFile(dataDir), `${process.ppid + 1}\nswitchboard keys list\n`);
+    assert.throws(
+      () => lockDataDir(dataDir, "hub"),
+      (error) => error instanceof AppError && lockHolderOf(error) === undefined,
+    );
   });
 
   it("is removed when its process exits without releasing it, at once or by an uncaught error", () => {
@@ -70,9 +110,10 @@ describe("the data directory lock", () => {
 
   it("refuses a directory held by a live process, naming the command, the hub, or neither for an earlier version's lock", () => {
     /** The error refusing a directory whose lock file says `owner`, held by a live process. */
-    const refusal = (owner: string) => {
+    const refusal = (holder?: string) => {
       const dataDir = tempDir();
-      writeFileSync(lockFile(dataDir), owner);
+      writeFileSync(lockFile(dataDir), String(process.ppid));
+      if (holder !== undefined) writeFileSync(holderFile(dataDir), holder);
       try {
         lockDataDir(dataDir, "switchboard migrate");
       } catch (error) {
@@ -80,7 +121,7 @@ describe("the data directory lock", () => {
         assert.equal(error.params.pid, process.ppid);
         return { holder: lockHolderOf(error), en: error.render("en"), ru: error.render("ru"), dataDir };
       }
-      assert.fail(`${owner} kept nothing out`);
+      assert.fail(`a lock held by ${holder} kept nothing out`);
     };
     // The test runner's parent is alive and is not this process.
     const command = refusal(`${process.ppid}\nswitchboard keys list\n`);
@@ -110,7 +151,7 @@ describe("the data directory lock", () => {
     );
     assert.match(hub.ru.message, /его использует хаб \(pid/);
 
-    for (const earlier of [String(process.ppid), `${process.ppid}\n`]) {
+    for (const earlier of [undefined, ""]) {
       const unknown = refusal(earlier);
       assert.equal(unknown.holder, undefined);
       assert.match(unknown.en.message, /is held by a hub or command of an earlier version \(pid/);

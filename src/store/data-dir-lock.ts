@@ -1,9 +1,20 @@
 /**
  * The embedded store's data directory lock. PGlite is one process's database: a second hub on the
- * same directory would corrupt it. A lock file naming its owner (the pid, and whether a hub or
- * which command) keeps it out; a lock left by a dead process is taken over.
+ * same directory would corrupt it. A lock file with the owner's pid keeps it out; a lock left by
+ * a dead process is taken over. What the owner is (a hub, or which command) is in a second file,
+ * so that `switchboard.lock` stays the pid alone, which every version reads: an earlier version
+ * that could not read the lock would take it over beside a running hub.
  */
-import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  closeSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  writeSync,
+} from "node:fs";
 import { join } from "node:path";
 import { AppError, type Translated } from "../errors/app-error.ts";
 
@@ -14,7 +25,7 @@ import { AppError, type Translated } from "../errors/app-error.ts";
  */
 export type LockHolder = "hub" | `switchboard ${string}`;
 
-/** A lock file's owner. An earlier version's lock file holds only the pid: its holder is unknown. */
+/** A lock's owner. An earlier version writes no holder file: its holder is unknown. */
 interface LockOwner {
   pid: number;
   holder: LockHolder | undefined;
@@ -28,9 +39,17 @@ interface LockOwner {
 const heldDataDirs = new Map<string, LockHolder | undefined>();
 
 const lockPathOf = (dataDir: string) => join(dataDir, "switchboard.lock");
+const holderPathOf = (dataDir: string) => join(dataDir, "switchboard.holder");
+
+/**
+ * A lock file is made, then its pid written: a lock found empty is being taken right now, unless
+ * it is this old (its process died in between).
+ */
+const emptyLockIsStaleAfterMs = 10_000;
 
 function release(dataDir: string) {
   heldDataDirs.delete(dataDir);
+  rmSync(holderPathOf(dataDir), { force: true });
   rmSync(lockPathOf(dataDir), { force: true });
 }
 
@@ -43,7 +62,7 @@ process.on("exit", () => {
 
 /**
  * Takes the lock of `dataDir` (made if missing) for `holder` and returns its release. Without a
- * holder (a test's store), the lock file holds only the pid, as an earlier version's does. A lock
+ * holder (a test's store) the holder file is not written, as an earlier version did not. A lock
  * naming our own pid that we do not hold was left by an earlier process that had the same pid
  * (common in containers, where the hub is often pid 1).
  */
@@ -64,22 +83,26 @@ export function lockDataDir(dataDir: string, holder?: LockHolder): () => void {
     throw lockedBy(dataDir, { pid: process.pid, holder: heldDataDirs.get(dataDir) });
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
-      closeSync(openSync(lockPath, "wx"));
-      writeFileSync(lockPath, holder ? `${process.pid}\n${holder}\n` : String(process.pid));
-      heldDataDirs.set(dataDir, holder);
-      return () => release(dataDir);
+      const fd = openSync(lockPath, "wx");
+      try {
+        writeSync(fd, String(process.pid));
+      } finally {
+        closeSync(fd);
+      }
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = readOwner(lockPath);
+      const owner = readOwner(dataDir);
+      if (owner === "being taken") throw lockedByAnother(dataDir);
       if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) throw lockedBy(dataDir, owner);
       rmSync(lockPath, { force: true });
+      continue;
     }
+    if (holder) writeFileSync(holderPathOf(dataDir), `${process.pid}\n${holder}\n`);
+    else rmSync(holderPathOf(dataDir), { force: true });
+    heldDataDirs.set(dataDir, holder);
+    return () => release(dataDir);
   }
-  throw new AppError("data_dir_locked", {
-    path: dataDir,
-    pid: "unknown",
-    holder: { en: "another process", ru: "другой процесс" },
-  });
+  throw lockedByAnother(dataDir);
 }
 
 /**
@@ -90,12 +113,33 @@ export function lockHolderOf(locked: AppError): LockHolder | undefined {
   return locked.params.heldBy as LockHolder | undefined;
 }
 
-function readOwner(lockPath: string): LockOwner {
-  const [pid, holder] = readFileSync(lockPath, "utf8").split("\n");
-  return {
-    pid: Number(pid),
-    holder: holder === "hub" || holder?.startsWith("switchboard ") ? (holder as LockHolder) : undefined,
-  };
+/**
+ * The lock's owner: its pid, and what it is when the holder file names the same pid (it is
+ * written just after the lock, and an earlier version writes none).
+ */
+function readOwner(dataDir: string): LockOwner | "being taken" {
+  const lockPath = lockPathOf(dataDir);
+  let content: string;
+  try {
+    content = readFileSync(lockPath, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { pid: 0, holder: undefined };
+    throw error;
+  }
+  if (content.trim() === "") {
+    const madeAt = statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+    return Date.now() - madeAt < emptyLockIsStaleAfterMs ? "being taken" : { pid: 0, holder: undefined };
+  }
+  const pid = Number(content);
+  let holderLines: string[] = [];
+  try {
+    holderLines = readFileSync(holderPathOf(dataDir), "utf8").split("\n");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  const [holderPid, holder] = holderLines;
+  const named = Number(holderPid) === pid && (holder === "hub" || holder?.startsWith("switchboard "));
+  return { pid, holder: named ? (holder as LockHolder) : undefined };
 }
 
 function lockedBy(dataDir: string, { pid, holder }: LockOwner): AppError {
@@ -104,6 +148,15 @@ function lockedBy(dataDir: string, { pid, holder }: LockOwner): AppError {
     pid,
     holder: describeHolder(holder),
     ...(holder ? { heldBy: holder } : {}),
+  });
+}
+
+/** Another process is taking the lock at this very moment, or took it over from a dead one as we did. */
+function lockedByAnother(dataDir: string): AppError {
+  return new AppError("data_dir_locked", {
+    path: dataDir,
+    pid: "unknown",
+    holder: { en: "another process", ru: "другой процесс" },
   });
 }
 

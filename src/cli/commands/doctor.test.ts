@@ -122,22 +122,26 @@ describe("switchboard doctor with VK channels", () => {
     assert.match(healthy?.detail ?? "", /^online, mode long_poll, last event never, VK: Long Poll enabled/);
   });
 
-  /** A data directory with a store (as far as doctor looks) that the lock file says `owner` holds. */
-  const heldBy = (owner: string) => {
+  // The test runner's parent is alive and is not this process: its pid in a lock holds it.
+  const alive = process.ppid;
+  /**
+   * A data directory with a store (as far as doctor looks) that a live process holds, as `holder`
+   * says in the holder file; without one, as an earlier version's lock does.
+   */
+  const heldBy = (holder?: string) => {
     const held = mkdtempSync(join(tmpdir(), "sb-doctor-held-"));
     mkdirSync(join(held, "pglite"));
     writeFileSync(join(held, "pglite", "PG_VERSION"), "17\n");
-    writeFileSync(join(held, "switchboard.lock"), owner);
+    writeFileSync(join(held, "switchboard.lock"), String(alive));
+    if (holder) writeFileSync(join(held, "switchboard.holder"), `${alive}\n${holder}\n`);
     return held;
   };
-  // The test runner's parent is alive and is not this process: its pid in a lock holds it.
-  const alive = process.ppid;
 
   it("says the hub did not answer when a live process holds the store without a control socket", async () => {
     const noAnswer = (held: string) =>
       `which did not answer doctor: nothing answers at its control socket ${join(held, "hub.sock")} (a hub opens it once its store is ready; a hub older than this version has none).`;
     // An earlier version's lock file holds only the pid: its holder is probably a hub, asked as one.
-    const earlier = heldBy(String(alive));
+    const earlier = heldBy();
     const database = (await diagnose({ dataDir: earlier })).find((r) => r.check === "database");
     assert.equal(database?.ok, false);
     assert.equal(database?.code, "running_hub_unreachable");
@@ -147,7 +151,7 @@ describe("switchboard doctor with VK channels", () => {
     );
     assert.match(database?.remedy ?? "", /still starting.*An earlier version's hub has no control socket/);
 
-    const hub = heldBy(`${alive}\nhub\n`);
+    const hub = heldBy("hub");
     const hubLine = (await diagnose({ dataDir: hub })).find((r) => r.check === "database");
     assert.equal(hubLine?.code, "running_hub_unreachable");
     assert.equal(
@@ -157,7 +161,7 @@ describe("switchboard doctor with VK channels", () => {
   });
 
   it("says which command holds the store, to run doctor again once it ends, without asking it as a hub", async () => {
-    const held = heldBy(`${alive}\nswitchboard keys create\n`);
+    const held = heldBy("switchboard keys create");
     // Something answering at hub.sock would be asked, were the holder taken for a hub.
     let asked = 0;
     const socket = createServer((_req, res) => {
