@@ -42,7 +42,7 @@ describe("a failure the switchboard command reports", () => {
       assert.equal(stopped.code, code);
       assert.equal(
         stopped.stderr,
-        `error stopped_by_signal: Stopped by ${signal} before the command finished: the step under way was completed, nothing after it was done, and the store is closed. Remedy: Run the command again to finish it: it goes on from what the store holds now.\n`,
+        `error stopped_by_signal: Stopped by ${signal} before the command finished: the step under way was completed, nothing after it was done, and the store is closed. Remedy: Run the command again to finish it: one that changes the store goes on from what the store holds now; one that only reads it (doctor) starts over.\n`,
       );
     }
   });

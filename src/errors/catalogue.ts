@@ -1030,12 +1030,14 @@ const entries = {
     en: {
       message:
         "Stopped by {signal} before the command finished: the step under way was completed, nothing after it was done, and the store is closed.",
-      remedy: "Run the command again to finish it: it goes on from what the store holds now.",
+      remedy:
+        "Run the command again to finish it: one that changes the store goes on from what the store holds now; one that only reads it (doctor) starts over.",
     },
     ru: {
       message:
         "Остановлено сигналом {signal} до завершения команды: начатый шаг доведён до конца, следующие не выполнялись, хранилище закрыто.",
-      remedy: "Выполните команду снова, чтобы завершить её: она продолжит с того, что уже есть в хранилище.",
+      remedy:
+        "Выполните команду снова, чтобы завершить её: команда, которая меняет хранилище, продолжит с того, что в нём уже есть; команда, которая только читает его (doctor), начнёт сначала.",
     },
   },
   disk_space_low: {

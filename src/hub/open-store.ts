@@ -33,7 +33,7 @@ export async function openConfiguredStore(
       mode: "server",
       databaseUrl: config.databaseUrl,
       poolSize: config.poolSize,
-      applicationName: holder === "hub" ? hubApplicationName : "switchboard command",
+      applicationName: holder === "hub" ? hubApplicationName : holder,
     });
   }
   const dataDir = resolve(config.dataDir);
