@@ -836,6 +836,14 @@ describe("switchboard command", { concurrency: 4 }, () => {
       children.push(migrate.child, start.child);
       const waiting = /^Another process is migrating the store; waiting for it to finish…$/m;
       await Promise.all([migrate.until(waiting), start.until(waiting)]);
+      // PostgreSQL lists each process's connections by what it is.
+      const named = await migrating.query(
+        "select distinct application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() order by 1",
+      );
+      assert.deepEqual(
+        named.rows.map((row) => row.application_name),
+        ["switchboard hub", "switchboard migrate"],
+      );
       migrate.child.kill("SIGINT");
       start.child.kill("SIGTERM");
       const [migrated, started] = await Promise.all([migrate.exited, start.exited]);
