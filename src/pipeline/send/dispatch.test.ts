@@ -612,7 +612,8 @@ for (const kind of storeKinds) {
       );
     });
 
-    it("falls back to the next route when the first cannot deliver, and fails when none can", async () => {
+    /** Two communities and a client of the first, who forbade it messages (VK 901): a route to fall back from. */
+    async function refusedByTheFirst() {
       const first = await community();
       const second = await community();
       const userId = user(first);
@@ -622,6 +623,11 @@ for (const kind of storeKinds) {
         error: { code: 901 },
         always: true,
       });
+      return { first, second, userId };
+    }
+
+    it("falls back to the next route when the first cannot deliver, and fails when none can", async () => {
+      const { first, second, userId } = await refusedByTheFirst();
       const res = await post([
         { recipient: to(first, userId), routes: [first.channel.id, second.channel.id], text: "через второе" },
         { recipient: to(first, userId), routes: [first.channel.id], text: "некуда" },
@@ -650,15 +656,7 @@ for (const kind of storeKinds) {
     });
 
     it("uploads the attachments again through a fallback route: the first community's photo is not the second's", async () => {
-      const first = await community();
-      const second = await community();
-      const userId = user(first);
-      vk.control.addFault({
-        target: "messages.send",
-        groupId: first.groupId,
-        error: { code: 901 },
-        always: true,
-      });
+      const { first, second, userId } = await refusedByTheFirst();
       const files = await startFiles({ "/photo.png": { body: placeholderPng, type: "image/png" } });
       try {
         const res = await post({
