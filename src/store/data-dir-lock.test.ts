@@ -1,12 +1,14 @@
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
+import { execFile, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { promisify } from "node:util";
 import { AppError } from "../errors/app-error.ts";
 import { lockDataDir, lockHolderOf } from "./data-dir-lock.ts";
 
+const run = promisify(execFile);
 const tempDir = () => mkdtempSync(join(tmpdir(), "sb-lock-"));
 const lockFile = (dataDir: string) => join(dataDir, "switchboard.lock");
 const holderFile = (dataDir: string) => join(dataDir, "switchboard.holder");
@@ -74,6 +76,69 @@ describe("the data directory lock", () => {
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(lockFile(dataDir), longAgo, longAgo);
     lockDataDir(dataDir, "hub")();
+  });
+
+  it("lets one takeover at a time replace a dead process's lock, and clears one its taker left", () => {
+    const dataDir = tempDir();
+    const dead = inAnotherProcess(
+      `lockDataDir(${JSON.stringify(dataDir)});\nprocess.kill(process.pid, "SIGKILL");`,
+    );
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(dead.pid));
+    const takeover = join(dataDir, "switchboard.takeover");
+    mkdirSync(takeover);
+    assert.throws(
+      () => lockDataDir(dataDir, "hub"),
+      (error) =>
+        error instanceof AppError && error.code === "data_dir_locked" && error.params.pid === "unknown",
+      "another process is taking the lock over",
+    );
+    assert.equal(
+      readFileSync(lockFile(dataDir), "utf8"),
+      String(dead.pid),
+      "the dead process's lock is left to it",
+    );
+    const longAgo = new Date(Date.now() - 60_000);
+    utimesSync(takeover, longAgo, longAgo);
+    const release = lockDataDir(dataDir, "hub");
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(process.pid));
+    assert.equal(existsSync(takeover), false);
+    release();
+  });
+
+  it("gives a dead process's lock to one of several processes taking it over at the same moment", async () => {
+    const dataDir = tempDir();
+    const dead = inAnotherProcess(
+      `lockDataDir(${JSON.stringify(dataDir)});\nprocess.kill(process.pid, "SIGKILL");`,
+    );
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(dead.pid));
+    const module = new URL("./data-dir-lock.ts", import.meta.url).href;
+    // Late enough for every process to be up (tsx takes about a second of CPU to start each), and
+    // each keeps what it took until well after, so that a late one still finds the winner alive.
+    const startAt = Date.now() + 3_000;
+    const holdUntil = startAt + 4_000;
+    // Each waits for the same moment (the last milliseconds awake, for a start as close as can
+    // be), tries, and keeps what it took until the others have tried.
+    const body = `import { lockDataDir } from ${JSON.stringify(module)};
+      await new Promise((resolve) => setTimeout(resolve, ${startAt} - 20 - Date.now()));
+      while (Date.now() < ${startAt}) {}
+      let outcome = "took";
+      try { lockDataDir(${JSON.stringify(dataDir)}, "hub"); } catch (error) { outcome = error.code; }
+      console.log(outcome);
+      await new Promise((resolve) => setTimeout(resolve, ${holdUntil} - Date.now()));`;
+    const processes = 5;
+    const outcomes = await Promise.all(
+      Array.from({ length: processes }, async () => {
+        const { stdout } = await run(process.execPath, [
+          "--import",
+          "tsx",
+          "--input-type=module",
+          "-e",
+          body,
+        ]);
+        return stdout.trim();
+      }),
+    );
+    assert.deepEqual(outcomes.toSorted(), [...Array(processes - 1).fill("data_dir_locked"), "took"]);
   });
 
   it("names no holder when the holder file is another process's", () => {

@@ -42,10 +42,11 @@ const lockPathOf = (dataDir: string) => join(dataDir, "switchboard.lock");
 const holderPathOf = (dataDir: string) => join(dataDir, "switchboard.holder");
 
 /**
- * A lock file is made, then its pid written: a lock found empty is being taken right now, unless
- * it is this old (its process died in between).
+ * A lock file is made, then its pid written; a takeover makes a directory, then removes it. Either
+ * found empty (or there) is a lock being taken right now, unless it is this old: its process died
+ * in between.
  */
-const emptyLockIsStaleAfterMs = 10_000;
+const staleAfterMs = 10_000;
 
 function release(dataDir: string) {
   heldDataDirs.delete(dataDir);
@@ -70,8 +71,10 @@ export function lockDataDir(dataDir: string, holder?: LockHolder): () => void {
   const lockPath = lockPathOf(dataDir);
   try {
     mkdirSync(dataDir, { recursive: true });
-    writeFileSync(join(dataDir, ".write-test"), "");
-    rmSync(join(dataDir, ".write-test"));
+    // A name of our own: processes starting together must not remove each other's.
+    const probe = join(dataDir, `.write-test-${process.pid}`);
+    writeFileSync(probe, "");
+    rmSync(probe);
   } catch (error) {
     throw new AppError(
       "data_dir_unwritable",
@@ -81,33 +84,80 @@ export function lockDataDir(dataDir: string, holder?: LockHolder): () => void {
   }
   if (heldDataDirs.has(dataDir))
     throw lockedBy(dataDir, { pid: process.pid, holder: heldDataDirs.get(dataDir) });
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockPath, "wx");
-      try {
-        writeSync(fd, String(process.pid));
-      } finally {
-        closeSync(fd);
-      }
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-      const owner = readOwner(dataDir);
-      if (owner === "being taken") throw lockedByAnother(dataDir);
-      if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) throw lockedBy(dataDir, owner);
-      rmSync(lockPath, { force: true });
-      continue;
-    }
-    if (holder) writeFileSync(holderPathOf(dataDir), `${process.pid}\n${holder}\n`);
-    else rmSync(holderPathOf(dataDir), { force: true });
-    heldDataDirs.set(dataDir, holder);
-    return () => release(dataDir);
+  if (!createLock(lockPath) && !takeOver(dataDir)) throw lockedByAnother(dataDir);
+  if (holder) writeFileSync(holderPathOf(dataDir), `${process.pid}\n${holder}\n`);
+  else rmSync(holderPathOf(dataDir), { force: true });
+  heldDataDirs.set(dataDir, holder);
+  return () => release(dataDir);
+}
+
+/** Makes the lock file with our pid; false when it exists. */
+function createLock(lockPath: string): boolean {
+  let fd: number;
+  try {
+    fd = openSync(lockPath, "wx");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
   }
-  throw lockedByAnother(dataDir);
+  try {
+    writeSync(fd, String(process.pid));
+  } finally {
+    closeSync(fd);
+  }
+  return true;
 }
 
 /**
- * The holder that a `data_dir_locked` error found in the lock file; undefined when the file did
- * not say (an earlier version's).
+ * Takes the lock over from a dead process, or throws the refusal naming the live one that holds
+ * it. Takeovers go one at a time, in a directory made for the purpose: two processes that found
+ * the same dead owner would otherwise each remove the lock the other had just made, and both go
+ * on. The one that makes the directory reads the lock again inside it; the other is refused.
+ * False when another process made the lock meanwhile.
+ */
+function takeOver(dataDir: string): boolean {
+  refuseLive(dataDir, readOwner(dataDir));
+  const takeoverDir = join(dataDir, "switchboard.takeover");
+  if (!makeDir(takeoverDir)) {
+    // Left by a process that died in the middle of a takeover, which takes a moment.
+    if (ageMs(takeoverDir) < staleAfterMs) throw lockedByAnother(dataDir);
+    rmSync(takeoverDir, { recursive: true, force: true });
+    if (!makeDir(takeoverDir)) throw lockedByAnother(dataDir);
+  }
+  try {
+    refuseLive(dataDir, readOwner(dataDir));
+    rmSync(lockPathOf(dataDir), { force: true });
+    return createLock(lockPathOf(dataDir));
+  } finally {
+    rmSync(takeoverDir, { recursive: true, force: true });
+  }
+}
+
+/** Throws unless the lock's owner is gone: a dead process, or our own pid left by an earlier process. */
+function refuseLive(dataDir: string, owner: LockOwner | "being taken") {
+  if (owner === "being taken") throw lockedByAnother(dataDir);
+  if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) throw lockedBy(dataDir, owner);
+}
+
+function makeDir(path: string): boolean {
+  try {
+    mkdirSync(path);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw error;
+  }
+}
+
+/** How long ago `path` was last changed; infinite when it is gone. */
+function ageMs(path: string): number {
+  const changedAt = statSync(path, { throwIfNoEntry: false })?.mtimeMs;
+  return changedAt === undefined ? Number.POSITIVE_INFINITY : Date.now() - changedAt;
+}
+
+/**
+ * The holder that a `data_dir_locked` error found beside the lock; undefined when nothing said
+ * (an earlier version's lock, or one being taken).
  */
 export function lockHolderOf(locked: AppError): LockHolder | undefined {
   return locked.params.heldBy as LockHolder | undefined;
@@ -126,10 +176,8 @@ function readOwner(dataDir: string): LockOwner | "being taken" {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { pid: 0, holder: undefined };
     throw error;
   }
-  if (content.trim() === "") {
-    const madeAt = statSync(lockPath, { throwIfNoEntry: false })?.mtimeMs ?? 0;
-    return Date.now() - madeAt < emptyLockIsStaleAfterMs ? "being taken" : { pid: 0, holder: undefined };
-  }
+  if (content.trim() === "")
+    return ageMs(lockPath) < staleAfterMs ? "being taken" : { pid: 0, holder: undefined };
   const pid = Number(content);
   let holderLines: string[] = [];
   try {
