@@ -31,6 +31,7 @@ export function profileFollowUp(db: Db, vk: VkClients): IntakeFollowUp {
         const name = `${user.first_name} ${user.last_name}`.trim();
         return !user.deactivated && name ? [{ externalId: String(user.id), name }] : [];
       });
+      if (names.length === 0) continue;
       await db.transaction(async (tx) => {
         const changed = await nameIdentities(tx, channel.workspaceId, channel.kind, names);
         const contacts = await getContacts(tx, channel.workspaceId, changed);
