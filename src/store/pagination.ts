@@ -80,33 +80,12 @@ export function newestFirst(list: string, id: PgColumn, page: PageRequest) {
 
 /**
  * As `newestFirst`, for a list ordered by a time (`time`, an expression of the row, which
- * `timeOf` reads from a fetched row) and then by id, both newest first; the cursor holds both.
+ * `timeOf` reads from a fetched row) and then by id, both `desc` (the latest first) or both `asc`
+ * (the earliest first: a row whose time moves forward while a client pages moves behind the
+ * cursor, so the client meets it again before the end instead of missing it). The cursor holds
+ * both.
  */
-export function latestFirst<T extends { id: string }>(
-  list: string,
-  time: SQL,
-  id: PgColumn,
-  timeOf: (row: T) => Date,
-  page: PageRequest,
-) {
-  return byTimeThenId("desc", list, time, id, timeOf, page);
-}
-
-/**
- * As `latestFirst`, oldest first: a row whose time moves forward while a client pages moves
- * behind the cursor, so the client meets it again before the end instead of missing it.
- */
-export function earliestFirst<T extends { id: string }>(
-  list: string,
-  time: SQL,
-  id: PgColumn,
-  timeOf: (row: T) => Date,
-  page: PageRequest,
-) {
-  return byTimeThenId("asc", list, time, id, timeOf, page);
-}
-
-function byTimeThenId<T extends { id: string }>(
+export function byTimeThenId<T extends { id: string }>(
   direction: "asc" | "desc",
   list: string,
   time: SQL,

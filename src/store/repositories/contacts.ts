@@ -1,7 +1,7 @@
 import { and, eq, gte, ilike, inArray, isNotNull, ne, or, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import { type Db, queryRows } from "../database.ts";
-import { earliestFirst, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
+import { byTimeThenId, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import {
   type channelKinds,
   type consentStates,
@@ -338,7 +338,8 @@ export async function listContacts(
   const list =
     order === "created"
       ? newestFirst("contacts", contact.id, page)
-      : earliestFirst(
+      : byTimeThenId(
+          "asc",
           "contacts:updated",
           sql`${contact.updatedAt}`,
           contact.id,

@@ -1,7 +1,7 @@
 import { and, eq, gte, inArray, ne, type SQL, sql } from "drizzle-orm";
 import { AppError } from "../../errors/app-error.ts";
 import type { Db } from "../database.ts";
-import { earliestFirst, idIs, isUuid, latestFirst, newestFirst, type PageRequest } from "../pagination.ts";
+import { byTimeThenId, idIs, isUuid, newestFirst, type PageRequest } from "../pagination.ts";
 import { conversation, type conversationKinds, type conversationStatuses } from "../schema.ts";
 
 export type Conversation = typeof conversation.$inferSelect;
@@ -187,7 +187,8 @@ function conversationList(order: ConversationOrder, page: PageRequest) {
     case "created":
       return newestFirst("conversations", conversation.id, page);
     case "last_message":
-      return latestFirst(
+      return byTimeThenId(
+        "desc",
         "conversations:last_message",
         lastActivity,
         conversation.id,
@@ -195,7 +196,8 @@ function conversationList(order: ConversationOrder, page: PageRequest) {
         page,
       );
     case "updated":
-      return earliestFirst(
+      return byTimeThenId(
+        "asc",
         "conversations:updated",
         sql`${conversation.updatedAt}`,
         conversation.id,

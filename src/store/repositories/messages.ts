@@ -2,8 +2,9 @@ import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "dri
 import { alias } from "drizzle-orm/pg-core";
 import { AppError } from "../../errors/app-error.ts";
 import { asTableRows, type Db, queryPrepared, queryRows } from "../database.ts";
-import { isUuid, latestFirst, type PageRequest } from "../pagination.ts";
+import { byTimeThenId, isUuid, type PageRequest } from "../pagination.ts";
 import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
+
 import { touchConversations } from "./conversations.ts";
 
 export type Message = typeof message.$inferSelect;
@@ -178,7 +179,8 @@ export async function setMessageDeleted(db: Db, messageId: string, deletedAt: Da
 
 /** Messages of a conversation, newest first (by the platform's time). */
 export async function listConversationMessages(db: Db, conversationId: string, page: PageRequest) {
-  const list = latestFirst(
+  const list = byTimeThenId(
+    "desc",
     "messages",
     sql`${message.sentAt}`,
     message.id,
