@@ -1093,6 +1093,16 @@ const routes: RouteCase[] = [
     },
   },
   {
+    method: "GET",
+    path: "/v1/webhook-settings/callback-secret",
+    status: 200,
+    happy: async () => ({ path: "/v1/webhook-settings/callback-secret" }),
+    check: (res) => {
+      assert.match(res.body.callback_secret, /^whsec_/);
+      assert.equal(res.body.previous_callback_secret, null);
+    },
+  },
+  {
     method: "POST",
     path: "/v1/webhook-settings/callback-secret",
     status: 200,

@@ -836,11 +836,49 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
 
   app.openapi(
     apiRoute(tag, {
+      method: "get",
+      path: "/webhook-settings/callback-secret",
+      summary: "The secret that signs status callbacks (`status_url`)",
+      description:
+        "The hub makes this secret when the workspace first needs it, before anyone has seen it, so it can be read here (unlike an endpoint's secret, shown once when the endpoint is made). During a rotation's overlap, callbacks are signed with `previous_callback_secret` too.",
+      responses: {
+        200: jsonContent(
+          z
+            .object({
+              callback_secret: z.string(),
+              callback_secret_rotated_at: Timestamp,
+              previous_callback_secret: z.string().nullable(),
+              previous_callback_secret_expires_at: Timestamp.nullable(),
+            })
+            .openapi("CallbackSecret"),
+          "The current secret, and the previous one while it still signs",
+        ),
+        ...errorResponses(),
+      },
+    }),
+    async (c) => {
+      const s = await settingsOf(c.get("apiKey").workspaceId);
+      const expires = s.previousCallbackSecretExpiresAt;
+      const previousSigns = s.previousCallbackSecret !== null && expires !== null && expires > new Date();
+      return c.json(
+        {
+          callback_secret: box.open(s.callbackSecret),
+          callback_secret_rotated_at: iso(s.callbackSecretRotatedAt) as string,
+          previous_callback_secret: previousSigns ? box.open(s.previousCallbackSecret as string) : null,
+          previous_callback_secret_expires_at: previousSigns ? iso(expires) : null,
+        },
+        200,
+      );
+    },
+  );
+
+  app.openapi(
+    apiRoute(tag, {
       method: "post",
       path: "/webhook-settings/callback-secret",
       summary: "Rotate the secret that signs status callbacks (`status_url`)",
       description:
-        "Returns the new secret, shown only now. Status callbacks are signed like events (Standard Webhooks); until `previous_callback_secret_expires_at` with the previous secret too.",
+        "Returns the new secret (also readable later with `GET`). Status callbacks are signed like events (Standard Webhooks); until `previous_callback_secret_expires_at` with the previous secret too.",
       responses: {
         200: jsonContent(
           SettingsSchema.extend({ callback_secret: z.string() }).openapi("WebhookSettingsWithSecret"),

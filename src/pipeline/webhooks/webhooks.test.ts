@@ -863,6 +863,54 @@ for (const kind of storeKinds) {
       assert.equal(after.body.disable_after_hours, 48);
     });
 
+    it("shows the callback secret that signed callbacks before anyone asked for it, and both during a rotation", async (t) => {
+      const s = await space(t);
+      const receiver = await Receiver.start();
+      t.after(() => receiver.down());
+      const worker = s.worker();
+      const deliverOne = async (messageId: string) => {
+        const body = { message_id: messageId, status: "delivered" };
+        await enqueueCallbacks(store.db, [
+          { workspaceId: s.workspaceId, url: `${receiver.url}/status`, body, orderingKey: messageId },
+        ]);
+        await worker.drain();
+        const delivered = receiver.receipts.at(-1);
+        assert.ok(delivered);
+        return delivered;
+      };
+      const verifies = (secret: string, receipt: { body: string; headers: Record<string, unknown> }) => {
+        try {
+          new Webhook(secret).verify(receipt.body, receipt.headers as Record<string, string>);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      const early = await deliverOne("m-early");
+      const shown = await s.call("GET", "/v1/webhook-settings/callback-secret");
+      assertStatus(shown, 200);
+      assert.match(shown.body.callback_secret, /^whsec_/);
+      assert.equal(shown.body.previous_callback_secret, null);
+      assert.ok(
+        verifies(shown.body.callback_secret, early),
+        "the first callback verifies with the shown secret",
+      );
+      const rotated = await s.call("POST", "/v1/webhook-settings/callback-secret");
+      assertStatus(rotated, 200);
+      const during = await s.call("GET", "/v1/webhook-settings/callback-secret");
+      assertStatus(during, 200);
+      assert.equal(during.body.callback_secret, rotated.body.callback_secret);
+      assert.equal(during.body.previous_callback_secret, shown.body.callback_secret);
+      assert.equal(
+        during.body.previous_callback_secret_expires_at,
+        rotated.body.previous_callback_secret_expires_at,
+      );
+      const late = await deliverOne("m-late");
+      assert.ok(verifies(during.body.callback_secret, late), "signed with the new secret");
+      assert.ok(verifies(during.body.previous_callback_secret, late), "and with the previous one");
+      assert.equal(verifies(during.body.callback_secret, early), false, "the new secret is a new one");
+    });
+
     it("delivers a status callback to an ad hoc URL, signed with the workspace's callback secret", async (t) => {
       const s = await space(t);
       const receiver = await Receiver.start();
