@@ -1,7 +1,7 @@
 // Contacts, conversations and their messages through the HTTP API, with cursor pagination.
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { ChannelKind } from "../store/repositories/channel-accounts.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createConversation } from "../store/repositories/conversations.ts";
@@ -547,6 +547,57 @@ for (const kind of storeKinds) {
         );
         assert.deepEqual(rest.flat(), [[p1, p2].sort()[1], p4, p3, p0]);
       });
+
+      // PGlite's clock is the hub process's own (WebAssembly asks JavaScript for the time).
+      const ownClock = { skip: kind.name === "pglite" ? "one clock in embedded mode" : false };
+      it(
+        "stamps a change with the store's clock, as it stamps a new row, whatever the hub's clock says",
+        ownClock,
+        async (t) => {
+          const sync = await syncWorkspace();
+          const [person, client] = sync.contacts;
+          const [lead, written] = sync.conversations;
+          const storeNow = async () => {
+            const [row] = await store.db
+              .select({ now: sql<string>`now()::text` })
+              .from(sql`(select 1) as one`);
+            return new Date(row?.now as string);
+          };
+          const before = await storeNow();
+          t.mock.timers.enable({ apis: ["Date"], now: Date.UTC(2001, 0, 1) });
+          const patched = await hub.request("PATCH", `/v1/contacts/${person}`, {
+            key: sync.key,
+            body: { email: "clock@example.com" },
+          });
+          const resolved = await hub.request("PATCH", `/v1/conversations/${lead}`, {
+            key: sync.key,
+            body: { status: "resolved" },
+          });
+          await recordMessage(store.db, {
+            workspaceId: sync.id,
+            conversationId: written,
+            channelAccountId: sync.vk,
+            contactId: client,
+            direction: "inbound",
+            authorKind: "contact",
+            text: "what time is it?",
+            status: "received",
+            sentAt: new Date(),
+          });
+          t.mock.timers.reset();
+          assertStatus(patched, 200);
+          assertStatus(resolved, 200);
+          const messaged = await hub.request("GET", `/v1/conversations/${written}`, { key: sync.key });
+          for (const stamped of [
+            patched.body.updated_at,
+            resolved.body.updated_at,
+            messaged.body.updated_at,
+          ]) {
+            assert.ok(new Date(stamped) >= before, `${stamped} is the store's time, not the hub's 2001`);
+            assert.ok(new Date(stamped) <= (await storeNow()));
+          }
+        },
+      );
 
       it("refuses a cursor of another order or list for order=updated, and its cursor for the default order", async () => {
         const sync = await syncWorkspace();

@@ -34,7 +34,7 @@ export async function setConsent(
     });
   await db
     .update(contact)
-    .set({ updatedAt: new Date() })
+    .set({ updatedAt: sql`now()` })
     .where(
       inArray(
         contact.id,

@@ -304,7 +304,7 @@ export async function updateContact(
         ...(input.phone !== undefined ? { phone: input.phone } : {}),
         ...(input.email !== undefined ? { email: input.email } : {}),
         customFields,
-        updatedAt: new Date(),
+        updatedAt: sql`now()`,
       })
       .where(eq(contact.id, id))
       .returning();
@@ -442,14 +442,14 @@ export async function mergeContacts(
         .update(conversation)
         .set({
           lastMessageAt: sql`greatest(${conversation.lastMessageAt}, ${duplicate.lastMessageAt})`,
-          updatedAt: new Date(),
+          updatedAt: sql`now()`,
         })
         .where(eq(conversation.id, kept.id));
       await tx.delete(conversation).where(eq(conversation.id, duplicate.id));
     }
     await tx
       .update(conversation)
-      .set({ contactId: targetId, updatedAt: new Date() })
+      .set({ contactId: targetId, updatedAt: sql`now()` })
       .where(eq(conversation.contactId, sourceId));
     await tx.update(message).set({ contactId: targetId }).where(eq(message.contactId, sourceId));
     await tx
@@ -463,7 +463,7 @@ export async function mergeContacts(
         phone: target.phone ?? source.phone,
         email: target.email ?? source.email,
         customFields: { ...source.customFields, ...target.customFields },
-        updatedAt: new Date(),
+        updatedAt: sql`now()`,
       })
       .where(eq(contact.id, targetId));
     await tx.delete(contact).where(eq(contact.id, sourceId));

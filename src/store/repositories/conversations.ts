@@ -91,7 +91,7 @@ export async function touchConversations(
   );
   await db.execute(sql`
     update conversation
-    set last_message_at = greatest(last_message_at, v.at), updated_at = ${new Date().toISOString()}::timestamptz
+    set last_message_at = greatest(last_message_at, v.at), updated_at = now()
     from (values ${rows}) as v(id, at)
     where conversation.id = v.id`);
 }
@@ -100,7 +100,7 @@ export async function touchConversations(
 export async function reopenResolved(db: Db, id: string): Promise<Conversation | undefined> {
   const [row] = await db
     .update(conversation)
-    .set({ status: "open", updatedAt: new Date() })
+    .set({ status: "open", updatedAt: sql`now()` })
     .where(and(eq(conversation.id, id), eq(conversation.status, "resolved")))
     .returning();
   return row;
@@ -135,7 +135,7 @@ export async function commentThread(
   if (existing && !existing.contactId && input.contactId) {
     const [updated] = await db
       .update(conversation)
-      .set({ contactId: input.contactId, updatedAt: new Date() })
+      .set({ contactId: input.contactId, updatedAt: sql`now()` })
       .where(eq(conversation.id, existing.id))
       .returning();
     return { conversation: updated as Conversation, created: false };
@@ -245,7 +245,7 @@ export async function updateConversation(
         .set({
           ...(changes.status !== undefined ? { status: changes.status } : {}),
           ...(changes.assignee !== undefined ? { assignee: changes.assignee } : {}),
-          updatedAt: new Date(),
+          updatedAt: sql`now()`,
         })
         .where(and(eq(conversation.workspaceId, workspaceId), eq(conversation.id, id)))
         .returning()
