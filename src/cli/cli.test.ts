@@ -640,6 +640,19 @@ describe("switchboard command", { concurrency: 4 }, () => {
     const behind = await run(["doctor", "--data-dir", olderDir, "--json"], key(1));
     assert.equal(behind.code, 1, behind.stderr);
     assert.deepEqual(checksOf(behind.stdout).at(-1), ["migrations", false, "migrations_pending"]);
+    const plan = await run(["migrate", "--dry-run", "--data-dir", olderDir], key(1));
+    assert.equal(plan.code, 0, plan.stderr);
+    assert.match(
+      plan.stderr,
+      /^Migrations: (\d+) of \d+ applied \(embedded store, .*\)\.\n1 to apply, 1 of them not additive: stop every hub of the older version before applying them\.\n$/,
+    );
+    const planned = await run(["migrate", "--dry-run", "--json", "--data-dir", olderDir], key(1));
+    const pending = JSON.parse(planned.stdout);
+    assert.deepEqual(
+      [pending.pending, pending.pending_not_additive, pending.newer],
+      [1, 1, 0],
+      "still nothing applied",
+    );
 
     const store = await openStore({ mode: "embedded", dataDir });
     try {

@@ -76,7 +76,7 @@ describe("stop signals", () => {
     const before = handlers();
     await assert.rejects(
       runStoppable(async () => {
-        throw new AppError("migrations_pending", { applied: 1, known: 2 });
+        throw new AppError("migrations_pending", { applied: 1, known: 2, pendingBreaking: 1 });
       }),
       (error) => error instanceof AppError && error.code === "migrations_pending",
     );

@@ -1000,15 +1000,15 @@ const entries = {
     class: "terminal",
     en: {
       message:
-        "A newer version of Switchboard migrated this store: it has {newer} migrations this version does not know (this version knows {known}). This version would misread it, so it does not use it.",
+        "A newer version of Switchboard migrated this store: it has {newer} migrations this version does not know (this version knows {known}), {breaking} of them not additive. This version would misread it, so it does not use it.",
       remedy:
-        "Run the newer version here too: every hub process and command on one store must be the same version, or newer. Going back to an older version needs the backup taken before the upgrade (see docs/operations.md, Upgrading).",
+        "Run the newer version here too: after a migration that is not additive, every hub process and command on one store must be that version, or newer. Going back to an older version needs the backup taken before the upgrade (see docs/operations.md, Upgrading).",
     },
     ru: {
       message:
-        "Это хранилище обновила более новая версия Switchboard: в нём {newer} миграций, которых эта версия не знает (эта версия знает {known}). Эта версия прочитала бы его неверно, поэтому не работает с ним.",
+        "Это хранилище обновила более новая версия Switchboard: в нём {newer} миграций, которых эта версия не знает (эта версия знает {known}), из них {breaking} не только добавляют новое. Эта версия прочитала бы его неверно, поэтому не работает с ним.",
       remedy:
-        "Запускайте и здесь более новую версию: все процессы хаба и команды на одном хранилище должны быть той же версии или новее. Вернуться к старой версии можно только с резервной копией, сделанной перед обновлением (см. docs/operations.md, раздел Upgrading).",
+        "Запускайте и здесь более новую версию: после миграции, которая не только добавляет новое, все процессы хаба и команды на одном хранилище должны быть этой версии или новее. Вернуться к старой версии можно только с резервной копией, сделанной перед обновлением (см. docs/operations.md, раздел Upgrading).",
     },
   },
   migrations_pending: {
@@ -1016,12 +1016,15 @@ const entries = {
     class: "retryable",
     en: {
       message:
-        "The database schema is behind this version of the hub ({applied} of {known} migrations applied).",
-      remedy: "Run `switchboard migrate` (the hub also migrates when it starts).",
+        "The database schema is behind this version of the hub ({applied} of {known} migrations applied; {pendingBreaking} of those pending are not additive).",
+      remedy:
+        "Run `switchboard migrate` (the hub also migrates when it starts). When every pending migration is additive, hubs of the older version may go on running beside it; otherwise stop them first (docs/operations.md, Upgrading).",
     },
     ru: {
-      message: "Схема базы данных отстаёт от этой версии хаба (применено {applied} из {known} миграций).",
-      remedy: "Выполните `switchboard migrate` (хаб также выполняет миграции при запуске).",
+      message:
+        "Схема базы данных отстаёт от этой версии хаба (применено {applied} из {known} миграций; из ожидающих {pendingBreaking} не только добавляют новое).",
+      remedy:
+        "Выполните `switchboard migrate` (хаб также выполняет миграции при запуске). Если все ожидающие миграции только добавляют новое, хабы старой версии могут работать и дальше; иначе сначала остановите их (docs/operations.md, раздел Upgrading).",
     },
   },
   stopped_by_signal: {

@@ -73,7 +73,8 @@ export async function checkStore(checks: CheckList, config: Config, store: Store
     const status = await migrationStatus(db);
     refuseNewer(status);
     if (status.applied < status.known) throw new AppError("migrations_pending", { ...status });
-    return `${status.applied} of ${status.known} applied`;
+    const beside = status.newer > 0 ? `; ${status.newer} of a newer version, all additive` : "";
+    return `${status.applied} of ${status.known} applied${beside}`;
   });
   if (!migrated) return;
   const readable = await checks.record("stored secrets", async () => {

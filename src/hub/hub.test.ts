@@ -65,7 +65,7 @@ describe("hub", () => {
     const hub = await startHub(config, quiet);
     const newer = (error: unknown) => {
       assert.ok(error instanceof AppError && error.code === "store_newer_than_version", String(error));
-      assert.match(error.message, /^A newer version of Switchboard migrated this store: it has 1 migrations/);
+      assert.match(error.message, /^A newer version of Switchboard migrated this store: it has 2 migrations/);
       return true;
     };
     try {
@@ -73,18 +73,31 @@ describe("hub", () => {
         migrations: { applied: number; known: number; newer: number };
       };
       assert.equal(ready.migrations.newer, 0);
-      // What a newer version's migration leaves: a row this version has no file for.
-      await hub.store.db.execute(
-        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${Date.now() + 86_400_000})`,
-      );
-      assert.deepEqual(await migrationStatus(hub.store.db), { ...ready.migrations, newer: 1 });
+      // What a newer version's migration leaves: a row this version has no file for, and for an
+      // additive one, its mark.
+      const newerMigration = async (at: number, additive: boolean) => {
+        await hub.store.db.execute(
+          sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${at})`,
+        );
+        if (additive)
+          await hub.store.db.execute(
+            sql`insert into drizzle.switchboard_additive_migrations (created_at) values (${at})`,
+          );
+      };
+      await newerMigration(Date.now() + 86_400_000, true);
+      const beside = await fetch(`${hub.url}/readyz`);
+      assert.equal(beside.status, 200, "ready beside an additive migration (a rolling upgrade)");
+      assert.deepEqual(((await beside.json()) as typeof ready).migrations, { ...ready.migrations, newer: 1 });
+      await newerMigration(Date.now() + 2 * 86_400_000, false);
+      const status = await migrationStatus(hub.store.db);
+      assert.deepEqual([status.newer, status.newerBreaking], [2, 1]);
       const answer = await fetch(`${hub.url}/readyz`);
       assert.equal(answer.status, 503);
       const { error } = (await answer.json()) as { error: { code: string; message: string } };
       assert.equal(error.code, "not_ready");
       assert.match(
         error.message,
-        /a newer version migrated the store \(1 migrations this version does not know\)/,
+        /a newer version migrated the store \(2 migrations this version does not know, 1 of them not additive\)/,
       );
       await assert.rejects(migrate(hub.store), newer);
     } finally {

@@ -424,7 +424,19 @@ export async function queryPrepared<T>(db: Db, name: string, text: string, param
 }
 
 /**
- * A hand-written statement's rows of `table` (`returning *`) as Drizzle's own queries return
+ * Every column of `table`, by name, for a hand-written statement's `returning` or `select`. Not
+ * `*`: a column added by a newer version's migration would change a prepared statement's result
+ * type, and PostgreSQL refuses to run it again ("cached plan must not change result type") on
+ * the connections of a hub still running the older version.
+ */
+export function columnList(table: PgTable): string {
+  return Object.values(getTableColumns(table))
+    .map((column) => `"${column.name}"`)
+    .join(", ");
+}
+
+/**
+ * A hand-written statement's rows of `table` (its `columnList`) as Drizzle's own queries return
  * them: field names for column names, and each value as its column maps it (timestamps, JSON).
  */
 export function asTableRows<T extends PgTable>(

@@ -203,10 +203,20 @@ describe("switchboard doctor on a store a newer version migrated", () => {
       say: () => {},
     });
     let running: Awaited<ReturnType<typeof diagnose>>;
+    let besideAdditive: Awaited<ReturnType<typeof diagnose>>;
     try {
-      // What a newer version's migration leaves: a row this version has no file for.
+      // What a newer version's migrations leave: rows this version has no file for, and for an
+      // additive one, its mark.
+      const additiveAt = Date.now() + 86_400_000;
       await hub.store.db.execute(
-        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${Date.now() + 86_400_000})`,
+        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${additiveAt})`,
+      );
+      await hub.store.db.execute(
+        sql`insert into drizzle.switchboard_additive_migrations (created_at) values (${additiveAt})`,
+      );
+      besideAdditive = await diagnose({ dataDir });
+      await hub.store.db.execute(
+        sql`insert into drizzle.__drizzle_migrations (hash, created_at) values ('from a newer version', ${additiveAt + 1})`,
       );
       running = await diagnose({ dataDir });
     } finally {
@@ -214,6 +224,9 @@ describe("switchboard doctor on a store a newer version migrated", () => {
     }
     const stopped = await diagnose({ dataDir });
     const migrationsLine = (results: typeof running) => results.find((r) => r.check === "migrations");
+    const additive = migrationsLine(besideAdditive);
+    assert.equal(additive?.ok, true);
+    assert.match(additive?.detail ?? "", /^(\d+) of \1 applied; 1 of a newer version, all additive$/);
     for (const [how, results] of [
       ["through the running hub", running],
       ["on the stopped store", stopped],
@@ -224,7 +237,7 @@ describe("switchboard doctor on a store a newer version migrated", () => {
       assert.equal(migrations?.code, "store_newer_than_version", how);
       assert.match(
         migrations?.detail ?? "",
-        /^A newer version of Switchboard migrated this store: it has 1 migrations/,
+        /^A newer version of Switchboard migrated this store: it has 2 migrations .*, 1 of them not additive/,
       );
       assert.equal(results.at(-1), migrations, `${how}: nothing is checked after it`);
     }

@@ -17,7 +17,10 @@ const Readiness = z
     migrations: z.object({
       applied: z.number(),
       known: z.number(),
-      newer: z.number().openapi({ description: "Migrations a newer version applied; a ready hub has none" }),
+      newer: z.number().openapi({
+        description:
+          "Migrations a newer version applied; a ready hub runs beside them only when every one is additive",
+      }),
     }),
   })
   .openapi("Readiness");
@@ -56,10 +59,11 @@ export function systemRoutes({ store }: AppDeps, registry: Registry) {
           reason: `the database does not answer (${(error as Error).message})`,
         });
       }
-      // A hub left running when a newer version migrated the store goes out of service.
-      if (migrations.newer > 0) {
+      // A hub left running when a newer version migrated the store goes out of service, unless
+      // the newer version only added to it (a rolling upgrade).
+      if (migrations.newerBreaking > 0) {
         throw new AppError("not_ready", {
-          reason: `a newer version migrated the store (${migrations.newer} migrations this version does not know)`,
+          reason: `a newer version migrated the store (${migrations.newer} migrations this version does not know, ${migrations.newerBreaking} of them not additive)`,
         });
       }
       if (migrations.applied < migrations.known) {
@@ -67,7 +71,11 @@ export function systemRoutes({ store }: AppDeps, registry: Registry) {
           reason: `${migrations.applied} of ${migrations.known} migrations applied`,
         });
       }
-      return c.json({ status: "ready" as const, store: store.mode, migrations }, 200);
+      const { applied, known, newer } = migrations;
+      return c.json(
+        { status: "ready" as const, store: store.mode, migrations: { applied, known, newer } },
+        200,
+      );
     },
   );
 

@@ -1,7 +1,7 @@
 import { and, asc, desc, eq, inArray, isNotNull, isNull, ne, or, sql } from "drizzle-orm";
 import { alias } from "drizzle-orm/pg-core";
 import { AppError } from "../../errors/app-error.ts";
-import { asTableRows, type Db, queryPrepared, queryRows } from "../database.ts";
+import { asTableRows, columnList, type Db, queryPrepared, queryRows } from "../database.ts";
 import { byTimeThenId, isUuid, type PageRequest } from "../pagination.ts";
 import { type Attachment, contactConsent, contactIdentity, message, messageVersion } from "../schema.ts";
 
@@ -112,7 +112,7 @@ const recordMessagesStatement = `
       author_kind, author_ref, status, text, external_id, sent_at, reply_to_message_id, n)
   join jsonb_array_elements($14::jsonb) with ordinality as a(attachments, n) on a.n = v.n
   on conflict do nothing
-  returning *`;
+  returning ${columnList(message)}`;
 
 /** The messages of a channel with these platform ids, by platform id. */
 export async function messagesByExternalIds(
