@@ -210,7 +210,8 @@ export async function latestMessages(
     sql`
       select latest.* from unnest(${sql.param([...new Set(conversationIds)])}::uuid[]) as wanted(id)
       cross join lateral (
-        select * from message where conversation_id = wanted.id order by sent_at desc, id desc limit 1
+        select ${sql.raw(columnList(message))} from message
+        where conversation_id = wanted.id order by sent_at desc, id desc limit 1
       ) latest`,
   );
   return new Map(asTableRows(message, rows).map((row) => [row.conversationId as string, row]));
