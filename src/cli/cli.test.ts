@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
 import pg from "pg";
+import { bootstrapLock } from "../hub/open-store.ts";
 import { openStore } from "../store/database.ts";
 import { migrationLock, migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
@@ -870,6 +871,32 @@ describe("switchboard command", { concurrency: 4 }, () => {
       assert.equal(tables.rows[0]?.present, null);
     } finally {
       await migrating.end();
+      await scratch.drop();
+    }
+  });
+
+  it("stops a start on PostgreSQL at once when a signal comes while another process sets up the new store", {
+    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
+  }, async () => {
+    const scratch = await createScratchDatabase(serverUrl as string);
+    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+    const settingUp = new pg.Client({ connectionString: scratch.url });
+    await settingUp.connect();
+    try {
+      // Another process making the first workspace, as far as the others can tell; the start
+      // migrates, then waits for it.
+      await settingUp.query("select pg_advisory_lock($1)", [bootstrapLock]);
+      const start = launch(["start", "--port", "0"], env);
+      children.push(start.child);
+      await start.until(/^Another process is setting up the new store; waiting for it to finish…$/m);
+      start.child.kill("SIGTERM");
+      assert.equal(await start.exited, 0, start.stderr());
+      assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
+      assert.doesNotMatch(start.stderr(), /running at|admin API key/);
+      const workspaces = await settingUp.query("select count(*)::int as count from workspace");
+      assert.equal(workspaces.rows[0]?.count, 0);
+    } finally {
+      await settingUp.end();
       await scratch.drop();
     }
   });

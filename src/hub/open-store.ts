@@ -122,23 +122,31 @@ export async function migrateStore(store: Store, say: Say, signal?: AbortSignal)
 }
 
 /** Lock id under which one process bootstraps an empty database while others wait. */
-const bootstrapLock = 0x5b0a_0002;
+export const bootstrapLock = 0x5b0a_0002;
 
 /**
  * Migrates, then on an empty database creates the default workspace and an admin key and
  * prints the key: the only time it is ever shown. `signal` ends a wait for another process's
- * migration (a bootstrap is a moment's work, waited for).
+ * migration or bootstrap.
  */
 export async function prepareStore(store: Store, say: Say, signal?: AbortSignal): Promise<void> {
   await migrateStore(store, say, signal);
-  const secret = await store.exclusive(bootstrapLock, async (db) => {
-    if ((await countWorkspaces(db)) > 0) return undefined;
-    return db.transaction(async (tx) => {
-      const workspace = await createWorkspace(tx, "Default workspace");
-      return (await createApiKey(tx, { workspaceId: workspace.id, name: "bootstrap admin key", admin: true }))
-        .secret;
-    });
-  });
+  const secret = await store.exclusive(
+    bootstrapLock,
+    async (db) => {
+      if ((await countWorkspaces(db)) > 0) return undefined;
+      return db.transaction(async (tx) => {
+        const workspace = await createWorkspace(tx, "Default workspace");
+        return (
+          await createApiKey(tx, { workspaceId: workspace.id, name: "bootstrap admin key", admin: true })
+        ).secret;
+      });
+    },
+    {
+      signal,
+      onWait: () => say("Another process is setting up the new store; waiting for it to finish…"),
+    },
+  );
   if (secret) {
     say("Created the default workspace and its admin API key. It is shown only this once; store it now:");
     say("");
