@@ -1100,6 +1100,37 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("answers a button press of a contact with two VK accounts (after a merge) to the account that pressed", async () => {
+      const { world, client, relay } = await setup();
+      const second = await vkClient(hub, world, { name: "Анна со второго аккаунта" });
+      const sent = await send(second.conversation.id, {
+        text: "Подтвердите",
+        keyboard: { inline: true, rows: [[{ type: "callback", label: "OK", payload: { ok: 1 } }]] },
+      });
+      assertStatus(sent, 201);
+      const merged = await hub.request("POST", `/v1/contacts/${client.contact.id}/merge`, {
+        body: { source_contact_id: second.contact.id },
+      });
+      assertStatus(merged, 200);
+      vk.control.pressButton(world.groupId, { userId: second.userId, label: "OK" });
+      await relay();
+      const [press] = await store.db
+        .select()
+        .from(contactEvent)
+        .where(
+          and(eq(contactEvent.channelAccountId, world.channel.id), eq(contactEvent.kind, "button_pressed")),
+        );
+      assert.equal(press?.contactId, client.contact.id, "the press belongs to the merged contact");
+      const answer = await hub.request("POST", `/v1/contact-events/${press?.id}/answer`, {
+        body: { type: "snackbar", text: "Готово" },
+      });
+      assertStatus(answer, 200);
+      assert.deepEqual(
+        outbox(world).eventAnswers.map((a) => [a.userId, a.eventData]),
+        [[second.userId, { type: "show_snackbar", text: "Готово" }]],
+      );
+    });
+
     it("refuses to send through a disabled channel", async () => {
       const { world, client } = await setup();
       assertStatus(await hub.request("POST", `/v1/channels/${world.channel.id}/disable`), 200);

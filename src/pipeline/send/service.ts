@@ -323,8 +323,9 @@ export class SendService {
       const earlier = event.data.answer as { at?: string } | undefined;
       if (earlier) throw new AppError("contact_event_answered", { id: eventId, at: earlier.at ?? "" });
       const { channel, adapter } = await this.#channel(workspaceId, event.channelAccountId);
-      const recipient = await outboundRecipient(this.#db, { id: "", contactId: event.contactId }, channel);
-      const peer = recipient?.identity.externalId ?? String(event.data.peer_id ?? "");
+      // The answer goes to the account that pressed, which the press names: a contact may have
+      // several accounts on the platform (after a merge), and only that one waits for it.
+      const peer = String(event.data.peer_id ?? "");
       await retrying(
         () => adapter.answerButton(channel, { peer, event: event.data }, answer),
         this.#deadline(),
