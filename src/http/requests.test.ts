@@ -149,8 +149,15 @@ for (const kind of storeKinds) {
           assertStatus(await post(`/v1/webhooks/${id}/rotate-secret`, headers), 200);
           assertStatus(await post(`/v1/webhooks/${id}/test`, headers), 202);
         }
-        // A bare POST reads as `{}`, so a route that needs fields names them.
+        // A bare POST reads as `{}`, so a route that needs fields names them, also when the client
+        // says `Content-Type: application/json` of every request, a body or not.
         assertError(await post("/v1/webhooks"), 400, "validation_failed", ["url"]);
+        assertError(
+          await post("/v1/webhooks", { "content-type": "application/json" }),
+          400,
+          "validation_failed",
+          ["url"],
+        );
       });
 
       it("accepts JSON media types with parameters and +json suffixes", async () => {
