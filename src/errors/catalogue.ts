@@ -318,6 +318,22 @@ const entries = {
       remedy: "Измените тот контакт или объедините контакты через `POST /v1/contacts/{id}/merge`.",
     },
   },
+  conversation_already_open: {
+    status: 409,
+    class: "conflict",
+    en: {
+      message:
+        "The client already has the open conversation `{openId}` on this channel, so the resolved conversation `{id}` cannot be reopened beside it.",
+      remedy:
+        "Go on in `{openId}`, where the client's new messages arrive; or resolve it first (`PATCH /v1/conversations/{openId}` with `status` `resolved`), then reopen this one.",
+    },
+    ru: {
+      message:
+        "У клиента уже есть открытый диалог `{openId}` в этом канале, поэтому решённый диалог `{id}` нельзя открыть снова рядом с ним.",
+      remedy:
+        "Продолжайте в `{openId}`, куда приходят новые сообщения клиента; или сначала решите его (`PATCH /v1/conversations/{openId}` со `status` `resolved`), затем откройте снова этот.",
+    },
+  },
   contact_merge_self: {
     status: 400,
     class: "invalid_input",

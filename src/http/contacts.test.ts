@@ -705,6 +705,36 @@ for (const kind of storeKinds) {
         assert.deepEqual((await hub.request("GET", path, { key: ws.key })).body, unassigned.body);
       });
 
+      it("refuses to reopen a resolved direct conversation beside the client's open one, naming it", async () => {
+        const own = await workspace(); // the lists of the other tests stay as they are
+        const ownVk = (await channel(own.id, "vk")).id;
+        const carol = (await hub.request("POST", "/v1/contacts", { key: own.key, body: { name: "Carol" } }))
+          .body.id as string;
+        const direct = async () =>
+          (
+            await createConversation(store.db, {
+              workspaceId: own.id,
+              channelAccountId: ownVk,
+              contactId: carol,
+              kind: "direct",
+            })
+          ).id;
+        const patch = (id: string, status: string) =>
+          hub.request("PATCH", `/v1/conversations/${id}`, { key: own.key, body: { status } });
+        const first = await direct();
+        assertStatus(await patch(first, "resolved"), 200);
+        const second = await direct(); // the client wrote again
+        for (const status of ["open", "pending"]) {
+          const refused = await patch(first, status);
+          assertError(refused, 409, "conversation_already_open");
+          assert.ok(refused.body.error.message.includes(second), "names the open conversation");
+        }
+        const kept = await hub.request("GET", `/v1/conversations/${first}`, { key: own.key });
+        assert.equal(kept.body.status, "resolved");
+        assertStatus(await patch(second, "resolved"), 200);
+        assertStatus(await patch(first, "open"), 200);
+      });
+
       it("lists newest first, filtered by status, kind, channel, contact and assignee", async () => {
         const { aliceVk, aliceTg, bobVk, bobTg } = conv;
         assert.deepEqual(await list(), newestFirst([aliceVk, aliceTg, bobVk, bobTg]));

@@ -1,7 +1,8 @@
 import { OpenAPIHono, z } from "@hono/zod-openapi";
+import { AppError } from "../../errors/app-error.ts";
 import { presentContact, presentConversation, presentMessage } from "../../pipeline/objects.ts";
 import { conversationEvent, recordEvent } from "../../pipeline/webhooks/events.ts";
-import type { Db } from "../../store/database.ts";
+import { type Db, isUniqueViolation } from "../../store/database.ts";
 import { getContacts } from "../../store/repositories/contacts.ts";
 import {
   type Conversation,
@@ -243,20 +244,28 @@ export function conversationRoutes({ store }: AppDeps) {
       request: { params: IdParam, body: jsonBody(ConversationUpdate) },
       responses: {
         200: jsonContent(ConversationSchema, "The conversation"),
-        ...errorResponses(400, 404, 413, 415),
+        ...errorResponses(400, 404, 409, 413, 415),
       },
     }),
     async (c) => {
       const workspaceId = c.get("apiKey").workspaceId;
       const id = c.req.valid("param").id;
-      const updated = await db.transaction(async (tx) => {
-        const before = await requireConversation(tx, workspaceId, id);
-        const after = await updateConversation(tx, workspaceId, id, c.req.valid("json"));
-        if (before.status === after.status && before.assignee === after.assignee) return after;
-        await recordEvent(tx, conversationEvent("conversation.updated", after));
-        if (after.status === "resolved" && before.status !== "resolved")
-          await recordEvent(tx, conversationEvent("conversation.resolved", after));
-        return after;
+      const change = () =>
+        db.transaction(async (tx) => {
+          const before = await requireConversation(tx, workspaceId, id);
+          const after = await updateConversation(tx, workspaceId, id, c.req.valid("json"));
+          if (before.status === after.status && before.assignee === after.assignee) return after;
+          await recordEvent(tx, conversationEvent("conversation.updated", after));
+          if (after.status === "resolved" && before.status !== "resolved")
+            await recordEvent(tx, conversationEvent("conversation.resolved", after));
+          return after;
+        });
+      const updated = await change().catch(async (error: unknown) => {
+        // A client has one open direct conversation per channel, where intake puts their messages.
+        if (!isUniqueViolation(error, "conversation_open_direct_key")) throw error;
+        const openId = await openDirectConversationBeside(db, workspaceId, id);
+        if (openId) throw new AppError("conversation_already_open", { id, openId });
+        return change(); // that one was resolved meanwhile
       });
       return c.json(presentConversation(updated), 200);
     },
@@ -290,4 +299,24 @@ export function conversationRoutes({ store }: AppDeps) {
   );
 
   return app;
+}
+
+/** The open (or pending) direct conversation of the client of the conversation `id`, on its channel. */
+async function openDirectConversationBeside(
+  db: Db,
+  workspaceId: string,
+  id: string,
+): Promise<string | undefined> {
+  const reopened = await requireConversation(db, workspaceId, id);
+  for (const status of ["open", "pending"] as const) {
+    const filter = {
+      kind: "direct" as const,
+      status,
+      channelAccountId: reopened.channelAccountId,
+      contactId: reopened.contactId ?? undefined,
+    };
+    const [open] = (await listConversations(db, workspaceId, filter, { limit: 1 })).items;
+    if (open) return open.id;
+  }
+  return undefined;
 }
