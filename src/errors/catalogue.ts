@@ -185,11 +185,13 @@ const entries = {
     class: "auth",
     en: {
       message: "This action needs an admin API key.",
-      remedy: "Use an admin key (created with `switchboard keys create --admin`).",
+      remedy:
+        'Use an admin key. An admin key makes another with `POST /v1/api-keys` and `{"admin": true}`; on the hub\'s machine `switchboard keys create --admin` does (with the embedded store, while the hub is stopped).',
     },
     ru: {
       message: "Для этого действия нужен API-ключ администратора.",
-      remedy: "Используйте ключ администратора (создаётся командой `switchboard keys create --admin`).",
+      remedy:
+        'Используйте ключ администратора. Ключ администратора создаёт другой запросом `POST /v1/api-keys` с `{"admin": true}`; на машине хаба это делает команда `switchboard keys create --admin` (со встроенным хранилищем — пока хаб остановлен).',
     },
   },
 
