@@ -439,11 +439,11 @@ const entries = {
     status: 409,
     class: "conflict",
     en: {
-      message: "Channel `{id}` is disabled: it neither sends nor receives.",
+      message: "Channel `{id}` is disabled: nothing is sent through it.",
       remedy: "Enable it with `POST /v1/channels/{id}/enable`, then send again.",
     },
     ru: {
-      message: "Канал `{id}` отключён: он не отправляет и не принимает сообщения.",
+      message: "Канал `{id}` отключён: через него ничего не отправляется.",
       remedy: "Включите его запросом `POST /v1/channels/{id}/enable` и отправьте снова.",
     },
   },
