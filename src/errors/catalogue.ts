@@ -108,6 +108,22 @@ const entries = {
         "Отправляйте меньше заголовков или короче: API нужны `Authorization`, `Content-Type` и разве что `Accept-Language`, `Idempotency-Key` и `X-Request-Id`. Обычно причина — большая cookie или заголовок прокси.",
     },
   },
+  url_malformed: {
+    status: 400,
+    class: "invalid_input",
+    en: {
+      message:
+        "The request's address holds characters a URL cannot carry as they are (letters outside ASCII, control characters such as a tab).",
+      remedy:
+        "Percent-encode the query's values (`?q=%D0%90%D0%BD%D0%BD%D0%B0` for `?q=Анна`): HTTP libraries do when given the parameters apart, and curl does with `--get --data-urlencode 'q=Анна'`.",
+    },
+    ru: {
+      message:
+        "В адресе запроса есть символы, которые URL не может нести как есть (буквы не из ASCII, управляющие символы вроде табуляции).",
+      remedy:
+        "Закодируйте значения параметров (`?q=%D0%90%D0%BD%D0%BD%D0%B0` вместо `?q=Анна`): HTTP-библиотеки делают это, если передать параметры отдельно, а curl — с `--get --data-urlencode 'q=Анна'`.",
+    },
+  },
   invalid_cursor: {
     status: 400,
     class: "invalid_input",

@@ -1,8 +1,9 @@
 /**
  * Requests Node's HTTP server refuses before the app sees them. Headers over Node's limit
  * (`http.maxHeaderSize`: 16 KiB unless Node runs with `--max-http-header-size`) are answered
- * with the catalogued `headers_too_large` body instead of Node's bare 431; everything else is
- * answered as Node does.
+ * with the catalogued `headers_too_large` body instead of Node's bare 431, and a request line
+ * whose URL holds raw non-ASCII (`?q=Анна` as curl sends it) with `url_malformed` instead of a
+ * bare 400; everything else is answered as Node does.
  */
 import { randomUUID } from "node:crypto";
 import http, { type Server } from "node:http";
@@ -22,10 +23,14 @@ export function answerClientErrors(server: Server, logger?: Logger): void {
     const answered = (socket as Duplex & { _httpMessage?: { _headerSent?: boolean } })._httpMessage
       ?._headerSent;
     if (socket.writable && !answered) {
-      if (error.code === "HPE_HEADER_OVERFLOW") {
+      const refusal = catalogued(error.code);
+      if (refusal) {
         const requestId = randomUUID();
-        logger?.info({ request_id: requestId, status: 431 }, "request headers over the limit");
-        socket.write(headersTooLarge(http.maxHeaderSize, requestId));
+        logger?.info(
+          { request_id: requestId, status: refusal.status, code: refusal.code },
+          "request refused unread",
+        );
+        socket.write(answer(refusal, requestId));
       } else {
         const status = nodeAnswers[error.code ?? ""] ?? 400;
         socket.write(`HTTP/1.1 ${status} ${http.STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
@@ -35,15 +40,26 @@ export function answerClientErrors(server: Server, logger?: Logger): void {
   });
 }
 
+/** The catalogued refusal of what Node's parser could not read, if it has one. */
+function catalogued(parserCode: string | undefined): AppError | undefined {
+  switch (parserCode) {
+    case "HPE_HEADER_OVERFLOW":
+      return new AppError("headers_too_large", { limit: http.maxHeaderSize });
+    case "HPE_INVALID_URL":
+      return new AppError("url_malformed");
+    default:
+      return undefined;
+  }
+}
+
 /**
- * The whole 431 answer, in English: the headers that would say which language the caller reads
- * are the ones that could not be read.
+ * The whole answer, in English: the headers that would say which language the caller reads
+ * were never read.
  */
-function headersTooLarge(limit: number, requestId: string): string {
-  const error = new AppError("headers_too_large", { limit });
+function answer(error: AppError, requestId: string): string {
   const body = JSON.stringify({ error: { ...error.render("en"), request_id: requestId } });
   return [
-    `HTTP/1.1 431 ${http.STATUS_CODES[431]}`,
+    `HTTP/1.1 ${error.status} ${http.STATUS_CODES[error.status]}`,
     "Content-Type: application/json",
     `Content-Length: ${Buffer.byteLength(body)}`,
     `X-Request-Id: ${requestId}`,

@@ -324,7 +324,7 @@ describe("hub", () => {
     }
   });
 
-  it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers with a catalogued answer", async () => {
+  it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers and unencoded URLs with a catalogued answer", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
     const lines: string[] = [];
     const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent", bodyLimit: 1024 } });
@@ -361,18 +361,25 @@ describe("hub", () => {
         `The request's headers are larger than the hub reads (${maxHeaderSize} bytes in all).`,
       );
       assert.equal(refused.error.request_id, huge.headers.get("x-request-id"));
-      // Other requests Node cannot read are answered as Node does, and the hub goes on serving.
-      const garbled = await new Promise<string>((resolve, reject) => {
-        const socket = connect(Number(new URL(hub.url).port), "127.0.0.1", () =>
-          socket.end("NOT HTTP\r\n\r\n"),
-        );
-        let answer = "";
-        socket.on("data", (chunk) => {
-          answer += chunk;
+      const raw = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(new URL(hub.url).port), "127.0.0.1", () => socket.end(request));
+          let answer = "";
+          socket.on("data", (chunk) => {
+            answer += chunk;
+          });
+          socket.on("close", () => resolve(answer));
+          socket.on("error", reject);
         });
-        socket.on("close", () => resolve(answer));
-        socket.on("error", reject);
-      });
+      // A query written as curl sends `?q=Анна`, unencoded, is told what is wrong with it.
+      const unencoded = await raw(
+        `GET /v1/contacts?q=Анна HTTP/1.1\r\nHost: hub\r\nAuthorization: Bearer ${key}\r\n\r\n`,
+      );
+      assert.match(unencoded, /^HTTP\/1.1 400 Bad Request\r\n/);
+      const [, unencodedBody = ""] = unencoded.split("\r\n\r\n");
+      assert.equal(JSON.parse(unencodedBody).error.code, "url_malformed");
+      // Other requests Node cannot read are answered as Node does, and the hub goes on serving.
+      const garbled = await raw("NOT HTTP\r\n\r\n");
       assert.equal(garbled, "HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n");
       assert.equal((await fetch(`${hub.url}/healthz`)).status, 200);
     } finally {
