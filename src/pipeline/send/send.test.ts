@@ -1131,6 +1131,38 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("sends to a merged contact through its VK account that did not refuse messages", async () => {
+      const { world, client, relay } = await setup();
+      const second = await vkClient(hub, world, { name: "Анна со второго аккаунта" });
+      const merged = await hub.request("POST", `/v1/contacts/${client.contact.id}/merge`, {
+        body: { source_contact_id: second.contact.id },
+      });
+      assertStatus(merged, 200);
+      // The older account, which the contact was made from, refuses; the merged-in one does not.
+      vk.control.denyMessages(world.groupId, client.userId);
+      await relay();
+      const res = await hub.request("POST", "/v1/messages", {
+        body: { recipient: { contact_id: client.contact.id }, text: "Заказ готов" },
+      });
+      assertStatus(res, 200);
+      assert.equal(res.body.results[0].code, "OK", JSON.stringify(res.body));
+      await deliverQueued(world);
+      assert.deepEqual(
+        [sentTo(world, client).length, sentTo(world, second).map((m) => m.text)],
+        [0, ["Заказ готов"]],
+      );
+      // Both refusing, the contact refused the channel.
+      vk.control.denyMessages(world.groupId, second.userId);
+      await relay();
+      const refused = await hub.request("POST", "/v1/messages", {
+        body: { recipient: { contact_id: client.contact.id }, text: "Ещё одно" },
+      });
+      assert.deepEqual(
+        [refused.body.results[0].code, refused.body.results[0].reasons.map((r: { key: string }) => r.key)],
+        ["REJECTED", ["contact_refused_messages"]],
+      );
+    });
+
     it("refuses to send through a disabled channel", async () => {
       const { world, client } = await setup();
       assertStatus(await hub.request("POST", `/v1/channels/${world.channel.id}/disable`), 200);

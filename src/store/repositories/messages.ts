@@ -578,8 +578,9 @@ export async function latestClientComment(db: Db, conversationId: string): Promi
 
 /**
  * Who a conversation's outbound messages go to on `channel`: the contact's identity on the
- * channel's platform (when the contact has several, the one that last wrote in the conversation),
- * and whether the client refused this channel's messages.
+ * channel's platform, and whether that client refused this channel's messages. When the contact
+ * has several (after a merge): the one that last wrote in the conversation, else the oldest that
+ * did not refuse.
  */
 export async function outboundRecipient(
   db: Db,
@@ -588,11 +589,15 @@ export async function outboundRecipient(
 ): Promise<{ identity: ContactIdentity; consent: "allowed" | "denied" | null } | undefined> {
   if (!conv.contactId) return undefined;
   const identities = await db
-    .select()
+    .select({ identity: contactIdentity, consent: contactConsent.state })
     .from(contactIdentity)
+    .leftJoin(
+      contactConsent,
+      and(eq(contactConsent.identityId, contactIdentity.id), eq(contactConsent.channelAccountId, channel.id)),
+    )
     .where(and(eq(contactIdentity.contactId, conv.contactId), eq(contactIdentity.channelKind, channel.kind)))
     .orderBy(asc(contactIdentity.createdAt), asc(contactIdentity.id));
-  let identity = identities[0];
+  let chosen = identities.find((i) => i.consent !== "denied") ?? identities[0];
   if (identities.length > 1) {
     const [lastInbound] = await db
       .select({ authorRef: message.authorRef })
@@ -600,12 +605,7 @@ export async function outboundRecipient(
       .where(and(eq(message.conversationId, conv.id), eq(message.direction, "inbound")))
       .orderBy(desc(message.sentAt), desc(message.id))
       .limit(1);
-    identity = identities.find((i) => i.externalId === lastInbound?.authorRef) ?? identity;
+    chosen = identities.find((i) => i.identity.externalId === lastInbound?.authorRef) ?? chosen;
   }
-  if (!identity) return undefined;
-  const [consent] = await db
-    .select({ state: contactConsent.state })
-    .from(contactConsent)
-    .where(and(eq(contactConsent.identityId, identity.id), eq(contactConsent.channelAccountId, channel.id)));
-  return { identity, consent: consent?.state ?? null };
+  return chosen ? { identity: chosen.identity, consent: chosen.consent } : undefined;
 }

@@ -5,7 +5,7 @@
 import { and, asc, desc, eq, inArray } from "drizzle-orm";
 import type { Db } from "../database.ts";
 import { isUuid } from "../pagination.ts";
-import { contact, contactConsent, contactIdentity, conversation } from "../schema.ts";
+import { channelAccount, contact, contactConsent, contactIdentity, conversation } from "../schema.ts";
 
 /** The ids among `ids` that are contacts of the workspace; one that is not an id at all is not. */
 export async function existingContacts(
@@ -44,7 +44,10 @@ export interface RecipientReach {
   kinds: Map<string, Set<string>>;
   /** The channel accounts each contact has conversations on, the latest conversation first. */
   known: Map<string, string[]>;
-  /** The channel accounts each contact refused messages from. */
+  /**
+   * The channel accounts each contact refused messages from: every identity of theirs on the
+   * channel's platform did (after a merge, a contact may have one that refused and one that did not).
+   */
   refused: Map<string, Set<string>>;
 }
 
@@ -54,7 +57,11 @@ export async function recipientReach(db: Db, contactIds: readonly string[]): Pro
   if (contactIds.length === 0) return reach;
   const ids = [...new Set(contactIds)];
   const identities = await db
-    .select({ contactId: contactIdentity.contactId, kind: contactIdentity.channelKind })
+    .select({
+      id: contactIdentity.id,
+      contactId: contactIdentity.contactId,
+      kind: contactIdentity.channelKind,
+    })
     .from(contactIdentity)
     .where(inArray(contactIdentity.contactId, ids));
   for (const row of identities) addTo(reach.kinds, row.contactId, row.kind);
@@ -74,11 +81,25 @@ export async function recipientReach(db: Db, contactIds: readonly string[]): Pro
     reach.known.set(row.contactId as string, list);
   }
   const refusals = await db
-    .select({ contactId: contactIdentity.contactId, channelAccountId: contactConsent.channelAccountId })
+    .select({
+      contactId: contactIdentity.contactId,
+      channelAccountId: contactConsent.channelAccountId,
+      kind: channelAccount.kind,
+    })
     .from(contactConsent)
     .innerJoin(contactIdentity, eq(contactIdentity.id, contactConsent.identityId))
+    .innerJoin(channelAccount, eq(channelAccount.id, contactConsent.channelAccountId))
     .where(and(inArray(contactIdentity.contactId, ids), eq(contactConsent.state, "denied")));
-  for (const row of refusals) addTo(reach.refused, row.contactId, row.channelAccountId);
+  const identitiesOn = (contactId: string, kind: string) =>
+    identities.filter((i) => i.contactId === contactId && i.kind === kind).length;
+  const refusing = new Map<string, number>();
+  for (const row of refusals) {
+    const pair = `${row.contactId} ${row.channelAccountId}`;
+    const count = (refusing.get(pair) ?? 0) + 1;
+    refusing.set(pair, count);
+    if (count === identitiesOn(row.contactId, row.kind))
+      addTo(reach.refused, row.contactId, row.channelAccountId);
+  }
   return reach;
 }
 
