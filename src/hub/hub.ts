@@ -148,6 +148,8 @@ export async function startHub(
     signal?: AbortSignal;
     /** The public URL when `configured` has none, from the port taken (`--port 0` takes any). */
     publicUrlOf?: (port: number) => string;
+    /** Takes a new store's first admin key instead of printing it. */
+    onBootstrapKey?: (secret: string) => void;
   },
 ): Promise<Hub> {
   const logger = options.logger ?? createLogger(configured);
@@ -188,7 +190,7 @@ export async function startHub(
     await checkStoreKey(config, store);
     const box = secretBoxFor(config);
     await nextStep("migrating the store");
-    await prepareStore(store, options.say, options.signal);
+    await prepareStore(store, options.say, options.signal, options.onBootstrapKey);
     await nextStep("store ready; starting the app and the workers");
     // A token VK refuses, in a send or a name look-up, is marked dead (the channel fails when none is left).
     const onTokenInvalid = (channel: { id: string }, token: VkTokenRef, error: AppError) =>

@@ -126,10 +126,15 @@ export const bootstrapLock = 0x5b0a_0002;
 
 /**
  * Migrates, then on an empty database creates the default workspace and an admin key and
- * prints the key: the only time it is ever shown. `signal` ends a wait for another process's
- * migration or bootstrap.
+ * prints the key, the only time it is ever shown (or hands it to `onBootstrapKey` instead).
+ * `signal` ends a wait for another process's migration or bootstrap.
  */
-export async function prepareStore(store: Store, say: Say, signal?: AbortSignal): Promise<void> {
+export async function prepareStore(
+  store: Store,
+  say: Say,
+  signal?: AbortSignal,
+  onBootstrapKey: (secret: string) => void = (secret) => announceBootstrapKey(say, secret),
+): Promise<void> {
   await migrateStore(store, say, signal);
   const secret = await store.exclusive(
     bootstrapLock,
@@ -147,11 +152,15 @@ export async function prepareStore(store: Store, say: Say, signal?: AbortSignal)
       onWait: () => say("Another process is setting up the new store; waiting for it to finish…"),
     },
   );
-  if (secret) {
-    say("Created the default workspace and its admin API key. It is shown only this once; store it now:");
-    say("");
-    say(`    ${secret}`);
-    say("");
-    say("Use it as `Authorization: Bearer <key>`; `switchboard keys create` makes more.");
-  }
+  if (secret) onBootstrapKey(secret);
+}
+
+function announceBootstrapKey(say: Say, secret: string) {
+  say("Created the default workspace and its admin API key. It is shown only this once; store it now:");
+  say("");
+  say(`    ${secret}`);
+  say("");
+  say(
+    "Use it as `Authorization: Bearer <key>`. It makes more with `POST /v1/api-keys` (or `switchboard keys create` while the hub is stopped).",
+  );
 }

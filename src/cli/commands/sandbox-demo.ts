@@ -111,13 +111,24 @@ async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Pro
   const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
   // The emulator posts the community's events to the hub's own address, known once it listens.
   const publicUrlOf = (port: number) => `http://${base.host}:${port}`;
-  const hub = await startHub(base, { say, signal, publicUrlOf });
+  // A new store's first admin key is never shown: the sandbox prints its own, kept key.
+  let unshownKey: string | undefined;
+  const hub = await startHub(base, {
+    say,
+    signal,
+    publicUrlOf,
+    onBootstrapKey: (secret) => {
+      unshownKey = secret;
+    },
+  });
   let connected = false;
   try {
     signal.throwIfAborted();
     const workspace = await oldestWorkspace(hub.store.db);
     if (!workspace) throw new Error("the hub created no workspace");
     const key = await sandboxKey(hub.store.db, workspace.id, base.dataDir);
+    const unshown = unshownKey ? await findActiveKey(hub.store.db, unshownKey) : undefined;
+    if (unshown) await revokeApiKey(hub.store.db, unshown.id, { admin: true });
     const { secret } = key;
     const answer = await fetch(`${hub.url}/v1/channels`, {
       method: "POST",
