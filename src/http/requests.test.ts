@@ -375,7 +375,7 @@ for (const kind of storeKinds) {
         });
         assertError(refused, 429, "rate_limited");
         assert.equal(refused.headers.get("retry-after"), "1");
-        assert.equal(refused.headers.get("ratelimit-limit"), "1");
+        assert.equal(refused.headers.get("ratelimit-limit"), "2", "the burst");
         assert.equal(refused.headers.get("ratelimit-remaining"), "0");
         assert.equal(
           refused.body.error.message,

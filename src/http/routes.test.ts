@@ -1373,7 +1373,7 @@ for (const kind of storeKinds) {
             Number(limited.headers.get("retry-after")) >= 1,
             `Retry-After ${limited.headers.get("retry-after")}`,
           );
-          assert.equal(limited.headers.get("ratelimit-limit"), "1");
+          assert.equal(limited.headers.get("ratelimit-limit"), "3", "the burst");
           const other = (await freshKey(throttled, throttled.admin.workspaceId, true)).secret;
           assert.notEqual((await throttled.request(route.method, path, { key: other, body })).status, 429);
         });
