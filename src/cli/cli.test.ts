@@ -184,6 +184,15 @@ const noStackTrace = (text: string) => assert.doesNotMatch(text, /^\s+at /m, tex
 
 // The cases are independent (own data dirs, port 0), so they run side by side. The longest come
 // first: four at a time on two cores, the run ends when the last long one does.
+const needsServer = { skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set" };
+
+/** A new PostgreSQL database, and the settings that point a command at it. */
+async function scratchServerStore() {
+  const scratch = await createScratchDatabase(serverUrl as string);
+  const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+  return { scratch, env };
+}
+
 describe("switchboard command", { concurrency: 4 }, () => {
   const children: ChildProcess[] = [];
   after(async () => {
@@ -816,11 +825,8 @@ describe("switchboard command", { concurrency: 4 }, () => {
     }
   });
 
-  it("refuses an empty PostgreSQL database in keys, and takes it once migrated", {
-    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
-  }, async () => {
-    const scratch = await createScratchDatabase(serverUrl as string);
-    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
+  it("refuses an empty PostgreSQL database in keys, and takes it once migrated", needsServer, async () => {
+    const { scratch, env } = await scratchServerStore();
     try {
       const empty = await run(["keys", "list"], env);
       assert.equal(empty.code, 2, empty.stderr);
@@ -837,71 +843,73 @@ describe("switchboard command", { concurrency: 4 }, () => {
     }
   });
 
-  it("stops migrate and a start on PostgreSQL at once when a signal comes while another process migrates", {
-    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
-  }, async () => {
-    const scratch = await createScratchDatabase(serverUrl as string);
-    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
-    // Another process migrating, as far as the others can tell: it holds the migration lock.
-    const migrating = new pg.Client({ connectionString: scratch.url });
-    await migrating.connect();
-    try {
-      await migrating.query("select pg_advisory_lock($1)", [migrationLock]);
-      const migrate = launch(["migrate"], env);
-      const start = launch(["start", "--port", "0"], env);
-      children.push(migrate.child, start.child);
-      const waiting = /^Another process is migrating the store; waiting for it to finish…$/m;
-      await Promise.all([migrate.until(waiting), start.until(waiting)]);
-      // PostgreSQL lists each process's connections by what it is.
-      const named = await migrating.query(
-        "select distinct application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() order by 1",
-      );
-      assert.deepEqual(
-        named.rows.map((row) => row.application_name),
-        ["switchboard hub", "switchboard migrate"],
-      );
-      migrate.child.kill("SIGINT");
-      start.child.kill("SIGTERM");
-      const [migrated, started] = await Promise.all([migrate.exited, start.exited]);
-      assert.equal(migrated, 130, migrate.stderr());
-      assert.match(migrate.stderr(), /\nerror stopped_by_signal: Stopped by SIGINT /);
-      assert.equal(started, 0, start.stderr());
-      assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
-      assert.doesNotMatch(start.stderr(), /running at/);
-      // Neither migrated a thing: the other process still holds the lock.
-      const tables = await migrating.query("select to_regclass('drizzle.__drizzle_migrations') as present");
-      assert.equal(tables.rows[0]?.present, null);
-    } finally {
-      await migrating.end();
-      await scratch.drop();
-    }
-  });
+  it(
+    "stops migrate and a start on PostgreSQL at once when a signal comes while another process migrates",
+    needsServer,
+    async () => {
+      const { scratch, env } = await scratchServerStore();
+      // Another process migrating, as far as the others can tell: it holds the migration lock.
+      const migrating = new pg.Client({ connectionString: scratch.url });
+      await migrating.connect();
+      try {
+        await migrating.query("select pg_advisory_lock($1)", [migrationLock]);
+        const migrate = launch(["migrate"], env);
+        const start = launch(["start", "--port", "0"], env);
+        children.push(migrate.child, start.child);
+        const waiting = /^Another process is migrating the store; waiting for it to finish…$/m;
+        await Promise.all([migrate.until(waiting), start.until(waiting)]);
+        // PostgreSQL lists each process's connections by what it is.
+        const named = await migrating.query(
+          "select distinct application_name from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() order by 1",
+        );
+        assert.deepEqual(
+          named.rows.map((row) => row.application_name),
+          ["switchboard hub", "switchboard migrate"],
+        );
+        migrate.child.kill("SIGINT");
+        start.child.kill("SIGTERM");
+        const [migrated, started] = await Promise.all([migrate.exited, start.exited]);
+        assert.equal(migrated, 130, migrate.stderr());
+        assert.match(migrate.stderr(), /\nerror stopped_by_signal: Stopped by SIGINT /);
+        assert.equal(started, 0, start.stderr());
+        assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
+        assert.doesNotMatch(start.stderr(), /running at/);
+        // Neither migrated a thing: the other process still holds the lock.
+        const tables = await migrating.query("select to_regclass('drizzle.__drizzle_migrations') as present");
+        assert.equal(tables.rows[0]?.present, null);
+      } finally {
+        await migrating.end();
+        await scratch.drop();
+      }
+    },
+  );
 
-  it("stops a start on PostgreSQL at once when a signal comes while another process sets up the new store", {
-    skip: serverUrl ? false : "SWITCHBOARD_TEST_DATABASE_URL is not set",
-  }, async () => {
-    const scratch = await createScratchDatabase(serverUrl as string);
-    const env = { DATABASE_URL: scratch.url, SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64") };
-    const settingUp = new pg.Client({ connectionString: scratch.url });
-    await settingUp.connect();
-    try {
-      // Another process making the first workspace, as far as the others can tell; the start
-      // migrates, then waits for it.
-      await settingUp.query("select pg_advisory_lock($1)", [bootstrapLock]);
-      const start = launch(["start", "--port", "0"], env);
-      children.push(start.child);
-      await start.until(/^Another process is setting up the new store; waiting for it to finish…$/m);
-      start.child.kill("SIGTERM");
-      assert.equal(await start.exited, 0, start.stderr());
-      assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
-      assert.doesNotMatch(start.stderr(), /running at|admin API key/);
-      const workspaces = await settingUp.query("select count(*)::int as count from workspace");
-      assert.equal(workspaces.rows[0]?.count, 0);
-    } finally {
-      await settingUp.end();
-      await scratch.drop();
-    }
-  });
+  it(
+    "stops a start on PostgreSQL at once when a signal comes while another process sets up the new store",
+    needsServer,
+    async () => {
+      const { scratch, env } = await scratchServerStore();
+      const settingUp = new pg.Client({ connectionString: scratch.url });
+      await settingUp.connect();
+      try {
+        // Another process making the first workspace, as far as the others can tell; the start
+        // migrates, then waits for it.
+        await settingUp.query("select pg_advisory_lock($1)", [bootstrapLock]);
+        const start = launch(["start", "--port", "0"], env);
+        children.push(start.child);
+        await start.until(/^Another process is setting up the new store; waiting for it to finish…$/m);
+        start.child.kill("SIGTERM");
+        assert.equal(await start.exited, 0, start.stderr());
+        assert.match(start.stderr(), /Received SIGTERM while starting; stopping after the current step…/);
+        assert.doesNotMatch(start.stderr(), /running at|admin API key/);
+        const workspaces = await settingUp.query("select count(*)::int as count from workspace");
+        assert.equal(workspaces.rows[0]?.count, 0);
+      } finally {
+        await settingUp.end();
+        await scratch.drop();
+      }
+    },
+  );
 
   it("answers --help for every command", async () => {
     for (const args of [["--help"], ["keys", "create", "--help"], ["doctor", "--help"]]) {

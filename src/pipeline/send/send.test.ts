@@ -164,6 +164,14 @@ for (const kind of storeKinds) {
         await dispatcher.stop();
       }
     };
+    /** The button presses stored for the world's community. */
+    const buttonPresses = (world: VkWorld) =>
+      store.db
+        .select()
+        .from(contactEvent)
+        .where(
+          and(eq(contactEvent.channelAccountId, world.channel.id), eq(contactEvent.kind, "button_pressed")),
+        );
     const setup = async (options: Parameters<typeof vkWorld>[2] = {}) => {
       const world = await vkWorld(hub, vk, options);
       return { world, client: await vkClient(hub, world), relay: vkRelay(hub, world, worker) };
@@ -1051,12 +1059,7 @@ for (const kind of storeKinds) {
       vk.control.pressButton(world.groupId, { userId: client.userId, label: "OK" });
       vk.control.allowMessages(world.groupId, client.userId);
       await relay();
-      const [press] = await store.db
-        .select()
-        .from(contactEvent)
-        .where(
-          and(eq(contactEvent.channelAccountId, world.channel.id), eq(contactEvent.kind, "button_pressed")),
-        );
+      const [press] = await buttonPresses(world);
       assert.ok(press);
       const answer = await hub.request("POST", `/v1/contact-events/${press.id}/answer`, {
         body: { type: "snackbar", text: "Готово" },
@@ -1114,12 +1117,7 @@ for (const kind of storeKinds) {
       assertStatus(merged, 200);
       vk.control.pressButton(world.groupId, { userId: second.userId, label: "OK" });
       await relay();
-      const [press] = await store.db
-        .select()
-        .from(contactEvent)
-        .where(
-          and(eq(contactEvent.channelAccountId, world.channel.id), eq(contactEvent.kind, "button_pressed")),
-        );
+      const [press] = await buttonPresses(world);
       assert.equal(press?.contactId, client.contact.id, "the press belongs to the merged contact");
       const answer = await hub.request("POST", `/v1/contact-events/${press?.id}/answer`, {
         body: { type: "snackbar", text: "Готово" },
