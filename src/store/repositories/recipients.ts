@@ -90,14 +90,18 @@ export async function recipientReach(db: Db, contactIds: readonly string[]): Pro
     .innerJoin(contactIdentity, eq(contactIdentity.id, contactConsent.identityId))
     .innerJoin(channelAccount, eq(channelAccount.id, contactConsent.channelAccountId))
     .where(and(inArray(contactIdentity.contactId, ids), eq(contactConsent.state, "denied")));
-  const identitiesOn = (contactId: string, kind: string) =>
-    identities.filter((i) => i.contactId === contactId && i.kind === kind).length;
+  // Counted once, not per refusal: a batch brings a thousand contacts.
+  const identitiesOn = new Map<string, number>();
+  for (const row of identities) {
+    const key = `${row.contactId} ${row.kind}`;
+    identitiesOn.set(key, (identitiesOn.get(key) ?? 0) + 1);
+  }
   const refusing = new Map<string, number>();
   for (const row of refusals) {
     const pair = `${row.contactId} ${row.channelAccountId}`;
     const count = (refusing.get(pair) ?? 0) + 1;
     refusing.set(pair, count);
-    if (count === identitiesOn(row.contactId, row.kind))
+    if (count === identitiesOn.get(`${row.contactId} ${row.kind}`))
       addTo(reach.refused, row.contactId, row.channelAccountId);
   }
   return reach;
