@@ -19,6 +19,9 @@
  *   healthz/hub     GET /healthz on the hub: its global middleware, no key, no query
  *   list/<store>    GET /v1/contacts?limit=20 with an API key, over 1,000 contacts (one identity each)
  *   create/<store>  POST /v1/contacts with a new name and phone number on every request
+ *   mine/<store>    GET /v1/conversations?status=open&assignee=operator-3&order=last_message&limit=20:
+ *                   an operator's inbox, over 100,000 conversations of which 2% are open and a
+ *                   twentieth of the assigned ones are theirs
  *   (bare)          GET /bare on a plain Hono app answering a constant JSON: the baseline of each
  *
  * Stores: PGlite on a temporary data directory (real files), always; PostgreSQL when
@@ -26,7 +29,8 @@
  * database created for the run and dropped at the end.
  *
  * Knobs: BENCH_DURATION (measured seconds per side, default 5), BENCH_WARMUP (seconds, default 1.5),
- * BENCH_CONNECTIONS (default 10), BENCH_CONTACTS (contacts seeded, default 1000); BENCH_ANALYZE=1
+ * BENCH_CONNECTIONS (default 10), BENCH_CONTACTS (contacts seeded, default 1000), BENCH_CONVERSATIONS
+ * (conversations seeded, default 100000); BENCH_ANALYZE=1
  * runs ANALYZE after seeding (the hub's own first one comes 30 s after start, see docs/benchmarks.md); BENCH_CPU_PROF=<dir>
  * writes a V8 CPU profile of every server process into <dir> (Chrome DevTools or speedscope open it).
  */
@@ -52,6 +56,8 @@ import { benchmark, type Served, serveBare, startChild } from "./support/servers
 
 const benchFile = fileURLToPath(import.meta.url);
 const seedContacts = Number(process.env.BENCH_CONTACTS ?? 1_000);
+const seedConversations = Number(process.env.BENCH_CONVERSATIONS ?? 100_000);
+const mineQuery = "status=open&assignee=operator-3&order=last_message&limit=20";
 const analyze = process.env.BENCH_ANALYZE === "1";
 
 type ServerSpec =
@@ -77,7 +83,7 @@ async function serve(spec: ServerSpec): Promise<Served<ServerReady>> {
   const { startHub } = await import("../src/hub/hub.ts");
   const { createApiKey } = await import("../src/store/repositories/api-keys.ts");
   const { listWorkspaces } = await import("../src/store/repositories/workspaces.ts");
-  const { contact, contactIdentity } = await import("../src/store/schema.ts");
+  const { channelAccount, contact, contactIdentity } = await import("../src/store/schema.ts");
   const { sql } = await import("drizzle-orm");
 
   const config = loadConfig({
@@ -124,6 +130,25 @@ async function serve(spec: ServerSpec): Promise<Served<ServerReady>> {
       );
     }
   });
+  // Comment threads, one a minute back over the last months: every 50th open, every 33rd
+  // pending, the rest resolved; half assigned, to twenty operators in turn.
+  const [channel] = await db
+    .insert(channelAccount)
+    .values({
+      workspaceId: workspace.id,
+      kind: "telegram",
+      externalId: "bench",
+      name: "Bench",
+      state: "disabled",
+    })
+    .returning({ id: channelAccount.id });
+  await db.execute(sql`
+    insert into conversation (id, workspace_id, channel_account_id, kind, external_ref, status, assignee, last_message_at)
+    select gen_random_uuid(), ${workspace.id}, ${channel?.id}, 'comments', 'post-' || i,
+      case when i % 50 = 0 then 'open' when i % 33 = 0 then 'pending' else 'resolved' end,
+      case when i % 2 = 1 then 'operator-' || (i / 2) % 20 end,
+      now() - i * interval '1 minute'
+    from generate_series(1, ${seedConversations}) as i`);
   // Off by default: the scenarios start before the embedded store's first vacuum and analyze (30 s).
   if (analyze) await db.execute(sql`analyze`);
   return { ready: { url: hub.url, key: secret }, close: () => hub.close() };
@@ -157,7 +182,7 @@ async function main(): Promise<number> {
       "              measured in slices interleaved with each scenario's.",
   );
   console.log(
-    `  data        ${int(seedContacts)} contacts with one identity each${analyze ? ", ANALYZEd" : ""}`,
+    `  data        ${int(seedContacts)} contacts with one identity each, ${int(seedConversations)} conversations${analyze ? ", ANALYZEd" : ""}`,
   );
   console.log(
     `  stores      ${stores.join(", ")}${adminUrl ? "" : " (set SWITCHBOARD_TEST_DATABASE_URL to add postgres)"}`,
@@ -219,6 +244,11 @@ async function main(): Promise<number> {
               body: newContact,
               expect: 201,
             },
+            hub.pid,
+          );
+          await run(
+            `mine/${store}`,
+            { url: `${hub.url}/v1/conversations?${mineQuery}`, headers: auth, expect: 200 },
             hub.pid,
           );
         } finally {

@@ -781,6 +781,15 @@ for (const kind of storeKinds) {
         const byActivity = [aliceVk, ...newestFirst([bobTg, bobVk]), aliceTg];
         assert.deepEqual(await list("?order=last_message"), byActivity);
         assert.deepEqual(await list(`?order=last_message&contact_id=${bob}`), newestFirst([bobTg, bobVk]));
+        const open = byActivity.filter((id) => id === aliceTg || id === bobVk);
+        assert.deepEqual(await list("?order=last_message&status=open"), open);
+        assert.deepEqual(
+          (await allPages(hub, "/v1/conversations?order=last_message&status=open&limit=1", ws.key)).flat(),
+          open,
+        );
+        assert.deepEqual(await list("?order=last_message&assignee=ivan"), [aliceVk]);
+        assert.deepEqual(await list("?order=last_message&assignee=ivan&status=resolved"), [aliceVk]);
+        assert.deepEqual(await list("?order=last_message&assignee=ivan&status=open"), []);
         assert.deepEqual(await list("?order=created"), await list(), "created is the default order");
         const pages = await allPages(hub, "/v1/conversations?order=last_message&limit=1", ws.key);
         assert.deepEqual(

@@ -197,6 +197,22 @@ export const conversation = pgTable(
       sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
       sql`${t.id} desc`,
     ),
+    // An inbox of one status, and an operator's own: the same order within a status or an assignee.
+    index("conversation_status_activity_idx").on(
+      t.workspaceId,
+      t.status,
+      sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
+      sql`${t.id} desc`,
+    ),
+    index("conversation_assignee_activity_idx")
+      .on(
+        t.workspaceId,
+        t.assignee,
+        t.status,
+        sql`coalesce(${t.lastMessageAt}, ${t.createdAt}) desc`,
+        sql`${t.id} desc`,
+      )
+      .where(sql`assignee is not null`),
     // A sync pass: the least recently changed first (`order=updated`).
     index("conversation_updated_idx").on(t.workspaceId, t.updatedAt, t.id),
     index("conversation_contact_idx").on(t.contactId),
