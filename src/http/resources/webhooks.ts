@@ -18,6 +18,7 @@ import {
   listEndpoints,
   listEventDeliveries,
   listEvents,
+  previousSecretSigns,
   type RecoveryTarget,
   replayCallback,
   replayDelivery,
@@ -859,12 +860,13 @@ export function webhookRoutes({ store, box, config, egress }: AppDeps) {
     async (c) => {
       const s = await settingsOf(c.get("apiKey").workspaceId);
       const expires = s.previousCallbackSecretExpiresAt;
-      const previousSigns = s.previousCallbackSecret !== null && expires !== null && expires > new Date();
+      const previous = s.previousCallbackSecret;
+      const previousSigns = previousSecretSigns(previous, expires, new Date());
       return c.json(
         {
           callback_secret: box.open(s.callbackSecret),
           callback_secret_rotated_at: iso(s.callbackSecretRotatedAt) as string,
-          previous_callback_secret: previousSigns ? box.open(s.previousCallbackSecret as string) : null,
+          previous_callback_secret: previousSigns ? box.open(previous) : null,
           previous_callback_secret_expires_at: previousSigns ? iso(expires) : null,
         },
         200,

@@ -17,6 +17,7 @@ import {
   findWebhookSettings,
   markEndpointFailing,
   markEndpointsHealthy,
+  previousSecretSigns,
   recordAttempts,
   type WebhookEndpoint,
   type WebhookEvent,
@@ -327,7 +328,7 @@ export class DeliveryWorker {
           settings?.previousCallbackSecretExpiresAt ?? null,
         ];
     const secrets = [this.#box.open(current)];
-    if (previous && expires && expires > now) secrets.push(this.#box.open(previous));
+    if (previousSecretSigns(previous, expires, now)) secrets.push(this.#box.open(previous));
     return secrets;
   }
 

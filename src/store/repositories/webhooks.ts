@@ -240,6 +240,18 @@ export async function updateWebhookSettings(
   return row as WebhookSettings;
 }
 
+/**
+ * Whether a rotated-out secret (an endpoint's or the status callback secret) still signs at
+ * `now`: until the rotation's overlap ends, requests carry a signature by it beside the current one.
+ */
+export function previousSecretSigns(
+  previous: string | null,
+  expiresAt: Date | null,
+  now: Date,
+): previous is string {
+  return previous !== null && expiresAt !== null && expiresAt > now;
+}
+
 export async function rotateCallbackSecret(
   db: Db,
   workspaceId: string,
