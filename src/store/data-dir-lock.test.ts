@@ -97,8 +97,23 @@ describe("the data directory lock", () => {
       String(dead.pid),
       "the dead process's lock is left to it",
     );
+    writeFileSync(join(takeover, "pid"), String(process.ppid));
     const longAgo = new Date(Date.now() - 60_000);
     utimesSync(takeover, longAgo, longAgo);
+    const release = lockDataDir(dataDir, "hub");
+    assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(process.pid));
+    assert.equal(existsSync(takeover), false, "too old to be under way, though its pid is alive (reused)");
+    release();
+  });
+
+  it("clears at once a takeover whose taker died in the middle of it", () => {
+    const dataDir = tempDir();
+    const dead = inAnotherProcess(
+      `lockDataDir(${JSON.stringify(dataDir)});\nprocess.kill(process.pid, "SIGKILL");`,
+    );
+    const takeover = join(dataDir, "switchboard.takeover");
+    mkdirSync(takeover);
+    writeFileSync(join(takeover, "pid"), String(dead.pid));
     const release = lockDataDir(dataDir, "hub");
     assert.equal(readFileSync(lockFile(dataDir), "utf8"), String(process.pid));
     assert.equal(existsSync(takeover), false);

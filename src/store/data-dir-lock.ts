@@ -42,9 +42,9 @@ const lockPathOf = (dataDir: string) => join(dataDir, "switchboard.lock");
 const holderPathOf = (dataDir: string) => join(dataDir, "switchboard.holder");
 
 /**
- * A lock file is made, then its pid written; a takeover makes a directory, then removes it. Either
- * found empty (or there) is a lock being taken right now, unless it is this old: its process died
- * in between.
+ * A lock file is made, then its pid written; a takeover makes a directory, writes its pid into it,
+ * and removes it. Either found without its pid is a lock being taken right now, unless it is this
+ * old: its process died in between.
  */
 const staleAfterMs = 10_000;
 
@@ -118,11 +118,10 @@ function createLock(lockPath: string): boolean {
 function takeOver(dataDir: string): boolean {
   refuseLive(dataDir, readOwner(dataDir));
   const takeoverDir = join(dataDir, "switchboard.takeover");
-  if (!makeDir(takeoverDir)) {
-    // Left by a process that died in the middle of a takeover, which takes a moment.
-    if (ageMs(takeoverDir) < staleAfterMs) throw lockedByAnother(dataDir);
+  if (!beginTakeover(takeoverDir)) {
+    if (!takeoverAbandoned(takeoverDir)) throw lockedByAnother(dataDir);
     rmSync(takeoverDir, { recursive: true, force: true });
-    if (!makeDir(takeoverDir)) throw lockedByAnother(dataDir);
+    if (!beginTakeover(takeoverDir)) throw lockedByAnother(dataDir);
   }
   try {
     refuseLive(dataDir, readOwner(dataDir));
@@ -139,14 +138,33 @@ function refuseLive(dataDir: string, owner: LockOwner | "being taken") {
   if (owner.pid && owner.pid !== process.pid && isAlive(owner.pid)) throw lockedBy(dataDir, owner);
 }
 
-function makeDir(path: string): boolean {
+/** Makes the takeover directory, with our pid in it; false when it exists. */
+function beginTakeover(takeoverDir: string): boolean {
   try {
-    mkdirSync(path);
-    return true;
+    mkdirSync(takeoverDir);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === "EEXIST") return false;
     throw error;
   }
+  writeFileSync(join(takeoverDir, "pid"), String(process.pid));
+  return true;
+}
+
+/**
+ * Whether a takeover directory was left by a process that died in the middle of its takeover
+ * (which takes a moment): its pid is dead, or our own (a takeover here is synchronous, so it is an
+ * earlier process's), or it is too old to be one under way (its pid not written yet, or reused
+ * by another process since).
+ */
+function takeoverAbandoned(takeoverDir: string): boolean {
+  let pid = 0;
+  try {
+    pid = Number(readFileSync(join(takeoverDir, "pid"), "utf8"));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
+  }
+  if (pid > 0 && (pid === process.pid || !isAlive(pid))) return true;
+  return ageMs(takeoverDir) >= staleAfterMs;
 }
 
 /** How long ago `path` was last changed; infinite when it is gone. */
