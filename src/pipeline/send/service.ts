@@ -1,7 +1,7 @@
 /**
- * Sending through the API, synchronously, on top of the channels' outbound adapters: the part of
- * the outbound pipeline that exists before the dispatcher (issue 4), built so the dispatcher can
- * take it over. Every rule about crash safety lives here, not in the adapters:
+ * Sending a message through the channels' outbound adapters: a reply sent within its API request
+ * (`send`), and each attempt the dispatcher makes at a queued message (`attempt`). Every rule about
+ * crash safety lives here, not in the adapters or the dispatcher:
  *
  * - **Rows first.** A message is stored as its ordered parts (one row, one send key, one platform
  *   id per platform message), status `sending`, committed before the platform is called. The send
