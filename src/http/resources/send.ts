@@ -117,9 +117,10 @@ const ResultSchema = z
   ])
   .openapi("SendResult");
 
-// Items are checked one by one below, so a bad item rejects only itself.
+// Items are checked one by one below, so a bad item (even one that is not an object) rejects
+// only itself.
 const SendBody = z
-  .union([z.record(z.string(), z.unknown()), z.array(z.record(z.string(), z.unknown()))], {
+  .union([z.record(z.string(), z.unknown()), z.array(z.unknown())], {
     error: "the body must be one message (a JSON object) or an array of them",
   })
   .openapi({

@@ -583,6 +583,25 @@ for (const kind of storeKinds) {
       assert.equal(await store.db.$count(message, eq(message.channelAccountId, world.channel.id)), 0);
     });
 
+    it("rejects an item that is not an object on its own, without holding back the others", async () => {
+      const world = await community();
+      const recipient = to(world, user(world));
+      const res = await post([{ recipient, text: "годный" }, null, "текст", 7]);
+      assertStatus(res, 200);
+      const [good, ...bad] = res.body.results;
+      assert.equal(good.code, "OK");
+      for (const result of bad) {
+        assert.equal(result.code, "REJECTED");
+        assert.equal(result.reasons[0].key, "validation_failed");
+      }
+      const devino = await hub.request("POST", "/compat/devino/vk/messages", {
+        body: [{ phone: "79161110046", tmpl: "any" }, null],
+      });
+      assertStatus(devino, 200);
+      assert.deepEqual(devino.body.result[1], { code: "REJECTED", reasons: [{ key: "validation.failed" }] });
+      assert.equal(await store.db.$count(message, eq(message.channelAccountId, world.channel.id)), 1);
+    });
+
     it("answers a repeated item with the same id, and refuses its key with other content", async () => {
       const world = await community();
       const recipient = to(world, user(world));
