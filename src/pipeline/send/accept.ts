@@ -84,6 +84,8 @@ export interface AcceptDeps {
 interface Planned {
   index: number;
   row: NewMessage;
+  /** The request's hash with its defaults as given (`givenRequestHash`), for keys stored before. */
+  givenHash: string | null;
 }
 
 export async function acceptMessages(
@@ -131,6 +133,7 @@ export async function acceptMessages(
       planned.push({
         index,
         row: rowFor(deps, { workspaceId, author, request, contactId: recipient.contactId, now }, usable),
+        givenHash: request.idempotencyKey ? givenRequestHash(request, deps.defaultCountry) : null,
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -475,7 +478,7 @@ async function store(deps: AcceptDeps, workspaceId: string, planned: Planned[], 
     const key = item.row.idempotencyKey;
     const previous = key ? (earlier.get(key) ?? seen.get(key)?.row) : undefined;
     if (key && previous) {
-      results[item.index] = sameRequest(previous, item.row, key);
+      results[item.index] = sameRequest(previous, item, key);
       continue;
     }
     if (key) seen.set(key, item);
@@ -500,7 +503,7 @@ async function store(deps: AcceptDeps, workspaceId: string, planned: Planned[], 
     const key = item.row.idempotencyKey;
     const winner = key && !stored.has(item.row.id as string) ? winners.get(key) : undefined;
     results[item.index] = winner
-      ? sameRequest(winner, item.row, key as string)
+      ? sameRequest(winner, item, key as string)
       : { ok: true, messageId: item.row.id as string };
   }
   if (stored.size > 0) await deps.store.notify(outboundChannel);
@@ -508,19 +511,34 @@ async function store(deps: AcceptDeps, workspaceId: string, planned: Planned[], 
 
 function sameRequest(
   previous: { id?: string | undefined; requestHash?: string | null | undefined },
-  row: NewMessage,
+  item: Planned,
   key: string,
 ): Acceptance {
-  return previous.requestHash === row.requestHash
+  const same = previous.requestHash === item.row.requestHash || previous.requestHash === item.givenHash;
+  return same
     ? { ok: true, messageId: previous.id as string }
     : { ok: false, reasons: [new AppError("idempotency_key_reused", { key })] };
 }
 
 /**
  * What a request asked for, without its idempotency key: equal for a faithful repeat, which may
- * write the same phone number in another notation.
+ * write the same phone number in another notation, or spell out a default (`"priority":
+ * "notification"`, `"attachments": []`) that the first left out.
  */
 function requestHash(request: MessageRequest, defaultCountry: string): string {
+  const { priority, attachments } = request;
+  return givenRequestHash(
+    {
+      ...request,
+      priority: priority === "notification" ? undefined : priority,
+      attachments: attachments?.length ? attachments : undefined,
+    },
+    defaultCountry,
+  );
+}
+
+/** The hash of a request with its defaults as given: what hubs before defaults were left out stored. */
+function givenRequestHash(request: MessageRequest, defaultCountry: string): string {
   const { idempotencyKey: _key, recipient, ...asked } = request;
   const same =
     "phone" in recipient ? { phone: toE164(recipient.phone, defaultCountry, "recipient.phone") } : recipient;

@@ -631,6 +631,23 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("answers a repeat that spells out a default the first left out with the same id", async () => {
+      const world = await community();
+      const recipient = to(world, user(world));
+      const key = `defaults-${world.groupId}`;
+      const first = await post({ recipient, text: "Заказ готов", idempotency_key: key });
+      const id = first.body.results[0].message_id;
+      const again = await post([
+        { recipient, text: "Заказ готов", idempotency_key: key, priority: "notification" },
+        { recipient, text: "Заказ готов", idempotency_key: key, attachments: [] },
+        { recipient, text: "Заказ готов", idempotency_key: key, priority: "bulk" },
+      ]);
+      const [spelt, empty, bulk] = again.body.results;
+      assert.equal(spelt.message_id, id);
+      assert.equal(empty.message_id, id);
+      assert.equal(bulk.reasons[0].key, "idempotency_key_reused", "another priority is another message");
+    });
+
     /** Two communities and a client of the first, who forbade it messages (VK 901): a route to fall back from. */
     async function refusedByTheFirst() {
       const first = await community();
