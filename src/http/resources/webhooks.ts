@@ -111,6 +111,18 @@ const headerName = z.string().superRefine((name, ctx) => {
     });
 });
 
+/**
+ * A header's value: what an HTTP request can carry. A line break or a letter outside ASCII would
+ * make every delivery fail before it leaves the hub (Node refuses to send it), so it is refused here.
+ */
+const headerValue = z
+  .string()
+  .max(2000)
+  .refine((value) => /^[\t\x20-\x7e]*$/.test(value), {
+    message:
+      "A header value holds only printable ASCII characters, spaces and tabs: no line breaks or other letters (percent-encode or base64 them)",
+  });
+
 /** Credentials go in `headers`, never in the URL, which events and the attempt log show (docs/webhooks.md). */
 const endpointUrl = receiverUrl("send credentials in `headers` (e.g. an `Authorization` header)").openapi({
   example: "https://crm.example.com/hooks/switchboard",
@@ -130,7 +142,7 @@ const endpointFields = {
       "Only events of these channels (ids of the workspace's channels, else 404 `channel_not_found`); null or absent for all",
   }),
   headers: z
-    .record(headerName, z.string().max(2000))
+    .record(headerName, headerValue)
     .optional()
     .openapi({ description: "Sent with every request, e.g. the receiver's own authorization header" }),
   enabled: z.boolean().optional(),

@@ -716,6 +716,13 @@ for (const kind of storeKinds) {
       ]);
       const [contentType] = await refusal({ url, headers: { "Content-Type": "text/plain" } });
       assert.match(contentType?.detail ?? "", /^"Content-Type" is set by the hub/);
+      // A value no HTTP request can carry would fail every delivery before it left the hub.
+      const values = await refusal({ url, headers: { "X-Token": "a\r\nX-Evil: 1", "X-Name": "Токен" } });
+      assert.deepEqual(
+        values.map((d) => d.path),
+        ["headers.X-Token", "headers.X-Name"],
+      );
+      assert.match(values[0]?.detail ?? "", /printable ASCII/);
 
       // A channel filter naming no channel of the workspace would match nothing, silently.
       const stranger = crypto.randomUUID();
