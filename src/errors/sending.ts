@@ -64,15 +64,16 @@ export const sendingEntries = {
     status: 422,
     class: "invalid_input",
     en: {
-      message: "The text has {length} characters, more than any of its routes takes (the largest: {limit}).",
+      message:
+        "The text has {length} characters as its routes count them, more than any of them takes (the largest: {limit}).",
       remedy:
-        "Shorten the text, or send it into a conversation (`POST /v1/conversations/<id>/messages`), which splits long texts into parts.",
+        'Shorten the text (VK counts an emoji as 2 characters or more, and `&`, `<`, `>` and `"` as 5, 4, 4 and 6, as HTML entities), or send it into a conversation (`POST /v1/conversations/<id>/messages`), which splits long texts into parts.',
     },
     ru: {
       message:
-        "В тексте {length} символов — больше, чем принимает любой из маршрутов (самый большой предел: {limit}).",
+        "В тексте {length} символов по счёту его маршрутов — больше, чем принимает любой из них (самый большой предел: {limit}).",
       remedy:
-        "Сократите текст или отправьте его в диалог (`POST /v1/conversations/<id>/messages`): там длинный текст делится на части.",
+        'Сократите текст (ВКонтакте считает эмодзи за 2 символа и больше, а `&`, `<`, `>` и `"` — за 5, 4, 4 и 6, как HTML-сущности) или отправьте его в диалог (`POST /v1/conversations/<id>/messages`): там длинный текст делится на части.',
     },
   },
   message_expired: {

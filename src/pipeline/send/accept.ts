@@ -382,18 +382,20 @@ function checkContent(deps: AcceptDeps, { channel, body }: Route, request: Messa
   }
 }
 
-/** Why no route takes the content: "too long for every route", or the first route's error. */
+/**
+ * Why no route takes the content: "too long for every route", or the first route's error that is
+ * not its text's length (the send API never splits, so a platform's "too long, and it may not be
+ * split" would point at a `split` it does not have).
+ */
 function contentMisfit(deps: AcceptDeps, routes: readonly Route[], request: MessageRequest): AppError {
-  const limits = routes.map(({ channel, body }) => ({
-    length: [...(body.text ?? "")].length,
-    limit: (deps.adapter(channel.kind) as OutboundAdapter).capabilities(channel).textLimit,
-  }));
-  if (limits.every(({ length, limit }) => length > limit))
+  const lengths = routes.map((route) => overLength(deps, route));
+  if (lengths.every((l) => l !== undefined))
     return new AppError("text_too_long_for_routes", {
-      length: Math.min(...limits.map((l) => l.length)),
-      limit: Math.max(...limits.map((l) => l.limit)),
+      length: Math.min(...lengths.map((l) => l.length)),
+      limit: Math.max(...lengths.map((l) => l.limit)),
     });
-  for (const route of routes) {
+  for (const [index, route] of routes.entries()) {
+    if (lengths[index]) continue;
     try {
       checkContent(deps, route, request);
     } catch (error) {
@@ -402,6 +404,28 @@ function contentMisfit(deps: AcceptDeps, routes: readonly Route[], request: Mess
     }
   }
   return noRoute("no route takes this content");
+}
+
+/**
+ * The length of the text as the route's platform counts it (VK: UTF-16 units, `& < > "` as HTML
+ * entities) and the route's limit, when the text is longer than one of its messages takes.
+ */
+function overLength(
+  deps: AcceptDeps,
+  { channel, body }: Route,
+): { length: number; limit: number } | undefined {
+  const adapter = deps.adapter(channel.kind) as OutboundAdapter;
+  try {
+    adapter.splitText(channel, body.text ?? "", false);
+    return undefined;
+  } catch (error) {
+    if (!(error instanceof AppError)) throw error;
+    const { length } = error.params;
+    return {
+      length: typeof length === "number" ? length : [...(body.text ?? "")].length,
+      limit: adapter.capabilities(channel).textLimit,
+    };
+  }
 }
 
 // ── Rows ─────────────────────────────────────────────────────────────────────

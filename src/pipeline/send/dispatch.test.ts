@@ -631,6 +631,24 @@ for (const kind of storeKinds) {
       );
     });
 
+    it("rejects a text too long as VK counts it with text_too_long_for_routes, never with VK's split remedy", async () => {
+      const world = await community();
+      const recipient = to(world, user(world));
+      const res = await post([
+        { recipient, text: "😀".repeat(4096) },
+        { recipient, text: "&".repeat(1000) },
+        { recipient, text: "😀".repeat(2048) },
+      ]);
+      const [emoji, entities, fits] = res.body.results;
+      assert.equal(emoji.reasons[0].key, "text_too_long_for_routes");
+      assert.equal(
+        emoji.reasons[0].message,
+        "The text has 8192 characters as its routes count them, more than any of them takes (the largest: 4096).",
+      );
+      assert.equal(entities.reasons[0].key, "text_too_long_for_routes");
+      assert.equal(fits.code, "OK");
+    });
+
     it("answers a repeat that spells out a default the first left out with the same id", async () => {
       const world = await community();
       const recipient = to(world, user(world));
