@@ -258,6 +258,10 @@ const TimeRange = {
 
 const RecoverBody = z
   .strictObject({ since: z.iso.datetime({ offset: true }), until: TimeRange.until })
+  .refine((w) => w.until === undefined || Date.parse(w.until) > Date.parse(w.since), {
+    path: ["until"],
+    message: "`until` must be after `since`: this window holds no time, so nothing would be recovered",
+  })
   .openapi("WebhookRecover");
 
 /** A list's filter by type: an event type, or `callback`; any other answers naming the known ones. */

@@ -674,6 +674,11 @@ for (const kind of storeKinds) {
       const progress = await s.call("GET", `/v1/webhook-recoveries/${recovery.body.id}`);
       assert.deepEqual([progress.body.state, progress.body.queued], ["done", 2]);
       assertError(await s.call("POST", "/v1/callbacks/recover", {}), 400, "validation_failed", ["since"]);
+      // A window that ends before it starts would recover nothing, silently.
+      const backwards = { since: "2026-11-22T10:00:00Z", until: "2026-11-22T09:00:00+00:00" };
+      assertError(await s.call("POST", "/v1/callbacks/recover", backwards), 400, "validation_failed", [
+        "until",
+      ]);
     });
 
     it("says what is wrong with an endpoint it refuses", async (t) => {
