@@ -115,6 +115,20 @@ for (const kind of storeKinds) {
         assert.equal(await contacts(), before);
       });
 
+      it("refuses a body nested deeper than any field needs, instead of failing with a 500", async () => {
+        const before = await contacts();
+        const deep = (levels: number) => `{"custom_fields":{"a":${"[".repeat(levels)}${"]".repeat(levels)}}}`;
+        const json = { "content-type": "application/json" };
+        const res = await hub.request("POST", "/v1/contacts", { rawBody: deep(5000), headers: json });
+        assertError(res, 400, "validation_failed");
+        assert.equal(res.body.error.details[0].code, "too_deep");
+        assert.match(res.body.error.details[0].path, /^custom_fields\.a\.0\.0\./);
+        assert.equal(await contacts(), before);
+        // 64 levels pass this check.
+        const fits = await hub.request("POST", "/v1/contacts", { rawBody: deep(62), headers: json });
+        assert.notEqual(fits.body.error?.details?.[0]?.code, "too_deep");
+      });
+
       it("answers 415 unsupported_media_type to a body that is not JSON", async () => {
         for (const type of ["text/plain", "application/x-www-form-urlencoded", "application/xml"]) {
           const res = await hub.request("POST", "/v1/contacts", {

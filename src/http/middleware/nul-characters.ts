@@ -14,7 +14,14 @@ export const refuseNulInQuery = createMiddleware<AppEnv>(async (c, next) => {
   await next();
 });
 
-/** Refuses U+0000 in any key or string of a parsed JSON body. */
+/**
+ * How deep a body's arrays and objects may nest. No field needs more than a few levels; a body
+ * nested thousands deep (free-form `callback_data`, say) would exhaust the stack of every step that
+ * walks it, this one first, and fail as a 500.
+ */
+export const maxBodyDepth = 64;
+
+/** Refuses U+0000 in any key or string of a parsed JSON body, and a body nested too deep. */
 export function refuseNulInBody(body: unknown): void {
   const path = nulPath(body, []);
   if (path) throw nulAt(path.join(".") || "body");
@@ -24,6 +31,7 @@ export function refuseNulInBody(body: unknown): void {
 function nulPath(value: unknown, path: string[]): string[] | undefined {
   if (typeof value === "string") return value.includes("\0") ? path : undefined;
   if (typeof value !== "object" || value === null) return undefined;
+  if (path.length >= maxBodyDepth) throw tooDeep(path.join("."));
   for (const [key, item] of Object.entries(value)) {
     if (key.includes("\0")) return [...path, key.replaceAll("\0", "")];
     const found = nulPath(item, [...path, key]);
@@ -39,6 +47,22 @@ function nulAt(path: string): AppError {
     {
       details: [
         { path, code: "nul_character", detail: "holds the character U+0000, which no text may contain" },
+      ],
+    },
+  );
+}
+
+function tooDeep(path: string): AppError {
+  return new AppError(
+    "validation_failed",
+    {},
+    {
+      details: [
+        {
+          path,
+          code: "too_deep",
+          detail: `nests arrays and objects more than ${maxBodyDepth} levels deep, which no field needs`,
+        },
       ],
     },
   );
