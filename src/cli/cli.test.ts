@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -464,7 +464,12 @@ describe("switchboard command", { concurrency: 4 }, () => {
       await stop(child);
       const listening = /"level":30,[^\n]*"msg":"switchboard is listening"/;
       if (round === 1) assert.doesNotMatch(log(), /"level":30/, "run 1 logs no info lines by default");
-      else assert.match(log(), listening, "run 2 logs at the level the environment sets");
+      else {
+        assert.match(log(), listening, "run 2 logs at the level the environment sets");
+        // The emulator starts empty, but gives the demo community the tokens kept from run 1.
+        assert.doesNotMatch(log(), /vk_auth_failed/, "the channel kept from run 1 works from the start");
+      }
+      assert.equal(statSync(join(dataDir, "sandbox.tokens")).mode & 0o777, 0o600);
     }
     assert.equal(keys[1], keys[0], "the second start gave the first one's key");
   });

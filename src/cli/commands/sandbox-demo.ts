@@ -94,7 +94,7 @@ async function startSandbox(base: Config, emulatorPort: number, signal: AbortSig
     throw listenFailure(error, emulatorPort, base.host, "emulator");
   });
   try {
-    return await startDemo(base, vk, signal);
+    return await startDemo(base, vk, demoCommunity(vk, base.dataDir), signal);
   } catch (error) {
     await vk.close();
     throw error;
@@ -105,9 +105,12 @@ async function startSandbox(base: Config, emulatorPort: number, signal: AbortSig
  * The hub, an admin key for the sandbox, and the demo community connected through the API. A hub
  * that started is stopped again when a later step fails, or when `signal` asks the start to stop.
  */
-async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Promise<Demo> {
-  // Two tokens, as the docs advise for a real community (VK limits each to 20 requests per second).
-  const community = vk.control.createCommunity({ name: "Цветочная лавка (sandbox)", tokens: [{}, {}] });
+async function startDemo(
+  base: Config,
+  vk: VkEmulator,
+  community: Demo["community"],
+  signal: AbortSignal,
+): Promise<Demo> {
   const user = vk.control.createUser({ firstName: "Анна", lastName: "Клиентова", allowsMessages: true });
   // The emulator posts the community's events to the hub's own address, known once it listens.
   const publicUrlOf = (port: number) => `http://${base.host}:${port}`;
@@ -147,10 +150,37 @@ async function startDemo(base: Config, vk: VkEmulator, signal: AbortSignal): Pro
     };
     if (!answer.ok || !channel.id) throw new DemoRefused(channel.error, answer.status);
     connected = true;
+    keepDemoTokens(base.dataDir, community);
     return { hub, vk, key, community, user };
   } finally {
     if (!connected) await hub.close();
   }
+}
+
+/**
+ * The demo community, in the emulator that starts empty each time: the same group id at every
+ * start, and the tokens of the first (kept in `sandbox.tokens` in the data directory once it is
+ * connected, see keepDemoTokens). The hub's channel from an earlier start thus works from its
+ * first moment, instead of failing with tokens this emulator never gave until the sandbox
+ * connects the community again. Two tokens, as the docs advise for a real community (VK limits
+ * each to 20 requests per second).
+ */
+function demoCommunity(vk: VkEmulator, dataDir: string): Demo["community"] {
+  const file = demoTokensFile(dataDir);
+  const kept = existsSync(file) ? readFileSync(file, "utf8").split("\n").filter(Boolean) : [];
+  return vk.control.createCommunity({
+    name: "Цветочная лавка (sandbox)",
+    tokens: kept.length > 0 ? kept.map((value) => ({ value })) : [{}, {}],
+  });
+}
+
+const demoTokensFile = (dataDir: string) => join(resolve(dataDir), "sandbox.tokens");
+
+/** Keeps the connected demo community's tokens for the next start (0600: a channel's secrets). */
+function keepDemoTokens(dataDir: string, community: Demo["community"]) {
+  const file = demoTokensFile(dataDir);
+  if (!existsSync(file))
+    writeFileSync(file, community.tokens.map((t) => `${t.value}\n`).join(""), { mode: 0o600 });
 }
 
 const sandboxKeyName = "sandbox key";
