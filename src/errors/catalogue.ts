@@ -550,12 +550,12 @@ const entries = {
     en: {
       message: "The template is not valid: {reason} (at `{path}`).",
       remedy:
-        "Write each placeholder as `{{variable}}` with a variable declared in `variables`, and a literal `{{` as `\\{{`; `details` lists every problem.",
+        "Fix each problem `details` lists, at its path: the template needs `fallback` or a body for a channel kind; each placeholder is written `{{variable}}` with the variable declared in `variables`, and a literal `{{` as `\\{{`.",
     },
     ru: {
       message: "Шаблон некорректен: {reason} (в `{path}`).",
       remedy:
-        "Записывайте подстановки как `{{переменная}}`, объявив переменную в `variables`, а сами символы `{{` — как `\\{{`; все проблемы перечислены в `details`.",
+        "Исправьте каждую проблему из `details` по её пути: шаблону нужен `fallback` или текст для какого-либо вида канала; подстановка записывается как `{{переменная}}`, и переменная объявляется в `variables`, а сами символы `{{` — как `\\{{`.",
     },
   },
   template_no_body: {
