@@ -9,7 +9,7 @@ import { sql } from "drizzle-orm";
 import pg from "pg";
 import { bootstrapLock } from "../hub/open-store.ts";
 import { openStore } from "../store/database.ts";
-import { migrationLock, migrationStatus } from "../store/migrations.ts";
+import { knownMigrations, migrationLock, migrationStatus } from "../store/migrations.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
 import { webhookEndpoint } from "../store/schema.ts";
@@ -645,11 +645,15 @@ describe("switchboard command", { concurrency: 4 }, () => {
       ]);
     const [olderDir, dataDir] = await Promise.all([storeCopy(), storeCopy()]);
     const key = (byte: number) => ({ SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, byte).toString("base64") });
-    // As an earlier version left it: the newest migration not applied yet.
+    // As an earlier version left it: from the newest migration that is not additive on, none
+    // applied yet (the dry runs below only read what is recorded).
+    const known = knownMigrations();
+    const lastBreaking = known.findLastIndex((m) => !m.additive);
+    const missing = known.length - lastBreaking;
     const older = await openStore({ mode: "embedded", dataDir: olderDir });
     try {
       await older.db.execute(
-        sql`delete from drizzle.__drizzle_migrations where created_at = (select max(created_at) from drizzle.__drizzle_migrations)`,
+        sql`delete from drizzle.__drizzle_migrations where created_at >= ${known[lastBreaking]?.folderMillis}`,
       );
     } finally {
       await older.close();
@@ -661,13 +665,15 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(plan.code, 0, plan.stderr);
     assert.match(
       plan.stderr,
-      /^Migrations: (\d+) of \d+ applied \(embedded store, .*\)\.\n1 to apply, 1 of them not additive: stop every hub of the older version before applying them\.\n$/,
+      new RegExp(
+        `^Migrations: \\d+ of \\d+ applied \\(embedded store, .*\\)\\.\n${missing} to apply, 1 of them not additive: stop every hub of the older version before applying them\\.\n$`,
+      ),
     );
     const planned = await run(["migrate", "--dry-run", "--json", "--data-dir", olderDir], key(1));
     const pending = JSON.parse(planned.stdout);
     assert.deepEqual(
       [pending.pending, pending.pending_not_additive, pending.newer],
-      [1, 1, 0],
+      [missing, 1, 0],
       "still nothing applied",
     );
 
