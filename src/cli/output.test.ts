@@ -33,6 +33,19 @@ describe("a failure the switchboard command reports", () => {
     assert.deepEqual(JSON.parse(json.stdout), { error: unknownKey.render("en", "cli") });
   });
 
+  it("ends a message that ends with an upstream reason with a full stop before the remedy", (t) => {
+    const unreachable = new AppError("database_unreachable", {
+      target: "postgres://u@db:5432/x",
+      reason: "connect ECONNREFUSED 10.0.0.5:5432",
+    });
+    assert.match(
+      printed(t, () => reportFailure(unreachable, false)).stderr,
+      /^error database_unreachable: The database at postgres:\/\/u@db:5432\/x cannot be reached: connect ECONNREFUSED 10\.0\.0\.5:5432\. Remedy: Check that PostgreSQL is running/,
+    );
+    const reasonWithStop = new AppError("config_file_unreadable", { path: "a.json", reason: "it is empty." });
+    assert.match(printed(t, () => reportFailure(reasonWithStop, false)).stderr, /it is empty\. Remedy: /);
+  });
+
   it("exits a command stopped by a signal as a shell reports one a signal ended", (t) => {
     for (const [signal, code] of [
       ["SIGINT", 130],
@@ -52,7 +65,7 @@ describe("a failure the switchboard command reports", () => {
     assert.equal(line.code, 1);
     assert.equal(
       line.stderr,
-      "error internal_error: the disk said no Remedy: Run it again with SWITCHBOARD_DEBUG=1 set, which also prints where it failed, and report that output with the command to Switchboard's developers.\n",
+      "error internal_error: the disk said no. Remedy: Run it again with SWITCHBOARD_DEBUG=1 set, which also prints where it failed, and report that output with the command to Switchboard's developers.\n",
     );
     const json = JSON.parse(printed(t, () => reportFailure(new Error("the disk said no"), true)).stdout);
     assert.equal(json.error.message, "The command failed unexpectedly.");

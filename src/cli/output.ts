@@ -25,6 +25,9 @@ function exitCodeOf(error: AppError): number {
 
 export const say = (line: string) => process.stderr.write(`${line}\n`);
 
+/** Ends a message with a full stop, so that " Remedy:" after it starts a sentence of its own. */
+const sentence = (text: string) => (/[.!?…]$/.test(text) ? text : `${text}.`);
+
 export function printJson(value: unknown) {
   process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
 }
@@ -37,14 +40,14 @@ export function reportFailure(error: unknown, json: boolean): number {
   if (error instanceof AppError) {
     const rendered = error.render("en", "cli");
     if (json) printJson({ error: rendered });
-    else say(`error ${rendered.code}: ${rendered.message} Remedy: ${rendered.remedy}`);
+    else say(`error ${rendered.code}: ${sentence(rendered.message)} Remedy: ${rendered.remedy}`);
     return exitCodeOf(error);
   }
   const { message, remedy } = describeError("internal_error", "en", {}, "cli");
   const detail = error instanceof Error ? error.message : String(error);
   if (json) printJson({ error: { code: "internal_error", message, remedy, detail } });
   // What failed says more than "failed unexpectedly" to a person reading one line.
-  else say(`error internal_error: ${detail} Remedy: ${remedy}`);
+  else say(`error internal_error: ${sentence(detail)} Remedy: ${remedy}`);
   if (process.env.SWITCHBOARD_DEBUG) console.error(error);
   return 1;
 }
