@@ -842,13 +842,13 @@ const entries = {
     class: "invalid_input",
     en: {
       message:
-        "{key} cannot decrypt secrets stored in {location} ({unreadable}): they were sealed with another key. The hub did not start, and changed nothing.",
+        "{key} cannot decrypt secrets stored in {location} ({unreadable}): they were sealed with another key. {outcome}",
       remedy:
         "Start the hub with the key that sealed them: {needed} `switchboard doctor` tries a key without starting the hub. Keep that key with the backups of the store. If it is lost for good, `switchboard secrets forget` drops the secrets it sealed: the channels then need their tokens again, and webhook receivers new signing secrets.",
     },
     ru: {
       message:
-        "{key} не расшифровывает секреты, сохранённые в {location} ({unreadable}): они зашифрованы другим ключом. Хаб не запущен и ничего не изменил.",
+        "{key} не расшифровывает секреты, сохранённые в {location} ({unreadable}): они зашифрованы другим ключом. {outcome}",
       remedy:
         "Запустите хаб с ключом, которым они зашифрованы: {needed} `switchboard doctor` проверяет ключ, не запуская хаб. Храните этот ключ вместе с резервными копиями хранилища. Если он потерян безвозвратно, `switchboard secrets forget` удалит зашифрованные им секреты: каналам тогда снова понадобятся токены, а приёмникам вебхуков — новые секреты подписи.",
     },

@@ -78,7 +78,7 @@ export async function checkStore(checks: CheckList, config: Config, store: Store
   });
   if (!migrated) return;
   const readable = await checks.record("stored secrets", async () => {
-    const stored = await checkStoreKey(config, store);
+    const stored = await checkStoreKey(config, store, "doctor");
     if (stored === 0) return "none stored yet";
     const key = config.secretKey
       ? "the configured key"

@@ -169,13 +169,27 @@ export function keyInUse(config: Config): { key?: Buffer; configured: boolean; k
   return { key: keyFile ? readKeyFile(keyFile) : undefined, configured: false, keyFile };
 }
 
+/** What a refused key meant: a hub did not start; doctor only tried it. */
+const outcomes: Record<"hub" | "doctor", Translated> = {
+  hub: { en: "The hub did not start, and changed nothing.", ru: "Хаб не запущен и ничего не изменил." },
+  doctor: {
+    en: "A hub given this key would not start (doctor changed nothing).",
+    ru: "Хаб с этим ключом не запустится (doctor ничего не изменил).",
+  },
+};
+
 /**
  * Checks, before anything in the store changes, that the hub's key opens every secret the store
- * holds, and refuses with `store_secret_key_mismatch` naming the key the store needs. It writes
+ * holds, and refuses with `store_secret_key_mismatch` naming the key the store needs (and, `by`,
+ * whether a hub did not start or doctor only tried the key). It writes
  * nothing: in embedded mode without a configured key it reads the data directory's key file if
  * there is one, and never generates it. Returns how many secrets the store holds.
  */
-export async function checkStoreKey(config: Config, store: Store): Promise<number> {
+export async function checkStoreKey(
+  config: Config,
+  store: Store,
+  by: "hub" | "doctor" = "hub",
+): Promise<number> {
   const { key: keyInUseNow, configured, keyFile } = keyInUse(config);
   const secrets = await surveySecrets(store.db, keyInUseNow && new SecretBox(keyInUseNow));
   if (secrets.every((secret) => secret.readable)) return secrets.length;
@@ -208,6 +222,7 @@ export async function checkStoreKey(config: Config, store: Store): Promise<numbe
   throw new AppError("store_secret_key_mismatch", {
     location: store.location,
     key,
+    outcome: outcomes[by],
     needed,
     unreadable: describeUnreadable(secrets),
   });

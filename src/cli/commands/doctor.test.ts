@@ -122,6 +122,25 @@ describe("switchboard doctor with VK channels", () => {
     assert.match(healthy?.detail ?? "", /^online, mode long_poll, last event never, VK: Long Poll enabled/);
   });
 
+  it("says of a key that cannot open the stored secrets what a hub would do with it, not that one did not start", async () => {
+    const before = process.env.SWITCHBOARD_SECRET_KEY;
+    process.env.SWITCHBOARD_SECRET_KEY = Buffer.alloc(32, 7).toString("base64");
+    let results: Awaited<ReturnType<typeof diagnose>>;
+    try {
+      results = await diagnose({ dataDir });
+    } finally {
+      if (before === undefined) delete process.env.SWITCHBOARD_SECRET_KEY;
+      else process.env.SWITCHBOARD_SECRET_KEY = before;
+    }
+    const secrets = results.find((r) => r.check === "stored secrets");
+    assert.equal(secrets?.code, "store_secret_key_mismatch", JSON.stringify(results));
+    assert.match(
+      secrets?.detail ?? "",
+      /^The configured SWITCHBOARD_SECRET_KEY cannot decrypt .*\(channel tokens: 3 of 3\).* A hub given this key would not start \(doctor changed nothing\)\.$/,
+    );
+    assert.doesNotMatch(secrets?.detail ?? "", /did not start/);
+  });
+
   // The test runner's parent is alive and is not this process: its pid in a lock holds it.
   const alive = process.ppid;
   /**
