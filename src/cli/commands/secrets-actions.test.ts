@@ -1,9 +1,17 @@
-// `switchboard secrets` beside a running hub on PostgreSQL: what only the server mode can tell.
+// `switchboard secrets` beside a running hub on PostgreSQL: what only the server mode can tell;
+// and what `forget` says of the key file it makes in a data directory that had none.
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../config/load-config.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { startHub } from "../../hub/hub.ts";
+import { openConfiguredStore, prepareStore } from "../../hub/open-store.ts";
+import { createWorkspace } from "../../store/repositories/workspaces.ts";
+import { webhookEndpoint } from "../../store/schema.ts";
+import { SecretBox } from "../../store/secret-box.ts";
 import { createScratchDatabase, serverUrl } from "../../testing/stores.ts";
 import { waitFor } from "../../testing/vk-hub.ts";
 import { forget, rekey } from "./secrets-actions.ts";
@@ -54,5 +62,49 @@ describe("switchboard secrets on PostgreSQL", () => {
     } finally {
       await scratch.drop();
     }
+  });
+});
+
+describe("switchboard secrets forget in a data directory without a key file", () => {
+  it("makes the key file and says so, in JSON too", async (t) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-forget-"));
+    const config = loadConfig({ env: {}, flags: { dataDir } });
+    const store = await openConfiguredStore(config, () => {}, { holder: "switchboard migrate" });
+    try {
+      await prepareStore(store, () => {});
+      // Sealed with a key the data directory no longer has.
+      await store.db.insert(webhookEndpoint).values({
+        workspaceId: (await createWorkspace(store.db, "Shop")).id,
+        url: "https://crm.example/hook",
+        secret: new SecretBox(Buffer.alloc(32, 1)).seal("whsec_x"),
+      });
+    } finally {
+      await store.close();
+    }
+    const keyFile = join(dataDir, "secret.key");
+    assert.equal(existsSync(keyFile), false);
+    let printed = "";
+    t.mock.method(process.stdout, "write", (chunk: string) => {
+      printed += chunk;
+      return true;
+    });
+    t.mock.method(process.stderr, "write", () => true);
+    try {
+      await forget({ dataDir, json: true });
+      const listed = JSON.parse(printed);
+      assert.deepEqual([listed.key, listed.forgotten, listed.new_key_file], ["none", false, undefined]);
+      printed = "";
+      await forget({ dataDir, yes: true, json: true });
+    } finally {
+      t.mock.restoreAll();
+    }
+    const forgot = JSON.parse(printed);
+    // What stays is sealed with the key file made now: the key used is that file.
+    assert.deepEqual([forgot.key, forgot.forgotten, forgot.new_key_file], ["file", true, keyFile]);
+    assert.deepEqual(
+      forgot.secrets.map((s: { kind: string }) => s.kind),
+      ["endpoint_secret"],
+    );
+    assert.match(readFileSync(keyFile, "utf8"), /^[A-Za-z0-9+/]{43}=\n?$/);
   });
 });

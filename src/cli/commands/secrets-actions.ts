@@ -27,7 +27,7 @@ const nextSteps: Partial<Record<SecretKind, string>> = {
   endpoint_secret:
     'Webhook endpoints got a new signing secret nobody knows and are disabled, their events held: for each, POST /v1/webhooks/{id}/rotate-secret, give the secret it shows to the receiver, then PATCH /v1/webhooks/{id} with {"enabled": true}.',
   callback_secret:
-    "Status callbacks (status_url) are signed with a new secret: POST /v1/webhook-settings/callback-secret in each workspace listed, and give the secret it shows to their receivers.",
+    "Status callbacks (status_url) are signed with a new secret: read it with GET /v1/webhook-settings/callback-secret in each workspace listed, and give it to their receivers.",
 };
 
 function describeSecret(secret: StoredSecret): string {
@@ -90,9 +90,12 @@ export async function forget(options: Record<string, unknown>): Promise<void> {
       ? await forgetUnreadableSecrets(store.db, secretBoxFor(config))
       : await surveySecrets(store.db, key && new SecretBox(key));
     const found = surveyed.filter((secret) => !secret.readable);
+    // Forgetting without a key made the key file: what stays is sealed with it now.
+    const generated = forgetting && !key;
     if (options.json) {
       return printJson({
-        key: configured ? "configured" : key ? "file" : "none",
+        key: configured ? "configured" : key || generated ? "file" : "none",
+        ...(generated && { new_key_file: keyFile }),
         forgotten: forgetting,
         secrets: found.map(presentSecret),
       });
@@ -115,7 +118,7 @@ export async function forget(options: Record<string, unknown>): Promise<void> {
       );
       return;
     }
-    if (!key) say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
+    if (generated) say(`The hub's new key is in ${keyFile}: keep it with the store's backups.`);
     say("");
     say("Now:");
     for (const kind of new Set(found.map((s) => s.kind))) {
