@@ -1051,4 +1051,15 @@ describe("switchboard command", { concurrency: 4 }, () => {
     assert.equal(database.code, "database_unreachable");
     assert.match(database.remedy, /PostgreSQL is running/);
   });
+
+  it("prints no stack trace when its reader stops early (`switchboard doctor | head -1`)", async () => {
+    const command = launch(["doctor", "--json"], {
+      DATABASE_URL: "postgres://postgres@127.0.0.1:1/none",
+      SWITCHBOARD_SECRET_KEY: Buffer.alloc(32, 1).toString("base64"),
+    });
+    // The reader is gone before anything is written: every write meets a closed pipe (EPIPE).
+    command.child.stdout?.destroy();
+    assert.equal(await command.exited, 1, command.stderr());
+    assert.equal(command.stderr(), "");
+  });
 });

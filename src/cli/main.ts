@@ -7,6 +7,12 @@ import { registerSandbox } from "./commands/sandbox.ts";
 import { registerSecrets } from "./commands/secrets.ts";
 import { registerStart } from "./commands/start.ts";
 
+// A reader that stops early (`switchboard doctor | head -1`) closes the pipe: the rest of the
+// output goes nowhere, and the command ends with its own exit code instead of a stack trace.
+process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+  if (error.code !== "EPIPE") throw error;
+});
+
 // Each command loads what it runs (the hub, the store) only when it runs: `--help`, usage mistakes
 // and settings errors answer without loading the whole hub, in half the time.
 const program = new Command("switchboard")
