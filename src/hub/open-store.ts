@@ -161,6 +161,6 @@ function announceBootstrapKey(say: Say, secret: string) {
   say(`    ${secret}`);
   say("");
   say(
-    "Use it as `Authorization: Bearer <key>`. It makes more with `POST /v1/api-keys` (or `switchboard keys create` while the hub is stopped).",
+    "Use it as `Authorization: Bearer <key>`. It makes more with `POST /v1/api-keys` (or `switchboard keys create`; with the embedded store, while the hub is stopped).",
   );
 }
