@@ -202,7 +202,11 @@ describe("configuration", () => {
     failsWith(
       () => loadConfig({ env: {}, configFile: file('{"prot": 1}') }),
       "config_file_unreadable",
-      (error) => assert.match(error.message, /unknown setting "prot"/),
+      (error) => {
+        assert.match(error.message, /unknown setting "prot"/);
+        // The remedy says what the file should hold, not only that it should be readable.
+        assert.match(error.render("en").remedy, /JSON object whose keys are settings .*`port`/);
+      },
     );
     failsWith(
       () => loadConfig({ env: {}, configFile: file('{"port": "x"}') }),

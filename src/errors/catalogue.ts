@@ -799,12 +799,13 @@ const entries = {
     class: "invalid_input",
     en: {
       message: "The config file {path} cannot be used: {reason}",
-      remedy: "Point `--config` (SWITCHBOARD_CONFIG) at a readable JSON file, or leave it out.",
+      remedy:
+        "Point `--config` (SWITCHBOARD_CONFIG) at a readable file holding one JSON object whose keys are settings as the README's settings table names them in its first column (`port`, `dataDir`, …), or leave it out.",
     },
     ru: {
       message: "Файл настроек {path} нельзя использовать: {reason}",
       remedy:
-        "Укажите в `--config` (SWITCHBOARD_CONFIG) доступный для чтения JSON-файл или не указывайте его.",
+        "Укажите в `--config` (SWITCHBOARD_CONFIG) доступный для чтения файл с одним JSON-объектом, ключи которого — настройки, как их называет первый столбец таблицы настроек в README (`port`, `dataDir`, …), или не указывайте его.",
     },
   },
   secret_key_missing: {
