@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
-import { cpSync, existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
@@ -14,6 +13,7 @@ import { createChannelAccount } from "../store/repositories/channel-accounts.ts"
 import { createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
 import { webhookEndpoint } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
+import { scratchDir } from "../testing/scratch-dir.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 
 /** A child process's output so far, and a way to wait for a line in it. */
@@ -141,7 +141,7 @@ function isAlive(pid: number): boolean {
   }
 }
 
-const tempDir = () => mkdtempSync(join(tmpdir(), "sb-cli-"));
+const tempDir = () => scratchDir("sb-cli-");
 
 /**
  * The data directory that `switchboard migrate` makes on a new directory: a store migrated and

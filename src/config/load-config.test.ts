@@ -1,9 +1,9 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { AppError } from "../errors/app-error.ts";
+import { scratchDir } from "../testing/scratch-dir.ts";
 import { loadConfig } from "./load-config.ts";
 
 const failsWith = (run: () => unknown, code: string, check: (error: AppError) => void = () => {}) =>
@@ -15,7 +15,7 @@ const failsWith = (run: () => unknown, code: string, check: (error: AppError) =>
   });
 
 const file = (content: string) => {
-  const path = join(mkdtempSync(join(tmpdir(), "sb-config-")), "switchboard.json");
+  const path = join(scratchDir("sb-config-"), "switchboard.json");
   writeFileSync(path, content);
   return path;
 };

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { createServer, request } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import pino from "pino";
+import { scratchDir } from "../testing/scratch-dir.ts";
 import { askHub, controlSocketPath, type HubDiagnosis, openControlSocket } from "./control-socket.ts";
 
 const silent = pino({ level: "silent" });
@@ -16,7 +16,7 @@ const diagnosis: HubDiagnosis = {
 
 describe("control socket", () => {
   it("answers doctor's question with the hub's diagnosis, and is its owner's alone", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-control-"));
+    const dataDir = scratchDir("sb-control-");
     // A dead hub's socket file: the new hub holds the lock, so it is replaced.
     writeFileSync(controlSocketPath(dataDir), "left by a hub that was killed");
     const socket = await openControlSocket(dataDir, async () => diagnosis, silent);
@@ -41,7 +41,7 @@ describe("control socket", () => {
   });
 
   it("passes on a failed diagnosis, and gives up on a hub that does not answer in time", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-control-"));
+    const dataDir = scratchDir("sb-control-");
     let answer: () => Promise<HubDiagnosis> = () => Promise.reject(new Error("the store is closed"));
     const socket = await openControlSocket(dataDir, () => answer(), silent);
     assert.ok(socket);
@@ -55,7 +55,7 @@ describe("control socket", () => {
   });
 
   it("says so when something other than a hub answers at the socket", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-control-"));
+    const dataDir = scratchDir("sb-control-");
     const stranger = createServer((_req, res) => res.end("hello"));
     await new Promise<void>((done) => stranger.listen(controlSocketPath(dataDir), done));
     try {
@@ -71,12 +71,12 @@ describe("control socket", () => {
   it("opens none, and warns, where the path is too long for a socket or a socket cannot be made", async () => {
     const warnings: string[] = [];
     const logger = pino({ level: "warn" }, { write: (line: string) => warnings.push(JSON.parse(line).msg) });
-    const long = join(mkdtempSync(join(tmpdir(), "sb-control-")), "d".repeat(100));
+    const long = join(scratchDir("sb-control-"), "d".repeat(100));
     mkdirSync(long);
     assert.equal(await openControlSocket(long, async () => diagnosis, logger), undefined);
     assert.equal(existsSync(controlSocketPath(long)), false);
     // Something that is not a dead hub's socket stands in its place: the hub starts without one.
-    const taken = mkdtempSync(join(tmpdir(), "sb-control-"));
+    const taken = scratchDir("sb-control-");
     mkdirSync(join(controlSocketPath(taken), "inside"), { recursive: true });
     assert.equal(await openControlSocket(taken, async () => diagnosis, logger), undefined);
     assert.deepEqual(warnings, [

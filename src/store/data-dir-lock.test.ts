@@ -1,15 +1,15 @@
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { promisify } from "node:util";
 import { AppError } from "../errors/app-error.ts";
+import { scratchDir } from "../testing/scratch-dir.ts";
 import { lockDataDir, lockHolderOf } from "./data-dir-lock.ts";
 
 const run = promisify(execFile);
-const tempDir = () => mkdtempSync(join(tmpdir(), "sb-lock-"));
+const tempDir = () => scratchDir("sb-lock-");
 const lockFile = (dataDir: string) => join(dataDir, "switchboard.lock");
 const holderFile = (dataDir: string) => join(dataDir, "switchboard.holder");
 

@@ -1,9 +1,8 @@
 // `switchboard doctor` on a stopped embedded store with VK channels connected to the emulator:
 // one line per channel with its state, mode and last event, VK's own view, and the remedy.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { sql } from "drizzle-orm";
@@ -14,11 +13,12 @@ import { loadConfig } from "../../config/load-config.ts";
 import { startHub } from "../../hub/hub.ts";
 import { openConfiguredStore, prepareStore, secretBoxFor } from "../../hub/open-store.ts";
 import { createWorkspace } from "../../store/repositories/workspaces.ts";
+import { scratchDir } from "../../testing/scratch-dir.ts";
 import { diagnose } from "./doctor-checks.ts";
 
 describe("switchboard doctor with VK channels", () => {
   let vk: VkEmulator;
-  const dataDir = mkdtempSync(join(tmpdir(), "sb-doctor-"));
+  const dataDir = scratchDir("sb-doctor-");
   const channels: Record<string, { id: string; groupId: number; tokens: string[] }> = {};
 
   before(async () => {
@@ -148,7 +148,7 @@ describe("switchboard doctor with VK channels", () => {
    * says in the holder file; without one, as an earlier version's lock does.
    */
   const heldBy = (holder?: string) => {
-    const held = mkdtempSync(join(tmpdir(), "sb-doctor-held-"));
+    const held = scratchDir("sb-doctor-held-");
     mkdirSync(join(held, "pglite"));
     writeFileSync(join(held, "pglite", "PG_VERSION"), "17\n");
     writeFileSync(join(held, "switchboard.lock"), String(alive));
@@ -206,7 +206,7 @@ describe("switchboard doctor with VK channels", () => {
   });
 
   it("says so when the data directory's key file cannot be read or holds no key", async () => {
-    const elsewhere = mkdtempSync(join(tmpdir(), "sb-doctor-key-"));
+    const elsewhere = scratchDir("sb-doctor-key-");
     writeFileSync(join(elsewhere, "secret.key"), "not a key\n");
     const key = (await diagnose({ dataDir: elsewhere })).find((r) => r.check === "encryption key");
     assert.equal(key?.ok, false, JSON.stringify(key));
@@ -217,7 +217,7 @@ describe("switchboard doctor with VK channels", () => {
 
 describe("switchboard doctor on a store a newer version migrated", () => {
   it("says so on its migrations line, the database reachable, whether a hub holds the store or not", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-doctor-newer-"));
+    const dataDir = scratchDir("sb-doctor-newer-");
     const hub = await startHub(loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } }), {
       say: () => {},
     });

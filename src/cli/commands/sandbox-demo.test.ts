@@ -1,6 +1,5 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { and, eq, isNull } from "drizzle-orm";
@@ -8,6 +7,7 @@ import type { Db } from "../../store/database.ts";
 import { createApiKey, revokeApiKey } from "../../store/repositories/api-keys.ts";
 import { createWorkspace } from "../../store/repositories/workspaces.ts";
 import { apiKey } from "../../store/schema.ts";
+import { scratchDir } from "../../testing/scratch-dir.ts";
 import { storeKinds } from "../../testing/stores.ts";
 import { sandboxKey } from "./sandbox-demo.ts";
 
@@ -35,7 +35,7 @@ describe("the sandbox's API key", () => {
     const kind = storeKinds[0];
     assert.ok(kind);
     const store = await kind.open();
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-sandbox-key-"));
+    const dataDir = scratchDir("sb-sandbox-key-");
     try {
       const { db } = store;
       const workspace = await createWorkspace(db, "Default workspace");

@@ -1,8 +1,7 @@
 // `switchboard secrets` beside a running hub on PostgreSQL: what only the server mode can tell;
 // and what `forget` says of the key file it makes in a data directory that had none.
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { loadConfig } from "../../config/load-config.ts";
@@ -12,6 +11,7 @@ import { openConfiguredStore, prepareStore } from "../../hub/open-store.ts";
 import { createWorkspace } from "../../store/repositories/workspaces.ts";
 import { webhookEndpoint } from "../../store/schema.ts";
 import { SecretBox } from "../../store/secret-box.ts";
+import { scratchDir } from "../../testing/scratch-dir.ts";
 import { createScratchDatabase, serverUrl } from "../../testing/stores.ts";
 import { waitFor } from "../../testing/vk-hub.ts";
 import { forget, rekey } from "./secrets-actions.ts";
@@ -67,7 +67,7 @@ describe("switchboard secrets on PostgreSQL", () => {
 
 describe("switchboard secrets forget in a data directory without a key file", () => {
   it("makes the key file and says so, in JSON too", async (t) => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-forget-"));
+    const dataDir = scratchDir("sb-forget-");
     const config = loadConfig({ env: {}, flags: { dataDir } });
     const store = await openConfiguredStore(config, () => {}, { holder: "switchboard migrate" });
     try {
