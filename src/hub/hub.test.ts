@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { maxHeaderSize } from "node:http";
 import { connect, createServer } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { eq, sql } from "drizzle-orm";
@@ -18,6 +17,7 @@ import { countPendingInboundEvents } from "../store/repositories/inbound-events.
 import { countWorkspaces, createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
 import { channelAccount, webhookEndpoint } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
+import { scratchDir } from "../testing/scratch-dir.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 import { waitFor } from "../testing/vk-hub.ts";
 import { startHub } from "./hub.ts";
@@ -33,12 +33,15 @@ const serverConfig = (databaseUrl: string) => ({
 
 describe("hub", () => {
   it("starts on an embedded store, bootstraps once, and restarts on the same data", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const dataDir = scratchDir("sb-hub-");
     const lines: string[] = [];
     const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } });
     const first = await startHub(config, { say: (line) => lines.push(line) });
     try {
-      assert.equal((await fetch(`${first.url}/readyz`)).status, 200);
+      const ready = await fetch(`${first.url}/readyz`);
+      assert.equal(ready.status, 200);
+      // Longer than a proxy's idle timeout (60 s), so that the proxy closes a connection first.
+      assert.equal(ready.headers.get("keep-alive"), "timeout=65");
       const key = lines.find((line) => line.trim().startsWith("sbk_"))?.trim();
       assert.ok(key, lines.join("\n"));
       const keys = await fetch(`${first.url}/v1/api-keys`, { headers: { authorization: `Bearer ${key}` } });
@@ -60,7 +63,7 @@ describe("hub", () => {
   });
 
   it("leaves a store a newer version migrated: out of service while running, refused at the next start and by commands", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-newer-"));
+    const dataDir = scratchDir("sb-hub-newer-");
     const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent" } });
     const hub = await startHub(config, quiet);
     const newer = (error: unknown) => {
@@ -108,7 +111,7 @@ describe("hub", () => {
   });
 
   it("refuses a key that cannot open the stored secrets, naming the key the store needs, and writes no key", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const dataDir = scratchDir("sb-hub-");
     const keyFile = join(dataDir, "secret.key");
     const flags = { dataDir, port: 0, logLevel: "silent" };
     const config = loadConfig({ env: {}, flags });
@@ -216,7 +219,7 @@ describe("hub", () => {
   });
 
   it("refuses a key that cannot open a stored webhook signing secret, and lets its address and store go", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const dataDir = scratchDir("sb-hub-");
     const port = 47217;
     const config = loadConfig({ env: {}, flags: { dataDir, port, logLevel: "silent" } });
     const store = await openStore({ mode: "embedded", dataDir });
@@ -247,7 +250,7 @@ describe("hub", () => {
   });
 
   it("stops after the step it is in when asked to, lets go of what it took, and starts again", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const dataDir = scratchDir("sb-hub-");
     const port = 47218;
     const config = loadConfig({ env: {}, flags: { dataDir, port, logLevel: "silent" } });
     const asked = new AbortController();
@@ -325,7 +328,7 @@ describe("hub", () => {
   });
 
   it("limits request bodies over HTTP whether their length is announced or they come chunked, and headers and unencoded URLs with a catalogued answer", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "sb-hub-"));
+    const dataDir = scratchDir("sb-hub-");
     const lines: string[] = [];
     const config = loadConfig({ env: {}, flags: { dataDir, port: 0, logLevel: "silent", bodyLimit: 1024 } });
     const hub = await startHub(config, { say: (line) => lines.push(line) });

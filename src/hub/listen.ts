@@ -53,6 +53,11 @@ export async function listenEarly(port: number, host: string, logger: Logger): P
   const server = createAdaptorServer({
     fetch: (request: Request) => (serving ? serving(request) : answerStarting(request)),
   }) as Server;
+  // A reverse proxy or load balancer keeps its connections to the hub open for up to a minute
+  // (nginx's upstream keepalive_timeout, AWS's idle timeout: 60 s). Closing one sooner, as Node's
+  // 5 s would, races a request the proxy is sending on it: that request fails (a 502). Idle
+  // connections still end at once when the hub stops (`close`).
+  server.keepAliveTimeout = 65_000;
   answerClientErrors(server, logger);
   const bound = await new Promise<number>((resolve, reject) => {
     server.once("error", (error) => reject(listenFailure(error, port, host)));
