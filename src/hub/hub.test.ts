@@ -15,11 +15,12 @@ import { listApiKeys } from "../store/repositories/api-keys.ts";
 import { createChannelAccount } from "../store/repositories/channel-accounts.ts";
 import { countPendingInboundEvents } from "../store/repositories/inbound-events.ts";
 import { countWorkspaces, createWorkspace, oldestWorkspace } from "../store/repositories/workspaces.ts";
-import { channelAccount, webhookEndpoint } from "../store/schema.ts";
+import { channelAccount } from "../store/schema.ts";
 import { SecretBox } from "../store/secret-box.ts";
 import { scratchDir } from "../testing/scratch-dir.ts";
 import { createScratchDatabase, serverUrl } from "../testing/stores.ts";
 import { waitFor } from "../testing/vk-hub.ts";
+import { endpointSealedWith } from "../testing/webhooks.ts";
 import { startHub } from "./hub.ts";
 import { countHubConnections, openConfiguredStore, openExistingStore, secretBoxFor } from "./open-store.ts";
 
@@ -225,11 +226,7 @@ describe("hub", () => {
     const store = await openStore({ mode: "embedded", dataDir });
     try {
       await migrate(store);
-      await store.db.insert(webhookEndpoint).values({
-        workspaceId: (await createWorkspace(store.db, "Shop")).id,
-        url: "https://crm.example/hook",
-        secret: new SecretBox(Buffer.alloc(32, 1)).seal("whsec_x"),
-      });
+      await endpointSealedWith(store.db, 1);
     } finally {
       await store.close();
     }

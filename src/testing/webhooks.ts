@@ -3,8 +3,10 @@ import type { AddressInfo } from "node:net";
 import pino from "pino";
 import { Egress } from "../net/egress.ts";
 import { type Clock, type DeliveryOptions, DeliveryWorker } from "../pipeline/webhooks/worker.ts";
-import type { Store } from "../store/database.ts";
-import type { SecretBox } from "../store/secret-box.ts";
+import type { Db, Store } from "../store/database.ts";
+import { createWorkspace } from "../store/repositories/workspaces.ts";
+import { webhookEndpoint } from "../store/schema.ts";
+import { SecretBox } from "../store/secret-box.ts";
 
 /** One request a receiver got. */
 export interface Receipt {
@@ -137,4 +139,16 @@ export function testDeliveryWorker(
       ...options,
     },
   );
+}
+
+/**
+ * A webhook endpoint in a new workspace whose signing secret is sealed with the key of 32 bytes
+ * `keyByte`: a stored secret that a hub with another key cannot open.
+ */
+export async function endpointSealedWith(db: Db, keyByte: number): Promise<void> {
+  await db.insert(webhookEndpoint).values({
+    workspaceId: (await createWorkspace(db, "Shop")).id,
+    url: "https://crm.example/hook",
+    secret: new SecretBox(Buffer.alloc(32, keyByte)).seal("whsec_x"),
+  });
 }

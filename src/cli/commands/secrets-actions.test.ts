@@ -8,12 +8,10 @@ import { loadConfig } from "../../config/load-config.ts";
 import { AppError } from "../../errors/app-error.ts";
 import { startHub } from "../../hub/hub.ts";
 import { openConfiguredStore, prepareStore } from "../../hub/open-store.ts";
-import { createWorkspace } from "../../store/repositories/workspaces.ts";
-import { webhookEndpoint } from "../../store/schema.ts";
-import { SecretBox } from "../../store/secret-box.ts";
 import { scratchDir } from "../../testing/scratch-dir.ts";
 import { createScratchDatabase, serverUrl } from "../../testing/stores.ts";
 import { waitFor } from "../../testing/vk-hub.ts";
+import { endpointSealedWith } from "../../testing/webhooks.ts";
 import { forget, rekey } from "./secrets-actions.ts";
 
 describe("switchboard secrets on PostgreSQL", () => {
@@ -73,11 +71,7 @@ describe("switchboard secrets forget in a data directory without a key file", ()
     try {
       await prepareStore(store, () => {});
       // Sealed with a key the data directory no longer has.
-      await store.db.insert(webhookEndpoint).values({
-        workspaceId: (await createWorkspace(store.db, "Shop")).id,
-        url: "https://crm.example/hook",
-        secret: new SecretBox(Buffer.alloc(32, 1)).seal("whsec_x"),
-      });
+      await endpointSealedWith(store.db, 1);
     } finally {
       await store.close();
     }
