@@ -84,8 +84,11 @@ export interface AcceptDeps {
 interface Planned {
   index: number;
   row: NewMessage;
-  /** The request's hash with its defaults as given (`givenRequestHash`), for keys stored before. */
-  givenHash: string | null;
+  /**
+   * The request's hash with its defaults as given (`givenRequestHash`), for keys stored before;
+   * made only when a key's stored hash differs from the row's.
+   */
+  givenHash: () => string;
 }
 
 export async function acceptMessages(
@@ -133,7 +136,7 @@ export async function acceptMessages(
       planned.push({
         index,
         row: rowFor(deps, { workspaceId, author, request, contactId: recipient.contactId, now }, usable),
-        givenHash: request.idempotencyKey ? givenRequestHash(request, deps.defaultCountry) : null,
+        givenHash: () => givenRequestHash(request, deps.defaultCountry),
       });
     } catch (error) {
       if (!(error instanceof AppError)) throw error;
@@ -538,7 +541,7 @@ function sameRequest(
   item: Planned,
   key: string,
 ): Acceptance {
-  const same = previous.requestHash === item.row.requestHash || previous.requestHash === item.givenHash;
+  const same = previous.requestHash === item.row.requestHash || previous.requestHash === item.givenHash();
   return same
     ? { ok: true, messageId: previous.id as string }
     : { ok: false, reasons: [new AppError("idempotency_key_reused", { key })] };
