@@ -3,7 +3,8 @@ import { AppError } from "../../errors/app-error.ts";
 import type { AppEnv } from "../context.ts";
 
 // No PostgreSQL text can hold U+0000: it would fail the statement that stores or compares it, as
-// a 500 that no repeat can cure. So the API refuses it where it comes in, naming where.
+// a 500 that no repeat can cure. So the API refuses it where it comes in, naming where. The walk
+// of a body that looks for it also refuses a body nested too deep for any later walk.
 
 /** Refuses U+0000 in a query parameter's name or value. */
 export const refuseNulInQuery = createMiddleware<AppEnv>(async (c, next) => {
